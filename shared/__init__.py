@@ -1,0 +1,1 @@
+"""The processing core: members, program rules, ledger, purchases, outbox, due jobs."""

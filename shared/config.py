@@ -1,0 +1,167 @@
+"""Settings from the environment (prefix LOYALTY_), one section per subsystem.
+
+Factories take a Settings object; tests build one directly instead of editing os.environ.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.errors import ConfigError
+from shared.program import ProgramRules, load_program
+
+VAR_DIR = Path("var")
+
+
+class _Section(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+
+class TelegramSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_TELEGRAM_", extra="ignore", frozen=True)
+
+    token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    api_url: str = "https://api.telegram.org"
+    bot_username: str | None = None
+    rate_per_second: float = Field(default=30, gt=0)
+
+
+class SmsSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_SMS_", extra="ignore", frozen=True)
+
+    provider: str = Field(default="log", pattern=r"^(log|smsc|smpp)$")
+    api_url: str = "https://smsc.ru"
+    login: str | None = None
+    password: SecretStr | None = None
+    sender: str = "Loyalty"
+    callback_secret: SecretStr | None = None
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str | None = None
+    smpp_password: SecretStr | None = None
+    rate_per_second: float = Field(default=100, gt=0)
+    part_cost_minor: int = Field(default=350, ge=0, description="price of one SMS part, kopecks")
+
+
+class EmailSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_EMAIL_", extra="ignore", frozen=True)
+
+    provider: str = Field(default="log", pattern=r"^(log|smtp)$")
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_tls: bool = False
+    sender: str = "Loyalty <loyalty@localhost>"
+    rate_per_second: float = Field(default=50, gt=0)
+
+
+class WalletSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_WALLET_", extra="ignore", frozen=True)
+
+    apple_pass_type_id: str = "pass.dev.loyalty.card"
+    apple_team_id: str = "DEVTEAM001"
+    apple_cert_file: Path | None = None
+    apple_key_file: Path | None = None
+    apple_key_password: SecretStr | None = None
+    apple_wwdr_file: Path | None = None
+    apns_url: str = "https://api.push.apple.com"
+    google_issuer_id: str = "3388000000000000000"
+    google_service_account_file: Path | None = None
+    google_api_url: str = "https://walletobjects.googleapis.com"
+    organization_name: str = "Loyalty"
+    background_color: str = "rgb(122,16,48)"
+    foreground_color: str = "rgb(255,255,255)"
+    label_color: str = "rgb(255,214,170)"
+    link_ttl_days: int = Field(default=30, ge=1)
+
+
+class Settings(BaseSettings):
+    """Root settings. Every environment variable starts with LOYALTY_."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore", frozen=True)
+
+    var_dir: Path = VAR_DIR
+    database_url: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    program_file: Path | None = None
+    secret_key: SecretStr | None = None
+    redis_url: str | None = None
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    wallet: WalletSettings = Field(default_factory=WalletSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an absolute http(s) URL, e.g. https://loyalty.example.com")
+        return value.rstrip("/")
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.var_dir / 'loyalty.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @cached_property
+    def program(self) -> ProgramRules:
+        return load_program(self.program_file)
+
+    @cached_property
+    def secret(self) -> str:
+        """Signing secret for URLs and sessions; kept in var/ when not configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.var_dir / "secret.key"
+        if not path.exists():
+            self.var_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build Settings and the program rules, turning validation errors into ConfigError."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:  # a section's own error carries its class name as title
+        raise ConfigError(_describe(exc)) from exc
+    settings.program  # noqa: B018 - validate the rules at start, not on first receipt
+    return settings
+
+
+_PREFIXES = {
+    "TelegramSettings": "LOYALTY_TELEGRAM_",
+    "SmsSettings": "LOYALTY_SMS_",
+    "EmailSettings": "LOYALTY_EMAIL_",
+    "WalletSettings": "LOYALTY_WALLET_",
+}
+
+
+def _describe(exc: ValidationError) -> str:
+    prefix = _PREFIXES.get(exc.title, "LOYALTY_")
+    lines = []
+    for err in exc.errors():
+        key = prefix + "_".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+    return "invalid settings: " + "; ".join(lines)

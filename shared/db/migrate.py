@@ -1,0 +1,39 @@
+"""Run Alembic from code (CLI, tests) without an alembic.ini on disk."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
+    return config
+
+
+def _in_thread(func, *args):  # type: ignore[no-untyped-def]
+    """env.py runs its own event loop; keep it off any loop the caller is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return func(*args)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(func, *args).result()
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    _in_thread(command.upgrade, alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    _in_thread(command.downgrade, alembic_config(url), revision)

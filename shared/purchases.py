@@ -1,0 +1,340 @@
+"""Purchases at the till: calculate (changes nothing), confirm and refund, exactly once each."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import ledger, rules as arithmetic
+from shared.balance import balance_view
+from shared.clock import Clock
+from shared.db.models import Member, Purchase, Refund
+from shared.errors import Conflict, FieldError, InvalidInput, NotEnoughPoints, NotFound
+from shared.events import EventKind, emit
+from shared.members import resolve_member
+from shared.program import ProgramRules
+from shared.receipt_text import receipt_lines
+from shared.receipts import ReceiptRequest, RefundRequest, parse_receipt, parse_refund
+
+
+@dataclass
+class Pricing:
+    total: int
+    discount: int
+    requested: int | str
+    applied: int
+    max: int
+    accrue: int
+    payable: int
+    percent: int
+    birthday: bool
+    line_discount: list[int]
+    line_redeem: list[int]
+    line_accrue: list[int]
+
+
+def price_receipt(
+    rules: ProgramRules, request: ReceiptRequest, member: Member | None, at: datetime, *, strict: bool
+) -> Pricing:
+    """Price a receipt for a member; strict (confirm) refuses more points than allowed."""
+    total = request.total
+    line_discount = [0] * len(request.lines)
+    discount = sum(line_discount)
+    after_discount = [line.amount - d for line, d in zip(request.lines, line_discount, strict=True)]
+    if member is None:
+        if request.redeem not in (0, "max"):
+            raise InvalidInput(
+                "An anonymous receipt cannot be paid with points.",
+                [FieldError("member", "identify the member to redeem points")],
+            )
+        return Pricing(total, discount, request.redeem, 0, 0, 0, total - discount, 0, False,
+                       line_discount, [0] * len(request.lines), [0] * len(request.lines))
+    cap = arithmetic.redemption_cap(rules, total - discount)
+    maximum = max(0, min(member.available, cap))
+    wanted = maximum if request.redeem == "max" else int(request.redeem)
+    if wanted > maximum:
+        if strict:
+            reason = "above the redemption cap" if wanted <= member.available else "more than available"
+            raise NotEnoughPoints(f"{wanted} points is {reason}; at most {maximum} can be spent.", max=maximum)
+        wanted = maximum
+    line_redeem = arithmetic.distribute(wanted * rules.point_value, after_discount)
+    paid = [amount - r for amount, r in zip(after_discount, line_redeem, strict=True)]
+    zone = arithmetic.member_zone(rules, member.time_zone)
+    percent, birthday = arithmetic.accrual_percent(rules, member.tier_code, member.birth_date, at, zone)
+    accrue, line_accrue = arithmetic.accrual_points(
+        rules, paid, [line.category for line in request.lines], percent
+    )
+    return Pricing(total, discount, request.redeem, wanted, maximum, accrue, sum(paid), percent, birthday,
+                   line_discount, line_redeem, line_accrue)
+
+
+def pricing_view(
+    rules: ProgramRules, request: ReceiptRequest, pricing: Pricing, balance_after: int | None
+) -> dict[str, Any]:
+    return {
+        "total": pricing.total,
+        "discount": pricing.discount,
+        "redeem": {"requested": pricing.requested, "applied": pricing.applied, "max": pricing.max},
+        "accrue": pricing.accrue,
+        "accrual_percent": pricing.percent,
+        "payable": pricing.payable,
+        "lines": [
+            {"sku": line.sku, "amount": line.amount, "discount": d, "redeem": r, "accrue": a}
+            for line, d, r, a in zip(
+                request.lines, pricing.line_discount, pricing.line_redeem, pricing.line_accrue, strict=True
+            )
+        ],
+        "promo_code": None
+        if request.promo_code is None
+        else {"code": request.promo_code, "applied": False, "reason": "unknown promo code"},
+        "receipt_text": receipt_lines(rules, pricing.applied, pricing.accrue, balance_after, pricing.birthday),
+    }
+
+
+async def calculate(session: AsyncSession, clock: Clock, rules: ProgramRules, body: Any) -> dict[str, Any]:
+    now = clock.now()
+    request = parse_receipt(body, now)
+    member = await resolve_member(session, rules, request.member) if request.member else None
+    pricing = price_receipt(rules, request, member, request.purchased_at or now, strict=False)
+    after = None if member is None else member.available - pricing.applied + _accrued_now(rules, pricing, request, now)
+    return pricing_view(rules, request, pricing, after)
+
+
+def _accrued_now(rules: ProgramRules, pricing: Pricing, request: ReceiptRequest, now: datetime) -> int:
+    at = request.purchased_at or now
+    return pricing.accrue if at + timedelta(hours=rules.pending_hours) <= now else 0
+
+
+async def confirm(
+    session: AsyncSession, clock: Clock, rules: ProgramRules, body: Any
+) -> tuple[dict[str, Any], bool]:
+    """Confirm a receipt once: (answer, created). A retry returns the original answer."""
+    now = clock.now()
+    request = parse_receipt(body, now)
+    member = await resolve_member(session, rules, request.member) if request.member else None
+    if member is not None:
+        member = await ledger.lock_member(session, member.id)  # retries of one receipt queue here
+    stored = await _stored_answer(session, request)
+    if stored is not None:
+        return stored, False
+    at = request.purchased_at or now
+    pricing = price_receipt(rules, request, member, at, strict=True)
+    purchase = Purchase(
+        id=uuid.uuid4(),
+        store_id=request.store_id,
+        receipt_id=request.receipt_id,
+        member_id=member.id if member else None,
+        purchased_at=at,
+        created_at=now,
+        request_hash=request.body_hash,
+        total=pricing.total,
+        discount=pricing.discount,
+        redeemed=pricing.applied,
+        paid=pricing.payable,
+        accrued=pricing.accrue,
+        refunded_amount=0,
+        refunded_paid=0,
+        points_reversed=0,
+        points_restored=0,
+        lines=[_line_record(line) for line in request.lines],
+        refunded_lines={},
+        response={},
+    )
+    try:
+        async with session.begin_nested():
+            session.add(purchase)
+            await session.flush()
+    except IntegrityError:  # an anonymous twin got there first
+        stored = await _stored_answer(session, request)
+        if stored is None:
+            raise
+        return stored, False
+    answer: dict[str, Any] = {"purchase_id": str(purchase.id)}
+    if member is not None:
+        await _apply_to_member(session, rules, member, purchase, pricing, at, now)
+        spend = await ledger.paid_spend(session, member.id, max(now, at), rules.tier_window_days)
+        await _upgrade_tier(session, rules, member, spend, now)
+        member.last_purchase_at = max(member.last_purchase_at or at, at)
+        member.updated_at = now
+        answer |= pricing_view(rules, request, pricing, member.available)
+        answer["balance"] = await balance_view(session, rules, member, now, spend=spend)
+    else:
+        answer |= pricing_view(rules, request, pricing, None)
+        answer["balance"] = None
+    purchase.response = answer
+    return answer, True
+
+
+def _line_record(line: Any) -> dict[str, Any]:
+    return {"sku": line.sku, "name": line.name, "category": line.category,
+            "quantity": str(line.quantity), "price": line.price, "amount": line.amount}
+
+
+async def _stored_answer(session: AsyncSession, request: ReceiptRequest) -> dict[str, Any] | None:
+    found = (
+        await session.execute(
+            select(Purchase).where(Purchase.store_id == request.store_id, Purchase.receipt_id == request.receipt_id)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    if found.request_hash != request.body_hash:
+        raise Conflict(
+            f"Receipt {request.receipt_id} of store {request.store_id} was already confirmed with a different body.",
+            purchase_id=str(found.id),
+        )
+    return found.response
+
+
+async def _apply_to_member(
+    session: AsyncSession,
+    rules: ProgramRules,
+    member: Member,
+    purchase: Purchase,
+    pricing: Pricing,
+    at: datetime,
+    now: datetime,
+) -> None:
+    if pricing.applied:
+        purchase.redeemed_expires_at = await ledger.spend(
+            session, member, pricing.applied, now, purchase_id=purchase.id,
+            comment=f"receipt {purchase.receipt_id}",
+        )
+        await emit(session, EventKind.POINTS_REDEEMED, member.id,
+                   {"points": pricing.applied, "purchase_id": str(purchase.id), "store_id": purchase.store_id,
+                    "receipt_id": purchase.receipt_id}, now)
+    if pricing.accrue:
+        available_at = max(at + timedelta(hours=rules.pending_hours), now) if rules.pending_hours else now
+        lot = ledger.add_lot(
+            session, member, kind="accrual", source="purchase", points=pricing.accrue, now=now,
+            available_at=available_at, expires_at=available_at + timedelta(days=rules.expiry_days),
+            purchase_id=purchase.id, comment=f"receipt {purchase.receipt_id}",
+        )
+        await session.flush()
+        purchase.accrual_lot_id = lot.id
+        await emit(session, EventKind.POINTS_ACCRUED, member.id,
+                   {"points": pricing.accrue, "available_at": available_at.isoformat(),
+                    "purchase_id": str(purchase.id), "store_id": purchase.store_id,
+                    "receipt_id": purchase.receipt_id, "birthday": pricing.birthday}, now)
+
+
+async def _upgrade_tier(session: AsyncSession, rules: ProgramRules, member: Member, spend: int, now: datetime) -> None:
+    earned = rules.tier_for_spend(spend)
+    if rules.tier_rank(earned.code) > rules.tier_rank(member.tier_code):
+        await change_tier(session, member, earned.code, now, reason="purchase")
+
+
+async def change_tier(session: AsyncSession, member: Member, code: str, now: datetime, reason: str) -> None:
+    previous = member.tier_code
+    member.tier_code = code
+    member.tier_changed_at = now
+    await emit(session, EventKind.TIER_CHANGED, member.id, {"from": previous, "to": code, "reason": reason}, now)
+
+
+async def refund(
+    session: AsyncSession, clock: Clock, rules: ProgramRules, store_id: str, receipt_id: str, body: Any
+) -> tuple[dict[str, Any], bool]:
+    """Refund part or all of a receipt; reversal and restoration are pro rata, rounded down per receipt."""
+    now = clock.now()
+    request = parse_refund(body)
+    purchase = (
+        await session.execute(
+            select(Purchase).where(Purchase.store_id == store_id, Purchase.receipt_id == receipt_id)
+        )
+    ).scalar_one_or_none()
+    if purchase is None:
+        raise NotFound(f"No confirmed receipt {receipt_id} in store {store_id}.")
+    member = await ledger.lock_member(session, purchase.member_id) if purchase.member_id else None
+    await session.refresh(purchase)  # read after the lock: an earlier refund may have just committed
+    stored = await _stored_refund(session, purchase, request)
+    if stored is not None:
+        return stored, False
+    value = _returned_value(purchase, request)
+    refunded = purchase.refunded_amount + value
+    reversed_total = arithmetic.share_down(purchase.accrued, refunded, purchase.total)
+    restored_total = arithmetic.share_down(purchase.redeemed, refunded, purchase.total)
+    to_reverse = reversed_total - purchase.points_reversed
+    to_restore = restored_total - purchase.points_restored
+    purchase.refunded_amount = refunded
+    purchase.refunded_paid = arithmetic.share_down(purchase.paid, refunded, purchase.total)
+    purchase.points_reversed = reversed_total
+    purchase.points_restored = restored_total
+    answer: dict[str, Any] = {"refund_id": request.refund_id, "points_reversed": to_reverse,
+                              "points_restored": to_restore, "balance": None}
+    if member is not None:
+        comment = f"refund {request.refund_id} of receipt {receipt_id}"
+        await ledger.reverse(session, member, to_reverse, now, lot_id=purchase.accrual_lot_id,
+                             purchase_id=purchase.id, comment=comment)
+        if to_restore:
+            expires_at = purchase.redeemed_expires_at or now + timedelta(days=rules.expiry_days)
+            ledger.add_lot(session, member, kind="refund", source="restore", points=to_restore, now=now,
+                           available_at=now, expires_at=expires_at, purchase_id=purchase.id, comment=comment)
+        member.updated_at = now
+        await emit(session, EventKind.PURCHASE_REFUNDED, member.id,
+                   {"refund_id": request.refund_id, "store_id": store_id, "receipt_id": receipt_id,
+                    "amount": value, "points_reversed": to_reverse, "points_restored": to_restore}, now)
+        answer["balance"] = await balance_view(session, rules, member, now)
+    session.add(Refund(purchase_id=purchase.id, refund_id=request.refund_id, amount=value,
+                       points_reversed=to_reverse, points_restored=to_restore,
+                       request_hash=request.body_hash, response=answer, created_at=now))
+    await session.flush()
+    return answer, True
+
+
+async def _stored_refund(session: AsyncSession, purchase: Purchase, request: RefundRequest) -> dict[str, Any] | None:
+    found = (
+        await session.execute(
+            select(Refund).where(Refund.purchase_id == purchase.id, Refund.refund_id == request.refund_id)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return None
+    if found.request_hash != request.body_hash:
+        raise Conflict(f"Refund {request.refund_id} was already made with a different body.")
+    return found.response
+
+
+def _returned_value(purchase: Purchase, request: RefundRequest) -> int:
+    left = purchase.total - purchase.refunded_amount
+    if request.amount is not None:
+        if request.amount > left:
+            raise InvalidInput(f"Only {left} of this receipt is left to refund.",
+                               [FieldError("amount", f"at most {left}")], max=left)
+        return request.amount
+    assert request.lines is not None
+    bought: dict[str, Decimal] = defaultdict(Decimal)
+    price: dict[str, int] = {}
+    for line in purchase.lines:
+        bought[line["sku"]] += Decimal(line["quantity"])
+        price.setdefault(line["sku"], line["price"])
+    returned = _refunded_quantities(purchase)
+    value = 0
+    for i, (sku, qty) in enumerate(request.lines):
+        if sku not in bought:
+            raise InvalidInput(f"SKU {sku} is not on receipt {purchase.receipt_id}.",
+                               [FieldError(f"lines[{i}].sku", "not on this receipt")])
+        returned[sku] += qty
+        if returned[sku] > bought[sku]:
+            raise InvalidInput(f"More of {sku} refunded than was bought ({bought[sku]}).",
+                               [FieldError(f"lines[{i}].quantity", f"at most {bought[sku]} in all")])
+        value += int((Decimal(price[sku]) * qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    value = min(value, left)
+    if value <= 0:
+        raise InvalidInput("Nothing left to refund on this receipt.", [FieldError("lines", "already refunded")])
+    purchase.refunded_lines = {sku: str(qty) for sku, qty in returned.items()}  # a new dict: tracked
+    return value
+
+
+def _refunded_quantities(purchase: Purchase) -> dict[str, Decimal]:
+    done: dict[str, Decimal] = defaultdict(Decimal)
+    for sku, qty in (purchase.refunded_lines or {}).items():
+        done[sku] = Decimal(qty)
+    return done

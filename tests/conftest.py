@@ -1,0 +1,139 @@
+"""Test set-up: every suite runs on SQLite and on PostgreSQL (LOYALTY_TEST_DB=sqlite|postgres).
+
+PostgreSQL gets a fresh database per run, migrated once; tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy import text
+
+from shared.apikeys import create_api_key
+from shared.clock import FixedClock
+from shared.config import Settings
+from shared.core import Core
+from shared.db.migrate import upgrade
+from shared.db.models import Base
+
+BACKEND = os.environ.get("LOYALTY_TEST_DB", "sqlite")
+PG_ADMIN = os.environ.get("LOYALTY_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND != "postgres":
+        skip = pytest.mark.skip(reason="runs on PostgreSQL only (LOYALTY_TEST_DB=postgres)")
+        for item in items:
+            if "postgres_only" in item.keywords:
+                item.add_marker(skip)
+
+
+async def _create_pg_database(name: str) -> str:
+    import asyncpg
+
+    admin = PG_ADMIN.replace("postgresql+asyncpg", "postgresql")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+async def _drop_pg_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+@pytest.fixture(scope="session")
+async def database_url(var_dir: Path) -> AsyncIterator[str]:
+    if BACKEND == "postgres":
+        name = f"loyalty_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        url = await _create_pg_database(name)
+        await asyncio.to_thread(upgrade, url)
+        yield url
+        await _drop_pg_database(name)
+    else:
+        url = f"sqlite+aiosqlite:///{var_dir / 'test.db'}"
+        await asyncio.to_thread(upgrade, url)
+        yield url
+
+
+@pytest.fixture
+def settings(database_url: str, var_dir: Path) -> Settings:
+    return Settings(database_url=database_url, var_dir=var_dir, secret_key="test-secret-" + "x" * 32,
+                    public_url="http://testserver.local")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+async def empty_tables(core: Core) -> None:
+    async with core.transaction() as session:
+        if session.bind.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                await session.execute(table.delete())
+
+
+@pytest.fixture
+async def core(settings: Settings, clock: FixedClock) -> AsyncIterator[Core]:
+    core = Core(settings, clock)
+    await empty_tables(core)
+    yield core
+    await core.close()
+
+
+@pytest.fixture
+async def api_key(core: Core) -> str:
+    async with core.transaction() as session:
+        return await create_api_key(session, core.clock, "test-till", scope="staff")
+
+
+@asynccontextmanager
+async def app_client(app: Litestar, **headers: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client over the real ASGI app on the test's own event loop (the database pool
+    lives there; Litestar's AsyncTestClient would run the app in a thread with another loop)."""
+    for hook in app.on_startup:  # app.lifespan() would tie a task group to the fixture's task
+        await hook(app)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local",
+                                     headers=headers) as http:
+            yield http
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
+
+
+@pytest.fixture
+async def client(core: Core, settings: Settings, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    from webapp.app import create_app
+
+    async with app_client(create_app(settings, core=core), Authorization=f"Bearer {api_key}") as http:
+        yield http

@@ -1,0 +1,1 @@
+"""Apple Wallet and Google Wallet cards for members."""

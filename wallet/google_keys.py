@@ -1,0 +1,66 @@
+"""The Google service account and the Save-to-Google-Wallet link (RS256 JWT)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.config import Settings
+from shared.db.models import Member
+
+
+def dev_service_account_path(settings: Settings) -> Path:
+    return settings.var_dir / "wallet" / "google-dev-service-account.json"
+
+
+def ensure_dev_service_account(settings: Settings) -> Path:
+    """Without a real account, make a throwaway one so links and updates work locally."""
+    path = dev_service_account_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        account = {"type": "service_account", "project_id": "loyalty-dev", "private_key_id": "dev",
+                   "private_key": pem, "client_email": "loyalty-dev@loyalty-dev.iam.gserviceaccount.com",
+                   "token_uri": "http://127.0.0.1:1/token"}
+        path.write_text(json.dumps(account, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+    return path
+
+
+@lru_cache(maxsize=4)
+def load_service_account(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def service_account(settings: Settings) -> dict[str, Any]:
+    path = settings.wallet.google_service_account_file or ensure_dev_service_account(settings)
+    return load_service_account(path)
+
+
+def class_id(settings: Settings) -> str:
+    return f"{settings.wallet.google_issuer_id}.loyalty"
+
+
+def object_id(settings: Settings, member: Member) -> str:
+    return f"{settings.wallet.google_issuer_id}.{member.wallet_serial}"
+
+
+def google_save_url(settings: Settings, member: Member) -> str:
+    account = service_account(settings)
+    claims = {
+        "iss": account["client_email"],
+        "aud": "google",
+        "typ": "savetowallet",
+        "origins": [settings.public_url],
+        "payload": {"loyaltyObjects": [{"id": object_id(settings, member), "classId": class_id(settings)}]},
+    }
+    token = jwt.encode(claims, account["private_key"], algorithm="RS256")
+    return f"https://pay.google.com/gp/v/save/{token}"

@@ -1,0 +1,1 @@
+"""The web process: POS API, cabinet, console, PassKit service and bot webhook."""

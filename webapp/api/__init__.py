@@ -1,0 +1,14 @@
+"""POS and integration REST API, /api/v1 (the contract is API.md)."""
+
+from litestar import Router
+
+from webapp.api.auth import require_api_key
+from webapp.api.members import MemberController
+from webapp.api.purchases import PurchaseController
+
+
+def create_api_router() -> Router:
+    return Router(path="/", route_handlers=[MemberController, PurchaseController], guards=[require_api_key])
+
+
+__all__ = ["create_api_router"]

@@ -1,0 +1,56 @@
+"""RFC 9457 problem+json for every error the API can give; a 5xx is a bug and is logged."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from shared.errors import DomainError
+
+log = logging.getLogger("loyalty.api")
+PROBLEM = "application/problem+json"
+TYPES = "https://loyalty.example/problems/"
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
+            **extra: Any) -> Response[dict[str, Any]]:
+    slug = title.lower().replace(" ", "-")
+    body: dict[str, Any] = {"type": TYPES + slug, "title": title, "status": status, "detail": detail,
+                            "errors": errors or []}
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.title, exc.detail,
+                   [{"field": e.field, "message": e.message} for e in exc.errors], **exc.extra)
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    errors = []
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        errors = [{"field": str(e.get("key", "body")), "message": str(e.get("message", ""))}
+                  for e in exc.extra if isinstance(e, dict)]
+    detail = exc.detail
+    if exc.status_code == 400 and "JSON" in detail:
+        detail = "The body is not valid JSON."
+    if exc.status_code == 413:
+        detail = "The body is too large."
+    titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+              405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type",
+              429: "Too many requests"}
+    return problem(exc.status_code, titles.get(exc.status_code, "Error"), detail, errors)
+
+
+def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if request.url.path.startswith("/api/"):
+        return problem(500, "Internal error", "Something failed on our side; the operation was not applied.")
+    return Response("Internal error", status_code=500, media_type=MediaType.TEXT)
+
+
+EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, Exception: server_error}

@@ -1,0 +1,156 @@
+"""Members endpoints of API.md."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+from sqlalchemy import select
+
+from shared.balance import balance_view
+from shared.core import Core
+from shared.db.models import Entry, Member, Purchase
+from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
+from shared.members import Registration, get_member, register, resolve_member
+from webapp.api.docs import MEMBER_BODY
+from webapp.api.views import member_view
+
+
+def registration_from(body: Any) -> Registration:
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    problems = FieldErrors()
+    strings = {}
+    for key in ("phone", "first_name", "last_name", "email", "channel", "store_id", "source", "time_zone",
+                "language"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.add(key, "must be a string")
+            value = None
+        strings[key] = value
+    if not strings["phone"]:
+        problems.add("phone", "is required")
+    birth = None
+    if body.get("birth_date") is not None:
+        try:
+            birth = date.fromisoformat(str(body["birth_date"]))
+        except ValueError:
+            problems.add("birth_date", "must be a date as YYYY-MM-DD")
+    consents = body.get("consents") or {}
+    if not isinstance(consents, dict) or not all(isinstance(v, bool) for v in consents.values()):
+        problems.add("consents", 'must be an object of channel -> true/false, e.g. {"sms": true}')
+        consents = {}
+    problems.raise_if_any("The member could not be registered.")
+    return Registration(
+        phone=strings["phone"] or "",
+        first_name=strings["first_name"],
+        last_name=strings["last_name"],
+        email=strings["email"],
+        birth_date=birth,
+        channel=strings["channel"] or "api",
+        store_id=strings["store_id"],
+        source=strings["source"],
+        time_zone=strings["time_zone"],
+        language=strings["language"],
+        consents=consents,
+    )
+
+
+def _member_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise NotFound(f"No member with id {raw!r}.") from exc
+
+
+class MemberController(Controller):
+    path = "/api/v1/members"
+    tags = ["members"]
+
+    @post("/", status_code=201, summary="Register a member (or find the one with this phone)",
+          description="201 with a new Member; 200 with the existing Member when the phone is registered.")
+    async def create(self, request: Request[Any, Any, Any], data: MEMBER_BODY) -> Response[dict[str, Any]]:
+        core: Core = request.app.state.core
+        async with core.transaction() as session:
+            member, created = await register(session, core.clock, core.rules, registration_from(data))
+            view = await member_view(core, session, member)
+        return Response(view, status_code=201 if created else 200)
+
+    @get("/", summary="Find a member by phone or card")
+    async def find(
+        self,
+        request: Request[Any, Any, Any],
+        phone: str | None = Parameter(default=None, description="any usual form, e.g. 89123456789"),
+        card: str | None = Parameter(default=None, description="EAN-13 card number"),
+    ) -> dict[str, Any]:
+        core: Core = request.app.state.core
+        if bool(phone) == bool(card):
+            raise InvalidInput("Give exactly one of ?phone= or ?card=.", [FieldError("phone", "or card")])
+        async with core.reading() as session:
+            ref = {"phone": phone} if phone else {"card_number": card}
+            member = await resolve_member(session, core.rules, ref)
+            return await member_view(core, session, member)
+
+    @get("/{member_id:str}", summary="A member")
+    async def read(self, request: Request[Any, Any, Any], member_id: str) -> dict[str, Any]:
+        core: Core = request.app.state.core
+        async with core.reading() as session:
+            member = await get_member(session, _member_id(member_id))
+            return await member_view(core, session, member)
+
+    @get("/{member_id:str}/balance", summary="A member's balance")
+    async def balance(self, request: Request[Any, Any, Any], member_id: str) -> dict[str, Any]:
+        core: Core = request.app.state.core
+        async with core.reading() as session:
+            member = await get_member(session, _member_id(member_id))
+            return await balance_view(session, core.rules, member, core.clock.now())
+
+    @get("/{member_id:str}/transactions", summary="A member's ledger, newest first")
+    async def transactions(
+        self,
+        request: Request[Any, Any, Any],
+        member_id: str,
+        limit: int = Parameter(default=50, ge=1, le=100),
+        cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
+    ) -> dict[str, Any]:
+        core: Core = request.app.state.core
+        before = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise InvalidInput("The cursor is not one this API gave.", [FieldError("cursor", "invalid")])
+            before = int(cursor)
+        async with core.reading() as session:
+            member = await get_member(session, _member_id(member_id))
+            return await transactions_page(session, member, limit, before)
+
+
+async def transactions_page(session: Any, member: Member, limit: int, before: int | None) -> dict[str, Any]:
+    stmt = (
+        select(Entry, Purchase.store_id, Purchase.receipt_id)
+        .outerjoin(Purchase, Purchase.id == Entry.purchase_id)
+        .where(Entry.member_id == member.id)
+        .order_by(Entry.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        stmt = stmt.where(Entry.id < before)
+    rows = (await session.execute(stmt)).all()
+    items = [
+        {
+            "id": str(entry.id),
+            "kind": entry.kind,
+            "points": entry.points,
+            "created_at": entry.created_at.isoformat(),
+            "available_at": entry.available_at.isoformat() if entry.available_at else None,
+            "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
+            "purchase": {"store_id": store_id, "receipt_id": receipt_id} if store_id else None,
+            "comment": entry.comment,
+        }
+        for entry, store_id, receipt_id in rows[:limit]
+    ]
+    next_cursor = items[-1]["id"] if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+

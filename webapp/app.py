@@ -1,0 +1,47 @@
+"""The one place where the web process is assembled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+
+from shared.clock import Clock
+from shared.config import Settings
+from shared.core import Core
+from webapp.api import create_api_router
+from webapp.api.errors import EXCEPTION_HANDLERS
+
+
+@get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Litestar:
+    """Build the web app from settings; nothing is wired at import time."""
+    core = core or Core(settings, clock)
+
+    async def close_core(app: Litestar) -> None:
+        await app.state.core.close()
+
+    handlers: list[Any] = [healthz, create_api_router()]
+    return Litestar(
+        route_handlers=handlers,
+        state=State({"core": core, "settings": settings}),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=settings.max_body_bytes,
+        on_shutdown=[close_core],
+        openapi_config=OpenAPIConfig(
+            title="Loyalty POS and integration API",
+            version="1.0.0",
+            path="/schema",
+            description="Contract for tills and integrations. Money in minor units, points as integers, "
+            "errors as RFC 9457 problem+json. Authorise with `Authorization: Bearer <key>`.",
+            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,268 @@
+"""The `loyalty` command: one CLI for every process and operation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shared.apikeys import create_api_key, find_api_key
+from shared.clock import FixedClock
+from shared.config import Settings, load_settings
+from shared.core import Core
+from shared.errors import ConfigError, InvalidInput
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """Loyalty program: POS API, cabinet, bot, wallet cards and notifier."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (SQLite under var/ by default, or LOYALTY_DATABASE_URL)."""
+    from shared.db.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.db_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.option("--members", default=300, show_default=True)
+def demo(members: int) -> None:
+    """Seed a demo program (once) and print a demo API key."""
+    from shared.demo import seed_demo
+
+    settings = _settings()
+
+    async def go() -> None:
+        core = Core(settings)
+        try:
+            report = await seed_demo(core, members=members)
+            if report.seeded:
+                click.echo(f"demo: {report.members} members, {report.purchases} purchases")
+            else:
+                click.echo(f"demo: already seeded ({report.members} members)")
+            click.echo(f"demo API key: {await demo_api_key(core)}")
+        finally:
+            await core.close()
+
+    asyncio.run(go())
+
+
+async def demo_api_key(core: Core) -> str:
+    """The demo key is kept in var/ so `make run` prints the same one every time."""
+    path = core.settings.var_dir / "demo-api-key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        async with core.reading() as session:
+            if await find_api_key(session, key) is not None:
+                return key
+    async with core.transaction() as session:
+        key = await create_api_key(session, core.clock, "demo", scope="staff")
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+@main.group()
+def apikey() -> None:
+    """API keys for tills and integrations."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option("--scope", type=click.Choice(["pos", "staff"]), default="pos", show_default=True)
+def apikey_create(name: str, scope: str) -> None:
+    """Create a key; it is printed once, as the last line."""
+    settings = _settings()
+
+    async def go() -> str:
+        core = Core(settings)
+        try:
+            async with core.transaction() as session:
+                return await create_api_key(session, core.clock, name, scope)
+        finally:
+            await core.close()
+
+    key = asyncio.run(go())
+    click.echo(f"API key {name!r} ({scope}) created; store it now, it is not shown again:")
+    click.echo(key)
+
+
+@main.group()
+def jobs() -> None:
+    """Due jobs."""
+
+
+@jobs.command("run-due")
+@click.option("--as-of", "as_of", default=None, help="RFC 3339 moment, default now")
+def jobs_run_due(as_of: str | None) -> None:
+    """Activate pending points, burn expired lots, warn, open birthdays, recompute tiers."""
+    from shared.jobs import run_due
+
+    settings = _settings()
+    clock = None
+    if as_of:
+        try:
+            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise click.BadParameter("use RFC 3339, e.g. 2026-11-22T03:00:00+03:00", param_hint="--as-of") from exc
+        if moment.tzinfo is None:
+            raise click.BadParameter("needs an offset, e.g. +03:00", param_hint="--as-of")
+        clock = FixedClock(moment)
+
+    async def go() -> None:
+        core = Core(settings, clock)
+        try:
+            report = await run_due(core.sessions, core.clock, core.rules)
+        finally:
+            await core.close()
+        click.echo(f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
+                   f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
+                   f"{report.birthdays} birthdays, {report.tier_changes} tier changes")
+
+    asyncio.run(go())
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where rejected rows go (default FILE.rejected.csv)")
+def import_csv(file: Path, report_path: Path | None) -> None:
+    """Import members from a CSV (phone, card_number, names, email, birth_date, balance, consent_*)."""
+    from shared.importer import import_members
+
+    settings = _settings()
+    report_path = report_path or file.with_suffix(".rejected.csv")
+
+    async def go() -> None:
+        core = Core(settings)
+        try:
+            size = file.stat().st_size
+            with file.open(encoding="utf-8-sig", newline="") as source, click.progressbar(
+                length=size, label="importing", file=sys.stderr
+            ) as bar:
+                position = [0]
+
+                def advance(_: int) -> None:
+                    now = source.buffer.tell() if hasattr(source, "buffer") else position[0]
+                    bar.update(max(0, now - position[0]))
+                    position[0] = now
+
+                report = await import_members(core.sessions, core.clock, core.rules, source, report_path, advance)
+        except InvalidInput as exc:
+            raise click.ClickException(exc.detail) from exc
+        finally:
+            await core.close()
+        click.echo(f"{report.rows} rows: {report.imported} imported with {report.points} points, "
+                   f"{report.rejected} rejected (reasons in {report_path})")
+
+    asyncio.run(go())
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="web processes")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (API, cabinet, console, wallet service, bot webhook)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run("webapp.asgi:app", host=host, port=port, workers=workers, log_level="warning",
+                proxy_headers=True, access_log=False)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def run(host: str, port: int) -> None:
+    """Development: migrate, seed the demo, and run every process until Ctrl-C."""
+    settings = _settings()
+    from shared.db.migrate import upgrade
+
+    upgrade(settings.db_url)
+    processes: list[subprocess.Popen[Any]] = []
+    exe = [sys.executable, "-m", "webapp.cli"]
+    subprocess.run([*exe, "demo"], check=True)
+    key = (settings.var_dir / "demo-api-key").read_text(encoding="utf-8").strip()
+    processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))
+    for extra in _extra_processes(settings):
+        processes.append(subprocess.Popen([*exe, *extra]))
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"\n  Loyalty is running\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
+        f"  Demo API key  {key}\n  Demo member   {_demo_phone()}\n"
+        f"  Messages      {settings.var_dir / 'messages.jsonl'}\n  Stop          Ctrl-C\n"
+    )
+    if settings.telegram.token is None:
+        click.echo("  Telegram bot  off: set LOYALTY_TELEGRAM_TOKEN to turn it on\n")
+
+    def stop(*_: Any) -> None:
+        for process in processes:
+            process.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in processes):
+            try:
+                processes[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                continue
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for process in processes:
+            process.wait(timeout=10)
+
+
+def _demo_phone() -> str:
+    from shared.demo import demo_phone
+
+    return demo_phone(0)
+
+
+def _extra_processes(settings: Settings) -> list[list[str]]:
+    """Other processes `run` starts beside the web app (worker, bot) when they exist."""
+    extras = []
+    for module, command in (("notifications.worker", ["worker"]), ("bot.factory", ["bot"])):
+        try:
+            __import__(module)
+        except ImportError:
+            continue
+        if command == ["bot"] and settings.telegram.token is None:
+            continue
+        extras.append(command)
+    return extras
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()
