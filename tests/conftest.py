@@ -23,7 +23,6 @@ from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
 from shared.db.migrate import upgrade
-from shared.db.models import Base
 
 BACKEND = os.environ.get("LOYALTY_TEST_DB", "sqlite")
 PG_ADMIN = os.environ.get("LOYALTY_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -92,13 +91,22 @@ def clock() -> FixedClock:
 
 
 async def empty_tables(core: Core) -> None:
+    """Empty every table the migrations made (whichever package owns it)."""
     async with core.transaction() as session:
         if session.bind.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            await session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            names = (await session.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            ))).scalars().all()
+            await session.execute(text(f"TRUNCATE {', '.join(chr(34) + n + chr(34) for n in names)} "
+                                       "RESTART IDENTITY CASCADE"))
         else:
-            for table in reversed(Base.metadata.sorted_tables):
-                await session.execute(table.delete())
+            await session.execute(text("PRAGMA defer_foreign_keys = ON"))
+            names = (await session.execute(text(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                "AND name <> 'alembic_version'"
+            ))).scalars().all()
+            for name in names:
+                await session.execute(text(f'DELETE FROM "{name}"'))
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Apply migrations (SQLite under var/ by default, or LOYALTY_DATABASE_URL)."""
     from shared.db.migrate import upgrade

@@ -31,7 +31,7 @@ def _in_thread(func, *args):  # type: ignore[no-untyped-def]
         return pool.submit(func, *args).result()
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     _in_thread(command.upgrade, alembic_config(url), revision)
 
 

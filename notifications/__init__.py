@@ -1,0 +1,1 @@
+"""The notifier: outbox consumer, routing, channels, providers, templates, scheduler."""
