@@ -1,0 +1,1 @@
+"""Telegram bot (aiogram 3): registration, balance, card, history, settings."""
