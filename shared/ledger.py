@@ -96,27 +96,24 @@ async def spend(
     kind: str = "redemption",
     purchase_id: uuid.UUID | None = None,
     comment: str | None = None,
+    lots: list[Lot] | None = None,
 ) -> datetime | None:
-    """Take points from available lots, soonest-expiring first; returns the latest expiry drawn."""
+    """Take points from available lots, soonest-expiring first; returns the latest expiry drawn.
+
+    `lots` may pass the member's available lots already loaded (ordered as available_lots does)."""
     if points <= 0:
         return None
     if points > member.available:
         raise NotEnoughPoints(
             f"Only {max(member.available, 0)} points are available.", max=max(member.available, 0)
         )
-    lots = await _available_lots(session, member.id)
-    left, latest = points, None
-    for lot in lots:
-        if left == 0:
-            break
-        take = min(lot.remaining, left)
-        lot.remaining -= take
-        left -= take
-        latest = lot.expires_at if latest is None else max(latest, lot.expires_at)
-        if lot.remaining == 0:
-            lot.status = SPENT
-    if left:  # the running total disagreed with the lots: refuse rather than overdraw
-        raise NotEnoughPoints("The balance is being recomputed; try again.", max=points - left)
+    if lots is None:
+        lots = await available_lots(session, member.id)
+    draws, latest = plan_draws([(lot.remaining, lot.expires_at) for lot in lots], points)
+    for index, take in draws:
+        lots[index].remaining -= take
+        if lots[index].remaining == 0:
+            lots[index].status = SPENT
     member.available -= points
     session.add(
         Entry(
@@ -132,7 +129,25 @@ async def spend(
     return latest
 
 
-async def _available_lots(session: AsyncSession, member_id: uuid.UUID) -> list[Lot]:
+def plan_draws(lots: list[tuple[int, datetime]], points: int) -> tuple[list[tuple[int, int]], datetime | None]:
+    """Which lots pay `points`: (index, points taken) soonest-expiring first (lots come sorted so),
+    and the latest expiry drawn. Refuses rather than overdraw if the lots fall short."""
+    draws, left, latest = [], points, None
+    for index, (remaining, expires_at) in enumerate(lots):
+        if left == 0:
+            break
+        if remaining <= 0:
+            continue
+        take = min(remaining, left)
+        draws.append((index, take))
+        left -= take
+        latest = expires_at if latest is None else max(latest, expires_at)
+    if left:  # the running total disagreed with the lots
+        raise NotEnoughPoints("The balance is being recomputed; try again.", max=points - left)
+    return draws, latest
+
+
+async def available_lots(session: AsyncSession, member_id: uuid.UUID) -> list[Lot]:
     stmt = (
         select(Lot)
         .where(Lot.member_id == member_id, Lot.status == AVAILABLE, Lot.remaining > 0)
@@ -147,7 +162,6 @@ async def reverse(
     points: int,
     now: datetime,
     *,
-    lot_id: int | None,
     purchase_id: uuid.UUID | None,
     comment: str,
 ) -> None:
@@ -155,7 +169,11 @@ async def reverse(
     if points <= 0:
         return
     left = points
-    own = await session.get(Lot, lot_id) if lot_id is not None else None
+    own = None
+    if purchase_id is not None:
+        own = (await session.execute(
+            select(Lot).where(Lot.purchase_id == purchase_id, Lot.source == "purchase")
+        )).scalar_one_or_none()
     if own is not None and own.remaining > 0 and own.status in (PENDING, AVAILABLE):
         take = min(own.remaining, left)
         own.remaining -= take
@@ -167,7 +185,7 @@ async def reverse(
         if own.remaining == 0:
             own.status = REVERSED
     if left:
-        for lot in await _available_lots(session, member.id):
+        for lot in await available_lots(session, member.id):
             take = min(lot.remaining, left)
             lot.remaining -= take
             left -= take

@@ -171,8 +171,8 @@ async def get_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
     return member
 
 
-async def resolve_member(session: AsyncSession, rules: ProgramRules, ref: dict[str, Any]) -> Member:
-    """Find a member by {"phone"}, {"card_number"} or {"member_id"}, or raise NotFound/InvalidInput."""
+def member_lookup(rules: ProgramRules, ref: Any) -> tuple[str, Any, str]:
+    """(column, value, not-found message) for {"phone"}, {"card_number"} or {"member_id"}."""
     if not isinstance(ref, dict) or len([k for k in ("phone", "card_number", "member_id") if ref.get(k)]) != 1:
         raise InvalidInput(
             "Identify the member by exactly one of phone, card_number or member_id.",
@@ -180,10 +180,7 @@ async def resolve_member(session: AsyncSession, rules: ProgramRules, ref: dict[s
         )
     if ref.get("phone"):
         phone = normalize_phone(str(ref["phone"]), rules.phone_region, field="member.phone")
-        member = await find_by_phone(session, phone)
-        if member is None:
-            raise NotFound(f"No member with phone {phone}; register them first with POST /api/v1/members.")
-        return member
+        return "phone", phone, f"No member with phone {phone}; register them first with POST /api/v1/members."
     if ref.get("card_number"):
         card = str(ref["card_number"]).strip()
         if not is_valid_ean13(card):
@@ -191,17 +188,23 @@ async def resolve_member(session: AsyncSession, rules: ProgramRules, ref: dict[s
                 "The card number is not a valid EAN-13.",
                 [FieldError("member.card_number", "13 digits with a correct check digit")],
             )
-        found = (await session.execute(select(Member).where(Member.card_number == card))).scalar_one_or_none()
-        if found is None:
-            raise NotFound(f"No member with card {card}.")
-        return found
+        return "card_number", card, f"No member with card {card}."
     try:
         member_id = uuid.UUID(str(ref["member_id"]))
     except ValueError as exc:
         raise InvalidInput(
             "member_id is not a UUID.", [FieldError("member.member_id", "expected a UUID")]
         ) from exc
-    return await get_member(session, member_id)
+    return "id", member_id, f"No member with id {member_id}."
+
+
+async def resolve_member(session: AsyncSession, rules: ProgramRules, ref: Any) -> Member:
+    """Find a member by {"phone"}, {"card_number"} or {"member_id"}, or raise NotFound/InvalidInput."""
+    column, value, missing = member_lookup(rules, ref)
+    member = (await session.execute(select(Member).where(getattr(Member, column) == value))).scalar_one_or_none()
+    if member is None:
+        raise NotFound(missing)
+    return member
 
 
 async def set_consent(

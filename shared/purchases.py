@@ -9,17 +9,17 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shared import ledger, rules as arithmetic
-from shared.balance import balance_view
+from shared import ledger, receipt_ledger, rules as arithmetic
+from shared.balance import balance_from_lots, balance_view
 from shared.clock import Clock
 from shared.db.models import Member, Purchase, Refund
 from shared.errors import Conflict, FieldError, InvalidInput, NotEnoughPoints, NotFound
-from shared.events import EventKind, emit
-from shared.members import resolve_member
+from shared.events import EventKind, emit, emit_rows, event_row
+from shared.members import member_lookup, resolve_member
 from shared.program import ProgramRules
 from shared.receipt_text import receipt_lines
 from shared.receipts import ReceiptRequest, RefundRequest, parse_receipt, parse_refund
@@ -116,61 +116,93 @@ def _accrued_now(rules: ProgramRules, pricing: Pricing, request: ReceiptRequest,
 async def confirm(
     session: AsyncSession, clock: Clock, rules: ProgramRules, body: Any
 ) -> tuple[dict[str, Any], bool]:
-    """Confirm a receipt once: (answer, created). A retry returns the original answer."""
+    """Confirm a receipt once: (answer, created). A retry returns the original answer.
+
+    The till's hot path (see shared.receipt_ledger): the member is found, locked and their
+    rolling spend read in one round trip, then a few writes."""
     now = clock.now()
     request = parse_receipt(body, now)
-    member = await resolve_member(session, rules, request.member) if request.member else None
-    if member is not None:
-        member = await ledger.lock_member(session, member.id)  # retries of one receipt queue here
-    stored = await _stored_answer(session, request)
+    at = request.purchased_at or now
+    member, spend = None, 0
+    conn = await session.connection()
+    if request.member:
+        column, key, missing = member_lookup(rules, request.member)
+        # Retries of one receipt queue on this lock, so the check below sees the first one's commit.
+        member, spend = await receipt_ledger.lock_member(
+            conn, column, key, max(now, at), rules.tier_window_days, missing)
+    stored = await _stored_answer(conn, request)
     if stored is not None:
         return stored, False
-    at = request.purchased_at or now
-    pricing = price_receipt(rules, request, member, at, strict=True)
-    purchase = Purchase(
-        id=uuid.uuid4(),
-        store_id=request.store_id,
-        receipt_id=request.receipt_id,
-        member_id=member.id if member else None,
-        purchased_at=at,
-        created_at=now,
-        request_hash=request.body_hash,
-        total=pricing.total,
-        discount=pricing.discount,
-        redeemed=pricing.applied,
-        paid=pricing.payable,
-        accrued=pricing.accrue,
-        refunded_amount=0,
-        refunded_paid=0,
-        points_reversed=0,
-        points_restored=0,
-        lines=[_line_record(line) for line in request.lines],
-        refunded_lines={},
-        response={},
-    )
-    try:
-        async with session.begin_nested():
-            session.add(purchase)
-            await session.flush()
-    except IntegrityError:  # an anonymous twin got there first
-        stored = await _stored_answer(session, request)
-        if stored is None:
-            raise
-        return stored, False
-    answer: dict[str, Any] = {"purchase_id": str(purchase.id)}
-    if member is not None:
-        await _apply_to_member(session, rules, member, purchase, pricing, at, now)
-        spend = await ledger.paid_spend(session, member.id, max(now, at), rules.tier_window_days)
-        await _upgrade_tier(session, rules, member, spend, now)
-        member.last_purchase_at = max(member.last_purchase_at or at, at)
-        member.updated_at = now
-        answer |= pricing_view(rules, request, pricing, member.available)
-        answer["balance"] = await balance_view(session, rules, member, now, spend=spend)
-    else:
+    pricing = price_receipt(rules, request, member, at, strict=True)  # type: ignore[arg-type]
+    purchase_id = uuid.uuid4()
+    answer: dict[str, Any] = {"purchase_id": str(purchase_id)}
+    row = {
+        "id": purchase_id, "store_id": request.store_id, "receipt_id": request.receipt_id,
+        "member_id": member.id if member else None, "purchased_at": at, "created_at": now,
+        "request_hash": request.body_hash, "total": pricing.total, "discount": pricing.discount,
+        "redeemed": pricing.applied, "paid": pricing.payable, "accrued": pricing.accrue, "accrual_lot_id": None,
+        "redeemed_expires_at": None, "refunded_amount": 0, "refunded_paid": 0, "points_reversed": 0,
+        "points_restored": 0, "lines": [_line_record(line) for line in request.lines], "refunded_lines": {},
+        "response": {},
+    }
+    if member is None:
         answer |= pricing_view(rules, request, pricing, None)
         answer["balance"] = None
-    purchase.response = answer
+        row["response"] = answer
+        if not await _claim_anonymous(session, conn, row):
+            stored = await _stored_answer(conn, request)
+            assert stored is not None
+            return stored, False
+        return answer, True
+    lots = await receipt_ledger.available_lots(conn, member.id)
+    writes = receipt_ledger.Writes()
+    events = []
+    comment = f"receipt {request.receipt_id}"
+    if pricing.applied:
+        row["redeemed_expires_at"] = writes.spend(member, lots, pricing.applied, now, purchase_id, comment)
+        events.append(event_row(EventKind.POINTS_REDEEMED, member.id, {
+            "points": pricing.applied, "purchase_id": str(purchase_id), "store_id": request.store_id,
+            "receipt_id": request.receipt_id}, now))
+    await conn.execute(_PURCHASES.insert(), row)
+    if pricing.accrue:
+        available_at = max(at + timedelta(hours=rules.pending_hours), now) if rules.pending_hours else now
+        lot = await writes.accrue(conn, member, pricing.accrue, now, available_at,
+                                  available_at + timedelta(days=rules.expiry_days), purchase_id, comment)
+        lots.append(lot)
+        events.append(event_row(EventKind.POINTS_ACCRUED, member.id, {
+            "points": pricing.accrue, "available_at": available_at.isoformat(), "purchase_id": str(purchase_id),
+            "store_id": request.store_id, "receipt_id": request.receipt_id, "birthday": pricing.birthday}, now))
+    if at > max(now, at) - timedelta(days=rules.tier_window_days):
+        spend += pricing.payable
+    earned = rules.tier_for_spend(spend)
+    tier_changed = rules.tier_rank(earned.code) > rules.tier_rank(member.tier_code)
+    if tier_changed:
+        events.append(event_row(EventKind.TIER_CHANGED, member.id,
+                                {"from": member.tier_code, "to": earned.code, "reason": "purchase"}, now))
+        member.tier_code = earned.code
+    member.last_purchase_at = max(member.last_purchase_at or at, at)
+    await writes.flush(conn, member, tier_changed, now)
+    await emit_rows(conn, events)
+    answer |= pricing_view(rules, request, pricing, member.available)
+    answer["balance"] = balance_from_lots(rules, member, lots, spend, now)  # type: ignore[arg-type]
+    await conn.execute(_SET_RESPONSE, {"pid": purchase_id, "response": answer})
     return answer, True
+
+
+_PURCHASES = Purchase.__table__
+_STORED = select(_PURCHASES.c.id, _PURCHASES.c.request_hash, _PURCHASES.c.response).where(
+    _PURCHASES.c.store_id == bindparam("store_id"), _PURCHASES.c.receipt_id == bindparam("receipt_id"))
+_SET_RESPONSE = update(_PURCHASES).where(_PURCHASES.c.id == bindparam("pid")).values(response=bindparam("response"))
+
+
+async def _claim_anonymous(session: AsyncSession, conn: AsyncConnection, row: dict[str, Any]) -> bool:
+    """Insert an anonymous receipt unless a twin got there first (no member lock to queue on)."""
+    try:
+        async with session.begin_nested():
+            await conn.execute(_PURCHASES.insert(), row)
+    except IntegrityError:
+        return False
+    return True
 
 
 def _line_record(line: Any) -> dict[str, Any]:
@@ -178,12 +210,8 @@ def _line_record(line: Any) -> dict[str, Any]:
             "quantity": str(line.quantity), "price": line.price, "amount": line.amount}
 
 
-async def _stored_answer(session: AsyncSession, request: ReceiptRequest) -> dict[str, Any] | None:
-    found = (
-        await session.execute(
-            select(Purchase).where(Purchase.store_id == request.store_id, Purchase.receipt_id == request.receipt_id)
-        )
-    ).scalar_one_or_none()
+async def _stored_answer(conn: AsyncConnection, request: ReceiptRequest) -> dict[str, Any] | None:
+    found = (await conn.execute(_STORED, {"store_id": request.store_id, "receipt_id": request.receipt_id})).one_or_none()
     if found is None:
         return None
     if found.request_hash != request.body_hash:
@@ -191,45 +219,7 @@ async def _stored_answer(session: AsyncSession, request: ReceiptRequest) -> dict
             f"Receipt {request.receipt_id} of store {request.store_id} was already confirmed with a different body.",
             purchase_id=str(found.id),
         )
-    return found.response
-
-
-async def _apply_to_member(
-    session: AsyncSession,
-    rules: ProgramRules,
-    member: Member,
-    purchase: Purchase,
-    pricing: Pricing,
-    at: datetime,
-    now: datetime,
-) -> None:
-    if pricing.applied:
-        purchase.redeemed_expires_at = await ledger.spend(
-            session, member, pricing.applied, now, purchase_id=purchase.id,
-            comment=f"receipt {purchase.receipt_id}",
-        )
-        await emit(session, EventKind.POINTS_REDEEMED, member.id,
-                   {"points": pricing.applied, "purchase_id": str(purchase.id), "store_id": purchase.store_id,
-                    "receipt_id": purchase.receipt_id}, now)
-    if pricing.accrue:
-        available_at = max(at + timedelta(hours=rules.pending_hours), now) if rules.pending_hours else now
-        lot = ledger.add_lot(
-            session, member, kind="accrual", source="purchase", points=pricing.accrue, now=now,
-            available_at=available_at, expires_at=available_at + timedelta(days=rules.expiry_days),
-            purchase_id=purchase.id, comment=f"receipt {purchase.receipt_id}",
-        )
-        await session.flush()
-        purchase.accrual_lot_id = lot.id
-        await emit(session, EventKind.POINTS_ACCRUED, member.id,
-                   {"points": pricing.accrue, "available_at": available_at.isoformat(),
-                    "purchase_id": str(purchase.id), "store_id": purchase.store_id,
-                    "receipt_id": purchase.receipt_id, "birthday": pricing.birthday}, now)
-
-
-async def _upgrade_tier(session: AsyncSession, rules: ProgramRules, member: Member, spend: int, now: datetime) -> None:
-    earned = rules.tier_for_spend(spend)
-    if rules.tier_rank(earned.code) > rules.tier_rank(member.tier_code):
-        await change_tier(session, member, earned.code, now, reason="purchase")
+    return found.response  # type: ignore[no-any-return]
 
 
 async def change_tier(session: AsyncSession, member: Member, code: str, now: datetime, reason: str) -> None:
@@ -271,8 +261,7 @@ async def refund(
                               "points_restored": to_restore, "balance": None}
     if member is not None:
         comment = f"refund {request.refund_id} of receipt {receipt_id}"
-        await ledger.reverse(session, member, to_reverse, now, lot_id=purchase.accrual_lot_id,
-                             purchase_id=purchase.id, comment=comment)
+        await ledger.reverse(session, member, to_reverse, now, purchase_id=purchase.id, comment=comment)
         if to_restore:
             expires_at = purchase.redeemed_expires_at or now + timedelta(days=rules.expiry_days)
             ledger.add_lot(session, member, kind="refund", source="restore", points=to_restore, now=now,
