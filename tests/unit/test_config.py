@@ -1,0 +1,68 @@
+"""A wrong setting or rule stops the start with a message naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.config import load_settings
+from shared.errors import ConfigError
+from shared.program import DEFAULT_PROGRAM_FILE, load_program
+
+
+def test_default_rules_match_the_design() -> None:
+    rules = load_program()
+    assert [(t.code, t.threshold, t.accrual_percent) for t in rules.tiers] == [
+        ("standard", 0, 5), ("gold", 30000, 10), ("platinum", 100000, 15)]
+    assert (rules.pending_hours, rules.expiry_days, rules.redemption_cap_percent) == (24, 180, 70)
+    assert (rules.welcome.points, rules.birthday.days_before, rules.birthday.accrual_percent) == (100, 2, 14)
+    assert rules.time_zone == "Europe/Moscow"
+
+
+def _program(tmp_path: Path, replace: tuple[str, str]) -> Path:
+    text = DEFAULT_PROGRAM_FILE.read_text(encoding="utf-8").replace(*replace)
+    path = tmp_path / "program.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("replace", "named"),
+    [
+        (("redemption_cap_percent = 70", "redemption_cap_percent = 170"), "redemption_cap_percent"),
+        (('time_zone = "Europe/Moscow"', 'time_zone = "Mars/Olympus"'), "time_zone"),
+        (("threshold = 30000", "threshold = 0"), "tiers"),
+        (("services = 0.5", "services = -1"), "category_multipliers"),
+        (('phone_region = "RU"', 'phone_region = "XX"'), "phone_region"),
+        (("expiry_days = 180", "expiry_days = 180\nexpiry_dayz = 3"), "expiry_dayz"),
+    ],
+)
+def test_a_bad_rule_names_its_key(tmp_path: Path, replace: tuple[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_program(_program(tmp_path, replace))
+    assert named in str(caught.value)
+
+
+def test_broken_toml_and_missing_file_name_the_setting(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("tiers = [", encoding="utf-8")
+    with pytest.raises(ConfigError, match="LOYALTY_PROGRAM_FILE"):
+        load_program(broken)
+    with pytest.raises(ConfigError, match="LOYALTY_PROGRAM_FILE"):
+        load_program(tmp_path / "absent.toml")
+
+
+def test_settings_errors_name_the_environment_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="LOYALTY_PUBLIC_URL"):
+        load_settings(public_url="ftp://example", var_dir=tmp_path)
+    with pytest.raises(ConfigError, match="LOYALTY_DATABASE_URL"):
+        load_settings(database_url="mysql://x", var_dir=tmp_path)
+    with pytest.raises(ConfigError, match="LOYALTY_PROGRAM_FILE"):
+        load_settings(program_file=tmp_path / "none.toml", var_dir=tmp_path)
+
+
+def test_section_errors_name_their_prefix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOYALTY_SMS_PROVIDER", "pigeon")
+    with pytest.raises(ConfigError, match="LOYALTY_SMS_PROVIDER"):
+        load_settings(var_dir=tmp_path)
