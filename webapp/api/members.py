@@ -15,6 +15,7 @@ from shared.core import Core
 from shared.db.models import Entry, Member, Purchase
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.members import Registration, get_member, register, resolve_member
+from shared.phones import normalize_phone
 from webapp.api.docs import MEMBER_BODY
 from webapp.api.views import member_view
 
@@ -90,7 +91,7 @@ class MemberController(Controller):
         if bool(phone) == bool(card):
             raise InvalidInput("Give exactly one of ?phone= or ?card=.", [FieldError("phone", "or card")])
         async with core.reading() as session:
-            ref = {"phone": phone} if phone else {"card_number": card}
+            ref = {"phone": normalize_phone(phone, core.rules.phone_region)} if phone else {"card_number": card}
             member = await resolve_member(session, core.rules, ref)
             return await member_view(core, session, member)
 
