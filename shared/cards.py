@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-CARD_PREFIX = "27"
+CARD_PREFIX = "2"  # EAN-13 numbers starting with 2 are reserved for in-store use
 
 
 def ean13_check_digit(first12: str) -> str:
@@ -17,5 +17,5 @@ def is_valid_ean13(number: str) -> bool:
 
 
 def new_card_number() -> str:
-    body = CARD_PREFIX + "".join(str(secrets.randbelow(10)) for _ in range(10))
+    body = CARD_PREFIX + f"{secrets.randbelow(10**11):011d}"  # random, so card numbers are not guessable
     return body + ean13_check_digit(body)

@@ -82,6 +82,23 @@ class WalletSettings(_Section):
     link_ttl_days: int = Field(default=30, ge=1)
 
 
+class NotifierSettings(_Section):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_NOTIFY_", extra="ignore", frozen=True)
+
+    cascade: str = Field(default="telegram,push,viber,sms", pattern=r"^[a-z]+(,[a-z]+)*$",
+                         description="channel order for service messages, cheapest first")
+    quiet_start_hour: int = Field(default=9, ge=0, le=23)
+    quiet_end_hour: int = Field(default=21, ge=1, le=24)
+    promo_cap_per_day: int = Field(default=2, ge=1, description="promotional messages per member and channel")
+    delivery_timeout_minutes: int = Field(default=15, ge=1, description="no delivery report by then: next channel")
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    retry_base_seconds: float = Field(default=30, gt=0)
+    poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    due_jobs_minutes: int = Field(default=5, ge=1)
+    lease_seconds: int = Field(default=120, ge=5)
+    batch_size: int = Field(default=200, ge=1, le=5000)
+
+
 class Settings(BaseSettings):
     """Root settings. Every environment variable starts with LOYALTY_."""
 
@@ -100,6 +117,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     wallet: WalletSettings = Field(default_factory=WalletSettings)
+    notify: NotifierSettings = Field(default_factory=NotifierSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -155,6 +173,7 @@ _PREFIXES = {
     "SmsSettings": "LOYALTY_SMS_",
     "EmailSettings": "LOYALTY_EMAIL_",
     "WalletSettings": "LOYALTY_WALLET_",
+    "NotifierSettings": "LOYALTY_NOTIFY_",
 }
 
 

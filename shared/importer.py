@@ -141,8 +141,9 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
     phones = list(seen)
     taken = set((await session.execute(select(Member.phone).where(Member.phone.in_(phones)))).scalars())
     cards = [row.card for row in seen.values() if row.card]
+    fresh = {phone: new_card_number() for phone in phones}
     taken_cards = set((await session.execute(
-        select(Member.card_number).where(Member.card_number.in_(cards)))).scalars()) if cards else set()
+        select(Member.card_number).where(Member.card_number.in_(cards + list(fresh.values()))))).scalars())
     members, lots, entries, consents = [], [], [], []
     expires = now + timedelta(days=rules.expiry_days)
     for phone, row in seen.items():
@@ -151,7 +152,11 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
             report.rejected += 1
             continue
         member_id = uuid.uuid4()
-        card = row.card if row.card and row.card not in taken_cards else new_card_number()
+        card = row.card if row.card and row.card not in taken_cards else fresh[phone]
+        while card in taken_cards:  # a random number already given out: draw again
+            card = new_card_number()
+            if (await session.execute(select(Member.id).where(Member.card_number == card))).first():
+                taken_cards.add(card)
         taken_cards.add(card)
         members.append({
             "id": member_id, "phone": phone, "card_number": card, "first_name": row.first_name,

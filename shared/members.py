@@ -116,16 +116,20 @@ async def register(
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(member)
-            await session.flush()
-    except IntegrityError:
-        # Another request registered this phone (or drew this card number) at the same moment.
-        existing = await find_by_phone(session, reg.phone)
-        if existing is not None:
-            return existing, False
-        raise
+    for _attempt in range(5):
+        try:
+            async with session.begin_nested():
+                session.add(member)
+                await session.flush()
+            break
+        except IntegrityError:
+            # Another request registered this phone at the same moment, or the card number was taken.
+            existing = await find_by_phone(session, reg.phone)
+            if existing is not None:
+                return existing, False
+            member.card_number = new_card_number()
+    else:
+        raise RuntimeError("could not draw a free card number in 5 attempts")
     where = f"{reg.channel}:{reg.store_id}" if reg.store_id else reg.channel
     for channel, granted in reg.consents.items():
         session.add(

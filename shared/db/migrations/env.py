@@ -11,6 +11,8 @@ from shared.db.engine import create_engine
 from shared.db.models import Base
 
 config = context.config
+# Other packages (notifications, wallet, ...) declare their tables on the same Base; import their
+# models here only while autogenerating a revision: shared imports none of them at run time.
 target_metadata = Base.metadata
 
 

@@ -1,0 +1,68 @@
+"""Messages: one row per (source, recipient, channel); and what we know about reachability."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.models import Base
+from shared.db.types import BigIntPK
+
+QUEUED, SENDING, SENT, DELIVERED, FAILED, UNDELIVERABLE, SKIPPED = (
+    "queued", "sending", "sent", "delivered", "failed", "undeliverable", "skipped")
+
+
+class Message(Base):
+    """A rendered message for one recipient on one channel. The unique key makes a replayed
+    event or a restarted worker unable to create it twice."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("source", "recipient", "channel", name="uq_messages_source_recipient_channel"),
+        Index("ix_messages_due", "status", "next_attempt_at"),
+        Index("ix_messages_member_channel_created", "member_id", "channel", "created_at"),
+        Index("ix_messages_provider", "channel", "provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(80))
+    recipient: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(40))
+    promotional: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(5))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]]
+    cascade: Mapped[list[Any]]  # channels still to try if this one fails
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    fallback_at: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
+    cost_parts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class ChannelStatus(Base):
+    """A channel that cannot reach a member (bot blocked, address dead) until they fix it."""
+
+    __tablename__ = "channel_status"
+    __table_args__ = (UniqueConstraint("member_id", "channel", name="uq_channel_status_member_channel"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    channel: Mapped[str] = mapped_column(String(16))
+    unreachable_since: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,49 @@
+"""Message templates by kind, language and channel (jinja2), with SMS cost known before sending."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+
+from notifications.sms_parts import count_parts
+from notifications.templates.catalog import CATALOG, EMAIL_HTML
+
+_env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_html_env = Environment(autoescape=True, undefined=StrictUndefined)
+_compiled: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    subject: str | None = None
+    html: str | None = None
+    parts: int = 0
+
+
+def _template(source: str, html: bool = False) -> Any:
+    key = ("h:" if html else "t:") + source
+    if key not in _compiled:
+        _compiled[key] = (_html_env if html else _env).from_string(source)
+    return _compiled[key]
+
+
+def has_template(kind: str) -> bool:
+    return kind in CATALOG["ru"]
+
+
+def render_message(kind: str, channel: str, language: str, context: dict[str, Any]) -> Rendered:
+    """Render one message; SMS gets the short text and its part count, e-mail subject + HTML + text,
+    push a title and body, Telegram and Viber the medium text."""
+    texts = CATALOG.get(language, CATALOG["ru"])[kind]
+    if channel == "sms":
+        text = _template(texts["sms"]).render(**context).strip()
+        return Rendered(text=text, parts=count_parts(text))
+    subject = _template(texts["subject"]).render(**context).strip()
+    body = _template(texts["text"]).render(**context).strip()
+    if channel == "email":
+        html = _template(EMAIL_HTML, html=True).render(subject=subject, paragraphs=body.split("\n"), **context)
+        return Rendered(text=body, subject=subject, html=html)
+    return Rendered(text=body, subject=subject)

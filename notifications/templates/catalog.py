@@ -1,0 +1,111 @@
+"""The transactional set in ru (default) and en. SMS texts stay short: Cyrillic SMS is 70 characters."""
+
+from __future__ import annotations
+
+CATALOG: dict[str, dict[str, dict[str, str]]] = {
+    "ru": {
+        "member_registered": {
+            "sms": "Ваша карта {{ card }}: {{ balance }} баллов. {{ card_url }}",
+            "subject": "Добро пожаловать в {{ program }}",
+            "text": "{% if name %}{{ name }}, з{% else %}З{% endif %}дравствуйте! Ваша карта {{ card }} готова, "
+                    "на ней {{ balance }} приветственных баллов.\nКарта и баланс: {{ card_url }}",
+        },
+        "points_accrued": {
+            "sms": "+{{ points }} баллов{% if available_on %} с {{ available_on }}{% endif %}. Баланс {{ balance }}",
+            "subject": "Начислено {{ points }} баллов",
+            "text": "Начислено {{ points }} баллов{% if available_on %}, ими можно будет оплатить покупку "
+                    "с {{ available_on }}{% endif %}.\nДоступно сейчас: {{ balance }}, ожидают: {{ pending }}.",
+        },
+        "points_available": {
+            "sms": "{{ points }} баллов доступны. Баланс {{ balance }}",
+            "subject": "Баллы можно тратить",
+            "text": "{{ points }} баллов теперь можно тратить. Баланс: {{ balance }}.",
+        },
+        "tier_changed": {
+            "sms": "Ваш уровень: {{ tier }}, {{ percent }}% баллами",
+            "subject": "Новый уровень: {{ tier }}",
+            "text": "Поздравляем! Ваш уровень теперь «{{ tier }}»: {{ percent }}% от покупок возвращается баллами.",
+        },
+        "points_expiring": {
+            "sms": "{{ points }} баллов сгорят через {{ days }} дн. Баланс {{ balance }}",
+            "subject": "{{ points }} баллов скоро сгорят",
+            "text": "{{ points }} баллов сгорят {{ expires_on }} (через {{ days }} дн.). Успейте ими оплатить "
+                    "покупку.\nБаланс: {{ balance }}.",
+        },
+        "purchase_refunded": {
+            "sms": "Возврат: списано {{ reversed }}, возвращено {{ restored }}. Баланс {{ balance }}",
+            "subject": "Возврат покупки",
+            "text": "Оформлен возврат. Списано начисленных баллов: {{ reversed }}, возвращено потраченных: "
+                    "{{ restored }}.\nБаланс: {{ balance }}.",
+        },
+        "birthday": {
+            "sms": "С днём рождения! {{ percent }}% баллами до {{ birthday_on }}",
+            "subject": "С днём рождения!",
+            "text": "С наступающим днём рождения! До {{ birthday_on }} включительно покупки возвращаются "
+                    "баллами по ставке {{ percent }}%.",
+        },
+        "login_code": {
+            "sms": "Код входа: {{ code }}. Никому его не сообщайте",
+            "subject": "Код входа",
+            "text": "Код для входа в личный кабинет: {{ code }}. Он действует 5 минут. Никому его не сообщайте.",
+        },
+    },
+    "en": {
+        "member_registered": {
+            "sms": "Your card {{ card }}: {{ balance }} points. {{ card_url }}",
+            "subject": "Welcome to {{ program }}",
+            "text": "Hello{% if name %}, {{ name }}{% endif %}! Your card {{ card }} is ready with {{ balance }} "
+                    "welcome points.\nCard and balance: {{ card_url }}",
+        },
+        "points_accrued": {
+            "sms": "+{{ points }} points{% if available_on %} from {{ available_on }}{% endif %}. Balance {{ balance }}",
+            "subject": "{{ points }} points earned",
+            "text": "You earned {{ points }} points{% if available_on %}, usable from {{ available_on }}{% endif %}."
+                    "\nAvailable now: {{ balance }}, pending: {{ pending }}.",
+        },
+        "points_available": {
+            "sms": "{{ points }} points are now available. Balance {{ balance }}",
+            "subject": "Your points are ready",
+            "text": "{{ points }} points can now be spent. Balance: {{ balance }}.",
+        },
+        "tier_changed": {
+            "sms": "Your tier: {{ tier }}, {{ percent }}% back in points",
+            "subject": "New tier: {{ tier }}",
+            "text": "Congratulations! You are now {{ tier }}: {{ percent }}% of your purchases come back as points.",
+        },
+        "points_expiring": {
+            "sms": "{{ points }} points expire in {{ days }} days. Balance {{ balance }}",
+            "subject": "{{ points }} points expire soon",
+            "text": "{{ points }} points expire on {{ expires_on }} (in {{ days }} days). Spend them before then."
+                    "\nBalance: {{ balance }}.",
+        },
+        "purchase_refunded": {
+            "sms": "Refund: {{ reversed }} taken back, {{ restored }} returned. Balance {{ balance }}",
+            "subject": "Purchase refunded",
+            "text": "Your refund is done: {{ reversed }} earned points were taken back and {{ restored }} spent "
+                    "points returned.\nBalance: {{ balance }}.",
+        },
+        "birthday": {
+            "sms": "Happy birthday! {{ percent }}% back in points until {{ birthday_on }}",
+            "subject": "Happy birthday!",
+            "text": "Happy birthday! Until {{ birthday_on }} your purchases earn {{ percent }}% back in points.",
+        },
+        "login_code": {
+            "sms": "Login code: {{ code }}. Do not share it",
+            "subject": "Your login code",
+            "text": "Your code for the personal cabinet: {{ code }}. It is valid for 5 minutes. Do not share it.",
+        },
+    },
+}
+
+EMAIL_HTML = """<!doctype html>
+<html lang="{{ language }}"><head><meta charset="utf-8"><title>{{ subject }}</title></head>
+<body style="font-family:system-ui,sans-serif;background:#f6f6f6;margin:0;padding:24px">
+<div style="max-width:560px;margin:auto;background:#fff;border-radius:12px;padding:24px;color:#1a1a1a">
+<h1 style="font-size:20px;margin:0 0 16px">{{ subject }}</h1>
+{% for p in paragraphs %}<p style="font-size:16px;line-height:1.5">{{ p }}</p>{% endfor %}
+<p><a href="{{ card_url }}" style="color:#7a1030">{{ card_url }}</a></p>
+{% if unsubscribe_url %}<p style="font-size:12px;color:#555"><a href="{{ unsubscribe_url }}" style="color:#555">
+{{ unsubscribe_label }}</a></p>{% endif %}
+</div></body></html>
+"""
