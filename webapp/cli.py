@@ -200,6 +200,15 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+def worker() -> None:
+    """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
+    from webapp.processes import run_worker
+
+    settings = _settings()
+    asyncio.run(run_worker(settings))
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 def run(host: str, port: int) -> None:
@@ -252,7 +261,7 @@ def _demo_phone() -> str:
 def _extra_processes(settings: Settings) -> list[list[str]]:
     """Other processes `run` starts beside the web app (worker, bot) when they exist."""
     extras = []
-    for module, command in (("notifications.worker", ["worker"]), ("bot.factory", ["bot"])):
+    for module, command in (("webapp.processes", ["worker"]), ("bot.factory", ["bot"])):
         try:
             __import__(module)
         except ImportError:

@@ -1,0 +1,113 @@
+"""What happens after a provider answers: statuses, retries with backoff, and falling through
+the cascade to the next channel when one cannot deliver."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.channels.base import DeliveryResult, DeliveryStatus
+from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
+from notifications.planner import insert_messages, message_row
+from notifications.recipients import load_member, login_recipient, recipient_for
+from notifications.routing import next_channel
+from shared.config import Settings
+from shared.core import Core
+
+log = logging.getLogger("loyalty.notifier")
+FALLBACK_CHANNELS = frozenset({"viber"})  # channels whose delivery report decides the fall-through
+
+
+def backoff(attempts: int, base: float) -> float:
+    """Exponential backoff with full jitter: providers punish synchronised retry bursts."""
+    return random.uniform(base / 2, base * 2 ** min(attempts - 1, 10))
+
+
+async def apply_result(session: AsyncSession, settings: Settings, message: Message, result: DeliveryResult,
+                       now: datetime) -> None:
+    message.lease_until = None
+    message.provider_id = result.provider_id or message.provider_id
+    message.cost_parts = result.cost_parts or message.cost_parts
+    if result.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+        message.status = SENT if result.status == DeliveryStatus.SENT else DELIVERED
+        message.sent_at = now
+        message.error = None
+        if message.status == DELIVERED:
+            message.delivered_at = now
+        elif message.cascade and message.channel in FALLBACK_CHANNELS:
+            message.fallback_at = now + timedelta(minutes=settings.notify.delivery_timeout_minutes)
+        return
+    message.error = (result.error or result.status.value)[:1000]
+    if result.status == DeliveryStatus.FAILED and message.attempts < settings.notify.max_attempts:
+        message.status = FAILED
+        delay = result.retry_after if result.retry_after is not None else backoff(
+            message.attempts, settings.notify.retry_base_seconds)
+        message.next_attempt_at = now + timedelta(seconds=delay)
+        return
+    message.status = UNDELIVERABLE if result.status == DeliveryStatus.UNDELIVERABLE else FAILED
+    message.next_attempt_at = now
+    if result.status == DeliveryStatus.UNDELIVERABLE and message.member_id and message.channel in (
+            "telegram", "push", "email", "viber"):
+        await mark_unreachable(session, message, result.error or "undeliverable", now)
+    await fall_through(session, settings, message, now)
+
+
+async def mark_unreachable(session: AsyncSession, message: Message, reason: str, now: datetime) -> None:
+    exists = (await session.execute(select(ChannelStatus).where(
+        ChannelStatus.member_id == message.member_id, ChannelStatus.channel == message.channel))).scalar_one_or_none()
+    if exists is None:
+        session.add(ChannelStatus(member_id=message.member_id, channel=message.channel, unreachable_since=now,
+                                  reason=reason[:200]))
+
+
+async def fall_through(session: AsyncSession, settings: Settings, message: Message, now: datetime) -> bool:
+    """Queue the message on the next usable channel of its cascade, once."""
+    if not message.cascade:
+        return False
+    member = await load_member(session, message.member_id)
+    if message.kind == "login_code":
+        who = login_recipient(settings, message.recipient, member)
+    elif member is not None:
+        who = await recipient_for(session, settings, member, now)
+    else:
+        return False
+    chosen = next_channel(message.kind, tuple(message.cascade), who)
+    message.cascade = []
+    if chosen is None:
+        return False
+    channel, rest = chosen
+    context = dict(message.meta.get("context", {}))
+    await insert_messages(session, [message_row(
+        source=message.source, recipient=message.recipient, member_id=message.member_id, kind=message.kind,
+        channel=channel, address=who.addresses[channel], rest=rest, when=max(now, message.next_attempt_at),
+        now=now, context=context)])
+    log.info("message %s on %s fell through to %s", message.id, message.channel, channel)
+    return True
+
+
+async def record_delivery_report(core: Core, *, channel: str, provider_id: str | None, message_id: int | None,
+                                 status: DeliveryStatus, error: str | None) -> bool:
+    """A provider's delivery report (callback or SMPP receipt); False when no such message exists."""
+    async with core.transaction() as session:
+        stmt = select(Message).where(Message.channel == channel)
+        if message_id is not None:
+            stmt = stmt.where(Message.id == message_id)
+        elif provider_id:
+            stmt = stmt.where(Message.provider_id == provider_id)
+        else:
+            return False
+        message = (await session.execute(stmt.with_for_update() if session.bind.dialect.name == "postgresql"
+                                          else stmt)).scalar_one_or_none()
+        if message is None:
+            return False
+        now = core.clock.now()
+        if status == DeliveryStatus.DELIVERED:
+            message.status, message.delivered_at, message.fallback_at = DELIVERED, now, None
+        elif status == DeliveryStatus.UNDELIVERABLE and message.status != UNDELIVERABLE:
+            message.status, message.error, message.fallback_at = UNDELIVERABLE, error or "not delivered", None
+            await fall_through(session, core.settings, message, now)
+        return True

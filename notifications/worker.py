@@ -1,0 +1,211 @@
+"""The notifier worker: claims outbox events and due messages (SKIP LOCKED on PostgreSQL, so
+any number of workers share the work), delivers through channels, records what happened, and
+hosts the scheduler for the core's due jobs (one scheduling worker, by advisory lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, text, update
+
+from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
+from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
+from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, Message
+from notifications.planner import insert_messages, plan_event
+from notifications.rates import TokenBucket
+from shared import jobs
+from shared.core import Core
+from shared.db.models import OutboxEvent
+
+log = logging.getLogger("loyalty.notifier")
+Listener = Callable[[Core, list[OutboxEvent]], Awaitable[None]]
+SCHEDULER_LOCK = 0x6C6F79616C7479  # "loyalty"
+MAX_EVENT_ATTEMPTS = 10
+_T = Message.__table__
+_MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
+    status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
+    delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
+
+
+class Worker:
+    def __init__(self, core: Core, channels: dict[str, Channel], *, listeners: Sequence[Listener] = (),
+                 rates: dict[str, float] | None = None) -> None:
+        self.core = core
+        self.settings = core.settings
+        self.channels = channels
+        self.listeners = list(listeners)
+        self.buckets = {name: TokenBucket(rate) for name, rate in (rates or {}).items()}
+        self.postgres = core.engine.dialect.name == "postgresql"
+
+    def _locking(self, stmt: Any) -> Any:
+        return stmt.with_for_update(skip_locked=True) if self.postgres else stmt
+
+    async def process_outbox(self) -> int:
+        """Turn a batch of outbox events into message rows, in the transaction that marks them done."""
+        now = self.core.clock.now()
+        async with self.core.transaction() as session:
+            events = list((await session.execute(self._locking(
+                select(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id)
+                .limit(self.settings.notify.batch_size)))).scalars())
+            if not events:
+                return 0
+            failed = False
+            for listener in self.listeners:
+                try:
+                    await listener(self.core, events)
+                except Exception as exc:  # a wallet or other listener must not lose events
+                    log.exception("listener %r failed on %d events", listener, len(events))
+                    failed = True
+                    error = repr(exc)[:500]
+            for event in events:
+                # inserted per event, so the frequency cap counts what earlier events just queued
+                await insert_messages(session, await plan_event(session, self.settings, event, now))
+                if failed and event.attempts + 1 < MAX_EVENT_ATTEMPTS:
+                    event.attempts += 1
+                    event.last_error = error
+                else:
+                    event.processed_at = now
+        return len(events)
+
+    async def _claim(self) -> list[Message]:
+        now = self.core.clock.now()
+        lease = now + timedelta(seconds=self.settings.notify.lease_seconds)
+        async with self.core.transaction() as session:
+            due = or_(
+                Message.status.in_((QUEUED, FAILED)) & (Message.next_attempt_at <= now),
+                (Message.status == SENDING) & (Message.lease_until < now),  # a worker died holding it
+            )
+            messages = list((await session.execute(self._locking(
+                select(Message).where(due).order_by(Message.next_attempt_at, Message.id)
+                .limit(self.settings.notify.batch_size)))).scalars())
+            for message in messages:
+                message.status, message.lease_until = SENDING, lease
+                message.attempts += 1
+        return messages
+
+    async def send_due(self) -> int:
+        messages = await self._claim()
+        by_channel: dict[str, list[Message]] = defaultdict(list)
+        for message in messages:
+            by_channel[message.channel].append(message)
+        for name, batch in by_channel.items():
+            results = await self._deliver(name, batch)
+            await self._record(batch, results)
+        return len(messages)
+
+    async def _record(self, batch: list[Message], results: list[DeliveryResult]) -> None:
+        """Successes in one statement (the bulk path); anything else through the full rules."""
+        now = self.core.clock.now()
+        done = [{"mid": m.id, "st": DELIVERED if r.status == DeliveryStatus.DELIVERED else SENT,
+                 "pid": r.provider_id, "parts": r.cost_parts or m.cost_parts,
+                 "dat": now if r.status == DeliveryStatus.DELIVERED else None,
+                 "fb": now + timedelta(minutes=self.settings.notify.delivery_timeout_minutes)
+                 if r.status == DeliveryStatus.SENT and m.cascade and m.channel in FALLBACK_CHANNELS else None}
+                for m, r in zip(batch, results, strict=True)
+                if r.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)]
+        rest = [(m, r) for m, r in zip(batch, results, strict=True)
+                if r.status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)]
+        async with self.core.transaction() as session:
+            if done:
+                await session.execute(_MARK_DONE.values(sent_at=now), done)
+            for message, result in rest:
+                merged = await session.merge(message)
+                await apply_result(session, self.settings, merged, result, now)
+
+    async def _deliver(self, name: str, batch: list[Message]) -> list[DeliveryResult]:
+        channel = self.channels.get(name)
+        if channel is None:
+            return [DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"no provider for {name}")] * len(batch)
+        outgoing = [OutgoingMessage(id=m.id, channel=name, to=m.address, text=m.text, kind=m.kind,
+                                    subject=m.subject, html=m.html, language=m.language, member_id=m.member_id,
+                                    meta={k: v for k, v in m.meta.items() if k != "context"}) for m in batch]
+        results: list[DeliveryResult] = []
+        size = max(1, channel.batch_size)
+        for start in range(0, len(outgoing), size):
+            chunk = outgoing[start:start + size]
+            bucket = self.buckets.get(name)
+            if bucket is not None:
+                await bucket.take(len(chunk))
+            try:
+                if len(chunk) == 1 or size == 1:
+                    results += [await channel.send(m) for m in chunk]
+                else:
+                    results += await channel.send_batch(chunk)
+            except Exception as exc:  # a provider outage is transient: retry later with backoff
+                log.warning("channel %s failed on %d messages: %r", name, len(chunk), exc)
+                results += [DeliveryResult(DeliveryStatus.FAILED, error=repr(exc)[:300])] * len(chunk)
+        return results
+
+    async def expire_fallbacks(self) -> int:
+        """Sent but no delivery report in time (Viber): try the next channel of the cascade."""
+        now = self.core.clock.now()
+        async with self.core.transaction() as session:
+            overdue = list((await session.execute(self._locking(
+                select(Message).where(Message.status == SENT, Message.fallback_at <= now)
+                .limit(self.settings.notify.batch_size)))).scalars())
+            for message in overdue:
+                message.fallback_at = None
+                message.error = "no delivery report in time"
+                await fall_through(session, self.settings, message, now)
+        return len(overdue)
+
+    async def run_once(self) -> int:
+        return await self.process_outbox() + await self.send_due() + await self.expire_fallbacks()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        scheduler = asyncio.create_task(self._schedule_due_jobs(stop))
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self.run_once()
+                except Exception:
+                    log.exception("notifier loop failed; retrying in a second")
+                    busy = 0
+                    await asyncio.sleep(1)
+                if not busy:
+                    try:
+                        await asyncio.wait_for(stop.wait(), self.settings.notify.poll_seconds)
+                    except TimeoutError:
+                        pass
+        finally:
+            scheduler.cancel()
+            for channel in self.channels.values():
+                await channel.close()
+
+    async def _schedule_due_jobs(self, stop: asyncio.Event) -> None:
+        """APScheduler runs the due jobs here; with several workers on PostgreSQL only the one
+        holding the advisory lock schedules (the lock lives on a dedicated connection)."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        connection = None
+        if self.postgres:
+            connection = await self.core.engine.connect()
+            while not stop.is_set():
+                got = (await connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK}))
+                if got.scalar_one():
+                    break
+                await connection.rollback()
+                await asyncio.sleep(15)
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.add_job(self._run_due, "interval", minutes=self.settings.notify.due_jobs_minutes,
+                          next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="due-jobs")
+        scheduler.start()
+        log.info("this worker schedules the due jobs")
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            if connection is not None:
+                await connection.close()
+
+    async def _run_due(self) -> None:
+        try:
+            report = await jobs.run_due(self.core.sessions, self.core.clock, self.core.rules)
+            log.info("due jobs: %s", report)
+        except Exception:
+            log.exception("due jobs failed; the next run will pick them up")
