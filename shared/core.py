@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,11 +23,18 @@ class Core:
         self.clock: Clock = clock or SystemClock()
         self.engine = engine or create_engine(settings.db_url, settings.db_pool_size)
         self.sessions = create_sessionmaker(self.engine)
+        # SQLite has one writer at a time: queue writers of this process here instead of letting
+        # them spin in SQLite's busy handler (other processes still wait on busy_timeout).
+        self._sqlite_writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One business operation: commits on success, rolls back on any error."""
-        async with self.sessions() as session, session.begin():
+        if self._sqlite_writer is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_writer, self.sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -8,6 +8,8 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from sqlalchemy.exc import OperationalError
+
 from shared.errors import DomainError
 
 log = logging.getLogger("loyalty.api")
@@ -46,6 +48,16 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return problem(exc.status_code, titles.get(exc.status_code, "Error"), detail, errors)
 
 
+def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
+    """An overloaded or unreachable database: nothing was applied and a retry is safe."""
+    if "locked" not in str(exc) and "connect" not in str(exc).lower():
+        return server_error(request, exc)
+    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+    response = problem(503, "Service unavailable", "The database is busy; nothing was applied. Retry shortly.")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if request.url.path.startswith("/api/"):
@@ -53,4 +65,5 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Response("Internal error", status_code=500, media_type=MediaType.TEXT)
 
 
-EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, Exception: server_error}
+EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, OperationalError: database_busy,
+                      Exception: server_error}
