@@ -52,7 +52,8 @@ lint: install ## ruff and mypy
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install services ## Benchmarks; figures printed and written to bench/results/
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $$(ls bench/*.py | grep -vE '/(common|report)\.py$$'); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/report.py
 
 lock: ## Re-pin dependencies into requirements.lock
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
