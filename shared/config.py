@@ -47,6 +47,10 @@ class SmsSettings(_Section):
     smpp_password: SecretStr | None = None
     rate_per_second: float = Field(default=100, gt=0)
     part_cost_minor: int = Field(default=350, ge=0, description="price of one SMS part, kopecks")
+    batch_size: int = Field(default=200, ge=1, le=1000, description="messages per aggregator request")
+    max_connections: int = Field(default=20, ge=1, le=500)
+    request_timeout: float = Field(default=15, gt=0)
+    viber_provider: str = Field(default="log", pattern=r"^(log|smsc)$")
 
 
 class EmailSettings(_Section):
@@ -59,6 +63,8 @@ class EmailSettings(_Section):
     smtp_password: SecretStr | None = None
     smtp_tls: bool = False
     sender: str = "Loyalty <loyalty@localhost>"
+    unsubscribe_mailbox: str | None = None
+    timeout: float = Field(default=30, gt=0)
     rate_per_second: float = Field(default=50, gt=0)
 
 
