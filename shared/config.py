@@ -68,6 +68,19 @@ class EmailSettings(_Section):
     rate_per_second: float = Field(default=50, gt=0)
 
 
+class PushSettings(_Section):
+    """Web Push (VAPID). Keys are generated into var/vapid.json on first start unless configured."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_PUSH_", extra="ignore", frozen=True)
+
+    provider: str = Field(default="log", pattern=r"^(log|webpush)$")
+    vapid_private_key: SecretStr | None = None  # urlsafe base64 raw P-256 key or PEM
+    vapid_public_key: str | None = None         # urlsafe base64 uncompressed point (applicationServerKey)
+    vapid_subject: str = "mailto:admin@localhost"
+    ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
+    request_timeout: float = Field(default=15, gt=0)
+
+
 class WalletSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_WALLET_", extra="ignore", frozen=True)
 
@@ -106,6 +119,7 @@ class Settings(BaseSettings):
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     wallet: WalletSettings = Field(default_factory=WalletSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -161,6 +175,7 @@ _PREFIXES = {
     "SmsSettings": "LOYALTY_SMS_",
     "EmailSettings": "LOYALTY_EMAIL_",
     "WalletSettings": "LOYALTY_WALLET_",
+    "PushSettings": "LOYALTY_PUSH_",
 }
 
 
