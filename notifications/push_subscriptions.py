@@ -38,23 +38,33 @@ class PushSubscription(Base):
 def _parse(subscription: dict[str, Any]) -> tuple[str, str, str]:
     endpoint = subscription.get("endpoint")
     keys = subscription.get("keys") or {}
-    p256dh, auth = keys.get("p256dh") if isinstance(keys, dict) else None, \
-        keys.get("auth") if isinstance(keys, dict) else None
-    if not (isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and len(endpoint) <= 2000):
+    p256dh, auth = (
+        keys.get("p256dh") if isinstance(keys, dict) else None,
+        keys.get("auth") if isinstance(keys, dict) else None,
+    )
+    if not (
+        isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and len(endpoint) <= 2000
+    ):
         raise InvalidInput("Not a push subscription.", [FieldError("endpoint", "an https URL")])
-    if not (isinstance(p256dh, str) and isinstance(auth, str) and 0 < len(p256dh) <= 200 and 0 < len(auth) <= 100):
+    if not (
+        isinstance(p256dh, str) and isinstance(auth, str) and 0 < len(p256dh) <= 200 and 0 < len(auth) <= 100
+    ):
         raise InvalidInput("Not a push subscription.", [FieldError("keys", "p256dh and auth")])
     return endpoint, p256dh, auth
 
 
-async def save_subscription(session: AsyncSession, member_id: uuid.UUID, subscription: dict[str, Any],
-                            now: datetime) -> PushSubscription:
+async def save_subscription(
+    session: AsyncSession, member_id: uuid.UUID, subscription: dict[str, Any], now: datetime
+) -> PushSubscription:
     """Store a browser's subscription; the same endpoint again (or for another member) is updated."""
     endpoint, p256dh, auth = _parse(subscription)
-    row = (await session.execute(select(PushSubscription).where(PushSubscription.endpoint == endpoint)
-                                 )).scalar_one_or_none()
+    row = (
+        await session.execute(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    ).scalar_one_or_none()
     if row is None:
-        row = PushSubscription(member_id=member_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=now)
+        row = PushSubscription(
+            member_id=member_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=now
+        )
         session.add(row)
     else:
         row.member_id, row.p256dh, row.auth = member_id, p256dh, auth
@@ -62,7 +72,9 @@ async def save_subscription(session: AsyncSession, member_id: uuid.UUID, subscri
     return row
 
 
-async def remove_subscription(session: AsyncSession, endpoint: str, member_id: uuid.UUID | None = None) -> bool:
+async def remove_subscription(
+    session: AsyncSession, endpoint: str, member_id: uuid.UUID | None = None
+) -> bool:
     """Forget an endpoint (browser unsubscribed, or the push service said 404/410)."""
     query = delete(PushSubscription).where(PushSubscription.endpoint == endpoint)
     if member_id is not None:
@@ -72,6 +84,7 @@ async def remove_subscription(session: AsyncSession, endpoint: str, member_id: u
 
 
 async def subscriptions_of(session: AsyncSession, member_id: uuid.UUID) -> list[PushSubscription]:
-    rows = await session.execute(select(PushSubscription).where(PushSubscription.member_id == member_id)
-                                 .order_by(PushSubscription.id))
+    rows = await session.execute(
+        select(PushSubscription).where(PushSubscription.member_id == member_id).order_by(PushSubscription.id)
+    )
     return list(rows.scalars())

@@ -19,7 +19,9 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(secret: str, member_id: uuid.UUID, channel: str) -> bytes:
-    return hmac.new(secret.encode(), f"unsubscribe:{channel}:{member_id}".encode(), hashlib.sha256).digest()[:16]
+    return hmac.new(secret.encode(), f"unsubscribe:{channel}:{member_id}".encode(), hashlib.sha256).digest()[
+        :16
+    ]
 
 
 def unsubscribe_token(settings: Settings, member_id: uuid.UUID, channel: str = "email") -> str:

@@ -19,14 +19,19 @@ def _b64(data: bytes) -> str:
 
 
 def _public_b64(key: ec.EllipticCurvePrivateKey) -> str:
-    return _b64(key.public_key().public_bytes(serialization.Encoding.X962,
-                                              serialization.PublicFormat.UncompressedPoint))
+    return _b64(
+        key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+    )
 
 
 def _generate(path: Path) -> dict[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
-    keys = {"private_key": _b64(key.private_numbers().private_value.to_bytes(32, "big")),
-            "public_key": _public_b64(key)}
+    keys = {
+        "private_key": _b64(key.private_numbers().private_value.to_bytes(32, "big")),
+        "public_key": _public_b64(key),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable, not even briefly
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -15,6 +15,7 @@ from typing import Any
 
 from litestar import Request, Router, post
 from litestar.exceptions import ClientException, PermissionDeniedException, ServiceUnavailableException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from notifications.channels.base import DeliveryStatus
@@ -74,7 +75,7 @@ async def _report_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 @post("/sms/smsc/{secret:str}", status_code=200, include_in_schema=False)
-async def smsc_report(request: Request[Any, Any, Any], secret: str) -> Response[str]:
+async def smsc_report(request: Request[Any, Any, Any], secret: FromPath[str]) -> Response[str]:
     settings: Settings = request.app.state.settings
     if not _secret_matches(settings, secret):
         raise PermissionDeniedException("unknown callback")
@@ -93,10 +94,20 @@ async def smsc_report(request: Request[Any, Any, Any], secret: str) -> Response[
     message_id = int(reference) if reference.isdigit() and len(reference) < 19 else None
     channel = "viber" if fields.get("viber") == "1" or fields.get("type") == "viber" else "sms"
     known = await recorder_of(request)(
-        request.app.state.core, channel=channel, provider_id=reference, message_id=message_id,
-        status=status, error=error)
-    log.info("smsc report %s for %s: %s%s", reference, mask_phone(fields.get("phone")), status,
-             "" if known else " (unknown message)")
+        request.app.state.core,
+        channel=channel,
+        provider_id=reference,
+        message_id=message_id,
+        status=status,
+        error=error,
+    )
+    log.info(
+        "smsc report %s for %s: %s%s",
+        reference,
+        mask_phone(fields.get("phone")),
+        status,
+        "" if known else " (unknown message)",
+    )
     return Response("OK", media_type="text/plain")
 
 

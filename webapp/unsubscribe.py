@@ -11,6 +11,7 @@ import html
 from typing import Any
 
 from litestar import Request, Router, get, post
+from litestar.params import FromPath
 from litestar.response import Response
 
 from notifications.unsubscribe_links import verify_unsubscribe_token
@@ -51,18 +52,22 @@ def _page(lang: str, message: str, status: int = 200, form_action: str | None = 
     t = TEXTS[lang]
     form = ""
     if form_action:
-        form = (f'<form method="post" action="{html.escape(form_action)}">'
-                f'<input type="hidden" name="confirm" value="1">'
-                f'<button type="submit">{t["button"]}</button></form>')
-    body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<title>{t["title"]}</title></head><body><main><h1>{t["title"]}</h1>'
-            f"<p>{html.escape(message)}</p>{form}</main></body></html>")
+        form = (
+            f'<form method="post" action="{html.escape(form_action)}">'
+            f'<input type="hidden" name="confirm" value="1">'
+            f'<button type="submit">{t["button"]}</button></form>'
+        )
+    body = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{t['title']}</title></head><body><main><h1>{t['title']}</h1>"
+        f"<p>{html.escape(message)}</p>{form}</main></body></html>"
+    )
     return Response(body, status_code=status, media_type="text/html; charset=utf-8")
 
 
 @get("/{token:str}", include_in_schema=False)
-async def unsubscribe_page(request: Request[Any, Any, Any], token: str) -> Response[str]:
+async def unsubscribe_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
     settings: Settings = request.app.state.settings
     lang = _language(request)
     if verify_unsubscribe_token(settings, token) is None:
@@ -71,7 +76,7 @@ async def unsubscribe_page(request: Request[Any, Any, Any], token: str) -> Respo
 
 
 @post("/{token:str}", status_code=200, include_in_schema=False)
-async def unsubscribe(request: Request[Any, Any, Any], token: str) -> Response[str]:
+async def unsubscribe(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
     settings: Settings = request.app.state.settings
     core: Core = request.app.state.core
     lang = _language(request)
@@ -81,14 +86,21 @@ async def unsubscribe(request: Request[Any, Any, Any], token: str) -> Response[s
     try:
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
-    except Exception:  # noqa: BLE001 - an odd body from a mail client must still unsubscribe
+    except Exception:
         one_click = False
     async with core.transaction() as session:
         member = await session.get(Member, member_id)
         if member is None:
             return _page(lang, TEXTS[lang]["unknown"], 404)
-        await set_consent(session, core.clock, member, "email", False, source="email-unsubscribe",
-                          method="one-click" if one_click else "confirm-page")
+        await set_consent(
+            session,
+            core.clock,
+            member,
+            "email",
+            False,
+            source="email-unsubscribe",
+            method="one-click" if one_click else "confirm-page",
+        )
     return _page(lang, TEXTS[lang]["done"])
 
 

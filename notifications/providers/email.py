@@ -71,8 +71,12 @@ class SmtpChannel:
         password = self.email.smtp_password.get_secret_value() if self.email.smtp_password else None
         try:
             await aiosmtplib.send(
-                mail, hostname=self.email.smtp_host, port=self.email.smtp_port,
-                username=self.email.smtp_user, password=password, start_tls=self.email.smtp_tls or None,
+                mail,
+                hostname=self.email.smtp_host,
+                port=self.email.smtp_port,
+                username=self.email.smtp_user,
+                password=password,
+                start_tls=self.email.smtp_tls or None,
                 timeout=self.email.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -85,8 +89,9 @@ class SmtpChannel:
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"smtp {exc.code}")
             return DeliveryResult(DeliveryStatus.FAILED, error=f"smtp {exc.code}", retry_after=60.0)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            log.warning("smtp %s:%s unavailable: %s", self.email.smtp_host, self.email.smtp_port,
-                        type(exc).__name__)
+            log.warning(
+                "smtp %s:%s unavailable: %s", self.email.smtp_host, self.email.smtp_port, type(exc).__name__
+            )
             return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0)
         return DeliveryResult(DeliveryStatus.SENT, provider_id=str(mail["Message-ID"]))
 

@@ -9,6 +9,7 @@ receipts become ``record_delivery_report`` calls.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import threading
@@ -45,7 +46,9 @@ RECEIPT_STATES: dict[str, tuple[DeliveryStatus, str | None]] = {
 RECEIPT = re.compile(rb"id:(?P<id>\S+).*?stat:(?P<stat>[A-Z]+)(?:.*?err:(?P<err>\w+))?", re.S)
 
 
-def parse_receipt(short_message: bytes, receipted_id: bytes | str | None = None) -> tuple[str, str, str] | None:
+def parse_receipt(
+    short_message: bytes, receipted_id: bytes | str | None = None
+) -> tuple[str, str, str] | None:
     """(smsc message id, stat, err) from a deliver_sm receipt text, preferring the TLV id when given."""
     found = RECEIPT.search(short_message or b"")
     if found is None:
@@ -57,8 +60,16 @@ def parse_receipt(short_message: bytes, receipted_id: bytes | str | None = None)
 class SmppChannel:
     batch_size = 1
 
-    def __init__(self, settings: SmsSettings, *, core: Any = None, recorder: Recorder | None = None,
-                 name: str = "sms", enquire_interval: float = 30.0, response_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        settings: SmsSettings,
+        *,
+        core: Any = None,
+        recorder: Recorder | None = None,
+        name: str = "sms",
+        enquire_interval: float = 30.0,
+        response_timeout: float = 10.0,
+    ) -> None:
         self.name, self.settings, self.core, self.recorder = name, settings, core, recorder
         self.enquire_interval, self.response_timeout = enquire_interval, response_timeout
         self.cooldown = Cooldown()
@@ -78,13 +89,19 @@ class SmppChannel:
             self._loop = asyncio.get_running_loop()
             client = await asyncio.to_thread(self._bind)
             self._client = client
-            self._reader = threading.Thread(target=self._read, args=(client,), name="smpp-reader", daemon=True)
+            self._reader = threading.Thread(
+                target=self._read, args=(client,), name="smpp-reader", daemon=True
+            )
             self._reader.start()
             return client
 
     def _bind(self) -> smpplib.client.Client:
-        client = smpplib.client.Client(self.settings.smpp_host, self.settings.smpp_port,
-                                       timeout=self.enquire_interval, allow_unknown_opt_params=True)
+        client = smpplib.client.Client(
+            self.settings.smpp_host,
+            self.settings.smpp_port,
+            timeout=self.enquire_interval,
+            allow_unknown_opt_params=True,
+        )
         client.set_message_sent_handler(self._on_submit_resp)
         client.set_message_received_handler(self._on_deliver)
         client.set_error_pdu_handler(self._on_error_pdu)
@@ -150,8 +167,14 @@ class SmppChannel:
             log.info("smpp receipt %s: %s (not recorded: no core)", smsc_id, stat)
             return
         try:
-            await recorder(self.core, channel=self.name, provider_id=provider_id, message_id=message_id,
-                           status=status, error=f"{error} (err {err})" if error and err else error)
+            await recorder(
+                self.core,
+                channel=self.name,
+                provider_id=provider_id,
+                message_id=message_id,
+                status=status,
+                error=f"{error} (err {err})" if error and err else error,
+            )
         except Exception:  # the reader must survive a failed write; the SMSC will not resend
             log.exception("smpp receipt %s could not be recorded", smsc_id)
 
@@ -168,12 +191,17 @@ class SmppChannel:
             return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=delay)
         for status, _ in answers:
             if status in PERMANENT:
-                log.info("smpp refused sms %s to %s: %s", message.id, mask_phone(message.to), PERMANENT[status])
+                log.info(
+                    "smpp refused sms %s to %s: %s", message.id, mask_phone(message.to), PERMANENT[status]
+                )
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=PERMANENT[status])
             if status != 0:
                 delay = self.cooldown.failed(5.0 if status == 0x58 else None)
-                return DeliveryResult(DeliveryStatus.FAILED, error=TRANSIENT.get(status, f"status 0x{status:X}"),
-                                      retry_after=delay)
+                return DeliveryResult(
+                    DeliveryStatus.FAILED,
+                    error=TRANSIENT.get(status, f"status 0x{status:X}"),
+                    retry_after=delay,
+                )
         self.cooldown.succeeded()
         first = answers[0][1]
         for _, smsc_id in answers:
@@ -188,12 +216,19 @@ class SmppChannel:
         futures, pdus = [], []
         for part in parts:
             pdu = smpplib.smpp.make_pdu(
-                "submit_sm", client=client,
+                "submit_sm",
+                client=client,
                 source_addr_ton=c.SMPP_TON_INTL if numeric else c.SMPP_TON_ALNUM,
                 source_addr_npi=c.SMPP_NPI_ISDN if numeric else c.SMPP_NPI_UNK,
-                source_addr=sender.lstrip("+"), dest_addr_ton=c.SMPP_TON_INTL, dest_addr_npi=c.SMPP_NPI_ISDN,
-                destination_addr=message.to.lstrip("+"), short_message=part, data_coding=coding,
-                esm_class=esm_class, registered_delivery=True)
+                source_addr=sender.lstrip("+"),
+                dest_addr_ton=c.SMPP_TON_INTL,
+                dest_addr_npi=c.SMPP_NPI_ISDN,
+                destination_addr=message.to.lstrip("+"),
+                short_message=part,
+                data_coding=coding,
+                esm_class=esm_class,
+                registered_delivery=True,
+            )
             future: asyncio.Future[tuple[int, str]] = loop.create_future()
             self._waiting[pdu.sequence] = future  # before sending: the answer may beat us back
             futures.append(future)
@@ -214,10 +249,8 @@ class SmppChannel:
         self._client = None
         if client is None:
             return
-        try:
+        with contextlib.suppress(SMPP_ERRORS):
             await asyncio.to_thread(self._write, client, [smpplib.smpp.make_pdu("unbind", client=client)])
-        except SMPP_ERRORS:
-            pass
         if reader is not None:
             await asyncio.to_thread(reader.join, 2.0)
         client.disconnect()

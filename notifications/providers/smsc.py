@@ -25,8 +25,13 @@ log = logging.getLogger(__name__)
 
 # SMSC error codes: permanent for this recipient/text vs worth retrying later.
 PERMANENT_ERRORS = {1: "parameters", 6: "message prohibited", 7: "invalid number", 8: "undeliverable number"}
-TRANSIENT_ERRORS = {2: "authorisation", 3: "insufficient funds", 4: "ip blocked", 5: "date format",
-                    9: "rate limited"}
+TRANSIENT_ERRORS = {
+    2: "authorisation",
+    3: "insufficient funds",
+    4: "ip blocked",
+    5: "date format",
+    9: "rate limited",
+}
 
 
 class Cooldown:
@@ -79,8 +84,15 @@ class SmscChannel:
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
         if (wait := self.cooldown.remaining()) > 0:
             return DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)
-        form = {**self._auth(), "phones": message.to, "mes": message.text, "id": str(message.id),
-                "fmt": "3", "charset": "utf-8", "cost": "3"}
+        form = {
+            **self._auth(),
+            "phones": message.to,
+            "mes": message.text,
+            "id": str(message.id),
+            "fmt": "3",
+            "charset": "utf-8",
+            "cost": "3",
+        }
         answer = await self._post("sys/send.php", data=form)
         if isinstance(answer, DeliveryResult):
             return answer
@@ -89,23 +101,32 @@ class SmscChannel:
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
         results: list[DeliveryResult] = []
         for start in range(0, len(messages), self.batch_size):
-            results.extend(await self._send_chunk(messages[start:start + self.batch_size]))
+            results.extend(await self._send_chunk(messages[start : start + self.batch_size]))
         return results
 
     async def _send_chunk(self, chunk: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
         if (wait := self.cooldown.remaining()) > 0:
-            return [DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)] * len(chunk)
-        body = {**self._auth(), "fmt": 3,
-                "list": [{"id": str(m.id), "phone": m.to, "mes": m.text} for m in chunk]}
-        answer = await self._post("rest/send_list/", data=json.dumps(body, ensure_ascii=False),
-                                  headers={"Content-Type": "application/json"})
+            return [DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)] * len(
+                chunk
+            )
+        body = {
+            **self._auth(),
+            "fmt": 3,
+            "list": [{"id": str(m.id), "phone": m.to, "mes": m.text} for m in chunk],
+        }
+        answer = await self._post(
+            "rest/send_list/",
+            data=json.dumps(body, ensure_ascii=False),
+            headers={"Content-Type": "application/json"},
+        )
         if isinstance(answer, DeliveryResult):
             return [answer] * len(chunk)
         if "results" not in answer:  # the whole request refused (e.g. authorisation)
             return self._settle([self._result(answer, m) for m in chunk])
         by_id = {str(item.get("id")): item for item in answer["results"] if isinstance(item, dict)}
-        return self._settle([self._result(by_id.get(str(m.id), {"error": "missing", "error_code": 0}), m)
-                             for m in chunk])
+        return self._settle(
+            [self._result(by_id.get(str(m.id), {"error": "missing", "error_code": 0}), m) for m in chunk]
+        )
 
     async def _post(self, path: str, **kwargs: Any) -> dict[str, Any] | DeliveryResult:
         """POST and decode; a transport problem becomes a FAILED result and starts the cool-down."""
@@ -115,8 +136,11 @@ class SmscChannel:
                     hint = _retry_after(response.headers.get("Retry-After"))
                     return self._transient(f"http {response.status}", hint)
                 if response.status >= 400:
-                    return DeliveryResult(DeliveryStatus.FAILED, error=f"http {response.status}",
-                                          retry_after=self.cooldown.failed())
+                    return DeliveryResult(
+                        DeliveryStatus.FAILED,
+                        error=f"http {response.status}",
+                        retry_after=self.cooldown.failed(),
+                    )
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return self._transient(type(exc).__name__)
@@ -134,9 +158,14 @@ class SmscChannel:
                 log.info("%s to %s refused: %s", self.name, mask_phone(message.to), PERMANENT_ERRORS[code])
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=PERMANENT_ERRORS[code])
             reason = TRANSIENT_ERRORS.get(code, f"error {code}: {item.get('error')}")
-            return DeliveryResult(DeliveryStatus.FAILED, error=reason, retry_after=60.0 if code == 9 else None)
-        return DeliveryResult(DeliveryStatus.SENT, provider_id=str(item.get("id", message.id)),
-                              cost_parts=_int(item.get("cnt")) or 1)
+            return DeliveryResult(
+                DeliveryStatus.FAILED, error=reason, retry_after=60.0 if code == 9 else None
+            )
+        return DeliveryResult(
+            DeliveryStatus.SENT,
+            provider_id=str(item.get("id", message.id)),
+            cost_parts=_int(item.get("cnt")) or 1,
+        )
 
     def _settle(self, results: list[DeliveryResult]) -> list[DeliveryResult]:
         """Rate-limit or account errors pause the channel; any accepted message resets the pause."""
@@ -146,8 +175,12 @@ class SmscChannel:
         if not any(r.status is DeliveryStatus.FAILED for r in results):
             return results
         delay = self.cooldown.failed(max((r.retry_after or 0.0) for r in results))
-        return [DeliveryResult(r.status, r.provider_id, r.error, r.cost_parts, r.retry_after or delay)
-                if r.status is DeliveryStatus.FAILED else r for r in results]
+        return [
+            DeliveryResult(r.status, r.provider_id, r.error, r.cost_parts, r.retry_after or delay)
+            if r.status is DeliveryStatus.FAILED
+            else r
+            for r in results
+        ]
 
     async def close(self) -> None:
         if self._session is not None:

@@ -34,8 +34,11 @@ def create_notifier_bot(settings: TelegramSettings) -> Bot:
     if settings.token is None:
         raise ValueError("LOYALTY_TELEGRAM_TOKEN is not set")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url.rstrip("/")), timeout=20)
-    return Bot(settings.token.get_secret_value(), session=session,
-               default=DefaultBotProperties(link_preview_is_disabled=True))
+    return Bot(
+        settings.token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(link_preview_is_disabled=True),
+    )
 
 
 def _keyboard(meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
@@ -43,8 +46,9 @@ def _keyboard(meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
     buttons = [b for b in meta.get("buttons", []) if isinstance(b, dict) and b.get("text") and b.get("url")]
     if not buttons:
         return None
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=str(b["text"]), url=str(b["url"]))]
-                                                 for b in buttons])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=str(b["text"]), url=str(b["url"]))] for b in buttons]
+    )
 
 
 class TelegramChannel:
@@ -61,13 +65,19 @@ class TelegramChannel:
         except ValueError:
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="no telegram chat")
         try:
-            sent = await self.bot.send_message(chat_id, message.text, reply_markup=_keyboard(message.meta),
-                                               parse_mode=message.meta.get("parse_mode"))
+            sent = await self.bot.send_message(
+                chat_id,
+                message.text,
+                reply_markup=_keyboard(message.meta),
+                parse_mode=message.meta.get("parse_mode"),
+            )
         except TelegramForbiddenError:
             log.info("telegram message %s: bot blocked by the member", message.id)
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="blocked")
         except TelegramRetryAfter as exc:
-            return DeliveryResult(DeliveryStatus.FAILED, error="rate limited", retry_after=float(exc.retry_after))
+            return DeliveryResult(
+                DeliveryStatus.FAILED, error="rate limited", retry_after=float(exc.retry_after)
+            )
         except TelegramUnauthorizedError:
             log.error("telegram token refused: check LOYALTY_TELEGRAM_TOKEN")
             return DeliveryResult(DeliveryStatus.FAILED, error="unauthorized", retry_after=300.0)

@@ -43,7 +43,8 @@ class WebPushChannel:
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.settings.push.request_timeout))
+                timeout=aiohttp.ClientTimeout(total=self.settings.push.request_timeout)
+            )
         return self._session
 
     def _vapid_headers(self, endpoint: str) -> dict[str, str]:
@@ -60,8 +61,13 @@ class WebPushChannel:
 
     @staticmethod
     def payload(message: OutgoingMessage) -> str:
-        body = {"title": message.subject or "", "body": message.text, "tag": message.kind,
-                "url": message.meta.get("url"), "id": message.id}
+        body = {
+            "title": message.subject or "",
+            "body": message.text,
+            "tag": message.kind,
+            "url": message.meta.get("url"),
+            "id": message.id,
+        }
         return json.dumps({k: v for k, v in body.items() if v is not None}, ensure_ascii=False)
 
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
@@ -72,9 +78,13 @@ class WebPushChannel:
         except (ValueError, KeyError, TypeError, WebPushException):
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="invalid subscription")
         try:
-            response = await pusher.send_async(self.payload(message), dict(self._vapid_headers(endpoint)),
-                                               ttl=self.settings.push.ttl_seconds, content_encoding="aes128gcm",
-                                               timeout=aiohttp.ClientTimeout(total=self.settings.push.request_timeout))
+            response = await pusher.send_async(
+                self.payload(message),
+                dict(self._vapid_headers(endpoint)),
+                ttl=self.settings.push.ttl_seconds,
+                content_encoding="aes128gcm",
+                timeout=aiohttp.ClientTimeout(total=self.settings.push.request_timeout),
+            )
             assert isinstance(response, aiohttp.ClientResponse)
             async with response:
                 status = response.status
@@ -89,8 +99,11 @@ class WebPushChannel:
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"subscription gone ({status})")
         if status == 429 or status >= 500:
             retry = response.headers.get("Retry-After")
-            return DeliveryResult(DeliveryStatus.FAILED, error=f"http {status}",
-                                  retry_after=float(retry) if retry and retry.isdigit() else 60.0)
+            return DeliveryResult(
+                DeliveryStatus.FAILED,
+                error=f"http {status}",
+                retry_after=float(retry) if retry and retry.isdigit() else 60.0,
+            )
         log.warning("push service refused message %s: %s %s", message.id, status, detail)
         if status in (401, 403):  # our VAPID key or claims: fix the configuration, then retry
             return DeliveryResult(DeliveryStatus.FAILED, error=f"http {status}", retry_after=300.0)

@@ -53,7 +53,9 @@ def parse_submit(body: bytes) -> Submitted:
     _validity, at = cstring(body, at)
     registered_delivery, data_coding, length = body[at], body[at + 2], body[at + 4]
     at += 5
-    return Submitted(destination.decode(), data_coding, esm_class, registered_delivery, body[at:at + length])
+    return Submitted(
+        destination.decode(), data_coding, esm_class, registered_delivery, body[at : at + length]
+    )
 
 
 def decode(data_coding: int, payload: bytes) -> str:
@@ -109,8 +111,9 @@ class SmppStub:
                     ok = (system_id.decode(), password.decode()) == (self.system_id, self.password)
                     bound = ok
                     self.binds += ok
-                    writer.write(pdu(BIND_TRANSCEIVER | RESP, 0 if ok else ESME_RINVPASWD, sequence,
-                                     b"stub-smsc\x00"))
+                    writer.write(
+                        pdu(BIND_TRANSCEIVER | RESP, 0 if ok else ESME_RINVPASWD, sequence, b"stub-smsc\x00")
+                    )
                 elif command == ENQUIRE_LINK:
                     self.enquire_links += 1
                     writer.write(pdu(ENQUIRE_LINK | RESP, 0, sequence))
@@ -159,12 +162,26 @@ class SmppStub:
     async def _receipt(self, writer: asyncio.StreamWriter, message_id: str, destination: str) -> None:
         await asyncio.sleep(self.receipt_delay)
         stat, state, err = ("UNDELIV", 5, "001") if destination.endswith("0") else ("DELIVRD", 2, "000")
-        text = (f"id:{message_id} sub:001 dlvd:{'000' if stat != 'DELIVRD' else '001'} "
-                f"submit date:2611221200 done date:2611221201 stat:{stat} err:{err} text:").encode()
-        body = (b"\x00" + b"\x01\x01" + destination.encode() + b"\x00" + b"\x00\x00" + b"Shop\x00"
-                + bytes([0x04, 0, 0]) + b"\x00\x00" + bytes([0, 0, 0, 0, len(text)]) + text
-                + struct.pack(">HH", 0x001E, len(message_id) + 1) + message_id.encode() + b"\x00"
-                + struct.pack(">HHB", 0x0427, 1, state))
+        text = (
+            f"id:{message_id} sub:001 dlvd:{'000' if stat != 'DELIVRD' else '001'} "
+            f"submit date:2611221200 done date:2611221201 stat:{stat} err:{err} text:"
+        ).encode()
+        body = (
+            b"\x00"
+            + b"\x01\x01"
+            + destination.encode()
+            + b"\x00"
+            + b"\x00\x00"
+            + b"Shop\x00"
+            + bytes([0x04, 0, 0])
+            + b"\x00\x00"
+            + bytes([0, 0, 0, 0, len(text)])
+            + text
+            + struct.pack(">HH", 0x001E, len(message_id) + 1)
+            + message_id.encode()
+            + b"\x00"
+            + struct.pack(">HHB", 0x0427, 1, state)
+        )
         with contextlib.suppress(ConnectionError):
             writer.write(pdu(DELIVER_SM, 0, next(self._seq), body))
             await writer.drain()

@@ -1,8 +1,8 @@
 """A local stand-in for an SMSC.ru-style SMS/Viber aggregator, over a real socket.
 
 Speaks the subset `notifications.providers.smsc` uses:
-- ``POST /sys/send.php`` (form: login, psw, phones, mes, id, sender, viber, fmt=3) -> ``{"id", "cnt", "cost"}``
-  or ``{"error", "error_code"}``;
+- ``POST /sys/send.php`` (form: login, psw, phones, mes, id, sender, viber, fmt=3)
+  -> ``{"id", "cnt", "cost"}`` or ``{"error", "error_code"}``;
 - ``POST /rest/send_list/`` (JSON: login, psw, sender, viber, list=[{id, phone, mes}]) ->
   ``{"results": [{"id", "cnt", "cost"} | {"id", "error", "error_code"}]}``.
 
@@ -39,9 +39,16 @@ def last_digit_zero_fails(phone: str) -> bool:
 
 
 class SmscStub:
-    def __init__(self, *, login: str = "shop", password: str = "secret", callback_url: str | None = None,
-                 fails: Callable[[str], bool] = last_digit_zero_fails, log_path: Path | None = None,
-                 part_cost: str = "3.50") -> None:
+    def __init__(
+        self,
+        *,
+        login: str = "shop",
+        password: str = "secret",
+        callback_url: str | None = None,
+        fails: Callable[[str], bool] = last_digit_zero_fails,
+        log_path: Path | None = None,
+        part_cost: str = "3.50",
+    ) -> None:
         self.login, self.password = login, password
         self.callback_url = callback_url
         self.fails = fails
@@ -101,10 +108,9 @@ class SmscStub:
     def dump(self, path: Path) -> None:
         path.write_text("\n".join(self.accepted) + ("\n" if self.accepted else ""), encoding="utf-8")
 
-    async def reports_drained(self, timeout: float = 5.0) -> None:
-        """Wait until every queued delivery report was POSTed."""
-        async with asyncio.timeout(timeout):
-            await self._reports.join()
+    async def reports_drained(self) -> None:
+        """Wait until every queued delivery report was POSTed (wrap in asyncio.timeout to bound it)."""
+        await self._reports.join()
 
     # -- protocol --------------------------------------------------------------------------------
     def _check(self, login: Any, password: Any) -> dict[str, Any] | None:
@@ -156,12 +162,15 @@ class SmscStub:
         if (denied := self._check(body.get("login"), body.get("psw"))) is not None:
             return web.json_response(denied)
         viber = str(body.get("viber")) == "1"
-        results = [self._accept(str(item["id"]), str(item["phone"]), str(item["mes"]), viber)
-                   for item in body.get("list", [])]
+        results = [
+            self._accept(str(item["id"]), str(item["phone"]), str(item["mes"]), viber)
+            for item in body.get("list", [])
+        ]
         return web.json_response({"results": results})
 
     async def _report_loop(self) -> None:
-        assert self._session is not None and self.callback_url is not None
+        assert self._session is not None
+        assert self.callback_url is not None
         while True:
             ref, phone, status = await self._reports.get()
             try:
@@ -177,7 +186,7 @@ class SmscStub:
 
 async def _main(port: int, callback: str | None, log: Path | None) -> None:
     stub = SmscStub(callback_url=callback, log_path=log)
-    print("SMSC stub on", await stub.start(port), flush=True)  # noqa: T201
+    print("SMSC stub on", await stub.start(port), flush=True)
     try:
         await asyncio.Event().wait()
     finally:

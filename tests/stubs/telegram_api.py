@@ -67,8 +67,17 @@ class TelegramApiStub:
         if self.fail_with_500:
             return self._error(500, "Internal Server Error")
         if method == "getMe":
-            return web.json_response({"ok": True, "result": {"id": int(self.token.split(":")[0]),
-                                      "is_bot": True, "first_name": "Loyalty", "username": "loyalty_bot"}})
+            return web.json_response(
+                {
+                    "ok": True,
+                    "result": {
+                        "id": int(self.token.split(":")[0]),
+                        "is_bot": True,
+                        "first_name": "Loyalty",
+                        "username": "loyalty_bot",
+                    },
+                }
+            )
         if method != "sendMessage":
             return self._error(404, "Not Found")
         try:
@@ -83,8 +92,12 @@ class TelegramApiStub:
             wait = self.retry_after[chat_id]
             return self._error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         markup = fields.get("reply_markup")
-        result = {"message_id": next(self._ids), "date": int(time.time()), "text": fields.get("text", ""),
-                  "chat": {"id": chat_id, "type": "private"}}
+        result = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "text": fields.get("text", ""),
+            "chat": {"id": chat_id, "type": "private"},
+        }
         if markup:
             result["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
         return web.json_response({"ok": True, "result": result})

@@ -28,7 +28,7 @@ class Reports:
 
     async def wait_for(self, count: int) -> None:
         async with asyncio.timeout(5):
-            while len(self.items) < count:
+            while len(self.items) < count:  # noqa: ASYNC110 - reports arrive from another thread
                 await asyncio.sleep(0.01)
 
 
@@ -41,8 +41,13 @@ async def smsc() -> AsyncIterator[SmppStub]:
 
 
 def smpp_settings(port: int, password: str = "pw") -> SmsSettings:
-    return SmsSettings(provider="smpp", smpp_port=port, smpp_system_id="shop", smpp_password=password,  # type: ignore[arg-type]
-                       sender="Shop")
+    return SmsSettings(
+        provider="smpp",
+        smpp_port=port,
+        smpp_system_id="shop",
+        smpp_password=password,  # type: ignore[arg-type]
+        sender="Shop",
+    )
 
 
 def sms(n: int, to: str, text: str) -> OutgoingMessage:
@@ -59,15 +64,19 @@ async def test_cyrillic_long_message_is_split_in_ucs2_and_receipts_recorded(smsc
         await reports.wait_for(long.cost_parts + 1)
     finally:
         await channel.close()
-    assert long.status is DeliveryStatus.SENT and long.cost_parts == 3
+    assert long.status is DeliveryStatus.SENT
+    assert long.cost_parts == 3
     assert smsc.messages[0] == ("79123456781", text)
     assert all(p.data_coding == 0x08 and p.esm_class & 0x40 for p in smsc.parts[:3])
-    assert smsc.parts[3].data_coding == 0x00 and short.cost_parts == 1
+    assert smsc.parts[3].data_coding == 0x00
+    assert short.cost_parts == 1
     by_message = {(r["message_id"], r["status"]) for r in reports.items}
     assert (1, DeliveryStatus.DELIVERED) in by_message
     assert (2, DeliveryStatus.UNDELIVERABLE) in by_message
     assert all(r["provider_id"] == long.provider_id for r in reports.items if r["message_id"] == 1)
-    assert smsc.binds == 1 and smsc.unbinds == 1 and smsc.receipts_acknowledged == 4
+    assert smsc.binds == 1
+    assert smsc.unbinds == 1
+    assert smsc.receipts_acknowledged == 4
 
 
 async def test_rejections_map_to_statuses(smsc: SmppStub) -> None:
@@ -80,9 +89,13 @@ async def test_rejections_map_to_statuses(smsc: SmppStub) -> None:
         paused = await channel.send(sms(5, "+79123456781", "x"))
     finally:
         await channel.close()
-    assert bad.status is DeliveryStatus.UNDELIVERABLE and bad.error == "invalid number"
-    assert throttled.status is DeliveryStatus.FAILED and throttled.retry_after and throttled.retry_after >= 5
-    assert paused.error == "cooling down" and len(smsc.parts) == 0
+    assert bad.status is DeliveryStatus.UNDELIVERABLE
+    assert bad.error == "invalid number"
+    assert throttled.status is DeliveryStatus.FAILED
+    assert throttled.retry_after
+    assert throttled.retry_after >= 5
+    assert paused.error == "cooling down"
+    assert len(smsc.parts) == 0
 
 
 async def test_enquire_link_keeps_the_session_alive(smsc: SmppStub) -> None:
@@ -93,7 +106,8 @@ async def test_enquire_link_keeps_the_session_alive(smsc: SmppStub) -> None:
         assert (await channel.send(sms(7, "+79123456781", "b"))).status is DeliveryStatus.SENT
     finally:
         await channel.close()
-    assert smsc.enquire_links >= 2 and smsc.binds == 1
+    assert smsc.enquire_links >= 2
+    assert smsc.binds == 1
 
 
 async def test_wrong_password_and_no_server_are_transient(smsc: SmppStub) -> None:
@@ -105,12 +119,15 @@ async def test_wrong_password_and_no_server_are_transient(smsc: SmppStub) -> Non
     finally:
         await wrong.close()
         await down.close()
-    assert refused.status is DeliveryStatus.FAILED and offline.status is DeliveryStatus.FAILED
+    assert refused.status is DeliveryStatus.FAILED
+    assert offline.status is DeliveryStatus.FAILED
     assert smsc.binds == 0
 
 
 def test_receipt_text_parsing() -> None:
-    text = b"id:1A2B sub:001 dlvd:001 submit date:2611221200 done date:2611221201 stat:DELIVRD err:000 text:hi"
+    text = (
+        b"id:1A2B sub:001 dlvd:001 submit date:2611221200 done date:2611221201 stat:DELIVRD err:000 text:hi"
+    )
     assert parse_receipt(text) == ("1A2B", "DELIVRD", "000")
     assert parse_receipt(text, b"FF01") == ("FF01", "DELIVRD", "000")
     assert parse_receipt(b"hello") is None

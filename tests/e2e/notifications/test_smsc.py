@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -28,8 +29,7 @@ async def stub() -> AsyncIterator[SmscStub]:
 
 
 def sms_settings(url: str, **extra: object) -> SmsSettings:
-    return SmsSettings(provider="smsc", api_url=url, login="shop", password="secret", sender="Shop",
-                       **extra)  # type: ignore[arg-type]
+    return SmsSettings(provider="smsc", api_url=url, login="shop", password="secret", sender="Shop", **extra)  # type: ignore[arg-type]
 
 
 def message(n: int, phone: str = "+79123456781", text: str = "Вам начислено 120 баллов") -> OutgoingMessage:
@@ -59,9 +59,11 @@ async def test_batch_splits_requests_and_maps_errors(stub: SmscStub) -> None:
         await channel.close()
     assert stub.requests == 3
     assert len(results) == 450
-    assert results[9].status is DeliveryStatus.UNDELIVERABLE and results[9].error == "invalid number"
+    assert results[9].status is DeliveryStatus.UNDELIVERABLE
+    assert results[9].error == "invalid number"
     assert sum(r.status is DeliveryStatus.SENT for r in results) == 449
-    assert stub.count == 449 and not stub.duplicates()
+    assert stub.count == 449
+    assert not stub.duplicates()
 
 
 async def test_error_burst_pauses_instead_of_hammering(stub: SmscStub) -> None:
@@ -73,8 +75,11 @@ async def test_error_burst_pauses_instead_of_hammering(stub: SmscStub) -> None:
         batch = await channel.send_batch([message(3), message(4)])
     finally:
         await channel.close()
-    assert first.status is DeliveryStatus.FAILED and first.retry_after and first.retry_after >= 1
-    assert second.status is DeliveryStatus.FAILED and second.error == "cooling down"
+    assert first.status is DeliveryStatus.FAILED
+    assert first.retry_after
+    assert first.retry_after >= 1
+    assert second.status is DeliveryStatus.FAILED
+    assert second.error == "cooling down"
     assert all(r.status is DeliveryStatus.FAILED for r in batch)
     assert stub.requests == 1  # the pause kept us off the provider
 
@@ -85,7 +90,8 @@ async def test_timeouts_and_refused_connections_are_transient() -> None:
         result = await channel.send(message(5))
     finally:
         await channel.close()
-    assert result.status is DeliveryStatus.FAILED and result.retry_after
+    assert result.status is DeliveryStatus.FAILED
+    assert result.retry_after
 
 
 async def test_rate_limit_code_and_bad_login(stub: SmscStub) -> None:
@@ -98,8 +104,10 @@ async def test_rate_limit_code_and_bad_login(stub: SmscStub) -> None:
     finally:
         await channel.close()
         await wrong.close()
-    assert limited.status is DeliveryStatus.FAILED and limited.retry_after == 60.0
-    assert denied.status is DeliveryStatus.FAILED and denied.error == "authorisation"
+    assert limited.status is DeliveryStatus.FAILED
+    assert limited.retry_after == 60.0
+    assert denied.status is DeliveryStatus.FAILED
+    assert denied.error == "authorisation"
 
 
 async def test_viber_flag(stub: SmscStub) -> None:
@@ -129,7 +137,8 @@ async def test_delivery_reports_reach_the_app(settings: Settings, core: Core) ->
         channel = SmscChannel(sms_settings(stub.url))
         try:
             results = await channel.send_batch([message(101, "+79123456781"), message(102, "+79123456780")])
-            await stub.reports_drained()
+            async with asyncio.timeout(5):
+                await stub.reports_drained()
             async with httpx.AsyncClient(base_url=base) as http:
                 forged = await http.post("/callbacks/sms/smsc/wrong", data={"id": "101", "status": "1"})
         finally:
@@ -141,4 +150,5 @@ async def test_delivery_reports_reach_the_app(settings: Settings, core: Core) ->
     by_id = {r["message_id"]: r for r in recorded}
     assert by_id[101]["status"] is DeliveryStatus.DELIVERED
     assert by_id[102]["status"] is DeliveryStatus.UNDELIVERABLE
-    assert by_id[102]["channel"] == "sms" and by_id[102]["provider_id"] == "102"
+    assert by_id[102]["channel"] == "sms"
+    assert by_id[102]["provider_id"] == "102"

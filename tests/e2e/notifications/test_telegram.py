@@ -32,13 +32,15 @@ async def channel(stub: TelegramApiStub) -> AsyncIterator[TelegramChannel]:
 
 
 def message(chat: str, **meta: object) -> OutgoingMessage:
-    return OutgoingMessage(id=1, channel="telegram", to=chat, text="Начислено 50 баллов", kind="points_accrued",
-                           meta=dict(meta))
+    return OutgoingMessage(
+        id=1, channel="telegram", to=chat, text="Начислено 50 баллов", kind="points_accrued", meta=dict(meta)
+    )
 
 
 async def test_sends_to_the_chat_with_buttons(stub: TelegramApiStub, channel: TelegramChannel) -> None:
     result = await channel.send(message("555", buttons=[{"text": "Карта", "url": "https://shop.example/c"}]))
-    assert result.status is DeliveryStatus.SENT and result.provider_id == "555:1"
+    assert result.status is DeliveryStatus.SENT
+    assert result.provider_id == "555:1"
     [call] = stub.sent()
     assert str(call["chat_id"]) == "555"
     assert call["text"] == "Начислено 50 баллов"
@@ -48,13 +50,15 @@ async def test_sends_to_the_chat_with_buttons(stub: TelegramApiStub, channel: Te
 async def test_blocked_bot_is_undeliverable(stub: TelegramApiStub, channel: TelegramChannel) -> None:
     stub.blocked.add(556)
     result = await channel.send(message("556"))
-    assert result.status is DeliveryStatus.UNDELIVERABLE and result.error == "blocked"
+    assert result.status is DeliveryStatus.UNDELIVERABLE
+    assert result.error == "blocked"
 
 
 async def test_retry_after_is_passed_on(stub: TelegramApiStub, channel: TelegramChannel) -> None:
     stub.retry_after[557] = 7
     result = await channel.send(message("557"))
-    assert result.status is DeliveryStatus.FAILED and result.retry_after == 7.0
+    assert result.status is DeliveryStatus.FAILED
+    assert result.retry_after == 7.0
 
 
 async def test_missing_chat_and_bad_address(stub: TelegramApiStub, channel: TelegramChannel) -> None:
@@ -64,7 +68,9 @@ async def test_missing_chat_and_bad_address(stub: TelegramApiStub, channel: Tele
     assert len(stub.sent()) == 1
 
 
-async def test_server_and_network_errors_are_transient(stub: TelegramApiStub, channel: TelegramChannel) -> None:
+async def test_server_and_network_errors_are_transient(
+    stub: TelegramApiStub, channel: TelegramChannel
+) -> None:
     stub.fail_with_500 = True
     assert (await channel.send(message("559"))).status is DeliveryStatus.FAILED
     offline = TelegramChannel(TelegramSettings(token=TOKEN, api_url=f"http://127.0.0.1:{free_port()}"))  # type: ignore[arg-type]
@@ -72,4 +78,5 @@ async def test_server_and_network_errors_are_transient(stub: TelegramApiStub, ch
         result = await offline.send(message("559"))
     finally:
         await offline.close()
-    assert result.status is DeliveryStatus.FAILED and result.error == "network"
+    assert result.status is DeliveryStatus.FAILED
+    assert result.error == "network"

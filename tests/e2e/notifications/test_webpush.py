@@ -7,7 +7,7 @@ import json
 import shutil
 import stat
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ def push_service() -> Iterator[str]:
     if not SERVER.exists() or shutil.which("node") is None:
         pytest.skip("web-push-testing (npm) or node is missing")
     port = free_port()
-    proc = subprocess.Popen(["node", str(SERVER), str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["node", str(SERVER), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
@@ -58,16 +59,24 @@ def push_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 async def subscribe(base: str, settings: Settings) -> dict[str, Any]:
-    status, body = await call(base, "/subscribe", {"userVisibleOnly": "true",
-                                                   "applicationServerKey": vapid_public_key(settings)})
+    status, body = await call(
+        base, "/subscribe", {"userVisibleOnly": "true", "applicationServerKey": vapid_public_key(settings)}
+    )
     assert status == 200, body
     return dict(body["data"])
 
 
 def push(subscription: dict[str, Any], n: int = 1) -> OutgoingMessage:
     address = json.dumps({"endpoint": subscription["endpoint"], "keys": subscription["keys"]})
-    return OutgoingMessage(id=n, channel="push", to=address, text="Начислено 50 баллов", kind="points_accrued",
-                           subject="Баллы", meta={"url": "https://shop.example/card"})
+    return OutgoingMessage(
+        id=n,
+        channel="push",
+        to=address,
+        text="Начислено 50 баллов",
+        kind="points_accrued",
+        subject="Баллы",
+        meta={"url": "https://shop.example/card"},
+    )
 
 
 async def test_vapid_keys_are_generated_once_and_private(push_settings: Settings) -> None:
@@ -78,7 +87,9 @@ async def test_vapid_keys_are_generated_once_and_private(push_settings: Settings
     assert len(first) == 87  # 65-byte uncompressed P-256 point, urlsafe base64 without padding
 
 
-async def test_push_is_delivered_and_decrypted(push_service: str, push_settings: Settings, core: Core) -> None:
+async def test_push_is_delivered_and_decrypted(
+    push_service: str, push_settings: Settings, core: Core
+) -> None:
     subscription = await subscribe(push_service, push_settings)
     channel = WebPushChannel(push_settings, core)
     try:
@@ -90,7 +101,8 @@ async def test_push_is_delivered_and_decrypted(push_service: str, push_settings:
     assert status == 200
     [payload] = body["data"]["messages"]
     delivered = json.loads(payload) if isinstance(payload, str) else payload
-    assert delivered["body"] == "Начислено 50 баллов" and delivered["url"] == "https://shop.example/card"
+    assert delivered["body"] == "Начислено 50 баллов"
+    assert delivered["url"] == "https://shop.example/card"
 
 
 async def test_wrong_vapid_key_is_refused(push_service: str, push_settings: Settings, tmp_path: Path) -> None:
@@ -104,7 +116,9 @@ async def test_wrong_vapid_key_is_refused(push_service: str, push_settings: Sett
     assert result.status is not DeliveryStatus.SENT
 
 
-async def test_expired_subscription_is_removed(push_service: str, push_settings: Settings, core: Core) -> None:
+async def test_expired_subscription_is_removed(
+    push_service: str, push_settings: Settings, core: Core
+) -> None:
     subscription = await subscribe(push_service, push_settings)
     async with core.transaction() as session:
         member, _ = await register(session, core.clock, core.rules, Registration(phone="+79123456789"))
