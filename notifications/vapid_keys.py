@@ -61,4 +61,4 @@ def vapid_public_key(settings: Settings) -> str:
     if settings.push.vapid_private_key is not None and settings.push.vapid_public_key:
         return settings.push.vapid_public_key
     vapid = load_vapid(settings)
-    return _public_b64(vapid.private_key)  # type: ignore[arg-type]
+    return _public_b64(vapid.private_key)

@@ -41,7 +41,7 @@ TEXTS = {
 
 
 def _language(request: Request[Any, Any, Any]) -> str:
-    chosen = request.query_params.get("lang")
+    chosen = str(request.query_params.get("lang", ""))
     if chosen in TEXTS:
         return chosen
     accept = request.headers.get("accept-language", "").lower()

@@ -29,6 +29,7 @@ from shared.phones import mask_phone
 
 log = logging.getLogger(__name__)
 Recorder = Callable[..., Awaitable[bool]]
+ESME_ROK = 0
 SMSC_DELIVERY_RECEIPT = 0x04  # esm_class bit of a deliver_sm carrying a delivery receipt
 SMPP_ERRORS = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError)
 PERMANENT = {0x0B: "invalid number", 0x0C: "invalid number", 0x42: "invalid message", 0x62: "invalid message"}
@@ -149,24 +150,26 @@ class SmppChannel:
 
     def _on_deliver(self, pdu: Any, **_: Any) -> int:
         if not (int(getattr(pdu, "esm_class", 0) or 0) & SMSC_DELIVERY_RECEIPT):
-            return c.SMPP_ESME_ROK  # a mobile-originated message: not ours to handle here
+            return ESME_ROK  # a mobile-originated message: not ours to handle here
         parsed = parse_receipt(pdu.short_message, getattr(pdu, "receipted_message_id", None))
         if parsed is not None and self._loop is not None:
             asyncio.run_coroutine_threadsafe(self._on_receipt(*parsed), self._loop)
-        return c.SMPP_ESME_ROK
+        return ESME_ROK
 
     async def _on_receipt(self, smsc_id: str, stat: str, err: str) -> None:
         status, error = RECEIPT_STATES.get(stat, (DeliveryStatus.FAILED, stat.lower()))
         message_id, provider_id = self._parts.get(smsc_id, (None, smsc_id))
         if status is not DeliveryStatus.SENT:
             self._parts.pop(smsc_id, None)
-        recorder = self.recorder
-        if recorder is None and self.core is not None:
-            from notifications.reports import record_delivery_report as recorder
-        if recorder is None:
+        if self.recorder is None and self.core is None:
             log.info("smpp receipt %s: %s (not recorded: no core)", smsc_id, stat)
             return
         try:
+            recorder = self.recorder
+            if recorder is None:
+                from notifications.reports import record_delivery_report
+
+                recorder = record_delivery_report
             await recorder(
                 self.core,
                 channel=self.name,
@@ -249,7 +252,7 @@ class SmppChannel:
         self._client = None
         if client is None:
             return
-        with contextlib.suppress(SMPP_ERRORS):
+        with contextlib.suppress(*SMPP_ERRORS):
             await asyncio.to_thread(self._write, client, [smpplib.smpp.make_pdu("unbind", client=client)])
         if reader is not None:
             await asyncio.to_thread(reader.join, 2.0)

@@ -55,7 +55,9 @@ class WebPushChannel:
         if cached and cached[0] > time.time() + 3600:
             return cached[1]
         expires = int(time.time()) + VAPID_LIFETIME
-        headers = self.vapid.sign({"aud": audience, "exp": expires, "sub": self.settings.push.vapid_subject})
+        headers: dict[str, str] = self.vapid.sign(
+            {"aud": audience, "exp": expires, "sub": self.settings.push.vapid_subject}
+        )
         self._headers[audience] = (expires, headers)
         return headers
 
