@@ -76,7 +76,8 @@ class SmtpChannel:
                 port=self.email.smtp_port,
                 username=self.email.smtp_user,
                 password=password,
-                start_tls=self.email.smtp_tls or None,
+                use_tls=self.email.smtp_port == 465,  # implicit TLS (SMTPS)
+                start_tls=(self.email.smtp_tls or None) if self.email.smtp_port != 465 else False,
                 timeout=self.email.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

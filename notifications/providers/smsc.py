@@ -35,7 +35,8 @@ TRANSIENT_ERRORS = {
 
 
 class Cooldown:
-    """Exponential pause after transient failures (1 s, 2 s, ... up to ``ceiling``); reset on success."""
+    """Exponential pause after transient failures (1 s, 2 s, ... up to ``ceiling``, or longer when the
+    provider asked for it); reset on success."""
 
     def __init__(self, first: float = 1.0, ceiling: float = 120.0) -> None:
         self.first, self.ceiling = first, ceiling
@@ -46,7 +47,7 @@ class Cooldown:
         return max(0.0, self.until - time.monotonic())
 
     def failed(self, hint: float | None = None) -> float:
-        self.delay = min(self.ceiling, max(self.first, self.delay * 2, hint or 0.0))
+        self.delay = max(min(self.ceiling, max(self.first, self.delay * 2)), hint or 0.0)
         self.until = time.monotonic() + self.delay
         return self.delay
 

@@ -14,7 +14,8 @@ phone, status, err, like SMSC): status 1 (delivered), or 20 (undeliverable) when
     await stub.start(port=0)          # stub.url -> http://127.0.0.1:<port>
     ...; stub.count; stub.dump(path); await stub.stop()
 
-Run standalone: ``python -m tests.stubs.smsc --port 9100 [--callback URL] [--log FILE]``.
+Run standalone: ``python -m tests.stubs.smsc --port 9100 [--callback URL] [--log FILE]``;
+``GET /_stub/stats`` then answers ``{"accepted", "requests", "duplicates", "callbacks_sent"}``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import signal
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -74,6 +76,7 @@ class SmscStub:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/sys/send.php", self._send_one)
         app.router.add_post("/rest/send_list/", self._send_list)
+        app.router.add_get("/_stub/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -112,6 +115,22 @@ class SmscStub:
         """Wait until every queued delivery report was POSTed (wrap in asyncio.timeout to bound it)."""
         await self._reports.join()
 
+    def _flush(self) -> None:
+        """The log survives a kill of the stub: one flush per request, not per message."""
+        if self._log:
+            self._log.flush()
+
+    async def _stats(self, _: web.Request) -> web.Response:
+        """For tests that run the stub in another process: how many accepted, which twice."""
+        return web.json_response(
+            {
+                "accepted": self.count,
+                "requests": self.requests,
+                "duplicates": self.duplicates(),
+                "callbacks_sent": self.callbacks_sent,
+            }
+        )
+
     # -- protocol --------------------------------------------------------------------------------
     def _check(self, login: Any, password: Any) -> dict[str, Any] | None:
         if login != self.login or password != self.password:
@@ -147,7 +166,9 @@ class SmscStub:
         rule = self.phone_errors.get(phone)
         if rule is not None and rule[0] is not None:
             return web.Response(status=rule[0], text="error")
-        return web.json_response(self._accept(ref, phone, text, form.get("viber") == "1"))
+        answer = self._accept(ref, phone, text, form.get("viber") == "1")
+        self._flush()
+        return web.json_response(answer)
 
     async def _send_list(self, request: web.Request) -> web.Response:
         self.requests += 1
@@ -166,6 +187,7 @@ class SmscStub:
             self._accept(str(item["id"]), str(item["phone"]), str(item["mes"]), viber)
             for item in body.get("list", [])
         ]
+        self._flush()
         return web.json_response({"results": results})
 
     async def _report_loop(self) -> None:
@@ -187,8 +209,10 @@ class SmscStub:
 async def _main(port: int, callback: str | None, log: Path | None) -> None:
     stub = SmscStub(callback_url=callback, log_path=log)
     print("SMSC stub on", await stub.start(port), flush=True)
+    stopped = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
     try:
-        await asyncio.Event().wait()
+        await stopped.wait()
     finally:
         await stub.stop()
 
