@@ -1,12 +1,14 @@
 """Delivery-report callbacks from SMS/Viber aggregators.
 
-The aggregator is given ``{public_url}/callbacks/sms/smsc/{LOYALTY_SMS_CALLBACK_SECRET}``; a wrong or
-missing secret gets 403, a malformed report 400, and a report for a message we do not know is
+The aggregator is given ``{public_url}/callbacks/sms/smsc/{LOYALTY_SMS_CALLBACK_SECRET}`` (a wrong
+secret gets 403), or posts to ``/callbacks/sms/smsc`` with an HMAC-SHA256 ``X-Signature`` of the body
+(401 without a valid one). A malformed report gets 400; a report for a message we do not know is
 acknowledged (200) so the aggregator stops retrying it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -14,7 +16,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Router, post
-from litestar.exceptions import ClientException, PermissionDeniedException, ServiceUnavailableException
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+)
 from litestar.params import FromPath
 from litestar.response import Response
 
@@ -74,11 +81,32 @@ async def _report_fields(request: Request[Any, Any, Any]) -> dict[str, str]:
         raise ClientException("malformed delivery report") from exc
 
 
+def _signature_matches(settings: Settings, body: bytes, header: str | None) -> bool:
+    expected = settings.sms.callback_secret
+    if expected is None or not expected.get_secret_value() or not header:
+        return False
+    digest = hmac.new(expected.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.removeprefix("sha256=").strip().lower().encode(), digest.encode())
+
+
 @post("/sms/smsc/{secret:str}", status_code=200, include_in_schema=False)
 async def smsc_report(request: Request[Any, Any, Any], secret: FromPath[str]) -> Response[str]:
-    settings: Settings = request.app.state.settings
-    if not _secret_matches(settings, secret):
+    """The aggregator knows the secret URL (SMSC and most Russian aggregators work this way)."""
+    if not _secret_matches(request.app.state.settings, secret):
         raise PermissionDeniedException("unknown callback")
+    return await _record_report(request)
+
+
+@post("/sms/smsc", status_code=200, include_in_schema=False)
+async def smsc_signed_report(request: Request[Any, Any, Any]) -> Response[str]:
+    """For aggregators that sign the body: ``X-Signature: sha256=<hex HMAC-SHA256(secret, body)>``."""
+    body = await request.body()
+    if not _signature_matches(request.app.state.settings, body, request.headers.get("x-signature")):
+        raise NotAuthorizedException("missing or wrong X-Signature")
+    return await _record_report(request)
+
+
+async def _record_report(request: Request[Any, Any, Any]) -> Response[str]:
     fields = await _report_fields(request)
     try:
         code = int(fields["status"])
@@ -112,4 +140,4 @@ async def smsc_report(request: Request[Any, Any, Any], secret: FromPath[str]) ->
 
 
 def create_callbacks_router() -> Router:
-    return Router(path="/callbacks", route_handlers=[smsc_report])
+    return Router(path="/callbacks", route_handlers=[smsc_report, smsc_signed_report])

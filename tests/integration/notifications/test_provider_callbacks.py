@@ -110,3 +110,22 @@ async def test_callbacks_disabled_without_a_configured_secret(settings: Settings
     async with app_client(app) as client:
         answer = await client.post("/callbacks/sms/smsc/None", data={"id": "1", "status": "1"})
     assert answer.status_code == 403
+
+
+def _signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
+    import hashlib
+    import hmac
+
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Signature": f"sha256={digest}", "Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def test_hmac_signed_reports(http: httpx.AsyncClient, recorder: Recorder) -> None:
+    body = b"id=21&status=1&phone=%2B79123456789"
+    good = await http.post("/callbacks/sms/smsc", content=body, headers=_signed(body))
+    forged = await http.post("/callbacks/sms/smsc", content=b"id=22&status=1", headers=_signed(body))
+    wrong_key = await http.post("/callbacks/sms/smsc", content=body, headers=_signed(body, "other"))
+    unsigned = await http.post("/callbacks/sms/smsc", data={"id": "23", "status": "1"})
+    assert good.status_code == 200
+    assert [forged.status_code, wrong_key.status_code, unsigned.status_code] == [401, 401, 401]
+    assert [c["message_id"] for c in recorder.calls] == [21]
