@@ -152,3 +152,13 @@ async def test_delivery_reports_reach_the_app(settings: Settings, core: Core) ->
     assert by_id[102]["status"] is DeliveryStatus.UNDELIVERABLE
     assert by_id[102]["channel"] == "sms"
     assert by_id[102]["provider_id"] == "102"
+
+
+async def test_batch_size_one_uses_single_sends(stub: SmscStub) -> None:
+    channel = SmscChannel(sms_settings(stub.url, batch_size=1))
+    try:
+        results = await channel.send_batch([message(201), message(202)])
+    finally:
+        await channel.close()
+    assert [r.provider_id for r in results] == ["201", "202"]
+    assert stub.requests == 2
