@@ -176,3 +176,23 @@ async def test_confirm_page_button_opts_out_in_russian(
         consent = (await consents_of(session, member.id))["email"]
     assert consent.granted is False
     assert consent.method == "confirm-page"
+
+
+async def test_odd_bodies_still_unsubscribe_and_unknown_member_is_404(
+    settings: Settings, core: Core, member: Member
+) -> None:
+    import uuid
+
+    token = unsubscribe_token(settings, member.id)
+    stranger = unsubscribe_token(settings, uuid.uuid4())
+    async with app_client(create_app(settings, core=core)) as http:
+        odd = await http.post(
+            f"/unsubscribe/{token}",
+            content=b"--x\r\nbroken",
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
+        unknown = await http.post(f"/unsubscribe/{stranger}", data={"List-Unsubscribe": "One-Click"})
+    assert odd.status_code == 200
+    assert unknown.status_code == 404
+    async with core.reading() as session:
+        assert (await consents_of(session, member.id))["email"].granted is False
