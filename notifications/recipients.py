@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.models import DELIVERED, QUEUED, SENDING, SENT, ChannelStatus, Message
+from notifications.push_subscriptions import subscriptions_of
 from notifications.routing import Recipient
 from shared.config import Settings
 from shared.db.models import Consent, Member, OutboxEvent
@@ -34,6 +35,9 @@ async def recipient_for(session: AsyncSession, settings: Settings, member: Membe
         addresses["email"] = member.email
     if member.telegram_user_id:
         addresses["telegram"] = str(member.telegram_user_id)
+    subscriptions = await subscriptions_of(session, member.id)
+    if subscriptions:  # the newest browser the member opted in from
+        addresses["push"] = subscriptions[-1].as_address()
     zone = ZoneInfo(member.time_zone) if member.time_zone else settings.program.zone
     return Recipient(addresses, consents, unreachable, capped, zone)
 

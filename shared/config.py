@@ -47,6 +47,10 @@ class SmsSettings(_Section):
     smpp_password: SecretStr | None = None
     rate_per_second: float = Field(default=100, gt=0)
     part_cost_minor: int = Field(default=350, ge=0, description="price of one SMS part, kopecks")
+    batch_size: int = Field(default=200, ge=1, le=1000, description="messages per aggregator request")
+    max_connections: int = Field(default=20, ge=1, le=500)
+    request_timeout: float = Field(default=15, gt=0)
+    viber_provider: str = Field(default="log", pattern=r"^(log|smsc)$")
 
 
 class EmailSettings(_Section):
@@ -59,7 +63,22 @@ class EmailSettings(_Section):
     smtp_password: SecretStr | None = None
     smtp_tls: bool = False
     sender: str = "Loyalty <loyalty@localhost>"
+    unsubscribe_mailbox: str | None = None
+    timeout: float = Field(default=30, gt=0)
     rate_per_second: float = Field(default=50, gt=0)
+
+
+class PushSettings(_Section):
+    """Web Push (VAPID). Keys are generated into var/vapid.json on first start unless configured."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_PUSH_", extra="ignore", frozen=True)
+
+    provider: str = Field(default="log", pattern=r"^(log|webpush)$")
+    vapid_private_key: SecretStr | None = None  # urlsafe base64 raw P-256 key or PEM
+    vapid_public_key: str | None = None         # urlsafe base64 uncompressed point (applicationServerKey)
+    vapid_subject: str = "mailto:admin@localhost"
+    ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
+    request_timeout: float = Field(default=15, gt=0)
 
 
 class WalletSettings(_Section):
@@ -118,6 +137,7 @@ class Settings(BaseSettings):
     email: EmailSettings = Field(default_factory=EmailSettings)
     wallet: WalletSettings = Field(default_factory=WalletSettings)
     notify: NotifierSettings = Field(default_factory=NotifierSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -174,6 +194,7 @@ _PREFIXES = {
     "EmailSettings": "LOYALTY_EMAIL_",
     "WalletSettings": "LOYALTY_WALLET_",
     "NotifierSettings": "LOYALTY_NOTIFY_",
+    "PushSettings": "LOYALTY_PUSH_",
 }
 
 

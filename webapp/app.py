@@ -14,6 +14,8 @@ from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
+from webapp.provider_callbacks import create_callbacks_router
+from webapp.unsubscribe import create_unsubscribe_router
 
 
 @get("/healthz", include_in_schema=False)
@@ -28,7 +30,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
     async def close_core(app: Litestar) -> None:
         await app.state.core.close()
 
-    handlers: list[Any] = [healthz, create_api_router()]
+    handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router()]
     return Litestar(
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),

@@ -17,7 +17,7 @@ log = logging.getLogger("loyalty.worker")
 
 def create_worker(settings: Settings, core: Core | None = None) -> Worker:
     core = core or Core(settings)
-    return Worker(core, build_channels(settings), listeners=[], rates=send_rates(settings))
+    return Worker(core, build_channels(settings, core), listeners=[], rates=send_rates(settings))
 
 
 async def run_worker(settings: Settings) -> None:

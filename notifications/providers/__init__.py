@@ -1,32 +1,70 @@
-"""Channel adapters for the configured providers; `log` (the default) needs no account."""
+"""Provider adapters behind the Channel port, and the one place that picks them from the settings.
+
+Every channel defaults to the "log" provider (messages appended to var/messages.jsonl), so a fresh
+install runs without any accounts; Telegram without a token falls back to the log too.
+"""
 
 from __future__ import annotations
 
-from notifications.channels.base import Channel
-from notifications.channels.log import LogChannel
+from typing import TYPE_CHECKING, Any
+
 from shared.config import Settings
 
+if TYPE_CHECKING:
+    from notifications.channels.base import Channel
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    log_path = settings.var_dir / "messages.jsonl"
-    channels: dict[str, Channel] = {name: LogChannel(name, log_path)
-                                    for name in ("sms", "viber", "email", "push", "telegram")}
-    if settings.sms.provider == "smsc":
+__all__ = ["CHANNEL_NAMES", "build_channels", "send_rates"]
+CHANNEL_NAMES = ("sms", "viber", "email", "push", "telegram")
+
+
+def _log_channel(name: str, settings: Settings) -> Channel:
+    from notifications.channels.log import LogChannel  # the engine's sink
+
+    return LogChannel(name, settings.var_dir / "messages.jsonl")  # type: ignore[no-any-return]
+
+
+def _provider_of(name: str, settings: Settings) -> str:
+    if name == "sms":
+        return settings.sms.provider
+    if name == "viber":
+        return settings.sms.viber_provider
+    if name == "email":
+        return settings.email.provider
+    if name == "push":
+        return settings.push.provider
+    return "telegram" if settings.telegram.token is not None else "log"
+
+
+def _build(name: str, provider: str, settings: Settings, core: Any) -> Channel:
+    if provider == "smsc":
         from notifications.providers.smsc import SmscChannel
 
-        channels["sms"] = SmscChannel(settings.sms, viber=False)
-        channels["viber"] = SmscChannel(settings.sms, viber=True)
-    if settings.email.provider == "smtp":
+        return SmscChannel(settings.sms, name=name, viber=name == "viber")
+    if provider == "smpp":
+        from notifications.providers.smpp import SmppChannel
+
+        return SmppChannel(settings.sms, core=core, name=name)
+    if provider == "smtp":
         from notifications.providers.email import SmtpChannel
 
-        channels["email"] = SmtpChannel(settings.email)
-    if settings.telegram.token is not None:
+        return SmtpChannel(settings)
+    if provider == "webpush":
+        from notifications.providers.webpush import WebPushChannel
+
+        return WebPushChannel(settings, core)
+    if provider == "telegram":
         from notifications.providers.telegram import TelegramChannel
 
-        channels["telegram"] = TelegramChannel(settings.telegram)
-    return channels
+        return TelegramChannel(settings.telegram)
+    return _log_channel(name, settings)
+
+
+def build_channels(settings: Settings, core: Any = None) -> dict[str, Channel]:
+    """One channel per name. ``core`` lets SMPP record its receipts and Web Push drop gone subscriptions."""
+    return {name: _build(name, _provider_of(name, settings), settings, core) for name in CHANNEL_NAMES}
 
 
 def send_rates(settings: Settings) -> dict[str, float]:
+    """Per-channel sends per second the worker keeps to (Telegram: 30/s per bot)."""
     return {"telegram": settings.telegram.rate_per_second, "sms": settings.sms.rate_per_second,
             "viber": settings.sms.rate_per_second, "email": settings.email.rate_per_second}

@@ -1,0 +1,90 @@
+"""Browser push subscriptions of members (one row per push-service endpoint)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.models import Base
+from shared.db.types import BigIntPK
+from shared.errors import FieldError, InvalidInput
+
+
+class PushSubscription(Base):
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+    def as_subscription(self) -> dict[str, Any]:
+        """The PushSubscriptionJSON shape a browser gave us (what OutgoingMessage.to carries as JSON)."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+    def as_address(self) -> str:
+        return json.dumps(self.as_subscription(), separators=(",", ":"))
+
+
+def _parse(subscription: dict[str, Any]) -> tuple[str, str, str]:
+    endpoint = subscription.get("endpoint")
+    keys = subscription.get("keys") or {}
+    p256dh, auth = (
+        keys.get("p256dh") if isinstance(keys, dict) else None,
+        keys.get("auth") if isinstance(keys, dict) else None,
+    )
+    if not (
+        isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")) and len(endpoint) <= 2000
+    ):
+        raise InvalidInput("Not a push subscription.", [FieldError("endpoint", "an https URL")])
+    if not (
+        isinstance(p256dh, str) and isinstance(auth, str) and 0 < len(p256dh) <= 200 and 0 < len(auth) <= 100
+    ):
+        raise InvalidInput("Not a push subscription.", [FieldError("keys", "p256dh and auth")])
+    return endpoint, p256dh, auth
+
+
+async def save_subscription(
+    session: AsyncSession, member_id: uuid.UUID, subscription: dict[str, Any], now: datetime
+) -> PushSubscription:
+    """Store a browser's subscription; the same endpoint again (or for another member) is updated."""
+    endpoint, p256dh, auth = _parse(subscription)
+    row = (
+        await session.execute(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+    ).scalar_one_or_none()
+    if row is None:
+        row = PushSubscription(
+            member_id=member_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=now
+        )
+        session.add(row)
+    else:
+        row.member_id, row.p256dh, row.auth = member_id, p256dh, auth
+    await session.flush()
+    return row
+
+
+async def remove_subscription(
+    session: AsyncSession, endpoint: str, member_id: uuid.UUID | None = None
+) -> bool:
+    """Forget an endpoint (browser unsubscribed, or the push service said 404/410)."""
+    query = delete(PushSubscription).where(PushSubscription.endpoint == endpoint)
+    if member_id is not None:
+        query = query.where(PushSubscription.member_id == member_id)
+    result = await session.execute(query)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def subscriptions_of(session: AsyncSession, member_id: uuid.UUID) -> list[PushSubscription]:
+    rows = await session.execute(
+        select(PushSubscription).where(PushSubscription.member_id == member_id).order_by(PushSubscription.id)
+    )
+    return list(rows.scalars())

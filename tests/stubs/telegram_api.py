@@ -1,0 +1,103 @@
+"""A local Telegram Bot API stand-in over HTTP: answers /bot<token>/<method> like Telegram does.
+
+    stub = TelegramApiStub(token="123:ABC")
+    base = await stub.start()            # pass to TelegramAPIServer.from_base(base)
+    stub.blocked.add(555)                # -> 403 "Forbidden: bot was blocked by the user"
+    stub.retry_after[556] = 7            # -> 429 with parameters.retry_after = 7
+    stub.calls                           # [(method, {field: value}), ...]
+
+Unknown tokens get 401, unknown methods 404, a missing chat_id 400, exactly as the real API words them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+from aiohttp import web
+
+
+class TelegramApiStub:
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        self.token = token
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.blocked: set[int] = set()
+        self.missing: set[int] = set()
+        self.retry_after: dict[int, int] = {}
+        self.fail_with_500 = False
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._call)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.url = f"http://{host}:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [fields for name, fields in self.calls if name == method]
+
+    @staticmethod
+    def _error(status: int, description: str, **parameters: Any) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return web.json_response(body, status=status)
+
+    async def _call(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            fields = await request.json()
+        else:
+            fields = {k: (v if isinstance(v, str) else "<file>") for k, v in (await request.post()).items()}
+        self.calls.append((method, fields))
+        if self.fail_with_500:
+            return self._error(500, "Internal Server Error")
+        if method == "getMe":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "result": {
+                        "id": int(self.token.split(":")[0]),
+                        "is_bot": True,
+                        "first_name": "Loyalty",
+                        "username": "loyalty_bot",
+                    },
+                }
+            )
+        if method != "sendMessage":
+            return self._error(404, "Not Found")
+        try:
+            chat_id = int(fields["chat_id"])
+        except (KeyError, ValueError):
+            return self._error(400, "Bad Request: chat_id is empty")
+        if chat_id in self.blocked:
+            return self._error(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.missing:
+            return self._error(400, "Bad Request: chat not found")
+        if chat_id in self.retry_after:
+            wait = self.retry_after[chat_id]
+            return self._error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        markup = fields.get("reply_markup")
+        result = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "text": fields.get("text", ""),
+            "chat": {"id": chat_id, "type": "private"},
+        }
+        if markup:
+            result["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        return web.json_response({"ok": True, "result": result})

@@ -1,0 +1,108 @@
+"""One-click e-mail unsubscribe (RFC 8058) and its confirmation page, in Russian and English.
+
+Mail clients POST ``List-Unsubscribe=One-Click`` to the signed link; people who open the link get a
+page with a button that POSTs to the same address. Either way the member's e-mail consent is
+withdrawn, recorded with its source and method. An altered link is refused with 403.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from litestar import Request, Router, get, post
+from litestar.params import FromPath
+from litestar.response import Response
+
+from notifications.unsubscribe_links import verify_unsubscribe_token
+from shared.config import Settings
+from shared.core import Core
+from shared.db.models import Member
+from shared.members import set_consent
+
+TEXTS = {
+    "ru": {
+        "title": "Отписка от рассылки",
+        "ask": "Больше не присылать рекламные письма на этот адрес?",
+        "button": "Отписаться",
+        "done": "Готово: рекламные письма больше не придут. Чеки и коды входа будут приходить как раньше.",
+        "bad": "Ссылка повреждена или устарела. Отписаться можно в личном кабинете.",
+        "unknown": "Участник не найден: возможно, карта уже удалена.",
+    },
+    "en": {
+        "title": "Unsubscribe",
+        "ask": "Stop sending promotional e-mails to this address?",
+        "button": "Unsubscribe",
+        "done": "Done: no more promotional e-mails. Receipts and login codes will still arrive.",
+        "bad": "This link is damaged or outdated. You can unsubscribe in your account.",
+        "unknown": "Member not found: the card may have been deleted.",
+    },
+}
+
+
+def _language(request: Request[Any, Any, Any]) -> str:
+    chosen = str(request.query_params.get("lang", ""))
+    if chosen in TEXTS:
+        return chosen
+    accept = request.headers.get("accept-language", "").lower()
+    return "en" if accept.startswith("en") else "ru"
+
+
+def _page(lang: str, message: str, status: int = 200, form_action: str | None = None) -> Response[str]:
+    t = TEXTS[lang]
+    form = ""
+    if form_action:
+        form = (
+            f'<form method="post" action="{html.escape(form_action)}">'
+            f'<input type="hidden" name="confirm" value="1">'
+            f'<button type="submit">{t["button"]}</button></form>'
+        )
+    body = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{t['title']}</title></head><body><main><h1>{t['title']}</h1>"
+        f"<p>{html.escape(message)}</p>{form}</main></body></html>"
+    )
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8")
+
+
+@get("/{token:str}", include_in_schema=False)
+async def unsubscribe_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
+    settings: Settings = request.app.state.settings
+    lang = _language(request)
+    if verify_unsubscribe_token(settings, token) is None:
+        return _page(lang, TEXTS[lang]["bad"], 403)
+    return _page(lang, TEXTS[lang]["ask"], form_action=f"/unsubscribe/{token}?lang={lang}")
+
+
+@post("/{token:str}", status_code=200, include_in_schema=False)
+async def unsubscribe(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
+    settings: Settings = request.app.state.settings
+    core: Core = request.app.state.core
+    lang = _language(request)
+    member_id = verify_unsubscribe_token(settings, token)
+    if member_id is None:
+        return _page(lang, TEXTS[lang]["bad"], 403)
+    try:
+        form = await request.form()
+        one_click = form.get("List-Unsubscribe") == "One-Click"
+    except Exception:
+        one_click = False
+    async with core.transaction() as session:
+        member = await session.get(Member, member_id)
+        if member is None:
+            return _page(lang, TEXTS[lang]["unknown"], 404)
+        await set_consent(
+            session,
+            core.clock,
+            member,
+            "email",
+            False,
+            source="email-unsubscribe",
+            method="one-click" if one_click else "confirm-page",
+        )
+    return _page(lang, TEXTS[lang]["done"])
+
+
+def create_unsubscribe_router() -> Router:
+    return Router(path="/unsubscribe", route_handlers=[unsubscribe_page, unsubscribe])
