@@ -72,7 +72,8 @@ class Worker:
                     event.processed_at = now
         return len(events)
 
-    async def _claim(self) -> list[Message]:
+    async def _claim(self) -> tuple[list[Message], set[int]]:
+        """Lease a batch of due messages; also say which were left 'sending' by a dead worker."""
         now = self.core.clock.now()
         lease = now + timedelta(seconds=self.settings.notify.lease_seconds)
         async with self.core.transaction() as session:
@@ -83,23 +84,40 @@ class Worker:
             messages = list((await session.execute(self._locking(
                 select(Message).where(due).order_by(Message.next_attempt_at, Message.id)
                 .limit(self.settings.notify.batch_size)))).scalars())
+            uncertain = {m.id for m in messages if m.status == SENDING}
             for message in messages:
                 message.status, message.lease_until = SENDING, lease
                 message.attempts += 1
-        return messages
+        return messages, uncertain
 
     async def send_due(self) -> int:
-        messages = await self._claim()
+        messages, uncertain = await self._claim()
         by_channel: dict[str, list[Message]] = defaultdict(list)
         for message in messages:
             by_channel[message.channel].append(message)
         for name, batch in by_channel.items():
+            known = await self._already_sent(name, [m for m in batch if m.id in uncertain])
+            if known:
+                await self._record([m for m in batch if m.id in known], [known[m.id] for m in batch if m.id in known])
+            batch = [m for m in batch if m.id not in known]
             results = await self._deliver(name, batch)
             await self._record(batch, results)
         return len(messages)
 
+    async def _already_sent(self, name: str, suspects: list[Message]) -> dict[int, DeliveryResult]:
+        """A message a dead worker may have handed over already: ask the provider before resending
+        (providers that can be asked, by our id, implement `lookup`)."""
+        channel = self.channels.get(name)
+        lookup = getattr(channel, "lookup", None)
+        if not suspects or lookup is None:
+            return {}
+        answers = await lookup([self._outgoing(name, m) for m in suspects])
+        return {m.id: answer for m, answer in zip(suspects, answers, strict=True) if answer is not None}
+
     async def _record(self, batch: list[Message], results: list[DeliveryResult]) -> None:
         """Successes in one statement (the bulk path); anything else through the full rules."""
+        if not batch:
+            return
         now = self.core.clock.now()
         done = [{"mid": m.id, "st": DELIVERED if r.status == DeliveryStatus.DELIVERED else SENT,
                  "pid": r.provider_id, "parts": r.cost_parts or m.cost_parts,
@@ -117,13 +135,17 @@ class Worker:
                 merged = await session.merge(message)
                 await apply_result(session, self.settings, merged, result, now)
 
+    @staticmethod
+    def _outgoing(name: str, m: Message) -> OutgoingMessage:
+        return OutgoingMessage(id=m.id, channel=name, to=m.address, text=m.text, kind=m.kind, subject=m.subject,
+                               html=m.html, language=m.language, member_id=m.member_id,
+                               meta={k: v for k, v in m.meta.items() if k != "context"})
+
     async def _deliver(self, name: str, batch: list[Message]) -> list[DeliveryResult]:
         channel = self.channels.get(name)
         if channel is None:
             return [DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"no provider for {name}")] * len(batch)
-        outgoing = [OutgoingMessage(id=m.id, channel=name, to=m.address, text=m.text, kind=m.kind,
-                                    subject=m.subject, html=m.html, language=m.language, member_id=m.member_id,
-                                    meta={k: v for k, v in m.meta.items() if k != "context"}) for m in batch]
+        outgoing = [self._outgoing(name, m) for m in batch]
         results: list[DeliveryResult] = []
         size = max(1, channel.batch_size)
         for start in range(0, len(outgoing), size):

@@ -131,6 +131,23 @@ class SmscChannel:
             [self._result(by_id.get(str(m.id), {"error": "missing", "error_code": 0}), m) for m in chunk]
         )
 
+    async def lookup(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult | None]:
+        """Did the aggregator already take these (sent by a worker that died before recording it)?
+        Asked by our id; None means "not there, send it", a FAILED result means "can't tell yet"."""
+        results: list[DeliveryResult | None] = []
+        for message in messages:
+            form = {**self._auth(), "phone": message.to, "id": str(message.id), "fmt": "3"}
+            answer = await self._post("sys/status.php", data=form)
+            if isinstance(answer, DeliveryResult):
+                results.append(answer)
+            elif "status" in answer:
+                results.append(DeliveryResult(DeliveryStatus.SENT, provider_id=str(message.id)))
+            elif _int(answer.get("error_code")) == 5:  # message not found
+                results.append(None)
+            else:
+                results.append(DeliveryResult(DeliveryStatus.FAILED, error=str(answer.get("error"))))
+        return results
+
     async def _post(self, path: str, **kwargs: Any) -> dict[str, Any] | DeliveryResult:
         """POST and decode; a transport problem becomes a FAILED result and starts the cool-down."""
         try:

@@ -56,6 +56,7 @@ class SmscStub:
         self.fails = fails
         self.part_cost = part_cost
         self.accepted: list[str] = []
+        self._known: set[str] = set()
         self.viber_accepted: list[str] = []
         self.requests = 0
         self.callbacks_sent = 0
@@ -77,6 +78,7 @@ class SmscStub:
         app.router.add_post("/sys/send.php", self._send_one)
         app.router.add_post("/rest/send_list/", self._send_list)
         app.router.add_get("/_stub/stats", self._stats)
+        app.router.add_post("/sys/status.php", self._status)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -143,6 +145,7 @@ class SmscStub:
             return {"id": ref, "error": "rejected", "error_code": rule[1]}
         parts = count_parts(text)
         self.accepted.append(ref)
+        self._known.add(ref)
         if viber:
             self.viber_accepted.append(ref)
         if self._log:
@@ -190,6 +193,17 @@ class SmscStub:
         self._flush()
         return web.json_response({"results": results})
 
+    async def _status(self, request: web.Request) -> web.Response:
+        """Status of a message by the client's id (how a sender checks whether a send it lost track
+        of, e.g. in a crash, reached the aggregator)."""
+        form = await request.post()
+        if (denied := self._check(form.get("login"), form.get("psw"))) is not None:
+            return web.json_response(denied)
+        ref = str(form.get("id", ""))
+        if ref not in self._known:
+            return web.json_response({"error": "message not found", "error_code": 5})
+        return web.json_response({"id": ref, "status": 1})
+
     async def _report_loop(self) -> None:
         assert self._session is not None
         assert self.callback_url is not None
@@ -206,8 +220,9 @@ class SmscStub:
                 self._reports.task_done()
 
 
-async def _main(port: int, callback: str | None, log: Path | None) -> None:
+async def _main(port: int, callback: str | None, log: Path | None, delay: float) -> None:
     stub = SmscStub(callback_url=callback, log_path=log)
+    stub.delay = delay
     print("SMSC stub on", await stub.start(port), flush=True)
     stopped = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
@@ -222,5 +237,6 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--callback")
     parser.add_argument("--log", type=Path)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds each request takes")
     args = parser.parse_args()
-    asyncio.run(_main(args.port, args.callback, args.log))
+    asyncio.run(_main(args.port, args.callback, args.log, args.delay))
