@@ -175,8 +175,6 @@ class SmscStub:
 
     async def _send_list(self, request: web.Request) -> web.Response:
         self.requests += 1
-        if self.delay:
-            await asyncio.sleep(self.delay)
         if self.answer_status:
             return web.Response(status=self.answer_status, text="unavailable")
         try:
@@ -191,6 +189,8 @@ class SmscStub:
             for item in body.get("list", [])
         ]
         self._flush()
+        if self.delay:  # accepted, but slow to answer: a sender killed now never hears back
+            await asyncio.sleep(self.delay)
         return web.json_response({"results": results})
 
     async def _status(self, request: web.Request) -> web.Response:

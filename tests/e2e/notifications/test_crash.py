@@ -66,8 +66,8 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
     await queue_messages(core)
     port = free_port()
     log = tmp_path / "stub.log"
-    # each request takes 50 ms, so the kill lands while a batch is in flight
-    stub = start(["-m", "tests.stubs.smsc", "--port", str(port), "--log", str(log), "--delay", "0.05"])
+    # the stub answers each batch 0.3 s after taking it: a kill right after it took one lands in that gap
+    stub = start(["-m", "tests.stubs.smsc", "--port", str(port), "--log", str(log), "--delay", "0.3"])
     worker = None
     try:
         async with httpx.AsyncClient() as http:
@@ -75,9 +75,15 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
             worker = start(["-m", "webapp.cli", "worker"], worker_env(settings, port))
 
             async def some_sent() -> bool:
-                return int((await stub_stats(http, port))["accepted"]) >= 1500  # type: ignore[arg-type]
+                return int((await stub_stats(http, port))["accepted"]) >= 1000  # type: ignore[arg-type]
 
             assert await wait_for(some_sent, 60), "the worker sent nothing"
+            seen = (await stub_stats(http, port))["accepted"]
+
+            async def just_taken() -> bool:
+                return (await stub_stats(http, port))["accepted"] != seen
+
+            await wait_for(just_taken, 10)
             worker.send_signal(signal.SIGKILL)
             worker.wait()
             killed_at = int((await stub_stats(http, port))["accepted"])  # type: ignore[arg-type]
