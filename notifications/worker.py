@@ -27,6 +27,8 @@ Listener = Callable[[Core, list[OutboxEvent]], Awaitable[None]]
 SCHEDULER_LOCK = 0x6C6F79616C7479  # "loyalty"
 MAX_EVENT_ATTEMPTS = 10
 _T = Message.__table__
+_LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
+    status=SENDING, lease_until=bindparam("lease"), attempts=_T.c.attempts + 1)
 _MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
     delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
@@ -84,10 +86,13 @@ class Worker:
             messages = list((await session.execute(self._locking(
                 select(Message).where(due).order_by(Message.next_attempt_at, Message.id)
                 .limit(self.settings.notify.batch_size)))).scalars())
-            uncertain = {m.id for m in messages if m.status == SENDING}
-            for message in messages:
-                message.status, message.lease_until = SENDING, lease
-                message.attempts += 1
+            session.expunge_all()  # plain objects from here on: the lease is one UPDATE, not one per row
+            if messages:
+                await session.execute(_LEASE, [{"mid": m.id, "lease": lease} for m in messages])
+        uncertain = {m.id for m in messages if m.status == SENDING}
+        for message in messages:
+            message.status, message.lease_until = SENDING, lease
+            message.attempts += 1
         return messages, uncertain
 
     async def send_due(self) -> int:

@@ -100,8 +100,8 @@ class SmscChannel:
         return self._settle([self._result(answer, message)])[0]
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
-        if self.batch_size == 1:  # an aggregator without our list request: one send.php call each
-            return [await self.send(m) for m in messages]
+        if self.batch_size == 1:  # an aggregator without our list request: one send.php call each,
+            return list(await asyncio.gather(*(self.send(m) for m in messages)))  # pooled connections
         results: list[DeliveryResult] = []
         for start in range(0, len(messages), self.batch_size):
             results.extend(await self._send_chunk(messages[start : start + self.batch_size]))
