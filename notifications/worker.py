@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -43,6 +44,7 @@ class Worker:
         self.listeners = list(listeners)
         self.buckets = {name: TokenBucket(rate) for name, rate in (rates or {}).items()}
         self.postgres = core.engine.dialect.name == "postgresql"
+        self._chat_sent: dict[str, float] = {}
 
     def _locking(self, stmt: Any) -> Any:
         return stmt.with_for_update(skip_locked=True) if self.postgres else stmt
@@ -150,6 +152,28 @@ class Worker:
         channel = self.channels.get(name)
         if channel is None:
             return [DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"no provider for {name}")] * len(batch)
+        if name == "telegram":  # Telegram allows about one message per second to one chat
+            return await self._per_chat(channel, batch)
+        return await self._send_all(name, channel, batch)
+
+    async def _per_chat(self, channel: Channel, batch: list[Message]) -> list[DeliveryResult]:
+        now = time.monotonic()
+        results: dict[int, DeliveryResult] = {}
+        allowed = []
+        for message in batch:
+            if now - self._chat_sent.get(message.address, -1.0) < 1.0:
+                results[message.id] = DeliveryResult(DeliveryStatus.FAILED, error="chat rate", retry_after=1.0)
+                message.attempts -= 1  # waiting for the chat's turn is not a failed attempt
+            else:
+                self._chat_sent[message.address] = now
+                allowed.append(message)
+        for message, result in zip(allowed, await self._send_all("telegram", channel, allowed), strict=True):
+            results[message.id] = result
+        if len(self._chat_sent) > 100_000:
+            self._chat_sent = {k: v for k, v in self._chat_sent.items() if now - v < 1.0}
+        return [results[m.id] for m in batch]
+
+    async def _send_all(self, name: str, channel: Channel, batch: list[Message]) -> list[DeliveryResult]:
         outgoing = [self._outgoing(name, m) for m in batch]
         results: list[DeliveryResult] = []
         size = max(1, channel.batch_size)

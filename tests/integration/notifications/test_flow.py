@@ -216,3 +216,16 @@ async def test_messages_speak_the_members_language(core: Core, language: str) ->
     await drain(Worker(core, scripted))
     text = scripted["sms"].sent[0].text
     assert ("Ваша карта" in text) if language == "ru" else ("Your card" in text)
+
+
+async def test_telegram_gets_at_most_one_message_per_chat_per_second(core: Core) -> None:
+    found = await member(core, telegram_user_id=777)
+    scripted = channels()
+    worker = Worker(core, scripted)
+    await drain(worker)
+    async with core.transaction() as session:
+        for n in range(3):
+            await emit(session, EventKind.POINTS_AVAILABLE, found.id, {"points": n}, core.clock.now())
+    await worker.run_once()
+    await worker.run_once()
+    assert len([m for m in scripted["telegram"].sent if m.kind == "points_available"]) <= 1
