@@ -79,12 +79,13 @@ def message_context(settings: Settings, rules: ProgramRules, event: OutboxEvent,
     context["available_on"] = (_date(available_at, zone, language)
                                if available_at and datetime.fromisoformat(available_at) > now else None)
     context["expires_on"] = _date(payload.get("expires_at"), zone, language)
-    context["birthday_on"] = payload.get("birthday") and _date(payload["birthday"] + "T12:00:00+00:00", zone, language)
+    context["birthday_on"] = None
     if event.kind == "tier_changed":
         tier = rules.tier(payload.get("to", ""))
         context |= {"tier": tier.title(language), "percent": tier.accrual_percent}
     if event.kind == "birthday":
         context["percent"] = payload.get("accrual_percent")
+        context["birthday_on"] = _date(str(payload.get("birthday")) + "T12:00:00+00:00", zone, language)
     if event.kind == "purchase_refunded":
         context |= {"reversed": payload.get("points_reversed", 0), "restored": payload.get("points_restored", 0)}
     return context

@@ -58,22 +58,28 @@ class Worker:
                 .limit(self.settings.notify.batch_size)))).scalars())
             if not events:
                 return 0
-            failed = False
+            listener_failed, error = False, ""
             for listener in self.listeners:
                 try:
                     await listener(self.core, events)
                 except Exception as exc:  # a wallet or other listener must not lose events
                     log.exception("listener %r failed on %d events", listener, len(events))
-                    failed = True
-                    error = repr(exc)[:500]
+                    listener_failed, error = True, repr(exc)[:500]
+            failed = listener_failed
             for event in events:
-                # inserted per event, so the frequency cap counts what earlier events just queued
-                await insert_messages(session, await plan_event(session, self.settings, event, now))
+                try:
+                    async with session.begin_nested():
+                        # inserted per event, so the frequency cap counts what earlier events just queued
+                        await insert_messages(session, await plan_event(session, self.settings, event, now))
+                except Exception as exc:  # one bad event must not stall the ones behind it
+                    log.exception("event %s (%s) could not be planned", event.id, event.kind)
+                    failed, error = True, repr(exc)[:500]
                 if failed and event.attempts + 1 < MAX_EVENT_ATTEMPTS:
                     event.attempts += 1
                     event.last_error = error
                 else:
                     event.processed_at = now
+                failed = listener_failed
         return len(events)
 
     async def _claim(self) -> tuple[list[Message], set[int]]:

@@ -229,3 +229,25 @@ async def test_telegram_gets_at_most_one_message_per_chat_per_second(core: Core)
     await worker.run_once()
     await worker.run_once()
     assert len([m for m in scripted["telegram"].sent if m.kind == "points_available"]) <= 1
+
+
+async def test_birthday_rate_on_a_receipt_reaches_the_member(core: Core, client: httpx.AsyncClient) -> None:
+    await client.post("/api/v1/members", json={"phone": "+79123456789", "birth_date": "1990-11-23",
+                                               "consents": {"sms": True}})
+    await client.post("/api/v1/purchases", json={
+        "store_id": "s", "receipt_id": "b", "member": {"phone": "+79123456789"},
+        "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+    scripted = channels()
+    await drain(Worker(core, scripted))
+    assert [m.kind for m in scripted["sms"].sent] == ["member_registered", "points_accrued"]
+    assert "+140" in scripted["sms"].sent[1].text
+
+
+async def test_an_event_that_cannot_be_planned_does_not_stall_the_rest(core: Core) -> None:
+    found = await member(core)
+    async with core.transaction() as session:
+        await emit(session, EventKind.BIRTHDAY, found.id, {"birthday": "not a date"}, core.clock.now())
+        await emit(session, EventKind.POINTS_ACCRUED, found.id, {"points": 7}, core.clock.now())
+    scripted = channels()
+    await drain(Worker(core, scripted))
+    assert "points_accrued" in [m.kind for m in scripted["viber"].sent]
