@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
@@ -33,6 +34,18 @@ _LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
 _MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
     delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
+
+
+async def try_to_lead(engine: AsyncEngine) -> AsyncConnection | None:
+    """The scheduling worker holds a session-level advisory lock on its own connection; it is
+    released when that worker's connection closes (or the worker dies)."""
+    connection = await engine.connect()
+    got = (await connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK})).scalar_one()
+    await connection.commit()
+    if got:
+        return connection
+    await connection.close()
+    return None
 
 
 class Worker:
@@ -241,12 +254,10 @@ class Worker:
 
         connection = None
         if self.postgres:
-            connection = await self.core.engine.connect()
             while not stop.is_set():
-                got = (await connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK}))
-                if got.scalar_one():
+                connection = await try_to_lead(self.core.engine)
+                if connection is not None:
                     break
-                await connection.rollback()
                 await asyncio.sleep(15)
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(self._run_due, "interval", minutes=self.settings.notify.due_jobs_minutes,
