@@ -48,6 +48,13 @@ async def try_to_lead(engine: AsyncEngine) -> AsyncConnection | None:
     return None
 
 
+async def step_down(connection: AsyncConnection) -> None:
+    """Release the lead (the pooled connection outlives close(), so unlock explicitly)."""
+    await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
+    await connection.commit()
+    await connection.close()
+
+
 class Worker:
     def __init__(self, core: Core, channels: dict[str, Channel], *, listeners: Sequence[Listener] = (),
                  rates: dict[str, float] | None = None) -> None:
@@ -269,7 +276,7 @@ class Worker:
         finally:
             scheduler.shutdown(wait=False)
             if connection is not None:
-                await connection.close()
+                await step_down(connection)
 
     async def _run_due(self) -> None:
         try:
