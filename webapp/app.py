@@ -14,6 +14,8 @@ from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
+from webapp.passkit import create_passkit_router
+from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
 from webapp.unsubscribe import create_unsubscribe_router
 
@@ -30,7 +32,8 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
     async def close_core(app: Litestar) -> None:
         await app.state.core.close()
 
-    handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router()]
+    handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
+                           create_passkit_router(), passkit_download]
     return Litestar(
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),

@@ -1,0 +1,22 @@
+"""Devices that registered for a member's pass (PassKit web service)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.models import Base
+from shared.db.types import BigIntPK
+
+
+class WalletRegistration(Base):
+    __tablename__ = "wallet_registrations"
+    __table_args__ = (UniqueConstraint("device_id", "serial", name="uq_wallet_registrations_device_serial"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(128), index=True)
+    serial: Mapped[str] = mapped_column(String(64), index=True)
+    push_token: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]

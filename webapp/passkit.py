@@ -1,0 +1,147 @@
+"""Apple Wallet: the signed .pkpass download and the PassKit web service Apple's devices call
+({public_url}/wallet/apple/v1/...), exactly as Apple specifies."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+
+from shared.core import Core
+from shared.db.models import Member
+from wallet.links import verify_pass_signature
+from wallet.passkit_service import (
+    WrongToken,
+    member_for_pass,
+    pass_for,
+    register_device,
+    serials_updated_since,
+    unregister_device,
+    update_tag,
+)
+
+PKPASS = "application/vnd.apple.pkpass"
+
+
+def _token(request: Request[Any, Any, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    return header[len("ApplePass "):] if header.startswith("ApplePass ") else None
+
+
+def _check_type(core: Core, pass_type: str) -> None:
+    if pass_type != core.settings.wallet.apple_pass_type_id:
+        raise NotFoundException("Unknown pass type.")
+
+
+def _pass_response(body: bytes, member: Member) -> Response[bytes]:
+    modified = update_tag(member).replace(microsecond=0)
+    return Response(body, media_type=PKPASS, headers={"Last-Modified": format_datetime(modified, usegmt=True),
+                                                      "Cache-Control": "no-cache"})
+
+
+@get("/wallet/apple/{filename:str}", include_in_schema=False)
+async def download(request: Request[Any, Any, Any], filename: str, expires: int, sig: str) -> Response[bytes]:
+    """The signed, expiring link from the member API, the cabinet and the bot."""
+    core: Core = request.app.state.core
+    serial = filename.removesuffix(".pkpass")
+    if not verify_pass_signature(core.settings.secret, serial, expires, sig, core.clock.now()):
+        raise PermissionDeniedException("This link is wrong or has expired; ask for a new one.")
+    async with core.reading() as session:
+        from sqlalchemy import select
+
+        member = (await session.execute(select(Member).where(Member.wallet_serial == serial))).scalar_one_or_none()
+        if member is None:
+            raise NotFoundException("No such card.")
+        return _pass_response(await pass_for(session, core.settings, core.rules, member), member)
+
+
+@post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
+async def register(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> Response[None]:
+    core: Core = request.app.state.core
+    _check_type(core, pass_type)
+    try:
+        body = await request.json()
+    except Exception:  # noqa: BLE001 - any unreadable body is the device's mistake
+        body = None
+    push_token = body.get("pushToken") if isinstance(body, dict) else None
+    if not isinstance(push_token, str) or not 0 < len(push_token) <= 200 or len(device) > 128:
+        return Response(None, status_code=400)
+    async with core.transaction() as session:
+        try:
+            await member_for_pass(session, serial, _token(request))
+        except WrongToken:
+            raise NotAuthorizedException("Wrong ApplePass token.") from None
+        created = await register_device(session, device, serial, push_token, core.clock.now())
+    return Response(None, status_code=201 if created else 200)
+
+
+@delete("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=200)
+async def unregister(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> None:
+    core: Core = request.app.state.core
+    _check_type(core, pass_type)
+    async with core.transaction() as session:
+        try:
+            await member_for_pass(session, serial, _token(request))
+        except WrongToken:
+            raise NotAuthorizedException("Wrong ApplePass token.") from None
+        await unregister_device(session, device, serial)
+
+
+@get("/v1/devices/{device:str}/registrations/{pass_type:str}")
+async def updated_serials(request: Request[Any, Any, Any], device: str, pass_type: str,
+                          passesUpdatedSince: str | None = None) -> Response[Any]:  # noqa: N803 - Apple's name
+    core: Core = request.app.state.core
+    _check_type(core, pass_type)
+    since = None
+    if passesUpdatedSince:
+        try:
+            since = float(passesUpdatedSince)
+        except ValueError:
+            return Response(None, status_code=400)
+    async with core.reading() as session:
+        serials, last = await serials_updated_since(session, device, since)
+    if not serials:
+        return Response(None, status_code=204)
+    return Response({"serialNumbers": serials, "lastUpdated": last})
+
+
+@get("/v1/passes/{pass_type:str}/{serial:str}")
+async def latest_pass(request: Request[Any, Any, Any], pass_type: str, serial: str) -> Response[bytes]:
+    core: Core = request.app.state.core
+    _check_type(core, pass_type)
+    async with core.reading() as session:
+        try:
+            member = await member_for_pass(session, serial, _token(request))
+        except WrongToken:
+            raise NotAuthorizedException("Wrong ApplePass token.") from None
+        since = request.headers.get("if-modified-since")
+        if since:
+            try:
+                if update_tag(member).replace(microsecond=0) <= parsedate_to_datetime(since).astimezone(UTC):
+                    return Response(b"", status_code=304)
+            except (TypeError, ValueError):
+                pass
+        return _pass_response(await pass_for(session, core.settings, core.rules, member), member)
+
+
+@post("/v1/log", status_code=200)
+async def device_log(request: Request[Any, Any, Any]) -> None:
+    import logging
+
+    try:
+        body = await request.json()
+    except Exception:  # noqa: BLE001
+        return
+    for line in (body.get("logs", []) if isinstance(body, dict) else [])[:50]:
+        logging.getLogger("loyalty.wallet.device").info("%s", str(line)[:500])
+
+
+def create_passkit_router() -> Router:
+    return Router(path="/wallet/apple", route_handlers=[register, unregister, updated_serials, latest_pass,
+                                                         device_log], include_in_schema=False)
+
+
+__all__ = ["create_passkit_router", "download"]
