@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
@@ -25,7 +25,9 @@ from shared.core import Core
 from shared.db.models import OutboxEvent
 
 log = logging.getLogger("loyalty.notifier")
-Listener = Callable[[Core, list[OutboxEvent]], Awaitable[None]]
+# Listeners see each claimed batch inside its transaction (so their writes commit with it, and a
+# failure leaves the events to be claimed again).
+Listener = Callable[[Core, AsyncSession, list[OutboxEvent]], Awaitable[None]]
 SCHEDULER_LOCK = 0x6C6F79616C7479  # "loyalty"
 MAX_EVENT_ATTEMPTS = 10
 _T = Message.__table__
@@ -81,7 +83,8 @@ class Worker:
             listener_failed, error = False, ""
             for listener in self.listeners:
                 try:
-                    await listener(self.core, events)
+                    async with session.begin_nested():
+                        await listener(self.core, session, events)
                 except Exception as exc:  # a wallet or other listener must not lose events
                     log.exception("listener %r failed on %d events", listener, len(events))
                     listener_failed, error = True, repr(exc)[:500]

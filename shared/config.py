@@ -91,6 +91,7 @@ class WalletSettings(_Section):
     apple_key_password: SecretStr | None = None
     apple_wwdr_file: Path | None = None
     apns_url: str = "https://api.push.apple.com"
+    apns_ca_file: Path | None = None  # only to trust a local APNs stand-in in tests
     google_issuer_id: str = "3388000000000000000"
     google_service_account_file: Path | None = None
     google_api_url: str = "https://walletobjects.googleapis.com"

@@ -11,13 +11,14 @@ from notifications.providers import build_channels, send_rates
 from notifications.worker import Worker
 from shared.config import Settings
 from shared.core import Core
+from wallet.live import WalletUpdater
 
 log = logging.getLogger("loyalty.worker")
 
 
 def create_worker(settings: Settings, core: Core | None = None) -> Worker:
     core = core or Core(settings)
-    return Worker(core, build_channels(settings, core), listeners=[], rates=send_rates(settings))
+    return Worker(core, build_channels(settings, core), listeners=[WalletUpdater()], rates=send_rates(settings))
 
 
 async def run_worker(settings: Settings) -> None:

@@ -1,0 +1,50 @@
+"""Live balance on the card: for every claimed batch of outbox events that changed a member's
+points or tier, move their pass's update tag and push each registered device once (a burst of
+changes in one batch coalesces into one push). Runs as a listener of the notifier worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.core import Core
+from shared.db.models import Member, OutboxEvent
+from shared.events import BALANCE_EVENTS
+from wallet.apns import ApnsClient
+from wallet.models import WalletRegistration
+
+log = logging.getLogger("loyalty.wallet")
+
+
+class WalletUpdater:
+    def __init__(self) -> None:
+        self.apns: ApnsClient | None = None
+
+    async def __call__(self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent]) -> None:
+        members = {e.member_id for e in events if e.kind in BALANCE_EVENTS and e.member_id is not None}
+        if not members:
+            return
+        now = core.clock.now()
+        await session.execute(update(Member).where(Member.id.in_(members)).values(wallet_updated_at=now))
+        devices = (await session.execute(
+            select(WalletRegistration.id, WalletRegistration.push_token)
+            .join(Member, Member.wallet_serial == WalletRegistration.serial)
+            .where(Member.id.in_(members)))).all()
+        if not devices:
+            return
+        if self.apns is None:
+            self.apns = ApnsClient(core.settings)
+        gone = []
+        for token in {token for _, token in devices}:
+            if await self.apns.push(token) == 410:
+                gone.append(token)
+        if gone:
+            await session.execute(delete(WalletRegistration).where(WalletRegistration.push_token.in_(gone)))
+            log.info("unregistered %d devices APNs called gone", len(gone))
+
+    async def close(self) -> None:
+        if self.apns is not None:
+            await self.apns.close()
