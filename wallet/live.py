@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
+import httpx
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +17,7 @@ from shared.core import Core
 from shared.db.models import Member, OutboxEvent
 from shared.events import BALANCE_EVENTS
 from wallet.apns import ApnsClient
+from wallet.google import GoogleWalletClient, sync_member
 from wallet.models import WalletRegistration
 
 log = logging.getLogger("loyalty.wallet")
@@ -22,6 +26,7 @@ log = logging.getLogger("loyalty.wallet")
 class WalletUpdater:
     def __init__(self) -> None:
         self.apns: ApnsClient | None = None
+        self.google: GoogleWalletClient | None = None
 
     async def __call__(self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent]) -> None:
         members = {e.member_id for e in events if e.kind in BALANCE_EVENTS and e.member_id is not None}
@@ -29,6 +34,8 @@ class WalletUpdater:
             return
         now = core.clock.now()
         await session.execute(update(Member).where(Member.id.in_(members)).values(wallet_updated_at=now))
+        if core.settings.wallet.google_service_account_file is not None:  # a real (or stand-in) issuer
+            await self._update_google(core, session, events, members, now)
         devices = (await session.execute(
             select(WalletRegistration.id, WalletRegistration.push_token)
             .join(Member, Member.wallet_serial == WalletRegistration.serial)
@@ -45,6 +52,21 @@ class WalletUpdater:
             await session.execute(delete(WalletRegistration).where(WalletRegistration.push_token.in_(gone)))
             log.info("unregistered %d devices APNs called gone", len(gone))
 
+    async def _update_google(self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent],
+                             members: set[Any], now: datetime) -> None:
+        if self.google is None:
+            self.google = GoogleWalletClient(core.settings)
+        kinds: dict[Any, set[str]] = {}
+        for event in events:
+            kinds.setdefault(event.member_id, set()).add(event.kind)
+        for member in (await session.execute(select(Member).where(Member.id.in_(members)))).scalars():
+            try:
+                await sync_member(session, self.google, core.settings, core.rules, member, kinds[member.id], now)
+            except httpx.HTTPError as exc:  # Google down: the next change sends the whole object again
+                log.warning("Google Wallet update failed: %r", exc)
+
     async def close(self) -> None:
         if self.apns is not None:
             await self.apns.close()
+        if self.google is not None:
+            await self.google.close()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.models import Base
@@ -20,3 +21,13 @@ class WalletRegistration(Base):
     serial: Mapped[str] = mapped_column(String(64), index=True)
     push_token: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
+
+
+class GoogleNotice(Base):
+    """Update notifications sent for a member's Google pass: Google allows three per pass per 24 h."""
+
+    __tablename__ = "wallet_google_notices"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    sent_at: Mapped[datetime]
