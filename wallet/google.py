@@ -41,12 +41,20 @@ def loyalty_object(settings: Settings, rules: ProgramRules, member: Member) -> d
     }
 
 
+def loyalty_class(settings: Settings, rules: ProgramRules) -> dict[str, Any]:
+    w = settings.wallet
+    return {"id": class_id(settings), "issuerName": w.organization_name, "programName": rules.name,
+            "reviewStatus": "UNDER_REVIEW", "hexBackgroundColor": "#7a1030",
+            "programLogo": {"sourceUri": {"uri": f"{settings.public_url}/static/logo.png"}}}
+
+
 class GoogleWalletClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.account = service_account(settings)
         self.http = httpx.AsyncClient(base_url=settings.wallet.google_api_url, timeout=10)
         self._token: tuple[str, float] | None = None
+        self._class_ready = False
 
     async def _access_token(self) -> str:
         """OAuth 2.0 JWT-bearer grant with the service-account key, cached until shortly before expiry."""
@@ -61,6 +69,15 @@ class GoogleWalletClient:
         body = answer.json()
         self._token = (body["access_token"], time.time() + int(body.get("expires_in", 3600)))
         return self._token[0]
+
+    async def ensure_class(self, rules: ProgramRules) -> None:
+        """The program's LoyaltyClass, inserted once (409: it already exists)."""
+        if self._class_ready:
+            return
+        headers = {"Authorization": f"Bearer {await self._access_token()}"}
+        answer = await self.http.post("/walletobjects/v1/loyaltyClass", json=loyalty_class(self.settings, rules),
+                                      headers=headers)
+        self._class_ready = answer.status_code in (200, 409)
 
     async def update(self, body: dict[str, Any]) -> int:
         """PATCH the member's object, inserting it the first time; returns the final status."""
@@ -85,6 +102,7 @@ async def may_notify(session: AsyncSession, member_id: Any, now: datetime) -> bo
 
 async def sync_member(session: AsyncSession, client: GoogleWalletClient, settings: Settings, rules: ProgramRules,
                       member: Member, kinds: set[str], now: datetime) -> None:
+    await client.ensure_class(rules)
     body = loyalty_object(settings, rules, member)
     if kinds & NOTIFY_KINDS and await may_notify(session, member.id, now):
         text = ("Баланс: {n} баллов" if member.language == "ru" else "Balance: {n} points").format(n=member.available)

@@ -23,6 +23,7 @@ class GoogleStub:
         self.objects: dict[str, dict[str, Any]] = {}
         self.patches: list[dict[str, Any]] = []
         self.tokens = 0
+        self.classes: set[str] = set()
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
@@ -40,6 +41,12 @@ class GoogleStub:
         self.objects[object_id] |= body
         return web.json_response(self.objects[object_id])
 
+    async def insert_class(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        status = 409 if body["id"] in self.classes else 200
+        self.classes.add(body["id"])
+        return web.json_response(body, status=status)
+
     async def insert(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.objects[body["id"]] = body
@@ -54,6 +61,7 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
     app.router.add_post("/token", stub.token)
     app.router.add_patch("/walletobjects/v1/loyaltyObject/{oid}", stub.patch)
     app.router.add_post("/walletobjects/v1/loyaltyObject", stub.insert)
+    app.router.add_post("/walletobjects/v1/loyaltyClass", stub.insert_class)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -89,6 +97,7 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         await worker.process_outbox()
         assert stub.patches[-1].get("messages")  # a new day, a new allowance
         assert stub.tokens == 1  # the access token is reused
+        assert len(stub.classes) == 1 and all(p["classId"] in stub.classes for p in stub.patches)
     finally:
         await updater.close()
         await runner.cleanup()
