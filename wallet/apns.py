@@ -3,7 +3,9 @@ topic = pass type id, an empty JSON payload. 410 means the device is gone."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime
 
 import httpx
 
@@ -13,16 +15,30 @@ from wallet.dev_certs import ensure_dev_chain
 log = logging.getLogger("loyalty.wallet.apns")
 
 
+APPLE_GATEWAY = "https://api.push.apple.com"
+
+
 class ApnsClient:
     def __init__(self, settings: Settings) -> None:
         creds = ensure_dev_chain(settings)
         self.topic = settings.wallet.apple_pass_type_id
+        # Dev mode (a generated chain, Apple's own gateway): Apple would refuse our certificate, so
+        # pushes are written to var/wallet/apns.jsonl instead of being sent.
+        self.dev_log = (settings.var_dir / "wallet" / "apns.jsonl"
+                        if creds.root is not None and settings.wallet.apns_url == APPLE_GATEWAY else None)
         verify: str | bool = str(settings.wallet.apns_ca_file) if settings.wallet.apns_ca_file else True
         self.http = httpx.AsyncClient(http2=True, base_url=settings.wallet.apns_url, timeout=10,
                                       cert=(str(creds.cert), str(creds.key)), verify=verify)
 
     async def push(self, token: str) -> int:
         """Push to one device; returns the HTTP status (0 when APNs could not be reached)."""
+        if self.dev_log is not None:
+            line = json.dumps({"device_token": token, "topic": self.topic, "payload": {},
+                               "at": datetime.now(UTC).isoformat()})
+            with self.dev_log.open("a", encoding="utf-8") as out:
+                out.write(line + "\n")
+            log.info("APNs push (dev mode, logged to %s) to device %s… for %s", self.dev_log, token[:8], self.topic)
+            return 200
         try:
             answer = await self.http.post(f"/3/device/{token}", content=b"{}",
                                           headers={"apns-topic": self.topic, "apns-priority": "5"})
