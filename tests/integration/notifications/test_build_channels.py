@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 
-import pytest
 
 from notifications.providers import build_channels
 from notifications.providers.email import SmtpChannel
@@ -15,7 +13,6 @@ from notifications.providers.webpush import WebPushChannel
 from shared.config import EmailSettings, PushSettings, Settings, SmsSettings, TelegramSettings
 from shared.core import Core
 
-HAVE_LOG = importlib.util.find_spec("notifications.channels.log") is not None
 
 
 async def test_real_providers(settings: Settings, core: Core) -> None:
@@ -49,7 +46,6 @@ async def test_real_providers(settings: Settings, core: Core) -> None:
             await channel.close()
 
 
-@pytest.mark.skipif(not HAVE_LOG, reason="notifications/channels/log.py comes with the engine branch")
 async def test_defaults_are_the_log(settings: Settings) -> None:
     channels = build_channels(settings)
     assert {type(c).__name__ for c in channels.values()} == {"LogChannel"}
