@@ -21,16 +21,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+import aiohttp
+import asyncpg
+from sqlalchemy import insert
 
-from bench.common import PG_ADMIN, ROOT, free_port, write_result  # noqa: E402
-from notifications.models import Message  # noqa: E402
-from notifications.planner import message_row  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from shared.core import Core  # noqa: E402
-from shared.db.migrate import upgrade  # noqa: E402
+from bench.common import PG_ADMIN, ROOT, free_port, write_result
+from notifications.models import Message
+from notifications.planner import message_row
+from shared.config import Settings
+from shared.core import Core
+from shared.db.migrate import upgrade
 
 NAMES = ["Анна", "Иван", "Мария", "Пётр", "Елена", "Олег"]
 

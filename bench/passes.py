@@ -13,11 +13,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import write_result  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from wallet.dev_certs import ensure_dev_chain  # noqa: E402
-from wallet.pkpass import PassData, build_pkpass  # noqa: E402
-from wallet.signing import signer_for  # noqa: E402
+from bench.common import write_result
+from shared.config import Settings
+from wallet.dev_certs import ensure_dev_chain
+from wallet.pkpass import PassData, build_pkpass
+from wallet.signing import signer_for
 
 
 def rate(work, seconds: float) -> float:  # type: ignore[no-untyped-def]

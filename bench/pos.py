@@ -22,15 +22,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import aiohttp  # noqa: E402
-import asyncpg  # noqa: E402
+import aiohttp
+import asyncpg
 
-from bench.common import PG_ADMIN, free_port, percentile, start_server, write_result  # noqa: E402
-from shared.apikeys import create_api_key  # noqa: E402
-from shared.config import Settings  # noqa: E402
-from shared.core import Core  # noqa: E402
-from shared.db.migrate import upgrade  # noqa: E402
-from shared.importer import import_members  # noqa: E402
+from bench.common import PG_ADMIN, free_port, percentile, start_server, write_result
+from shared.apikeys import create_api_key
+from shared.config import Settings
+from shared.core import Core
+from shared.db.migrate import upgrade
+from shared.importer import import_members
 
 PHONE_BASE = 79990000000
 LINES = [

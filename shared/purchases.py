@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shared import ledger, receipt_ledger, rules as arithmetic
+from shared import ledger, receipt_ledger
+from shared import rules as arithmetic
 from shared.balance import balance_from_lots, balance_view
 from shared.clock import Clock
 from shared.db.models import Member, Purchase, Refund

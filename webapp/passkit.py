@@ -64,7 +64,7 @@ async def register(request: Request[Any, Any, Any], device: str, pass_type: str,
     _check_type(core, pass_type)
     try:
         body = await request.json()
-    except Exception:  # noqa: BLE001 - any unreadable body is the device's mistake
+    except Exception:
         body = None
     push_token = body.get("pushToken") if isinstance(body, dict) else None
     if not isinstance(push_token, str) or not 0 < len(push_token) <= 200 or len(device) > 128:
@@ -92,7 +92,7 @@ async def unregister(request: Request[Any, Any, Any], device: str, pass_type: st
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
 async def updated_serials(request: Request[Any, Any, Any], device: str, pass_type: str,
-                          passesUpdatedSince: str | None = None) -> Response[Any]:  # noqa: N803 - Apple's name
+                          passesUpdatedSince: str | None = None) -> Response[Any]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     since = None
@@ -133,7 +133,7 @@ async def device_log(request: Request[Any, Any, Any]) -> None:
 
     try:
         body = await request.json()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return
     for line in (body.get("logs", []) if isinstance(body, dict) else [])[:50]:
         logging.getLogger("loyalty.wallet.device").info("%s", str(line)[:500])

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db.types import JSONType, UTCDateTime, BigIntPK
+from shared.db.types import BigIntPK, JSONType, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

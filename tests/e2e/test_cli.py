@@ -13,9 +13,8 @@ import pytest
 
 from shared.config import Settings
 from shared.core import Core
-from tests.conftest import empty_tables
+from tests.conftest import app_client, empty_tables
 from webapp.app import create_app
-from tests.conftest import app_client
 
 ROOT = Path(__file__).resolve().parents[2]
 

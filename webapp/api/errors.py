@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-
 from sqlalchemy.exc import OperationalError
 
 from shared.errors import DomainError

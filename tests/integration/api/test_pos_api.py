@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 PHONE = "+79123456789"
 COFFEE = {"sku": "4607001", "name": "Coffee", "category": "food", "quantity": 1, "price": 25000, "amount": 25000}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from notifications.providers import build_channels
 from notifications.providers.email import SmtpChannel
 from notifications.providers.smpp import SmppChannel
@@ -12,7 +10,6 @@ from notifications.providers.telegram import TelegramChannel
 from notifications.providers.webpush import WebPushChannel
 from shared.config import EmailSettings, PushSettings, Settings, SmsSettings, TelegramSettings
 from shared.core import Core
-
 
 
 async def test_real_providers(settings: Settings, core: Core) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.channels.log import LogChannel
-from notifications.reports import record_delivery_report
 from notifications.models import Message
+from notifications.reports import record_delivery_report
 from notifications.worker import Worker
 from shared.clock import FixedClock
 from shared.core import Core

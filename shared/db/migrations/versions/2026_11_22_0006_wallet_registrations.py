@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from alembic import op
 
 import shared.db.types
-from sqlalchemy.dialects import sqlite
 
 revision = '0006'
 down_revision = '0005'  # after the notifier's tables
