@@ -34,6 +34,13 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
 
     handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
                            create_passkit_router(), passkit_download]
+    if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
+        from bot.factory import create_bot, create_dispatcher
+        from webapp.bot_webhook import create_webhook_router
+
+        secret = settings.telegram.webhook_secret
+        handlers.append(create_webhook_router(create_bot(settings), create_dispatcher(core, settings),
+                                              secret.get_secret_value() if secret else ""))
     return Litestar(
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),

@@ -200,6 +200,28 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+def bot() -> None:
+    """The Telegram bot in polling mode (when Telegram cannot reach a public webhook URL)."""
+    from bot.factory import create_bot, create_dispatcher
+
+    settings = _settings()
+    if settings.telegram.token is None:
+        raise click.ClickException("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
+
+    async def go() -> None:
+        core = Core(settings)
+        telegram = create_bot(settings)
+        try:
+            await telegram.delete_webhook()
+            await create_dispatcher(core, settings).start_polling(telegram, handle_signals=True)
+        finally:
+            await telegram.session.close()
+            await core.close()
+
+    asyncio.run(go())
+
+
+@main.command()
 def worker() -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
     from webapp.processes import run_worker

@@ -1,0 +1,40 @@
+"""The one place the bot is assembled: Bot (pointed at the configured Bot API server), FSM
+storage, middlewares and one router per feature. Polling, the webhook and tests all use it."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.middlewares import CoreMiddleware
+from bot.routers import menu, registration
+from shared.config import Settings
+from shared.core import Core
+
+
+def create_bot(settings: Settings) -> Bot:
+    """Bot talking to settings.telegram.api_url; refuses to start without a token."""
+    token = settings.telegram.token
+    if token is None:
+        raise RuntimeError("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
+    server = TelegramAPIServer.from_base(settings.telegram.api_url.rstrip("/"))
+    return Bot(token=token.get_secret_value(), session=AiohttpSession(api=server))
+
+
+def create_storage(settings: Settings) -> BaseStorage:
+    """FSM storage: in memory by default, Redis when settings.redis_url is set."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def create_dispatcher(core: Core, settings: Settings) -> Dispatcher:
+    dispatcher = Dispatcher(storage=create_storage(settings))
+    dispatcher.update.outer_middleware(CoreMiddleware(core))
+    dispatcher.include_routers(registration.create_router(), menu.create_router())  # menu's catch-all last
+    return dispatcher

@@ -1,0 +1,69 @@
+"""Everything the bot says, in Russian (default) and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "ru": {
+        "ask_contact": "Здравствуйте! Чтобы получить карту лояльности, поделитесь номером телефона — кнопка ниже.",
+        "share_contact": "📱 Поделиться номером",
+        "not_your_contact": "Это не ваш номер. Нажмите кнопку «Поделиться номером», чтобы отправить свой.",
+        "welcome_new": "Готово! Ваша карта {card}. На ней {balance} приветственных баллов.",
+        "welcome_linked": "Нашли вашу карту {card}. Баланс: {balance} баллов.",
+        "linked_elsewhere": "Этот номер уже привязан к другому аккаунту Telegram. Обратитесь в поддержку магазина.",
+        "menu": "Меню ниже: баланс, карта, история и помощь.",
+        "btn_balance": "💰 Баланс", "btn_card": "💳 Карта", "btn_history": "🧾 История", "btn_help": "❓ Помощь",
+        "balance": "Доступно: {available} баллов\nОжидают: {pending}{pending_lines}\n{expiring}"
+                   "Уровень: {tier} ({percent}% баллами)\n{progress}",
+        "pending_line": "\n  • {points} — с {date}",
+        "expiring": "Сгорят в ближайшие 30 дней: {points}\n",
+        "progress": "До уровня «{next}»: {needed} ₽\n{bar}",
+        "top_tier": "У вас высший уровень.",
+        "card": "Карта {card}\nПокажите QR-код на кассе.",
+        "apple": "Добавить в Apple Wallet", "google": "Добавить в Google Wallet",
+        "history_empty": "Операций пока нет.",
+        "history": "Последние операции:\n{lines}",
+        "help": "Баллы начисляются за покупки: {rate}% от оплаченного деньгами, доступны через 24 ч, сгорают "
+                "через 180 дней. Баллами можно оплатить до 70% покупки. В день рождения — {birthday}%.",
+        "register_first": "Сначала получите карту: нажмите /start.",
+        "use_menu": "Я понимаю кнопки меню ниже. Если что-то не так — /help.",
+    },
+    "en": {
+        "ask_contact": "Hello! To get your loyalty card, share your phone number with the button below.",
+        "share_contact": "📱 Share my number",
+        "not_your_contact": "That is not your number. Tap “Share my number” to send your own.",
+        "welcome_new": "Done! Your card is {card} with {balance} welcome points.",
+        "welcome_linked": "We found your card {card}. Balance: {balance} points.",
+        "linked_elsewhere": "This number is already linked to another Telegram account. Please contact the store.",
+        "menu": "The menu below has your balance, card, history and help.",
+        "btn_balance": "💰 Balance", "btn_card": "💳 Card", "btn_history": "🧾 History", "btn_help": "❓ Help",
+        "balance": "Available: {available} points\nPending: {pending}{pending_lines}\n{expiring}"
+                   "Tier: {tier} ({percent}% back in points)\n{progress}",
+        "pending_line": "\n  • {points} — from {date}",
+        "expiring": "Expiring within 30 days: {points}\n",
+        "progress": "To {next}: {needed} ₽\n{bar}",
+        "top_tier": "You are at the top tier.",
+        "card": "Card {card}\nShow the QR code at the till.",
+        "apple": "Add to Apple Wallet", "google": "Add to Google Wallet",
+        "history_empty": "No operations yet.",
+        "history": "Latest operations:\n{lines}",
+        "help": "You earn {rate}% of what you pay in money, usable after 24 h, expiring after 180 days. Points pay up "
+                "to 70% of a purchase. Around your birthday: {birthday}%.",
+        "register_first": "Get your card first: tap /start.",
+        "use_menu": "I understand the menu buttons below. If something is wrong: /help.",
+    },
+}
+
+
+def language_of(code: str | None) -> str:
+    return "ru" if not code or code.split("-")[0].lower() != "en" else "en"
+
+
+def t(language: str, key: str, **values: Any) -> str:
+    return TEXTS.get(language, TEXTS["ru"])[key].format(**values)
+
+
+def button_texts(key: str) -> set[str]:
+    """A menu button in any language (the keyboard a user has may predate a language change)."""
+    return {texts[key] for texts in TEXTS.values()}

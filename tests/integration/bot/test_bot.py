@@ -1,0 +1,111 @@
+"""The real dispatcher from the factory, fed updates, answering through a recording session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from aiogram import Bot
+from aiogram.methods import SendPhoto
+from sqlalchemy import select
+
+from bot.factory import create_dispatcher
+from shared.config import Settings
+from shared.core import Core
+from shared.db.models import Consent, Member
+from tests.integration.bot.recording import RecordingSession, message_update
+
+USER = 424242
+
+
+@pytest.fixture
+def session() -> RecordingSession:
+    return RecordingSession()
+
+
+@pytest.fixture
+def bot(session: RecordingSession) -> Bot:
+    return Bot(token="123:test", session=session)
+
+
+@pytest.fixture
+def dispatcher(core: Core, settings: Settings) -> Any:
+    return create_dispatcher(core, settings)
+
+
+def contact(user_id: int, owner: int, phone: str = "79123456789", language: str = "ru") -> Any:
+    return message_update(user_id, language=language,
+                          contact={"phone_number": phone, "first_name": "Anna", "user_id": owner})
+
+
+async def members(core: Core) -> list[Member]:
+    async with core.reading() as s:
+        return list((await s.execute(select(Member))).scalars())
+
+
+async def test_registration_with_ones_own_contact(core: Core, bot: Bot, dispatcher: Any,
+                                                  session: RecordingSession) -> None:
+    await dispatcher.feed_update(bot, message_update(USER, text="/start store-msk-001"))
+    assert "поделитесь номером" in session.texts()[-1]
+    await dispatcher.feed_update(bot, contact(USER, owner=USER))
+    assert "Готово! Ваша карта" in session.texts()[-1]
+    (member,) = await members(core)
+    assert member.telegram_user_id == USER and member.registration_channel == "bot"
+    assert member.registration_source == "store-msk-001"
+    async with core.reading() as s:
+        consent = (await s.execute(select(Consent).where(Consent.member_id == member.id))).scalar_one()
+    assert consent.channel == "telegram" and consent.granted and consent.method == "telegram-contact"
+
+
+async def test_someone_elses_contact_is_refused_and_nothing_stored(core: Core, bot: Bot, dispatcher: Any,
+                                                                   session: RecordingSession) -> None:
+    await dispatcher.feed_update(bot, contact(USER, owner=USER + 1))
+    assert "не ваш номер" in session.texts()[-1]
+    assert await members(core) == []
+
+
+async def test_a_till_member_is_linked_not_duplicated(core: Core, client: httpx.AsyncClient, bot: Bot,
+                                                      dispatcher: Any, session: RecordingSession) -> None:
+    await client.post("/api/v1/members", json={"phone": "+79123456789", "channel": "pos"})
+    await client.post("/api/v1/purchases", json={
+        "store_id": "s", "receipt_id": "1", "member": {"phone": "+79123456789"}, "redeem": 30,
+        "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+    await dispatcher.feed_update(bot, contact(USER, owner=USER))
+    assert "Нашли вашу карту" in session.texts()[-1] and "Баланс: 70" in session.texts()[-1]
+    (member,) = await members(core)
+    assert member.telegram_user_id == USER and member.registration_channel == "pos"
+    await dispatcher.feed_update(bot, message_update(USER, text="💰 Баланс"))
+    answer = session.texts()[-1]
+    assert "Доступно: 70" in answer and "Ожидают: 48" in answer and "До уровня «Золото»" in answer
+    await dispatcher.feed_update(bot, message_update(USER, text="💳 Карта"))
+    photo = session.requests[-1]
+    assert isinstance(photo, SendPhoto) and member.card_number in (photo.caption or "")
+    urls = [b.url for row in photo.reply_markup.inline_keyboard for b in row]  # type: ignore[union-attr]
+    assert urls[0].startswith("http://testserver.local/wallet/apple/") and "pay.google.com" in urls[1]
+    await dispatcher.feed_update(bot, message_update(USER, text="🧾 История"))
+    assert "receipt 1" in session.texts()[-1]
+
+
+async def test_english_speakers_get_english(core: Core, bot: Bot, dispatcher: Any, session: RecordingSession) -> None:
+    await dispatcher.feed_update(bot, message_update(USER, text="/start", language="en"))
+    assert "share your phone number" in session.texts()[-1]
+    await dispatcher.feed_update(bot, contact(USER, owner=USER, language="en"))
+    assert session.texts()[-1].startswith("Done! Your card")
+    await dispatcher.feed_update(bot, message_update(USER, text="💰 Balance", language="en"))
+    assert "Available: 100 points" in session.texts()[-1]
+
+
+async def test_bad_input_gets_a_polite_answer(core: Core, bot: Bot, dispatcher: Any,
+                                              session: RecordingSession) -> None:
+    sticker = {"file_id": "s", "file_unique_id": "s", "type": "regular", "width": 1, "height": 1,
+               "is_animated": False, "is_video": False}
+    await dispatcher.feed_update(bot, message_update(USER, sticker=sticker))
+    assert "Сначала получите карту" in session.texts()[-1]
+    await dispatcher.feed_update(bot, message_update(USER, text="💰 Баланс"))  # an old button, unregistered
+    assert "Сначала получите карту" in session.texts()[-1]
+    await dispatcher.feed_update(bot, contact(USER, owner=USER, phone="123"))
+    assert await members(core) == []
+    await dispatcher.feed_update(bot, contact(USER, owner=USER))
+    await dispatcher.feed_update(bot, message_update(USER, text="x" * 4000))
+    assert "кнопки меню" in session.texts()[-1]
