@@ -11,6 +11,7 @@ Unknown tokens get 401, unknown methods 404, a missing chat_id 400, exactly as t
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -27,6 +28,7 @@ class TelegramApiStub:
         self.missing: set[int] = set()
         self.retry_after: dict[int, int] = {}
         self.fail_with_500 = False
+        self.updates: list[dict[str, Any]] = []  # served by getUpdates (polling mode), in order
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -78,6 +80,19 @@ class TelegramApiStub:
                     },
                 }
             )
+        if method in ("deleteWebhook", "setMyCommands", "answerCallbackQuery"):
+            return web.json_response({"ok": True, "result": True})
+        if method == "getUpdates":
+            offset = int(fields.get("offset") or 0)
+            pending = [u for u in self.updates if u["update_id"] >= offset]
+            if not pending:
+                await asyncio.sleep(0.2)  # a short long-poll
+            return web.json_response({"ok": True, "result": pending})
+        if method == "sendPhoto":
+            result = {"message_id": next(self._ids), "date": int(time.time()),
+                      "chat": {"id": int(fields["chat_id"]), "type": "private"}, "caption": fields.get("caption"),
+                      "photo": [{"file_id": "photo", "file_unique_id": "photo", "width": 300, "height": 300}]}
+            return web.json_response({"ok": True, "result": result})
         if method != "sendMessage":
             return self._error(404, "Not Found")
         try:
