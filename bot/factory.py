@@ -9,8 +9,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.middlewares import CoreMiddleware
+from bot.middlewares import CoreMiddleware, ThrottlingMiddleware
 from bot.routers import menu, registration
+from bot.routers import settings as settings_router
 from shared.config import Settings
 from shared.core import Core
 
@@ -36,5 +37,7 @@ def create_storage(settings: Settings) -> BaseStorage:
 def create_dispatcher(core: Core, settings: Settings) -> Dispatcher:
     dispatcher = Dispatcher(storage=create_storage(settings))
     dispatcher.update.outer_middleware(CoreMiddleware(core))
-    dispatcher.include_routers(registration.create_router(), menu.create_router())  # menu's catch-all last
+    dispatcher.message.outer_middleware(ThrottlingMiddleware())
+    # menu's catch-all comes last
+    dispatcher.include_routers(registration.create_router(), settings_router.create_router(), menu.create_router())
     return dispatcher

@@ -15,8 +15,26 @@ def contact_keyboard(language: str) -> ReplyKeyboardMarkup:
 def menu_keyboard(language: str) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(keyboard=[
         [KeyboardButton(text=t(language, "btn_balance")), KeyboardButton(text=t(language, "btn_card"))],
-        [KeyboardButton(text=t(language, "btn_history")), KeyboardButton(text=t(language, "btn_help"))],
+        [KeyboardButton(text=t(language, "btn_history")), KeyboardButton(text=t(language, "btn_offers"))],
+        [KeyboardButton(text=t(language, "btn_settings")), KeyboardButton(text=t(language, "btn_help"))],
     ], resize_keyboard=True)
+
+
+def settings_keyboard(language: str, consents: dict[str, bool]) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(text=("• " if language == "ru" else "") + "Русский", callback_data="lang:ru"),
+             InlineKeyboardButton(text=("• " if language == "en" else "") + "English", callback_data="lang:en")]]
+    for channel in ("sms", "viber", "email", "push", "telegram"):
+        mark = t(language, "on" if consents.get(channel) else "off")
+        rows.append([InlineKeyboardButton(text=f"{mark} {t(language, 'channel_' + channel)}",
+                                          callback_data=f"ch:{channel}")])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def history_keyboard(language: str, older: int | None) -> InlineKeyboardMarkup | None:
+    if older is None:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t(language, "older"),
+                                                                       callback_data=f"hist:{older}")]])
 
 
 def wallet_buttons(language: str, apple_url: str, google_url: str) -> InlineKeyboardMarkup:

@@ -27,6 +27,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": "Баллы начисляются за покупки: {rate}% от оплаченного деньгами, доступны через 24 ч, сгорают "
                 "через 180 дней. Баллами можно оплатить до 70% покупки. В день рождения — {birthday}%.",
         "register_first": "Сначала получите карту: нажмите /start.",
+        "btn_offers": "🎁 Предложения", "btn_settings": "⚙️ Настройки",
+        "offers": "Уровни программы:\n{tiers}\nВ день рождения и за 2 дня до него — {birthday}%.\n"
+                  "Баллы доступны через {pending} ч и сгорают через {expiry} дн.; "
+                  "баллами можно оплатить до {cap}% покупки.",
+        "tier_line": "• {name}: от {threshold} ₽ в год — {percent}%",
+        "settings": "Настройки. Язык и каналы, по которым мы пишем вам:",
+        "on": "✅", "off": "❌", "saved": "Сохранено",
+        "channel_sms": "SMS", "channel_viber": "Viber", "channel_email": "E-mail", "channel_push": "Push",
+        "channel_telegram": "Telegram",
+        "older": "◀️ Раньше", "newer": "Позже ▶️",
+        "too_fast": "Слишком быстро — подождите пару секунд.",
         "use_menu": "Я понимаю кнопки меню ниже. Если что-то не так — /help.",
     },
     "en": {
@@ -51,6 +62,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "help": "You earn {rate}% of what you pay in money, usable after 24 h, expiring after 180 days. Points pay up "
                 "to 70% of a purchase. Around your birthday: {birthday}%.",
         "register_first": "Get your card first: tap /start.",
+        "btn_offers": "🎁 Offers", "btn_settings": "⚙️ Settings",
+        "offers": "Tiers:\n{tiers}\nOn your birthday and the 2 days before: {birthday}%.\n"
+                  "Points are usable after {pending} h and expire after {expiry} days; points pay up to {cap}% "
+                  "of a purchase.",
+        "tier_line": "• {name}: from {threshold} ₽ a year — {percent}%",
+        "settings": "Settings. Language, and the channels we may write to you on:",
+        "on": "✅", "off": "❌", "saved": "Saved",
+        "channel_sms": "SMS", "channel_viber": "Viber", "channel_email": "E-mail", "channel_push": "Push",
+        "channel_telegram": "Telegram",
+        "older": "◀️ Older", "newer": "Newer ▶️",
+        "too_fast": "Too fast — please wait a couple of seconds.",
         "use_menu": "I understand the menu buttons below. If something is wrong: /help.",
     },
 }

@@ -7,14 +7,13 @@ from io import BytesIO
 import qrcode
 from aiogram import F, Router
 from aiogram.types import BufferedInputFile, Message
-from sqlalchemy import select
 
 from bot.keyboards import contact_keyboard, menu_keyboard, wallet_buttons
 from bot.texts import button_texts, t
 from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
-from shared.db.models import Entry, Member
+from shared.db.models import Member
 from wallet.links import wallet_links
 
 
@@ -66,20 +65,6 @@ async def card(message: Message, core: Core, member: Member | None, lang: str) -
                                reply_markup=wallet_buttons(lang, links["apple_url"], links["google_url"]))
 
 
-async def history(message: Message, core: Core, member: Member | None, lang: str) -> None:
-    if (member := await _require(message, member, lang)) is None:
-        return
-    async with core.reading() as session:
-        entries = (await session.execute(select(Entry).where(Entry.member_id == member.id)
-                                         .order_by(Entry.id.desc()).limit(10))).scalars().all()
-    if not entries:
-        await message.answer(t(lang, "history_empty"))
-        return
-    lines = "\n".join(f"{e.created_at.astimezone(core.rules.zone):%d.%m} {e.points:+d} {e.comment or e.kind}"
-                      for e in entries)
-    await message.answer(t(lang, "history", lines=lines), reply_markup=menu_keyboard(lang))
-
-
 async def help_(message: Message, core: Core, lang: str) -> None:
     await message.answer(t(lang, "help", rate=core.rules.tiers[0].accrual_percent,
                            birthday=core.rules.birthday.accrual_percent))
@@ -98,7 +83,6 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.register(balance, F.text.in_(button_texts("btn_balance")))
     router.message.register(card, F.text.in_(button_texts("btn_card")))
-    router.message.register(history, F.text.in_(button_texts("btn_history")))
     router.message.register(help_, F.text.in_(button_texts("btn_help")))
     router.message.register(help_, F.text == "/help")
     router.message.register(anything_else)

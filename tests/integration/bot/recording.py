@@ -51,3 +51,11 @@ def message_update(user_id: int, *, text: str | None = None, language: str = "ru
         if text.startswith("/"):
             payload["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
     return Update.model_validate({"update_id": next(_updates), "message": payload})
+
+
+def callback_update(user_id: int, data: str, language: str = "ru") -> Update:
+    return Update.model_validate({"update_id": next(_updates), "callback_query": {
+        "id": str(next(_updates)), "chat_instance": "ci", "data": data,
+        "from": {"id": user_id, "is_bot": False, "first_name": "Anna", "language_code": language},
+        "message": {"message_id": next(_updates), "date": int(datetime.now(UTC).timestamp()),
+                    "chat": {"id": user_id, "type": "private"}, "text": "settings"}}})

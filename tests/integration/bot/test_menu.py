@@ -1,0 +1,90 @@
+"""Offers, settings (language and channels), history pages, floods and stale buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram import Bot
+from aiogram.methods import AnswerCallbackQuery, EditMessageText
+from sqlalchemy import select
+
+from bot.factory import create_dispatcher
+from shared.config import Settings
+from shared.core import Core
+from shared.db.models import Consent, Member
+from tests.integration.bot.recording import RecordingSession, callback_update, message_update
+
+USER = 31337
+
+
+@pytest.fixture
+async def registered(core: Core, settings: Settings) -> tuple[Bot, Any, RecordingSession]:
+    session = RecordingSession()
+    bot = Bot(token="123:test", session=session)
+    dispatcher = create_dispatcher(core, settings)
+    await dispatcher.feed_update(bot, message_update(USER, contact={
+        "phone_number": "79123456789", "first_name": "Anna", "user_id": USER}))
+    return bot, dispatcher, session
+
+
+async def test_offers_list_the_program(registered: tuple[Bot, Any, RecordingSession]) -> None:
+    bot, dispatcher, session = registered
+    await dispatcher.feed_update(bot, message_update(USER, text="🎁 Предложения"))
+    text = session.texts()[-1]
+    assert "Золото: от 30 000 ₽ в год — 10%" in text and "14%" in text and "70%" in text
+
+
+async def test_settings_switch_language_and_channels(core: Core, registered: tuple[Bot, Any, RecordingSession]) -> None:
+    bot, dispatcher, session = registered
+    await dispatcher.feed_update(bot, message_update(USER, text="⚙️ Настройки"))
+    assert "Язык и каналы" in session.texts()[-1]
+    await dispatcher.feed_update(bot, callback_update(USER, "ch:sms"))
+    await dispatcher.feed_update(bot, callback_update(USER, "ch:telegram"))
+    async with core.reading() as s:
+        consents = {c.channel: (c.granted, c.method) for c in (await s.execute(select(Consent))).scalars()}
+    assert consents["sms"] == (True, "telegram-settings")
+    assert consents["telegram"] == (False, "telegram-settings")  # given at registration, now withdrawn
+    assert any(isinstance(r, EditMessageText) for r in session.requests)
+    await dispatcher.feed_update(bot, callback_update(USER, "lang:en"))
+    async with core.reading() as s:
+        assert (await s.execute(select(Member.language))).scalar_one() == "en"
+    await dispatcher.feed_update(bot, message_update(USER, text="💰 Balance"))
+    assert session.texts()[-1].startswith("Available:")
+
+
+async def test_history_pages(core: Core, client: Any, registered: tuple[Bot, Any, RecordingSession]) -> None:
+    bot, dispatcher, session = registered
+    for n in range(12):
+        await client.post("/api/v1/purchases", json={
+            "store_id": "s", "receipt_id": f"h{n}", "member": {"phone": "+79123456789"},
+            "lines": [{"sku": "a", "quantity": 1, "price": 10000, "amount": 10000}]})
+    await dispatcher.feed_update(bot, message_update(USER, text="🧾 История"))
+    first = session.requests[-1]
+    assert "receipt h11" in session.texts()[-1] and "receipt h2" in session.texts()[-1]
+    button = first.reply_markup.inline_keyboard[0][0]  # type: ignore[union-attr]
+    await dispatcher.feed_update(bot, callback_update(USER, button.callback_data))
+    older = session.texts()[-1]
+    assert "receipt h1" in older and "welcome bonus" in older and "receipt h11" not in older
+
+
+async def test_stale_buttons_from_strangers_are_answered_politely(core: Core, settings: Settings) -> None:
+    session = RecordingSession()
+    bot = Bot(token="123:test", session=session)
+    dispatcher = create_dispatcher(core, settings)
+    await dispatcher.feed_update(bot, callback_update(999, "ch:sms"))
+    await dispatcher.feed_update(bot, callback_update(999, "hist:abc"))
+    answers = [r for r in session.requests if isinstance(r, AnswerCallbackQuery)]
+    assert len(answers) == 2 and all("Сначала получите карту" in (a.text or "") for a in answers)
+    async with core.reading() as s:
+        assert (await s.execute(select(Consent))).first() is None
+
+
+async def test_floods_get_one_polite_answer(registered: tuple[Bot, Any, RecordingSession]) -> None:
+    bot, dispatcher, session = registered
+    before = len(session.texts())
+    for _ in range(12):
+        await dispatcher.feed_update(bot, message_update(USER, text="привет"))
+    replies = session.texts()[before:]
+    assert replies.count("Слишком быстро — подождите пару секунд.") == 1
+    assert len(replies) <= 6
