@@ -10,7 +10,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
 from bot.middlewares import CoreMiddleware, ThrottlingMiddleware
-from bot.routers import menu, registration
+from bot.routers import menu, profile, registration
 from bot.routers import settings as settings_router
 from shared.config import Settings
 from shared.core import Core
@@ -39,5 +39,6 @@ def create_dispatcher(core: Core, settings: Settings) -> Dispatcher:
     dispatcher.update.outer_middleware(CoreMiddleware(core))
     dispatcher.message.outer_middleware(ThrottlingMiddleware())
     # menu's catch-all comes last
-    dispatcher.include_routers(registration.create_router(), settings_router.create_router(), menu.create_router())
+    dispatcher.include_routers(registration.create_router(), profile.create_router(), settings_router.create_router(),
+                               menu.create_router())
     return dispatcher

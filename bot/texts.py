@@ -28,6 +28,13 @@ TEXTS: dict[str, dict[str, str]] = {
                 "через 180 дней. Баллами можно оплатить до 70% покупки. В день рождения — {birthday}%.",
         "register_first": "Сначала получите карту: нажмите /start.",
         "btn_offers": "🎁 Предложения", "btn_settings": "⚙️ Настройки",
+        "ask_birthday": "Укажите дату рождения (ДД.ММ.ГГГГ) — в день рождения баллов начисляется больше. "
+                        "Или нажмите «Пропустить».",
+        "skip": "Пропустить", "bad_date": "Не получилось прочитать дату. Пример: 17.05.1990. Или «Пропустить».",
+        "ask_consent": "Присылать вам в Telegram и по SMS сообщения о баллах и акциях?",
+        "yes": "Да", "no": "Нет",
+        "consent_yes": "Будем писать. Изменить можно в «Настройках».",
+        "consent_no": "Не будем присылать акции. Изменить можно в «Настройках».",
         "offers": "Уровни программы:\n{tiers}\nВ день рождения и за 2 дня до него — {birthday}%.\n"
                   "Баллы доступны через {pending} ч и сгорают через {expiry} дн.; "
                   "баллами можно оплатить до {cap}% покупки.",
@@ -63,6 +70,12 @@ TEXTS: dict[str, dict[str, str]] = {
                 "to 70% of a purchase. Around your birthday: {birthday}%.",
         "register_first": "Get your card first: tap /start.",
         "btn_offers": "🎁 Offers", "btn_settings": "⚙️ Settings",
+        "ask_birthday": "Your birth date (DD.MM.YYYY): you earn more points around your birthday. Or tap “Skip”.",
+        "skip": "Skip", "bad_date": "I could not read that date. Example: 17.05.1990. Or tap “Skip”.",
+        "ask_consent": "May we send you messages about points and offers in Telegram and by SMS?",
+        "yes": "Yes", "no": "No",
+        "consent_yes": "We will. You can change this in Settings.",
+        "consent_no": "No offers then. You can change this in Settings.",
         "offers": "Tiers:\n{tiers}\nOn your birthday and the 2 days before: {birthday}%.\n"
                   "Points are usable after {pending} h and expire after {expiry} days; points pay up to {cap}% "
                   "of a purchase.",

@@ -10,11 +10,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 
 from bot.keyboards import contact_keyboard, menu_keyboard
+from bot.routers.profile import ask_birth_date
 from bot.texts import t
 from shared.core import Core
 from shared.db.models import Member
 from shared.errors import InvalidInput
-from shared.members import Registration, find_by_phone, register, set_consent
+from shared.members import Registration, find_by_phone, register
 from shared.phones import mask_phone, normalize_phone
 
 log = logging.getLogger("loyalty.bot")
@@ -56,12 +57,13 @@ async def contact(message: Message, state: FSMContext, core: Core, member: Membe
             found, created = await register(session, core.clock, core.rules, Registration(
                 phone=phone, first_name=message.from_user.first_name, channel="bot", source=source,
                 language=lang, telegram_user_id=message.from_user.id, consent_method="telegram-contact"))
-        await set_consent(session, core.clock, found, "telegram", True, source="bot", method="telegram-contact")
     await state.clear()
     log.info("telegram user linked to %s (%s)", mask_phone(phone), "new" if created else "existing")
     key = "welcome_new" if created else "welcome_linked"
     await message.answer(t(lang, key, card=found.card_number, balance=found.available),
                          reply_markup=menu_keyboard(lang))
+    if created:  # the profile questions are for newcomers; a till member keeps what the till recorded
+        await ask_birth_date(message, state, lang)
 
 
 def create_router() -> Router:

@@ -14,7 +14,7 @@ from bot.factory import create_dispatcher
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Consent, Member
-from tests.integration.bot.recording import RecordingSession, message_update
+from tests.integration.bot.recording import RecordingSession, callback_update, message_update
 
 USER = 424242
 
@@ -49,13 +49,22 @@ async def test_registration_with_ones_own_contact(core: Core, bot: Bot, dispatch
     await dispatcher.feed_update(bot, message_update(USER, text="/start store-msk-001"))
     assert "поделитесь номером" in session.texts()[-1]
     await dispatcher.feed_update(bot, contact(USER, owner=USER))
-    assert "Готово! Ваша карта" in session.texts()[-1]
+    assert "Готово! Ваша карта" in session.texts()[-2]
+    assert "дату рождения" in session.texts()[-1]
+    await dispatcher.feed_update(bot, message_update(USER, text="31.02.1990"))   # impossible
+    assert "Не получилось прочитать дату" in session.texts()[-1]
+    await dispatcher.feed_update(bot, message_update(USER, text="17.05.2090"))   # in the future
+    assert "Не получилось прочитать дату" in session.texts()[-1]
+    await dispatcher.feed_update(bot, message_update(USER, text="17.05.1990"))
+    assert "сообщения о баллах и акциях" in session.texts()[-1]
+    await dispatcher.feed_update(bot, callback_update(USER, "consent:yes"))
     (member,) = await members(core)
     assert member.telegram_user_id == USER and member.registration_channel == "bot"
-    assert member.registration_source == "store-msk-001"
+    assert member.registration_source == "store-msk-001" and str(member.birth_date) == "1990-05-17"
     async with core.reading() as s:
-        consent = (await s.execute(select(Consent).where(Consent.member_id == member.id))).scalar_one()
-    assert consent.channel == "telegram" and consent.granted and consent.method == "telegram-contact"
+        consents = {c.channel: (c.granted, c.method) for c in (await s.execute(
+            select(Consent).where(Consent.member_id == member.id))).scalars()}
+    assert consents == {"telegram": (True, "telegram-button"), "sms": (True, "telegram-button")}
 
 
 async def test_someone_elses_contact_is_refused_and_nothing_stored(core: Core, bot: Bot, dispatcher: Any,
@@ -91,7 +100,9 @@ async def test_english_speakers_get_english(core: Core, bot: Bot, dispatcher: An
     await dispatcher.feed_update(bot, message_update(USER, text="/start", language="en"))
     assert "share your phone number" in session.texts()[-1]
     await dispatcher.feed_update(bot, contact(USER, owner=USER, language="en"))
-    assert session.texts()[-1].startswith("Done! Your card")
+    assert session.texts()[-2].startswith("Done! Your card")
+    await dispatcher.feed_update(bot, callback_update(USER, "bd:skip", language="en"))
+    assert "messages about points" in session.texts()[-1]
     await dispatcher.feed_update(bot, message_update(USER, text="💰 Balance", language="en"))
     assert "Available: 100 points" in session.texts()[-1]
 
@@ -106,6 +117,13 @@ async def test_bad_input_gets_a_polite_answer(core: Core, bot: Bot, dispatcher: 
     assert "Сначала получите карту" in session.texts()[-1]
     await dispatcher.feed_update(bot, contact(USER, owner=USER, phone="123"))
     assert await members(core) == []
+
+
+async def test_free_text_while_asked_for_a_date_and_after(core: Core, bot: Bot, dispatcher: Any,
+                                                          session: RecordingSession) -> None:
     await dispatcher.feed_update(bot, contact(USER, owner=USER))
-    await dispatcher.feed_update(bot, message_update(USER, text="x" * 4000))
+    await dispatcher.feed_update(bot, message_update(USER, text="x" * 4000))  # asked for a birth date
+    assert "Не получилось прочитать дату" in session.texts()[-1]
+    await dispatcher.feed_update(bot, callback_update(USER, "bd:skip"))
+    await dispatcher.feed_update(bot, message_update(USER, text="просто текст"))
     assert "кнопки меню" in session.texts()[-1]

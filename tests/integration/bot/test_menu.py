@@ -44,7 +44,7 @@ async def test_settings_switch_language_and_channels(core: Core, registered: tup
     async with core.reading() as s:
         consents = {c.channel: (c.granted, c.method) for c in (await s.execute(select(Consent))).scalars()}
     assert consents["sms"] == (True, "telegram-settings")
-    assert consents["telegram"] == (False, "telegram-settings")  # given at registration, now withdrawn
+    assert consents["telegram"] == (True, "telegram-settings")
     assert any(isinstance(r, EditMessageText) for r in session.requests)
     await dispatcher.feed_update(bot, callback_update(USER, "lang:en"))
     async with core.reading() as s:
