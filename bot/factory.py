@@ -9,7 +9,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.middlewares import CoreMiddleware, ThrottlingMiddleware
+from bot.middlewares import CoreMiddleware, ThrottlingMiddleware, WalletLinks
 from bot.routers import menu, profile, registration
 from bot.routers import settings as settings_router
 from shared.config import Settings
@@ -34,9 +34,9 @@ def create_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
-def create_dispatcher(core: Core, settings: Settings) -> Dispatcher:
+def create_dispatcher(core: Core, settings: Settings, wallet_links: WalletLinks) -> Dispatcher:
     dispatcher = Dispatcher(storage=create_storage(settings))
-    dispatcher.update.outer_middleware(CoreMiddleware(core))
+    dispatcher.update.outer_middleware(CoreMiddleware(core, wallet_links))
     dispatcher.message.outer_middleware(ThrottlingMiddleware())
     # menu's catch-all comes last
     dispatcher.include_routers(registration.create_router(), profile.create_router(), settings_router.create_router(),

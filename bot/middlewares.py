@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -11,13 +12,19 @@ from aiogram.types import Message, TelegramObject, User
 from sqlalchemy import select
 
 from bot.texts import language_of, t
+from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member
 
+# (settings, member, now) -> {"apple_url", "google_url"}: given by whoever assembles the bot, since
+# the bot does not import the wallet package (DESIGN.md's import direction).
+WalletLinks = Callable[[Settings, Member, datetime], dict[str, Any]]
+
 
 class CoreMiddleware(BaseMiddleware):
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, wallet_links: WalletLinks) -> None:
         self.core = core
+        self.wallet_links = wallet_links
 
     async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
                        event: TelegramObject, data: dict[str, Any]) -> Any:
@@ -28,6 +35,7 @@ class CoreMiddleware(BaseMiddleware):
                 member = (await session.execute(
                     select(Member).where(Member.telegram_user_id == user.id))).scalar_one_or_none()
         data["core"] = self.core
+        data["wallet_links"] = self.wallet_links
         data["member"] = member
         data["lang"] = member.language if member else language_of(user.language_code if user else None)
         return await handler(event, data)

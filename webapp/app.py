@@ -36,10 +36,11 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
                            create_passkit_router(), passkit_download]
     if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
         from bot.factory import create_bot, create_dispatcher
+        from wallet.links import wallet_links
         from webapp.bot_webhook import create_webhook_router
 
         secret = settings.telegram.webhook_secret
-        handlers.append(create_webhook_router(create_bot(settings), create_dispatcher(core, settings),
+        handlers.append(create_webhook_router(create_bot(settings), create_dispatcher(core, settings, wallet_links),
                                               secret.get_secret_value() if secret else ""))
     return Litestar(
         route_handlers=handlers,

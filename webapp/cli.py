@@ -203,6 +203,7 @@ def serve(host: str, port: int, workers: int) -> None:
 def bot() -> None:
     """The Telegram bot in polling mode (when Telegram cannot reach a public webhook URL)."""
     from bot.factory import create_bot, create_dispatcher
+    from wallet.links import wallet_links
 
     settings = _settings()
     if settings.telegram.token is None:
@@ -213,7 +214,7 @@ def bot() -> None:
         telegram = create_bot(settings)
         try:
             await telegram.delete_webhook()
-            await create_dispatcher(core, settings).start_polling(telegram, handle_signals=True)
+            await create_dispatcher(core, settings, wallet_links).start_polling(telegram, handle_signals=True)
         finally:
             await telegram.session.close()
             await core.close()

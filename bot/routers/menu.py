@@ -9,12 +9,12 @@ from aiogram import F, Router
 from aiogram.types import BufferedInputFile, Message
 
 from bot.keyboards import contact_keyboard, menu_keyboard, wallet_buttons
+from bot.middlewares import WalletLinks
 from bot.texts import button_texts, t
 from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Member
-from wallet.links import wallet_links
 
 
 def progress_bar(done: float, width: int = 10) -> str:
@@ -53,7 +53,7 @@ async def balance(message: Message, core: Core, member: Member | None, lang: str
                          reply_markup=menu_keyboard(lang))
 
 
-async def card(message: Message, core: Core, member: Member | None, lang: str) -> None:
+async def card(message: Message, core: Core, member: Member | None, lang: str, wallet_links: WalletLinks) -> None:
     if (member := await _require(message, member, lang)) is None:
         return
     image = qrcode.make(member.card_number, box_size=10, border=2)

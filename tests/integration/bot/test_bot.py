@@ -15,6 +15,7 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Consent, Member
 from tests.integration.bot.recording import RecordingSession, callback_update, message_update
+from wallet.links import wallet_links
 
 USER = 424242
 
@@ -31,7 +32,7 @@ def bot(session: RecordingSession) -> Bot:
 
 @pytest.fixture
 def dispatcher(core: Core, settings: Settings) -> Any:
-    return create_dispatcher(core, settings)
+    return create_dispatcher(core, settings, wallet_links)
 
 
 def contact(user_id: int, owner: int, phone: str = "79123456789", language: str = "ru") -> Any:

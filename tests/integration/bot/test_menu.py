@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Consent, Member
 from tests.integration.bot.recording import RecordingSession, callback_update, message_update
+from wallet.links import wallet_links
 
 USER = 31337
 
@@ -22,7 +23,7 @@ USER = 31337
 async def registered(core: Core, settings: Settings) -> tuple[Bot, Any, RecordingSession]:
     session = RecordingSession()
     bot = Bot(token="123:test", session=session)
-    dispatcher = create_dispatcher(core, settings)
+    dispatcher = create_dispatcher(core, settings, wallet_links)
     await dispatcher.feed_update(bot, message_update(USER, contact={
         "phone_number": "79123456789", "first_name": "Anna", "user_id": USER}))
     return bot, dispatcher, session
@@ -71,7 +72,7 @@ async def test_history_pages(core: Core, client: Any, registered: tuple[Bot, Any
 async def test_stale_buttons_from_strangers_are_answered_politely(core: Core, settings: Settings) -> None:
     session = RecordingSession()
     bot = Bot(token="123:test", session=session)
-    dispatcher = create_dispatcher(core, settings)
+    dispatcher = create_dispatcher(core, settings, wallet_links)
     await dispatcher.feed_update(bot, callback_update(999, "ch:sms"))
     await dispatcher.feed_update(bot, callback_update(999, "hist:abc"))
     answers = [r for r in session.requests if isinstance(r, AnswerCallbackQuery)]
