@@ -33,6 +33,17 @@ def _write(path: Path, data: bytes, private: bool = False) -> None:
         path.chmod(0o600)
 
 
+def _ca(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
+        signing_key: ec.EllipticCurvePrivateKey, path_length: int, now: dt.datetime) -> x509.Certificate:
+    """A certificate authority valid ten years: the dev root, or the WWDR-like intermediate."""
+    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(signing_key, hashes.SHA256()))
+
+
 def ensure_dev_chain(settings: Settings) -> PassCredentials:
     """The configured Apple credentials, or (once) a generated dev chain under var/wallet/."""
     w = settings.wallet
@@ -48,21 +59,11 @@ def ensure_dev_chain(settings: Settings) -> PassCredentials:
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name((NameOID.COMMON_NAME, "Loyalty Dev Root CA"), (NameOID.ORGANIZATION_NAME, "Loyalty dev"))
-    root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
-            .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-            .sign(root_key, hashes.SHA256()))
+    root = _ca(root_name, root_name, root_key.public_key(), root_key, path_length=1, now=now)
     wwdr_key = ec.generate_private_key(ec.SECP256R1())
     wwdr_name = _name((NameOID.COMMON_NAME, "Loyalty Dev Worldwide Developer Relations CA"),
                       (NameOID.ORGANIZATIONAL_UNIT_NAME, "G4"), (NameOID.ORGANIZATION_NAME, "Loyalty dev"))
-    wwdr = (x509.CertificateBuilder().subject_name(wwdr_name).issuer_name(root_name)
-            .public_key(wwdr_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-            .sign(root_key, hashes.SHA256()))
+    wwdr = _ca(wwdr_name, root_name, wwdr_key.public_key(), root_key, path_length=0, now=now)
     pass_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pass_name = _name((NameOID.USER_ID, w.apple_pass_type_id),
                       (NameOID.COMMON_NAME, f"Pass Type ID: {w.apple_pass_type_id}"),

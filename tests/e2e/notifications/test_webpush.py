@@ -30,7 +30,7 @@ SERVER = Path("node_modules/web-push-testing/src/bin/server.js")
 @pytest.fixture(scope="module")
 def push_service() -> Iterator[str]:
     if not SERVER.exists() or shutil.which("node") is None:
-        pytest.skip("web-push-testing (npm) or node is missing")
+        pytest.fail("web-push-testing is missing: `make install` runs `npm ci` (needs node and npm)")
     port = free_port()
     proc = subprocess.Popen(
         ["node", str(SERVER), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -102,6 +102,18 @@ class Model:
         return sorted((lot for lot in member.lots if lot.status == "available" and lot.remaining > 0),
                       key=lambda lot: (lot.expires_at, lot.order))
 
+    def _draw(self, member: ModelMember, points: int) -> tuple[int, datetime | None]:
+        """Take points from available lots, soonest-expiring first: (points left over, latest expiry drawn)."""
+        left, latest = points, None
+        for lot in self._spendable(member):
+            if left == 0:
+                break
+            take = min(lot.remaining, left)
+            lot.remaining -= take
+            left -= take
+            latest = lot.expires_at if latest is None else max(latest, lot.expires_at)
+        return left, latest
+
     def register(self, phone: str, now: datetime) -> None:
         member = self.members.setdefault(phone, ModelMember())
         self._lot(member, 100, now, now, now + timedelta(days=180))
@@ -115,15 +127,7 @@ class Model:
         maximum = max(0, min(member.available, amount * 70 // 10000))
         if redeem > maximum:
             return None
-        latest = None
-        left = redeem
-        for lot in self._spendable(member):
-            if left == 0:
-                break
-            take = min(lot.remaining, left)
-            lot.remaining -= take
-            left -= take
-            latest = lot.expires_at if latest is None else max(latest, lot.expires_at)
+        _, latest = self._draw(member, redeem)
         paid = amount - redeem * 100
         rate = self.rules.tier(member.tier).accrual_percent
         accrued = paid * rate // 10000
@@ -152,12 +156,7 @@ class Model:
             take = min(own.remaining, left)
             own.remaining -= take
             left -= take
-        for lot in self._spendable(member):
-            if left == 0:
-                break
-            take = min(lot.remaining, left)
-            lot.remaining -= take
-            left -= take
+        left, _ = self._draw(member, left)
         member.debt += left
         if to_restore:
             self._lot(member, to_restore, now, now, purchase.latest_expiry or now + timedelta(days=180))
