@@ -208,3 +208,27 @@ class ApiKey(Base):
     scope: Mapped[str] = mapped_column(String(16), default="pos")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class Segment(Base):
+    """A saved audience. `definition` holds the filters (see the segment builder); membership is
+    a snapshot in segment_members, refreshed on save and by a due job, so a till checks a
+    promotion's segment with one indexed lookup."""
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    definition: Mapped[dict[str, Any]]
+    member_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    refreshed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SegmentMember(Base):
+    __tablename__ = "segment_members"
+    __table_args__ = (Index("ix_segment_members_member_id", "member_id"),)
+
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
