@@ -22,6 +22,8 @@ from shared.errors import Conflict, FieldError, InvalidInput, NotEnoughPoints, N
 from shared.events import EventKind, emit, emit_rows, event_row
 from shared.members import member_lookup, resolve_member
 from shared.program import ProgramRules
+from shared.promotions import checkout, engine
+from shared.promotions.checkout import NO_OFFER, Offer
 from shared.receipt_text import receipt_lines
 from shared.receipts import ReceiptRequest, RefundRequest, parse_receipt, parse_refund
 
@@ -40,14 +42,27 @@ class Pricing:
     line_discount: list[int]
     line_redeem: list[int]
     line_accrue: list[int]
+    touches: engine.Touches
+    line_certificate: list[int]
+    certificates: list[dict[str, Any]]
+
+    @property
+    def certified(self) -> int:
+        return sum(self.line_certificate)
 
 
 def price_receipt(
-    rules: ProgramRules, request: ReceiptRequest, member: Member | None, at: datetime, *, strict: bool
+    rules: ProgramRules, request: ReceiptRequest, member: Member | None, at: datetime, *, strict: bool,
+    offer: Offer = NO_OFFER,
 ) -> Pricing:
-    """Price a receipt for a member; strict (confirm) refuses more points than allowed."""
+    """Price a receipt for a member; strict (confirm) refuses more points than allowed.
+
+    Order (docs/promotions.md): discounts, then points (capped on the discounted receipt), then
+    gift certificates, then accrual on the money paid, boosted by accrual promotions."""
     total = request.total
-    line_discount = [0] * len(request.lines)
+    nothing = [0] * len(request.lines)
+    touches = engine.Touches([[] for _ in request.lines])
+    line_discount = engine.apply_discounts(request.lines, offer.promotions, touches) if offer.promotions else nothing
     discount = sum(line_discount)
     after_discount = [line.amount - d for line, d in zip(request.lines, line_discount, strict=True)]
     if member is None:
@@ -56,8 +71,10 @@ def price_receipt(
                 "An anonymous receipt cannot be paid with points.",
                 [FieldError("member", "identify the member to redeem points")],
             )
-        return Pricing(total, discount, request.redeem, 0, 0, 0, total - discount, 0, False,
-                       line_discount, [0] * len(request.lines), [0] * len(request.lines))
+        certified, views = checkout.pay_with_certificates(offer, total - discount, strict)
+        line_cert = arithmetic.distribute(certified, after_discount)
+        return Pricing(total, discount, request.redeem, 0, 0, 0, total - discount - certified, 0, False,
+                       line_discount, nothing, nothing, touches, line_cert, views)
     cap = arithmetic.redemption_cap(rules, total - discount)
     maximum = max(0, min(member.available, cap))
     wanted = maximum if request.redeem == "max" else int(request.redeem)
@@ -67,19 +84,23 @@ def price_receipt(
             raise NotEnoughPoints(f"{wanted} points is {reason}; at most {maximum} can be spent.", max=maximum)
         wanted = maximum
     line_redeem = arithmetic.distribute(wanted * rules.point_value, after_discount)
-    paid = [amount - r for amount, r in zip(after_discount, line_redeem, strict=True)]
+    after_redeem = [amount - r for amount, r in zip(after_discount, line_redeem, strict=True)]
+    certified, views = checkout.pay_with_certificates(offer, sum(after_redeem), strict)
+    line_cert = arithmetic.distribute(certified, after_redeem)
+    paid = [amount - c for amount, c in zip(after_redeem, line_cert, strict=True)]
     zone = arithmetic.member_zone(rules, member.time_zone)
     percent, birthday = arithmetic.accrual_percent(rules, member.tier_code, member.birth_date, at, zone)
-    accrue, line_accrue = arithmetic.accrual_points(
-        rules, paid, [line.category for line in request.lines], percent
-    )
+    accrue, line_accrue = engine.boosted_accrual(rules, request.lines, paid, percent, offer.promotions, touches)
     return Pricing(total, discount, request.redeem, wanted, maximum, accrue, sum(paid), percent, birthday,
-                   line_discount, line_redeem, line_accrue)
+                   line_discount, line_redeem, line_accrue, touches, line_cert, views)
 
 
 def pricing_view(
-    rules: ProgramRules, request: ReceiptRequest, pricing: Pricing, balance_after: int | None
+    rules: ProgramRules, request: ReceiptRequest, pricing: Pricing, balance_after: int | None,
+    offer: Offer = NO_OFFER,
 ) -> dict[str, Any]:
+    code = offer.code_view(pricing.touches) if request.promo_code is not None else None
+    promotions = list(pricing.touches.totals.values())
     return {
         "total": pricing.total,
         "discount": pricing.discount,
@@ -88,15 +109,18 @@ def pricing_view(
         "accrual_percent": pricing.percent,
         "payable": pricing.payable,
         "lines": [
-            {"sku": line.sku, "amount": line.amount, "discount": d, "redeem": r, "accrue": a}
-            for line, d, r, a in zip(
-                request.lines, pricing.line_discount, pricing.line_redeem, pricing.line_accrue, strict=True
+            {"sku": line.sku, "amount": line.amount, "discount": d, "redeem": r, "accrue": a, "certificate": c,
+             "promotions": touched}
+            for line, d, r, a, c, touched in zip(
+                request.lines, pricing.line_discount, pricing.line_redeem, pricing.line_accrue,
+                pricing.line_certificate, pricing.touches.by_line, strict=True
             )
         ],
-        "promo_code": None
-        if request.promo_code is None
-        else {"code": request.promo_code, "applied": False, "reason": "unknown promo code"},
-        "receipt_text": receipt_lines(rules, pricing.applied, pricing.accrue, balance_after, pricing.birthday),
+        "promotions": promotions,
+        "promo_code": code,
+        "certificates": pricing.certificates,
+        "receipt_text": receipt_lines(rules, pricing.applied, pricing.accrue, balance_after, pricing.birthday,
+                                      promotions=promotions, code=code, certificates=pricing.certificates),
     }
 
 
@@ -104,9 +128,14 @@ async def calculate(session: AsyncSession, clock: Clock, rules: ProgramRules, bo
     now = clock.now()
     request = parse_receipt(body, now)
     member = await resolve_member(session, rules, request.member) if request.member else None
-    pricing = price_receipt(rules, request, member, request.purchased_at or now, strict=False)
+    at = request.purchased_at or now
+    offer = await checkout.prepare(
+        await session.connection(), store_id=request.store_id, at=at, member_id=member.id if member else None,
+        tier_code=member.tier_code if member else None, promo_code=request.promo_code,
+        asks=request.certificates, confirming=False)
+    pricing = price_receipt(rules, request, member, at, strict=False, offer=offer)
     after = None if member is None else member.available - pricing.applied + _accrued_now(rules, pricing, request, now)
-    return pricing_view(rules, request, pricing, after)
+    return pricing_view(rules, request, pricing, after, offer)
 
 
 def _accrued_now(rules: ProgramRules, pricing: Pricing, request: ReceiptRequest, now: datetime) -> int:
@@ -134,7 +163,12 @@ async def confirm(
     stored = await _stored_answer(conn, request)
     if stored is not None:
         return stored, False
-    pricing = price_receipt(rules, request, member, at, strict=True)  # type: ignore[arg-type]
+    offer = await checkout.prepare(
+        conn, store_id=request.store_id, at=at, member_id=member.id if member else None,
+        tier_code=member.tier_code if member else None, promo_code=request.promo_code,
+        asks=request.certificates, confirming=True)
+    pricing: Pricing = await checkout.claim(conn, offer, lambda o: price_receipt(
+        rules, request, member, at, strict=True, offer=o))  # type: ignore[arg-type]
     purchase_id = uuid.uuid4()
     answer: dict[str, Any] = {"purchase_id": str(purchase_id)}
     row = {
@@ -143,17 +177,20 @@ async def confirm(
         "request_hash": request.body_hash, "total": pricing.total, "discount": pricing.discount,
         "redeemed": pricing.applied, "paid": pricing.payable, "accrued": pricing.accrue, "accrual_lot_id": None,
         "redeemed_expires_at": None, "refunded_amount": 0, "refunded_paid": 0, "points_reversed": 0,
-        "points_restored": 0, "lines": [_line_record(line) for line in request.lines], "refunded_lines": {},
+        "points_restored": 0, "refunded_lines": {},
+        "lines": [_line_record(line, d) for line, d in zip(request.lines, pricing.line_discount, strict=True)],
         "response": {},
     }
     if member is None:
-        answer |= pricing_view(rules, request, pricing, None)
+        answer |= pricing_view(rules, request, pricing, None, offer)
         answer["balance"] = None
         row["response"] = answer
         if not await _claim_anonymous(session, conn, row):
+            await checkout.unclaim(conn, offer)
             stored = await _stored_answer(conn, request)
             assert stored is not None
             return stored, False
+        await checkout.record(conn, offer, pricing.certificates, None, purchase_id, now)
         return answer, True
     lots = await receipt_ledger.available_lots(conn, member.id)
     writes = receipt_ledger.Writes()
@@ -165,6 +202,7 @@ async def confirm(
             "points": pricing.applied, "purchase_id": str(purchase_id), "store_id": request.store_id,
             "receipt_id": request.receipt_id}, now))
     await conn.execute(_PURCHASES.insert(), row)
+    await checkout.record(conn, offer, pricing.certificates, member.id, purchase_id, now)
     if pricing.accrue:
         available_at = max(at + timedelta(hours=rules.pending_hours), now) if rules.pending_hours else now
         lot = await writes.accrue(conn, member, pricing.accrue, now, available_at,
@@ -184,7 +222,7 @@ async def confirm(
     member.last_purchase_at = max(member.last_purchase_at or at, at)
     await writes.flush(conn, member, tier_changed, now)
     await emit_rows(conn, events)
-    answer |= pricing_view(rules, request, pricing, member.available)
+    answer |= pricing_view(rules, request, pricing, member.available, offer)
     answer["balance"] = balance_from_lots(rules, member, lots, spend, now)  # type: ignore[arg-type]
     await conn.execute(_SET_RESPONSE, {"pid": purchase_id, "response": answer})
     return answer, True
@@ -206,9 +244,9 @@ async def _claim_anonymous(session: AsyncSession, conn: AsyncConnection, row: di
     return True
 
 
-def _line_record(line: Any) -> dict[str, Any]:
+def _line_record(line: Any, discount: int) -> dict[str, Any]:
     return {"sku": line.sku, "name": line.name, "category": line.category,
-            "quantity": str(line.quantity), "price": line.price, "amount": line.amount}
+            "quantity": str(line.quantity), "price": line.price, "amount": line.amount, "discount": discount}
 
 
 async def _stored_answer(conn: AsyncConnection, request: ReceiptRequest) -> dict[str, Any] | None:
@@ -250,16 +288,19 @@ async def refund(
         return stored, False
     value = _returned_value(purchase, request)
     refunded = purchase.refunded_amount + value
-    reversed_total = arithmetic.share_down(purchase.accrued, refunded, purchase.total)
-    restored_total = arithmetic.share_down(purchase.redeemed, refunded, purchase.total)
+    whole = purchase.total - purchase.discount  # shares of what the receipt came to after discounts
+    reversed_total = arithmetic.share_down(purchase.accrued, refunded, whole)
+    restored_total = arithmetic.share_down(purchase.redeemed, refunded, whole)
     to_reverse = reversed_total - purchase.points_reversed
     to_restore = restored_total - purchase.points_restored
     purchase.refunded_amount = refunded
-    purchase.refunded_paid = arithmetic.share_down(purchase.paid, refunded, purchase.total)
+    purchase.refunded_paid = arithmetic.share_down(purchase.paid, refunded, whole)
     purchase.points_reversed = reversed_total
     purchase.points_restored = restored_total
     answer: dict[str, Any] = {"refund_id": request.refund_id, "points_reversed": to_reverse,
                               "points_restored": to_restore, "balance": None}
+    answer |= await checkout.give_back(await session.connection(), purchase.id, refunded, whole,
+                                       request.refund_id, now)
     if member is not None:
         comment = f"refund {request.refund_id} of receipt {receipt_id}"
         await ledger.reverse(session, member, to_reverse, now, purchase_id=purchase.id, comment=comment)
@@ -293,7 +334,7 @@ async def _stored_refund(session: AsyncSession, purchase: Purchase, request: Ref
 
 
 def _returned_value(purchase: Purchase, request: RefundRequest) -> int:
-    left = purchase.total - purchase.refunded_amount
+    left = purchase.total - purchase.discount - purchase.refunded_amount
     if request.amount is not None:
         if request.amount > left:
             raise InvalidInput(f"Only {left} of this receipt is left to refund.",
@@ -301,10 +342,16 @@ def _returned_value(purchase: Purchase, request: RefundRequest) -> int:
         return request.amount
     assert request.lines is not None
     bought: dict[str, Decimal] = defaultdict(Decimal)
-    price: dict[str, int] = {}
+    price: dict[str, Decimal] = {}
+    net: dict[str, int] = defaultdict(int)
     for line in purchase.lines:
         bought[line["sku"]] += Decimal(line["quantity"])
-        price.setdefault(line["sku"], line["price"])
+        price.setdefault(line["sku"], Decimal(line["price"]))
+        net[line["sku"]] += line["amount"] - line.get("discount", 0)
+    for sku, paid in net.items():  # what one unit came to after discounts (the list price without them)
+        gross = sum(Decimal(ln["amount"]) for ln in purchase.lines if ln["sku"] == sku)
+        if paid != gross:
+            price[sku] = Decimal(paid) / bought[sku]
     returned = _refunded_quantities(purchase)
     value = 0
     for i, (sku, qty) in enumerate(request.lines):
@@ -315,7 +362,7 @@ def _returned_value(purchase: Purchase, request: RefundRequest) -> int:
         if returned[sku] > bought[sku]:
             raise InvalidInput(f"More of {sku} refunded than was bought ({bought[sku]}).",
                                [FieldError(f"lines[{i}].quantity", f"at most {bought[sku]} in all")])
-        value += int((Decimal(price[sku]) * qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        value += int((price[sku] * qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     value = min(value, left)
     if value <= 0:
         raise InvalidInput("Nothing left to refund on this receipt.", [FieldError("lines", "already refunded")])

@@ -28,6 +28,14 @@ class Line:
 
 
 @dataclass(frozen=True)
+class CertificatePart:
+    """A gift certificate the shopper pays with; amount None means as much as it can."""
+
+    number: str
+    amount: int | None
+
+
+@dataclass(frozen=True)
 class ReceiptRequest:
     store_id: str
     receipt_id: str
@@ -37,6 +45,7 @@ class ReceiptRequest:
     redeem: int | str
     promo_code: str | None
     body_hash: str
+    certificates: tuple[CertificatePart, ...] = ()
 
     @property
     def total(self) -> int:
@@ -154,6 +163,7 @@ def parse_receipt(body: Any, now: datetime) -> ReceiptRequest:
     if promo_code is not None and (not isinstance(promo_code, str) or len(promo_code) > MAX_ID):
         problems.add("promo_code", "must be a string of at most 64 characters or null")
         promo_code = None
+    certificates = _parse_certificates(problems, body.get("certificates"))
     problems.raise_if_any("The receipt has invalid fields.")
     assert store_id is not None and receipt_id is not None
     return ReceiptRequest(
@@ -165,7 +175,34 @@ def parse_receipt(body: Any, now: datetime) -> ReceiptRequest:
         redeem=redeem,
         promo_code=promo_code.strip() or None if isinstance(promo_code, str) else None,
         body_hash=body_hash(body),
+        certificates=certificates,
     )
+
+
+def _parse_certificates(problems: FieldErrors, raw: Any) -> tuple[CertificatePart, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > 10:
+        problems.add("certificates", 'must be a list of at most 10 {"number", "amount"}')
+        return ()
+    parts, seen = [], set()
+    for i, item in enumerate(raw):
+        where = f"certificates[{i}]"
+        number = item.get("number") if isinstance(item, dict) else None
+        if not isinstance(number, str) or not number.strip() or len(number) > MAX_ID:
+            problems.add(f"{where}.number", "the certificate's number, a string")
+            continue
+        if number.strip() in seen:
+            problems.add(f"{where}.number", "the same certificate twice")
+            continue
+        seen.add(number.strip())
+        amount = None
+        if item.get("amount") is not None:
+            amount = money(problems, item["amount"], f"{where}.amount")
+            if amount == 0:
+                problems.add(f"{where}.amount", "must be greater than zero, or omitted for as much as it can")
+        parts.append(CertificatePart(number.strip(), amount))
+    return tuple(parts)
 
 
 def _parse_line(problems: FieldErrors, raw: Any, where: str) -> Line | None:

@@ -76,10 +76,23 @@ def accrual_points(
         Fraction(paid) * percent * Fraction(rules.multiplier(category)) / (100 * rules.point_value)
         for paid, category in zip(paid_by_line, categories, strict=True)
     ]
+    return exact_points(exact)
+
+
+def exact_points(exact: Sequence[Fraction]) -> tuple[int, list[int]]:
+    """Exact per-line points rounded down once per receipt, then spread back over the lines."""
     total = int(sum(exact, Fraction(0)))
     if total == 0:
         return 0, [0] * len(exact)
     return total, _round_shares(total, exact)
+
+
+def exact_shares(total: int, weights: Sequence[Fraction]) -> list[int]:
+    """Split an integer in proportion to fractional weights (largest remainder)."""
+    weight_sum = sum(weights, Fraction(0))
+    if total == 0 or weight_sum == 0:
+        return [0] * len(weights)
+    return _round_shares(total, [total * w / weight_sum for w in weights])
 
 
 def share_down(value: int, part: int, whole: int) -> int:

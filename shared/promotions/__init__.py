@@ -1,0 +1,1 @@
+"""Promotions: discounts, bundles, boosted accrual, promo codes, gift certificates, bonus grants."""
