@@ -30,6 +30,7 @@ POLICIES: dict[str, KindPolicy] = {
     "tier_changed": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
     "points_expiring": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
     "birthday": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=True),
+    "bonus_granted": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=True),
 }
 
 

@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     BIRTHDAY = "birthday"
     POINTS_ADJUSTED = "points_adjusted"
     LOGIN_CODE = "login_code"
+    BONUS_GRANTED = "bonus_granted"
 
 
 # Events after which a member's balance or tier (and so the wallet card) changed.
@@ -39,6 +40,7 @@ BALANCE_EVENTS = frozenset(
         EventKind.TIER_CHANGED,
         EventKind.PURCHASE_REFUNDED,
         EventKind.POINTS_ADJUSTED,
+        EventKind.BONUS_GRANTED,
     }
 )
 

@@ -44,6 +44,12 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "text": "С наступающим днём рождения! До {{ birthday_on }} включительно покупки возвращаются "
                     "баллами по ставке {{ percent }}%.",
         },
+        "bonus_granted": {
+            "sms": "+{{ points }} бонусов до {{ expires_on }}. Баланс {{ balance }}",
+            "subject": "Вам {{ points }} бонусных баллов",
+            "text": "Вам начислено {{ points }} бонусных баллов, ими можно оплатить покупку до {{ expires_on }}.\n"
+                    "Баланс: {{ balance }}.",
+        },
         "login_code": {
             "sms": "Код входа: {{ code }}. Никому его не сообщайте",
             "subject": "Код входа",
@@ -89,6 +95,12 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Happy birthday! {{ percent }}% back in points until {{ birthday_on }}",
             "subject": "Happy birthday!",
             "text": "Happy birthday! Until {{ birthday_on }} your purchases earn {{ percent }}% back in points.",
+        },
+        "bonus_granted": {
+            "sms": "+{{ points }} bonus points until {{ expires_on }}. Balance {{ balance }}",
+            "subject": "{{ points }} bonus points for you",
+            "text": "You got {{ points }} bonus points; spend them on a purchase by {{ expires_on }}.\n"
+                    "Balance: {{ balance }}.",
         },
         "login_code": {
             "sms": "Login code: {{ code }}. Do not share it",

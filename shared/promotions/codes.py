@@ -130,7 +130,7 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
             value = None
         limits[key] = value
     prefix = data.get("prefix") or ""
-    if not isinstance(prefix, str) or len(prefix) > 16 or not prefix.replace("-", "").isalnum():
+    if not isinstance(prefix, str) or len(prefix) > 16 or (prefix and not prefix.replace("-", "").isalnum()):
         problems.add("prefix", "letters, digits and '-', at most 16")
         prefix = ""
     code = data.get("code")

@@ -77,7 +77,8 @@ async def test_calculate_confirm_refund_as_in_the_contract(client: httpx.AsyncCl
     answer = calc.json()
     assert answer["redeem"] == {"requested": "max", "applied": 100, "max": 100}
     assert answer["payable"] == 15000 and answer["accrue"] == 7
-    assert answer["lines"] == [{"sku": "4607001", "amount": 25000, "discount": 0, "redeem": 10000, "accrue": 7}]
+    assert answer["lines"] == [{"sku": "4607001", "amount": 25000, "discount": 0, "redeem": 10000, "accrue": 7,
+                               "certificate": 0, "promotions": []}]
     assert answer["receipt_text"][0] == "Списано баллов: 100"
     confirmed = await client.post("/api/v1/purchases", json=body())
     assert confirmed.status_code == 201
