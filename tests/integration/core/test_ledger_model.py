@@ -1,4 +1,5 @@
-"""Random purchases, redemptions, refunds and job runs against a small reference model.
+"""Random purchases, redemptions, refunds and job runs against a small reference model, with two
+promotions running: −10% on category "sale" and twice the points on category "wine".
 
 Invariants after every step: the sum of a member's entries equals available + pending, their
 lots agree with the running totals, and balances, debt and tier match the model's."""
@@ -30,6 +31,7 @@ from shared.core import Core
 from shared.db.models import Entry, Lot, Member
 from shared.errors import NotEnoughPoints
 from shared.members import Registration, register
+from shared.promotions import definitions
 from tests.conftest import T0, empty_tables
 
 PHONES = ["+79123450001", "+79123450002", "+79123450003"]
@@ -122,16 +124,18 @@ class Model:
         return sum(p.paid - (p.paid * p.refunded // p.total if p.total else 0) for p in self.purchases.values()
                    if p.member == phone and as_of - timedelta(days=365) < p.at <= as_of)
 
-    def purchase(self, receipt: str, phone: str, amount: int, redeem: int, now: datetime) -> int | None:
+    def purchase(self, receipt: str, phone: str, amount: int, redeem: int, now: datetime,
+                 category: str = "x") -> int | None:
         member = self.members[phone]
-        maximum = max(0, min(member.available, amount * 70 // 10000))
+        net = amount - (amount * 10 // 100 if category == "sale" else 0)
+        maximum = max(0, min(member.available, net * 70 // 10000))
         if redeem > maximum:
             return None
         _, latest = self._draw(member, redeem)
-        paid = amount - redeem * 100
-        rate = self.rules.tier(member.tier).accrual_percent
+        paid = net - redeem * 100
+        rate = self.rules.tier(member.tier).accrual_percent * (2 if category == "wine" else 1)
         accrued = paid * rate // 10000
-        self.purchases[receipt] = ModelPurchase(phone, now, amount, redeem, paid, accrued, latest)
+        self.purchases[receipt] = ModelPurchase(phone, now, net, redeem, paid, accrued, latest)
         if accrued:
             available_at = now + timedelta(hours=24)
             self._lot(member, accrued, now, available_at, available_at + timedelta(days=180), receipt)
@@ -196,20 +200,28 @@ class LedgerMachine(RuleBasedStateMachine):
         async with self.core.transaction() as session:
             await register(session, self.clock, self.core.rules, Registration(phone=phone))
 
+    async def _promotions(self) -> None:
+        async with self.core.transaction() as session:
+            for body in ({"name": "Sale −10%", "kind": "discount", "percent": 10, "categories": ["sale"]},
+                         {"name": "Wine ×2", "kind": "accrual", "multiplier": 2, "categories": ["wine"]}):
+                await definitions.create_promotion(session, self.core.rules, body, self.clock.now())
+
     @initialize()
     def members(self) -> None:
+        self.run(self._promotions())
         for phone in PHONES:
             self.run(self._register(phone))
             self.model.register(phone, self.clock.now())
 
     @rule(member=st.sampled_from(PHONES), amount=st.integers(100, 1_500_000),
-          redeem=st.one_of(st.just(0), st.integers(0, 120), st.integers(0, 2000)))
-    def purchase(self, member: str, amount: int, redeem: int) -> None:
+          redeem=st.one_of(st.just(0), st.integers(0, 120), st.integers(0, 2000)),
+          category=st.sampled_from(["x", "sale", "wine"]))
+    def purchase(self, member: str, amount: int, redeem: int, category: str) -> None:
         self.receipts += 1
         receipt = f"R{self.receipts}"
         body = {"store_id": "s1", "receipt_id": receipt, "member": {"phone": member}, "redeem": redeem,
-                "lines": [{"sku": "x", "quantity": 1, "price": amount, "amount": amount}]}
-        expected_max = self.model.purchase(receipt, member, amount, redeem, self.clock.now())
+                "lines": [{"sku": "x", "category": category, "quantity": 1, "price": amount, "amount": amount}]}
+        expected_max = self.model.purchase(receipt, member, amount, redeem, self.clock.now(), category)
 
         async def go() -> None:
             async with self.core.transaction() as session:
