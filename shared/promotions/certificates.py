@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from shared.errors import FieldErrors, NotFound
 from shared.promotions.models import CertificateOperation, GiftCertificate
 
-G, O = GiftCertificate.__table__, CertificateOperation.__table__
+G, OPS = GiftCertificate.__table__, CertificateOperation.__table__
 NUMBER_DIGITS = 16
 MAX_AMOUNT = 10**10  # 100 million roubles
 
@@ -78,7 +78,7 @@ async def debit(conn: AsyncConnection, held: HeldCertificate, amount: int, purch
     result = await conn.execute(_DEBIT, {"cid": held.id, "amount": amount, "now": now})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    await conn.execute(O.insert(), {"certificate_id": held.id, "kind": "payment", "amount": -amount,
+    await conn.execute(OPS.insert(), {"certificate_id": held.id, "kind": "payment", "amount": -amount,
                                     "purchase_id": purchase_id, "refund_id": None, "created_at": now})
     return True
 
@@ -87,10 +87,10 @@ async def restore(conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, 
                   now: datetime) -> list[dict[str, Any]]:
     """Give back each certificate's share of the refunded part of a receipt (rounded down, per receipt)."""
     rows = (await conn.execute(
-        select(O.c.certificate_id, G.c.number, func.sum(O.c.amount).filter(O.c.kind == "payment"),
-               func.coalesce(func.sum(O.c.amount).filter(O.c.kind == "refund"), 0))
-        .join(G, G.c.id == O.c.certificate_id).where(O.c.purchase_id == purchase_id)
-        .group_by(O.c.certificate_id, G.c.number).order_by(O.c.certificate_id))).all()
+        select(OPS.c.certificate_id, G.c.number, func.sum(OPS.c.amount).filter(OPS.c.kind == "payment"),
+               func.coalesce(func.sum(OPS.c.amount).filter(OPS.c.kind == "refund"), 0))
+        .join(G, G.c.id == OPS.c.certificate_id).where(OPS.c.purchase_id == purchase_id)
+        .group_by(OPS.c.certificate_id, G.c.number).order_by(OPS.c.certificate_id))).all()
     given = []
     for cid, number, paid, back in rows:
         due = (-int(paid) * refunded) // whole if whole > 0 else 0
@@ -98,7 +98,7 @@ async def restore(conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, 
         if amount <= 0:
             continue
         await conn.execute(_CREDIT, {"cid": cid, "amount": amount, "now": now})
-        await conn.execute(O.insert(), {"certificate_id": cid, "kind": "refund", "amount": amount,
+        await conn.execute(OPS.insert(), {"certificate_id": cid, "kind": "refund", "amount": amount,
                                         "purchase_id": purchase_id, "refund_id": refund_id, "created_at": now})
         given.append({"number": number, "amount": amount})
     return given

@@ -22,7 +22,7 @@ LIMITS = ("max_uses", "max_uses_per_member")
 FLAGS = ("active", "combinable", "code_only")
 DEFAULTS: dict[str, Any] = {"active": True, "combinable": True, "code_only": False, "starts_at": None,
                             "ends_at": None, "max_uses": None, "max_uses_per_member": None,
-                            **{k: [] for k in LISTS}, **{k: 0 for k in NUMBERS}}
+                            **{k: [] for k in LISTS}, **dict.fromkeys(NUMBERS, 0)}
 
 
 def _time(problems: FieldErrors, value: Any, key: str) -> datetime | None:

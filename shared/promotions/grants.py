@@ -74,7 +74,7 @@ async def _resolve(session: AsyncSession, rules: ProgramRules, ref: str) -> uuid
             return found
     try:
         phone = normalize_phone(ref, rules.phone_region)
-    except Exception:  # noqa: BLE001 - not a phone: reported as skipped
+    except Exception:  # not a phone: reported as skipped
         return None
     return (await session.execute(select(Member.id).where(Member.phone == phone))).scalar_one_or_none()
 

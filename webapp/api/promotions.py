@@ -10,9 +10,9 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
 from shared.core import Core
+from shared.errors import NotFound
 from shared.promotions import codes, definitions
 from shared.promotions.models import PromoCodeBatch
-from shared.errors import NotFound
 from webapp.api.docs import BATCH_BODY, PROMOTION_BODY, PROMOTION_PATCH
 
 STAFF = {"scope": "staff"}
