@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     BIRTHDAY = "birthday"
     POINTS_ADJUSTED = "points_adjusted"
     LOGIN_CODE = "login_code"
+    EMAIL_CONFIRMATION = "email_confirmation"
 
 
 # Events after which a member's balance or tier (and so the wallet card) changed.
