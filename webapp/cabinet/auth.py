@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect
 
@@ -13,6 +14,7 @@ from webapp.cabinet.session_cookie import SESSION_COOKIE, cleared, needs_rotatio
 from webapp.cabinet.views import core_of, settings_of
 
 LOGIN_PATH = "/cabinet/login"
+SignedIn = NamedDependency[Member]  # a handler parameter filled by provide_member
 
 
 async def provide_member(request: Request[Any, Any, Any]) -> Member:

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, get
 from litestar.di import Provide
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from shared import ledger
 from shared.balance import balance_view
 from shared.db.models import Entry, Member
 from wallet.links import wallet_links
-from webapp.cabinet.auth import provide_member
+from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.card_codes import ean13_svg, qr_svg
 from webapp.cabinet.texts import translator
 from webapp.cabinet.views import core_of, local_time, render, settings_of
@@ -23,7 +24,7 @@ from webapp.cabinet.views import core_of, local_time, render, settings_of
 HISTORY_PAGE = 20
 
 
-async def balance_context(request: HTMXRequest, member: Member) -> dict[str, Any]:
+async def balance_context(request: HTMXRequest, member: SignedIn) -> dict[str, Any]:
     core = core_of(request)
     now = core.clock.now()
     async with core.reading() as db:
@@ -59,7 +60,7 @@ class PagesController(Controller):
         return Redirect("/cabinet/card", status_code=303)
 
     @get("/card")
-    async def card(self, request: HTMXRequest, member: Member) -> Template:
+    async def card(self, request: HTMXRequest, member: SignedIn) -> Template:
         t = translator(member.language)
         links = wallet_links(settings_of(request), member, core_of(request).clock.now())
         return render(request, "card", member=member, links=links,
@@ -68,11 +69,11 @@ class PagesController(Controller):
                       **await balance_context(request, member))
 
     @get("/balance")
-    async def balance(self, request: HTMXRequest, member: Member) -> Template:
+    async def balance(self, request: HTMXRequest, member: SignedIn) -> Template:
         return render(request, "balance", member=member, **await balance_context(request, member))
 
     @get("/history")
-    async def history(self, request: HTMXRequest, member: Member, before: int | None = None) -> Template:
+    async def history(self, request: HTMXRequest, member: SignedIn, before: FromQuery[int | None] = None) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
         core = core_of(request)
         query = select(Entry).where(Entry.member_id == member.id)
@@ -88,7 +89,7 @@ class PagesController(Controller):
                       fragment="partials/history_rows.html.j2" if before is not None else None)
 
     @get("/offers")
-    async def offers(self, request: HTMXRequest, member: Member) -> Template:
+    async def offers(self, request: HTMXRequest, member: SignedIn) -> Template:
         rules = core_of(request).rules
         tiers = [{"name": tier.title(member.language), "threshold": f"{tier.threshold:,}".replace(",", "\u202f"),
                   "percent": tier.accrual_percent} for tier in rules.tiers]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import jwt
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
@@ -22,7 +23,7 @@ from shared.errors import InvalidInput
 from shared.events import EventKind, emit
 from shared.ledger import lock_member
 from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
-from webapp.cabinet.auth import provide_member
+from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
 from webapp.cabinet.texts import LANGUAGES, translator
 from webapp.cabinet.views import core_of, local_time, render, settings_of
@@ -34,7 +35,7 @@ def _email_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"cabinet:email", hashlib.sha256).digest()
 
 
-async def profile_context(request: Request[Any, Any, Any], member: Member) -> dict[str, Any]:
+async def profile_context(request: Request[Any, Any, Any], member: SignedIn) -> dict[str, Any]:
     async with core_of(request).reading() as db:
         consents = await consents_of(db, member.id)
     fmt = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
@@ -50,7 +51,7 @@ class ProfileController(Controller):
     dependencies = {"member": Provide(provide_member)}  # noqa: RUF012 - Litestar reads a class attribute
 
     @get("/purchases")
-    async def purchases(self, request: HTMXRequest, member: Member) -> Template:
+    async def purchases(self, request: HTMXRequest, member: SignedIn) -> Template:
         core = core_of(request)
         t = translator(member.language)
         zone = ZoneInfo(member.time_zone) if member.time_zone else core.rules.zone
@@ -62,12 +63,12 @@ class ProfileController(Controller):
                       by_category=bar_chart_svg(summary.by_category, t("by_category"), t("rub")))
 
     @get("/profile")
-    async def profile(self, request: HTMXRequest, member: Member, email_confirmed: bool = False) -> Template:
+    async def profile(self, request: HTMXRequest, member: SignedIn, email_confirmed: FromQuery[bool] = False) -> Template:
         return render(request, "profile", member=member, notice="email_confirmed" if email_confirmed else None,
                       error=None, **await profile_context(request, member))
 
     @post("/profile", status_code=200)
-    async def save_profile(self, request: HTMXRequest, member: Member) -> Template:
+    async def save_profile(self, request: HTMXRequest, member: SignedIn) -> Template:
         core = core_of(request)
         form = await request.form()
         error, birth = None, None
@@ -96,7 +97,7 @@ class ProfileController(Controller):
                       status=422 if error else 200, **await profile_context(request, member))
 
     @post("/profile/email", status_code=200)
-    async def change_email(self, request: HTMXRequest, member: Member) -> Template:
+    async def change_email(self, request: HTMXRequest, member: SignedIn) -> Template:
         """Keep the address unconfirmed and send it a signed link; only a click proves it."""
         core, settings = core_of(request), settings_of(request)
         form = await request.form()
@@ -119,7 +120,7 @@ class ProfileController(Controller):
                       **await profile_context(request, row))
 
     @get("/email/confirm")
-    async def confirm_email(self, request: HTMXRequest, member: Member, token: str = "") -> Template | Response[Any]:
+    async def confirm_email(self, request: HTMXRequest, member: SignedIn, token: FromQuery[str] = "") -> Template | Response[Any]:
         core, settings = core_of(request), settings_of(request)
         try:
             claims = jwt.decode(token, _email_key(settings.secret), algorithms=["HS256"],
@@ -137,7 +138,7 @@ class ProfileController(Controller):
                       **await profile_context(request, member))
 
     @post("/profile/consents", status_code=200)
-    async def save_consents(self, request: HTMXRequest, member: Member) -> Template:
+    async def save_consents(self, request: HTMXRequest, member: SignedIn) -> Template:
         core = core_of(request)
         form = await request.form()
         async with core.transaction() as db:
@@ -149,11 +150,11 @@ class ProfileController(Controller):
                       **await profile_context(request, member))
 
     @get("/push/key.json")
-    async def push_key(self, request: Request[Any, Any, Any], member: Member) -> dict[str, str]:
+    async def push_key(self, request: Request[Any, Any, Any], member: SignedIn) -> dict[str, str]:
         return {"key": vapid_public_key(settings_of(request))}
 
     @post("/push/subscription.json", status_code=201)
-    async def push_subscribe(self, request: Request[Any, Any, Any], member: Member) -> Response[Any]:
+    async def push_subscribe(self, request: Request[Any, Any, Any], member: SignedIn) -> Response[Any]:
         core = core_of(request)
         try:
             body = await request.json()
