@@ -3,8 +3,8 @@
 (function () {
   "use strict";
   var offline = document.getElementById("offline");
-  function showOffline() { if (offline) offline.hidden = navigator.onLine; }
-  window.addEventListener("online", showOffline);
+  // shown by the service worker on a kept copy, or here when the browser knows it is offline
+  function showOffline() { if (offline && !navigator.onLine) offline.hidden = false; }
   window.addEventListener("offline", showOffline);
   showOffline();
 

@@ -50,7 +50,12 @@ self.addEventListener("fetch", function (event) {
     return caches.open(PAGES).then(function (cache) {
       return cache.match(url.pathname === "/cabinet/card" || url.pathname === "/cabinet/" ? "/cabinet/card" : url.pathname)
         .then(function (hit) { return hit || cache.match("/cabinet/card"); });
-    }).then(function (hit) { return hit || Response.error(); });
+    }).then(function (hit) {
+      if (!hit) return Response.error();
+      return hit.text().then(function (html) {  // the kept copy says it is one
+        return new Response(html.replace('id="offline" hidden', 'id="offline"'), { headers: hit.headers });
+      });
+    });
   }));
 });
 
