@@ -15,7 +15,13 @@ from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
-from webapp.cabinet import create_cabinet_router, create_static_router, csrf_config, template_config
+from webapp.cabinet import (
+    compression_config,
+    create_cabinet_router,
+    create_static_router,
+    csrf_config,
+    template_config,
+)
 from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
@@ -50,6 +56,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=template_config(),
         csrf_config=csrf_config(settings),
+        compression_config=compression_config(),
         plugins=[HTMXPlugin()],
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=[close_core],

@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, Router
+from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
@@ -25,7 +27,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz", "^/schema",
                "^/swagger"]
 
-__all__ = ["create_cabinet_router", "create_static_router", "csrf_config", "template_config"]
+__all__ = ["compression_config", "create_cabinet_router", "create_static_router", "csrf_config", "template_config"]
 
 
 def polite_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -42,7 +44,8 @@ def create_cabinet_router() -> Router:
 
 def create_static_router() -> Router:
     return create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False,
-                                      cache_control=None, send_as_attachment=False)
+                                      cache_control=CacheControlHeader(max_age=86400, public=True),
+                                      send_as_attachment=False)
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -53,3 +56,8 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     return CSRFConfig(secret=settings.secret, cookie_name="loyalty_csrf", header_name="x-csrftoken",
                       cookie_secure=settings.cabinet.cookie_secure, cookie_httponly=True, cookie_samesite="strict",
                       exclude=CSRF_EXEMPT)
+
+
+def compression_config() -> CompressionConfig:
+    """gzip for pages and static files (a cheap phone on a slow network); machine endpoints stay as they are."""
+    return CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude=CSRF_EXEMPT)

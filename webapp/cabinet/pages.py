@@ -7,7 +7,8 @@ from typing import Any
 
 from litestar import Controller, get
 from litestar.di import Provide
-from litestar.params import FromQuery
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -62,11 +63,18 @@ class PagesController(Controller):
     @get("/card")
     async def card(self, request: HTMXRequest, member: SignedIn) -> Template:
         t = translator(member.language)
-        links = wallet_links(settings_of(request), member, core_of(request).clock.now())
-        return render(request, "card", member=member, links=links,
+        return render(request, "card", member=member,
                       qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
                       barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)),
                       **await balance_context(request, member))
+
+    @get("/wallet/{kind:str}")
+    async def wallet(self, request: HTMXRequest, member: SignedIn, kind: FromPath[str]) -> Redirect:
+        """The wallet buttons sign their links on click: a Google save link costs an RSA signature."""
+        if kind not in ("apple", "google"):
+            raise NotFoundException("no such wallet")
+        links = wallet_links(settings_of(request), member, core_of(request).clock.now())
+        return Redirect(links[f"{kind}_url"], status_code=303)
 
     @get("/balance")
     async def balance(self, request: HTMXRequest, member: SignedIn) -> Template:

@@ -98,10 +98,14 @@ async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(core: C
         cookies = {c["name"]: c for c in await context.cookies()}
         assert cookies["loyalty_session"]["httpOnly"] and cookies["loyalty_session"]["secure"]
 
+        await page.get_by_role("link", name="Баланс").click()  # the card page loads no htmx: a plain link
+        await page.wait_for_url(base + "/cabinet/balance")
+        await page.wait_for_function("window.htmx !== undefined")
         await page.get_by_role("link", name="История").click()  # htmx swaps the fragment in
         await page.wait_for_url(base + "/cabinet/history")
         assert "Бонус" in await page.inner_text("main")
         assert await page.title() == "История баллов · Loyalty"
+        assert await page.get_attribute('nav a[aria-current="page"]', "href") == "/cabinet/history"
 
         cdp = await context.new_cdp_session(page)
         await page.goto(base + "/cabinet/card")
