@@ -19,7 +19,7 @@ from webapp.cabinet.auth import to_login
 from webapp.cabinet.login import LoginController
 from webapp.cabinet.pages import PagesController
 from webapp.cabinet.profile import ProfileController
-from webapp.cabinet.pwa import STATIC_DIR, landing, manifest, service_worker
+from webapp.cabinet.pwa import STATIC_DIR, card_link, landing, manifest, service_worker
 from webapp.cabinet.views import render
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -38,7 +38,7 @@ def polite_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 def create_cabinet_router() -> Router:
     return Router(path="/", route_handlers=[LoginController, PagesController, ProfileController, landing,
-                                            manifest, service_worker],
+                                            card_link, manifest, service_worker],
                   exception_handlers={NotAuthorizedException: to_login, HTTPException: polite_error})
 
 

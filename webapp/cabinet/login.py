@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from webapp.cabinet.session_cookie import (
     read_session,
     session_cookie,
 )
+from webapp.cabinet.texts import LANGUAGES
 from webapp.cabinet.views import core_of, language_of, render, settings_of
 
 log = logging.getLogger("loyalty.cabinet")
@@ -53,7 +55,10 @@ class LoginController(Controller):
         settings, now = settings_of(request), core_of(request).clock.now()
         if read_session(settings, request.cookies.get(SESSION_COOKIE), now) is not None:
             return Redirect(HOME, status_code=303)
-        return render(request, "login", step="phone", phone="", error=None)
+        chosen = request.query_params.get("lang")
+        cookies = [Cookie(key="lang", value=chosen, max_age=365 * 86400, path="/", samesite="lax",
+                          secure=settings.cabinet.cookie_secure)] if chosen in LANGUAGES else []
+        return render(request, "login", step="phone", phone="", error=None, cookies=cookies)
 
     @post("/login/code", status_code=200)
     async def send_code(self, request: HTMXRequest) -> Template:

@@ -28,6 +28,12 @@ async def landing() -> Redirect:
     return Redirect("/cabinet/card", status_code=303)
 
 
+@get("/card", include_in_schema=False)
+async def card_link() -> Redirect:
+    """The short link the notifier puts in messages ("Card and balance: …/card")."""
+    return Redirect("/cabinet/card", status_code=303)
+
+
 @get("/cabinet/sw.js", include_in_schema=False)
 async def service_worker() -> Response[str]:
     return Response(_static_text("sw.js"), media_type="text/javascript",

@@ -63,7 +63,7 @@ self.addEventListener("push", function (event) {
   var data = {};
   try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data.text() }; }
   event.waitUntil(self.registration.showNotification(data.title || "Loyalty", {
-    body: data.body || data.text || "", icon: "/static/icons/icon-192.png", data: { url: data.url || "/cabinet/card" }
+    body: data.body || data.text || "", tag: data.tag, icon: "/static/icons/icon-192.png", data: { url: data.url || "/cabinet/card" }
   }));
 });
 

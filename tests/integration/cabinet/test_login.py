@@ -24,6 +24,10 @@ async def test_a_newcomer_lands_on_the_login_page(web: httpx.AsyncClient) -> Non
     assert '<html lang="ru">' in page.text and "Номер телефона" in page.text and 'autocomplete="tel"' in page.text
     english = await web.get("/cabinet/login?lang=en")
     assert '<html lang="en">' in english.text and "Phone number" in english.text
+    token = csrf_of_page(english.text)
+    answer = await web.post("/cabinet/login/code", data={"phone": "nonsense", "_csrf_token": token})
+    assert "That does not look like a phone number" in answer.text  # the choice is remembered
+    assert (await web.get("/card")).headers["location"] == "/cabinet/card"  # the link in messages
 
 
 async def test_member_signs_in_with_the_code_and_sees_the_card(web: httpx.AsyncClient, core: Core) -> None:
