@@ -58,7 +58,7 @@ def new_code() -> str:
 
 
 async def _lock_phone(session: AsyncSession, phone: str) -> None:
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "login:" + phone})
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from shared import ledger
 from shared.balance import balance_view
-from shared.db.models import Entry, Member
+from shared.db.models import Entry
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.card_codes import ean13_svg, qr_svg

@@ -18,7 +18,6 @@ from litestar.response import Template
 
 from notifications.push_subscriptions import save_subscription
 from notifications.vapid_keys import vapid_public_key
-from shared.db.models import Member
 from shared.errors import InvalidInput
 from shared.events import EventKind, emit
 from shared.ledger import lock_member
@@ -63,7 +62,8 @@ class ProfileController(Controller):
                       by_category=bar_chart_svg(summary.by_category, t("by_category"), t("rub")))
 
     @get("/profile")
-    async def profile(self, request: HTMXRequest, member: SignedIn, email_confirmed: FromQuery[bool] = False) -> Template:
+    async def profile(self, request: HTMXRequest, member: SignedIn,
+                      email_confirmed: FromQuery[bool] = False) -> Template:
         return render(request, "profile", member=member, notice="email_confirmed" if email_confirmed else None,
                       error=None, **await profile_context(request, member))
 
@@ -120,7 +120,8 @@ class ProfileController(Controller):
                       **await profile_context(request, row))
 
     @get("/email/confirm")
-    async def confirm_email(self, request: HTMXRequest, member: SignedIn, token: FromQuery[str] = "") -> Template | Response[Any]:
+    async def confirm_email(self, request: HTMXRequest, member: SignedIn,
+                            token: FromQuery[str] = "") -> Template | Response[Any]:
         core, settings = core_of(request), settings_of(request)
         try:
             claims = jwt.decode(token, _email_key(settings.secret), algorithms=["HS256"],

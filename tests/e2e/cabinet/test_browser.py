@@ -58,8 +58,9 @@ async def running(core: Core, settings: Settings, port: int) -> AsyncIterator[Pa
 
 async def code_from(sink: Path) -> str:
     for _ in range(100):
-        if sink.exists():
-            for line in sink.read_text(encoding="utf-8").splitlines():
+        text = await asyncio.to_thread(lambda: sink.read_text(encoding="utf-8") if sink.exists() else "")
+        if text:
+            for line in text.splitlines():
                 message = json.loads(line)
                 if message["kind"] == "login_code" and message["to"] == PHONE:
                     return re.findall(r"\d{6}", message["text"])[0]
@@ -69,7 +70,7 @@ async def code_from(sink: Path) -> str:
 
 async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(core: Core, settings: Settings,
                                                                          tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
+    if not await asyncio.to_thread(CHROMIUM.exists):
         pytest.fail("Debian's Chromium is missing: apt-get install -y chromium (make services does it)")
     from playwright.async_api import async_playwright
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from notifications.push_subscriptions import PushSubscription
 from shared.config import Settings
 from shared.core import Core
-from webapp.cabinet.session_cookie import session_cookie
 from tests.integration.cabinet.conftest import OTHER, PHONE, csrf, csrf_of, last_code, later, make_member, sign_in
+from webapp.cabinet.session_cookie import session_cookie
 
 
 async def test_five_wrong_guesses_burn_the_code(web: httpx.AsyncClient, core: Core) -> None:
