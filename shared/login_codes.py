@@ -2,7 +2,7 @@
 
 The code is kept only as an HMAC; the plain code travels once, in the LOGIN_CODE outbox event the
 notifier turns into an SMS or a Telegram message. Counters are the rows themselves, so the limits
-hold across processes; on PostgreSQL an advisory lock per phone serialises concurrent requests.
+hold across processes; on PostgreSQL advisory locks per phone and per address serialise concurrent requests.
 """
 
 from __future__ import annotations
@@ -57,15 +57,16 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-async def _lock_phone(session: AsyncSession, phone: str) -> None:
+async def _lock(session: AsyncSession, key: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": "login:" + phone})
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 async def issue_code(session: AsyncSession, limits: CabinetSettings, secret: str, phone: str, ip: str,
                      now: datetime, language: str, code: str | None = None) -> IssueResult:
     """Send a fresh code to a normalised phone unless a limit says wait; earlier codes stop working."""
-    await _lock_phone(session, phone)
+    await _lock(session, "login:" + phone)  # always phone first, then address: no lock cycles
+    await _lock(session, "login-ip:" + ip)
     hour_ago = now - timedelta(hours=1)
     recent = (await session.execute(select(LoginCode.created_at).where(
         LoginCode.phone == phone, LoginCode.created_at > hour_ago).order_by(LoginCode.created_at))).scalars().all()
@@ -93,7 +94,7 @@ async def issue_code(session: AsyncSession, limits: CabinetSettings, secret: str
 async def verify_code(session: AsyncSession, limits: CabinetSettings, secret: str, phone: str, code: str,
                       now: datetime) -> VerifyResult:
     """Check a guess against the phone's live code; a wrong guess is counted (commit the session)."""
-    await _lock_phone(session, phone)
+    await _lock(session, "login:" + phone)
     row = (await session.execute(select(LoginCode).where(
         LoginCode.phone == phone, LoginCode.used_at.is_(None), LoginCode.expires_at > now)
         .order_by(LoginCode.created_at.desc()).limit(1))).scalar_one_or_none()
