@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    WebAppInfo,
+)
 
 from bot.texts import t
 
@@ -37,8 +43,13 @@ def history_keyboard(language: str, older: int | None) -> InlineKeyboardMarkup |
                                                                        callback_data=f"hist:{older}")]])
 
 
-def wallet_buttons(language: str, apple_url: str, google_url: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[
+def wallet_buttons(language: str, apple_url: str, google_url: str,
+                   cabinet_url: str | None = None) -> InlineKeyboardMarkup:
+    """Wallet links, and the cabinet as a Mini App when there is an https URL (Telegram demands one)."""
+    rows = [
         [InlineKeyboardButton(text=t(language, "apple"), url=apple_url)],
         [InlineKeyboardButton(text=t(language, "google"), url=google_url)],
-    ])
+    ]
+    if cabinet_url is not None:
+        rows.append([InlineKeyboardButton(text=t(language, "cabinet"), web_app=WebAppInfo(url=cabinet_url))])
+    return InlineKeyboardMarkup(inline_keyboard=rows)

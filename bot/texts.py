@@ -22,6 +22,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "top_tier": "У вас высший уровень.",
         "card": "Карта {card}\nПокажите QR-код на кассе.",
         "apple": "Добавить в Apple Wallet", "google": "Добавить в Google Wallet",
+        "cabinet": "Личный кабинет",
         "history_empty": "Операций пока нет.",
         "history": "Последние операции:\n{lines}",
         "help": "Баллы начисляются за покупки: {rate}% от оплаченного деньгами, доступны через 24 ч, сгорают "
@@ -64,6 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "top_tier": "You are at the top tier.",
         "card": "Card {card}\nShow the QR code at the till.",
         "apple": "Add to Apple Wallet", "google": "Add to Google Wallet",
+        "cabinet": "My account",
         "history_empty": "No operations yet.",
         "history": "Latest operations:\n{lines}",
         "help": "You earn {rate}% of what you pay in money, usable after 24 h, expiring after 180 days. Points pay up "

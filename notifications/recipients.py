@@ -70,6 +70,7 @@ def message_context(settings: Settings, rules: ProgramRules, event: OutboxEvent,
         "code": payload.get("code"),
         "points": payload.get("points"),
         "days": payload.get("days"),
+        "link": payload.get("link"),
     }
     if member is not None:
         tier = rules.tier(member.tier_code)

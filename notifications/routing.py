@@ -22,6 +22,8 @@ class KindPolicy:
 POLICIES: dict[str, KindPolicy] = {
     "login_code": KindPolicy(quiet_hours=False, promotional=False, needs_consent=False, email_alongside=False,
                              cascade=("telegram", "sms")),
+    "email_confirmation": KindPolicy(quiet_hours=False, promotional=False, needs_consent=False,
+                                     email_alongside=False, cascade=("email",)),
     "points_accrued": KindPolicy(quiet_hours=False, promotional=False, needs_consent=True, email_alongside=True),
     "purchase_refunded": KindPolicy(quiet_hours=False, promotional=False, needs_consent=True, email_alongside=True),
     "member_registered": KindPolicy(quiet_hours=False, promotional=False, needs_consent=True, email_alongside=True,

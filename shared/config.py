@@ -9,7 +9,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
@@ -119,6 +119,22 @@ class NotifierSettings(_Section):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
+class CabinetSettings(_Section):
+    """The personal cabinet: sessions, login codes and their limits."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_CABINET_", extra="ignore", frozen=True)
+
+    session_minutes: int = Field(default=60 * 24 * 30, ge=5, description="session cookie lifetime")
+    rotate_minutes: int = Field(default=60, ge=1, description="a session older than this gets a fresh cookie")
+    cookie_secure: bool = True  # may be off only for plain-http local development (127.0.0.1/localhost)
+    code_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    code_attempts: int = Field(default=5, ge=1, le=20, description="wrong guesses before a code is burnt")
+    resend_seconds: int = Field(default=60, ge=0, description="wait before another code to the same phone")
+    codes_per_phone_hour: int = Field(default=5, ge=1)
+    codes_per_ip_hour: int = Field(default=20, ge=1)
+    init_data_max_age: int = Field(default=3600, ge=60, description="Telegram Mini App initData freshness, s")
+
+
 class Settings(BaseSettings):
     """Root settings. Every environment variable starts with LOYALTY_."""
 
@@ -139,6 +155,7 @@ class Settings(BaseSettings):
     wallet: WalletSettings = Field(default_factory=WalletSettings)
     notify: NotifierSettings = Field(default_factory=NotifierSettings)
     push: PushSettings = Field(default_factory=PushSettings)
+    cabinet: CabinetSettings = Field(default_factory=CabinetSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -153,6 +170,14 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an absolute http(s) URL, e.g. https://loyalty.example.com")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _secure_cookie_off_only_locally(self) -> Settings:
+        local = self.public_url.startswith(("http://127.0.0.1", "http://localhost"))
+        if not self.cabinet.cookie_secure and not local:
+            raise ValueError("LOYALTY_CABINET_COOKIE_SECURE may be off only when LOYALTY_PUBLIC_URL is "
+                             "http://127.0.0.1 or http://localhost")
+        return self
 
     @property
     def db_url(self) -> str:
@@ -196,6 +221,7 @@ _PREFIXES = {
     "WalletSettings": "LOYALTY_WALLET_",
     "NotifierSettings": "LOYALTY_NOTIFY_",
     "PushSettings": "LOYALTY_PUSH_",
+    "CabinetSettings": "LOYALTY_CABINET_",
 }
 
 

@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     POINTS_ADJUSTED = "points_adjusted"
     LOGIN_CODE = "login_code"
     BONUS_GRANTED = "bonus_granted"
+    EMAIL_CONFIRMATION = "email_confirmation"
 
 
 # Events after which a member's balance or tier (and so the wallet card) changed.

@@ -8,12 +8,20 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
 
 from shared.clock import Clock
 from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
+from webapp.cabinet import (
+    compression_config,
+    create_cabinet_router,
+    create_static_router,
+    csrf_config,
+    template_config,
+)
 from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
@@ -33,7 +41,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         await app.state.core.close()
 
     handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
-                           create_passkit_router(), passkit_download]
+                           create_passkit_router(), passkit_download, create_cabinet_router(), create_static_router()]
     if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
         from bot.factory import create_bot, create_dispatcher
         from wallet.links import wallet_links
@@ -46,6 +54,10 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=template_config(),
+        csrf_config=csrf_config(settings),
+        compression_config=compression_config(),
+        plugins=[HTMXPlugin()],
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=[close_core],
         openapi_config=OpenAPIConfig(

@@ -249,7 +249,8 @@ def run(host: str, port: int) -> None:
         processes.append(subprocess.Popen([*exe, *extra]))
     base = f"http://{host}:{port}"
     click.echo(
-        f"\n  Loyalty is running\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
+        f"\n  Loyalty is running\n  Cabinet       {base}/  (sign in with the demo member's phone; the code is in"
+        f" Messages)\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
         f"  Demo API key  {key}\n  Demo member   {_demo_phone()}\n"
         f"  Messages      {settings.var_dir / 'messages.jsonl'}\n  Stop          Ctrl-C\n"
     )

@@ -60,9 +60,11 @@ async def card(message: Message, core: Core, member: Member | None, lang: str, w
     buffer = BytesIO()
     image.save(buffer)
     links = wallet_links(core.settings, member, core.clock.now())
+    public = core.settings.public_url
+    cabinet = f"{public}/cabinet/telegram" if public.startswith("https://") else None
     await message.answer_photo(BufferedInputFile(buffer.getvalue(), filename="card.png"),
                                caption=t(lang, "card", card=member.card_number),
-                               reply_markup=wallet_buttons(lang, links["apple_url"], links["google_url"]))
+                               reply_markup=wallet_buttons(lang, links["apple_url"], links["google_url"], cabinet))
 
 
 async def help_(message: Message, core: Core, lang: str) -> None:

@@ -55,6 +55,12 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "subject": "Код входа",
             "text": "Код для входа в личный кабинет: {{ code }}. Он действует 5 минут. Никому его не сообщайте.",
         },
+        "email_confirmation": {
+            "sms": "Подтвердите e-mail: {{ link }}",
+            "subject": "Подтвердите e-mail",
+            "text": "Чтобы получать письма программы {{ program }} на этот адрес, подтвердите его по ссылке "
+                    "(действует сутки):\n{{ link }}\nЕсли вы не указывали этот адрес, просто проигнорируйте письмо.",
+        },
     },
     "en": {
         "member_registered": {
@@ -106,6 +112,12 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Login code: {{ code }}. Do not share it",
             "subject": "Your login code",
             "text": "Your code for the personal cabinet: {{ code }}. It is valid for 5 minutes. Do not share it.",
+        },
+        "email_confirmation": {
+            "sms": "Confirm your e-mail: {{ link }}",
+            "subject": "Confirm your e-mail",
+            "text": "To get {{ program }} e-mails at this address, confirm it with this link (valid for a day):"
+                    "\n{{ link }}\nIf you did not give us this address, just ignore this e-mail.",
         },
     },
 }

@@ -128,3 +128,27 @@ async def test_free_text_while_asked_for_a_date_and_after(core: Core, bot: Bot, 
     await dispatcher.feed_update(bot, callback_update(USER, "bd:skip"))
     await dispatcher.feed_update(bot, message_update(USER, text="просто текст"))
     assert "кнопки меню" in session.texts()[-1]
+
+
+async def test_card_opens_the_cabinet_as_a_mini_app_on_https(core: Core, settings: Settings, bot: Bot,
+                                                              session: RecordingSession) -> None:
+    public = settings.model_copy(update={"public_url": "https://loyalty.example"})
+    https_core = Core(public, core.clock, engine=core.engine)
+    dispatcher = create_dispatcher(https_core, public, wallet_links)
+    await dispatcher.feed_update(bot, contact(USER, owner=USER))
+    await dispatcher.feed_update(bot, message_update(USER, text="💳 Карта"))
+    photo = session.requests[-1]
+    assert isinstance(photo, SendPhoto)
+    last = photo.reply_markup.inline_keyboard[-1][0]  # type: ignore[union-attr]
+    assert last.text == "Личный кабинет" and last.web_app is not None
+    assert last.web_app.url == "https://loyalty.example/cabinet/telegram"
+
+
+async def test_no_mini_app_button_without_https(core: Core, bot: Bot, dispatcher: Any,
+                                                session: RecordingSession) -> None:
+    await dispatcher.feed_update(bot, contact(USER, owner=USER))
+    await dispatcher.feed_update(bot, message_update(USER, text="💳 Карта"))
+    photo = session.requests[-1]
+    assert isinstance(photo, SendPhoto)
+    buttons = [b for row in photo.reply_markup.inline_keyboard for b in row]  # type: ignore[union-attr]
+    assert len(buttons) == 2 and all(b.web_app is None for b in buttons)

@@ -1,0 +1,43 @@
+"""Who is signed in: the session cookie's member, or a redirect to the login page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
+from litestar.response import Redirect
+
+from shared.db.models import Member
+from webapp.cabinet.session_cookie import SESSION_COOKIE, cleared, needs_rotation, read_session, session_cookie
+from webapp.cabinet.views import core_of, settings_of
+
+LOGIN_PATH = "/cabinet/login"
+SignedIn = NamedDependency[Member]  # a handler parameter filled by provide_member
+
+
+async def provide_member(request: Request[Any, Any, Any]) -> Member:
+    """The signed-in member; a stale session is rotated by a fresh cookie on this response."""
+    core, settings = core_of(request), settings_of(request)
+    now = core.clock.now()
+    session = read_session(settings, request.cookies.get(SESSION_COOKIE), now)
+    if session is None:
+        raise NotAuthorizedException("no session")
+    async with core.reading() as db:
+        member = await db.get(Member, session.member_id)
+    if member is None:
+        raise NotAuthorizedException("member gone")
+    if needs_rotation(settings, session, now):
+        request.state.cabinet_cookies = [session_cookie(settings, member.id, now)]
+    return member
+
+
+def to_login(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
+    """Full pages are redirected; htmx is told to navigate (a fragment would land inside the page)."""
+    gone = cleared(settings_of(request), SESSION_COOKIE)
+    if request.headers.get("hx-request") == "true":
+        return Response(b"", status_code=401, headers={"HX-Redirect": LOGIN_PATH}, cookies=[gone])
+    if "json" in request.headers.get("content-type", "") or request.url.path.endswith((".json", ".svg")):
+        return Response({"detail": "sign in first"}, status_code=401, cookies=[gone])
+    return Redirect(LOGIN_PATH, status_code=303, cookies=[gone])

@@ -1,0 +1,155 @@
+"""Sign-in by phone and a one-time code, registration of new phones, Telegram Mini App, logout."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from bot.init_data import InitDataError, validate_init_data
+from shared.db.models import Member
+from shared.errors import InvalidInput
+from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
+from shared.members import CHANNELS, Registration, find_by_phone, register
+from shared.phones import mask_phone, normalize_phone
+from webapp.cabinet.session_cookie import (
+    PHONE_COOKIE,
+    SESSION_COOKIE,
+    cleared,
+    phone_cookie,
+    read_phone,
+    read_session,
+    session_cookie,
+)
+from webapp.cabinet.texts import LANGUAGES
+from webapp.cabinet.views import core_of, language_of, render, settings_of
+
+log = logging.getLogger("loyalty.cabinet")
+HOME = "/cabinet/card"
+
+
+def signed_in(request: Request[Any, Any, Any], member_id: Any) -> Response[Any]:
+    """Land on the card with a fresh session; htmx navigates the whole page there."""
+    settings = settings_of(request)
+    cookies = [session_cookie(settings, member_id, core_of(request).clock.now()), cleared(settings, PHONE_COOKIE)]
+    if request.headers.get("hx-request") == "true":
+        return Response(b"", status_code=200, headers={"HX-Redirect": HOME}, cookies=cookies)
+    return Redirect(HOME, status_code=303, cookies=cookies)
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class LoginController(Controller):
+    path = "/cabinet"
+    include_in_schema = False
+
+    @get("/login")
+    async def login_page(self, request: HTMXRequest) -> Template | Redirect:
+        settings, now = settings_of(request), core_of(request).clock.now()
+        if read_session(settings, request.cookies.get(SESSION_COOKIE), now) is not None:
+            return Redirect(HOME, status_code=303)
+        chosen = request.query_params.get("lang")
+        cookies = [Cookie(key="lang", value=chosen, max_age=365 * 86400, path="/", samesite="lax",
+                          secure=settings.cabinet.cookie_secure)] if chosen in LANGUAGES else []
+        return render(request, "login", step="phone", phone="", error=None, cookies=cookies)
+
+    @post("/login/code", status_code=200)
+    async def send_code(self, request: HTMXRequest) -> Template:
+        form = await request.form()
+        raw = str(form.get("phone", "")).strip()
+        core, settings = core_of(request), settings_of(request)
+        try:
+            phone = normalize_phone(raw, core.rules.phone_region)
+        except InvalidInput:
+            return render(request, "login", step="phone", phone=raw[:40], error="bad_phone", status=422)
+        async with core.transaction() as db:
+            result = await issue_code(db, settings.cabinet, settings.secret, phone, client_ip(request),
+                                      core.clock.now(), language_of(request))
+        log.info("login code for %s: %s", mask_phone(phone), result.status)
+        if result.status is IssueStatus.LIMITED:
+            return render(request, "login", step="phone", phone=phone, error="limited", status=429)
+        return render(request, "login", step="code", phone=phone, resend_after=result.retry_after,
+                      error=None if result.status is IssueStatus.SENT else "wait",
+                      seconds=result.retry_after, status=200 if result.status is IssueStatus.SENT else 429)
+
+    @post("/login/verify", status_code=200)
+    async def check_code(self, request: HTMXRequest) -> Template | Response[Any]:
+        form = await request.form()
+        core, settings = core_of(request), settings_of(request)
+        try:
+            phone = normalize_phone(str(form.get("phone", "")), core.rules.phone_region)
+        except InvalidInput:
+            return render(request, "login", step="phone", phone="", error="bad_phone", status=422)
+        code = str(form.get("code", "")).strip()
+        now = core.clock.now()
+        async with core.transaction() as db:
+            result = await verify_code(db, settings.cabinet, settings.secret, phone, code[:12], now)
+            member = await find_by_phone(db, phone) if result.status is VerifyStatus.OK else None
+        if result.status is VerifyStatus.WRONG:
+            return render(request, "login", step="code", phone=phone, error="wrong_code",
+                          left=result.attempts_left, status=422)
+        if result.status is VerifyStatus.EXPIRED:
+            return render(request, "login", step="phone", phone=phone, error="code_expired", status=422)
+        if member is not None:
+            return signed_in(request, member.id)
+        return render(request, "register", phone=phone, channels=CHANNELS, error=None,
+                      cookies=[phone_cookie(settings, phone, now)])
+
+    @post("/register", status_code=200)
+    async def join(self, request: HTMXRequest) -> Template | Response[Any]:
+        core, settings = core_of(request), settings_of(request)
+        phone = read_phone(settings, request.cookies.get(PHONE_COOKIE), core.clock.now())
+        if phone is None:
+            return render(request, "login", step="phone", phone="", error="code_expired", status=422)
+        form = await request.form()
+        if form.get("rules") != "yes":
+            return render(request, "register", phone=phone, channels=CHANNELS, error="rules_required", status=422)
+        reg = Registration(phone=phone, first_name=str(form.get("first_name", ""))[:100] or None, channel="web",
+                           language=language_of(request), source="cabinet",
+                           consents={channel: form.get(f"consent_{channel}") == "yes" for channel in CHANNELS},
+                           consent_method="web-checkbox")
+        async with core.transaction() as db:
+            member, _ = await register(db, core.clock, core.rules, reg)
+        return signed_in(request, member.id)
+
+    @get("/telegram")
+    async def telegram_page(self, request: HTMXRequest) -> Template:
+        return render(request, "telegram", error=None)
+
+    @post("/telegram", status_code=200)
+    async def telegram_login(self, request: HTMXRequest) -> Template | Response[Any]:
+        """A Mini App opened from the bot: initData proves the Telegram user; their linked card signs in."""
+        core, settings = core_of(request), settings_of(request)
+        form = await request.form()
+        token = settings.telegram.token
+        try:
+            if token is None:
+                raise InitDataError("no bot configured")
+            fields = validate_init_data(str(form.get("init_data", "")), token.get_secret_value(),
+                                        settings.cabinet.init_data_max_age, core.clock.now().timestamp())
+            user_id = int(fields["user"]["id"])
+        except (InitDataError, KeyError, TypeError, ValueError):
+            return render(request, "telegram", error="telegram_failed", status=403)
+        async with core.reading() as db:
+            member = (await db.execute(select(Member).where(Member.telegram_user_id == user_id))).scalar_one_or_none()
+        if member is None:
+            return render(request, "telegram", error="telegram_unlinked", status=404)
+        return signed_in(request, member.id)
+
+    @post("/logout", status_code=200)
+    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        settings = settings_of(request)
+        cookies = [cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)]
+        # the page script empties the offline cache; Clear-Site-Data does it where supported
+        headers = {"Clear-Site-Data": '"cache"'}
+        if request.headers.get("hx-request") == "true":
+            return Response(b"", status_code=200, headers={"HX-Redirect": "/cabinet/login", **headers},
+                            cookies=cookies)
+        return Redirect("/cabinet/login", status_code=303, cookies=cookies, headers=headers)

@@ -1,0 +1,106 @@
+"""Card, balance, history and offers: what a member looks at, read-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, get
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from shared import ledger
+from shared.balance import balance_view
+from shared.db.models import Entry
+from wallet.links import wallet_links
+from webapp.cabinet.auth import SignedIn, provide_member
+from webapp.cabinet.card_codes import ean13_svg, qr_svg
+from webapp.cabinet.texts import translator
+from webapp.cabinet.views import core_of, local_time, render, settings_of
+
+HISTORY_PAGE = 20
+
+
+async def balance_context(request: HTMXRequest, member: SignedIn) -> dict[str, Any]:
+    core = core_of(request)
+    now = core.clock.now()
+    async with core.reading() as db:
+        view = await balance_view(db, core.rules, member, now, language=member.language)
+        pending = await ledger.pending_lots(db, member.id)
+    tier = view["tier"]
+    progress = None
+    if tier["next"] is not None:
+        threshold = core.rules.tier(tier["next"]["code"]).threshold * 100
+        needed = tier["next"]["spend_needed"]
+        progress = {"percent": round(100 * (1 - needed / threshold)) if threshold else 100,
+                    "needed": f"{needed // 100:,}".replace(",", "\u202f"), "next": tier["next"]["name"]}
+    when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
+    day = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
+    return {
+        "balance": view, "progress": progress,
+        "as_of": local_time(request, member, now, when),
+        "pending_lots": [{"points": lot.points, "date": local_time(request, member, lot.available_at, when)}
+                         for lot in pending],
+        "expiring": [{"points": lot["points"],
+                      "date": local_time(request, member, datetime.fromisoformat(lot["expires_at"]), day)}
+                     for lot in view["expiring"]],
+    }
+
+
+class PagesController(Controller):
+    path = "/cabinet"
+    include_in_schema = False
+    dependencies = {"member": Provide(provide_member)}  # noqa: RUF012 - Litestar reads a class attribute
+
+    @get("/")
+    async def home(self) -> Redirect:
+        return Redirect("/cabinet/card", status_code=303)
+
+    @get("/card")
+    async def card(self, request: HTMXRequest, member: SignedIn) -> Template:
+        """The till page: number, codes and the balance as of now, from the member row alone (one query)."""
+        t = translator(member.language)
+        when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
+        return render(request, "card", member=member, balance={"available": member.available},
+                      as_of=local_time(request, member, core_of(request).clock.now(), when),
+                      qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
+                      barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)))
+
+    @get("/wallet/{kind:str}")
+    async def wallet(self, request: HTMXRequest, member: SignedIn, kind: FromPath[str]) -> Redirect:
+        """The wallet buttons sign their links on click: a Google save link costs an RSA signature."""
+        if kind not in ("apple", "google"):
+            raise NotFoundException("no such wallet")
+        links = wallet_links(settings_of(request), member, core_of(request).clock.now())
+        return Redirect(links[f"{kind}_url"], status_code=303)
+
+    @get("/balance")
+    async def balance(self, request: HTMXRequest, member: SignedIn) -> Template:
+        return render(request, "balance", member=member, **await balance_context(request, member))
+
+    @get("/history")
+    async def history(self, request: HTMXRequest, member: SignedIn, before: FromQuery[int | None] = None) -> Template:
+        """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
+        core = core_of(request)
+        query = select(Entry).where(Entry.member_id == member.id)
+        if before is not None:
+            query = query.where(Entry.id < before)
+        async with core.reading() as db:
+            rows = list((await db.execute(query.order_by(Entry.id.desc()).limit(HISTORY_PAGE + 1))).scalars())
+        more = rows[HISTORY_PAGE].id + 1 if len(rows) > HISTORY_PAGE else None
+        fmt = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
+        entries = [{"id": row.id, "kind": row.kind, "points": row.points, "comment": row.comment,
+                    "date": local_time(request, member, row.created_at, fmt)} for row in rows[:HISTORY_PAGE]]
+        return render(request, "history", member=member, entries=entries, more=more,
+                      fragment="partials/history_rows.html.j2" if before is not None else None)
+
+    @get("/offers")
+    async def offers(self, request: HTMXRequest, member: SignedIn) -> Template:
+        rules = core_of(request).rules
+        tiers = [{"name": tier.title(member.language), "threshold": f"{tier.threshold:,}".replace(",", "\u202f"),
+                  "percent": tier.accrual_percent} for tier in rules.tiers]
+        return render(request, "offers", member=member, rules=rules, tiers=tiers)

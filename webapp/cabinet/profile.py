@@ -1,0 +1,173 @@
+"""My purchases (charts) and the profile: name, birth date once, e-mail with a confirmation link,
+consents per channel with when they were given, language; and the browser's push opt-in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jwt
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Template
+
+from notifications.push_subscriptions import save_subscription
+from notifications.vapid_keys import vapid_public_key
+from shared.errors import InvalidInput
+from shared.events import EventKind, emit
+from shared.ledger import lock_member
+from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
+from webapp.cabinet.auth import SignedIn, provide_member
+from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
+from webapp.cabinet.texts import LANGUAGES, translator
+from webapp.cabinet.views import core_of, local_time, render, settings_of
+
+EMAIL_LINK_HOURS = 24
+
+
+def _email_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"cabinet:email", hashlib.sha256).digest()
+
+
+async def profile_context(request: Request[Any, Any, Any], member: SignedIn) -> dict[str, Any]:
+    async with core_of(request).reading() as db:
+        consents = await consents_of(db, member.id)
+    fmt = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
+    return {"channels": CHANNELS, "consents": {channel: {"granted": c.granted,
+                                                         "date": local_time(request, member, c.changed_at, fmt)}
+                                               for channel, c in consents.items()},
+            "languages": LANGUAGES}
+
+
+class ProfileController(Controller):
+    path = "/cabinet"
+    include_in_schema = False
+    dependencies = {"member": Provide(provide_member)}  # noqa: RUF012 - Litestar reads a class attribute
+
+    @get("/purchases")
+    async def purchases(self, request: HTMXRequest, member: SignedIn) -> Template:
+        core = core_of(request)
+        t = translator(member.language)
+        zone = ZoneInfo(member.time_zone) if member.time_zone else core.rules.zone
+        async with core.reading() as db:
+            summary = await spend_summary(db, member.id, core.clock.now(), zone, member.language,
+                                          t("category_other"))
+        return render(request, "purchases", member=member, summary=summary, total=rubles(summary.total),
+                      by_month=bar_chart_svg(summary.by_month, t("by_month"), t("rub")),
+                      by_category=bar_chart_svg(summary.by_category, t("by_category"), t("rub")))
+
+    @get("/profile")
+    async def profile(self, request: HTMXRequest, member: SignedIn,
+                      email_confirmed: FromQuery[bool] = False) -> Template:
+        return render(request, "profile", member=member, notice="email_confirmed" if email_confirmed else None,
+                      error=None, **await profile_context(request, member))
+
+    @post("/profile", status_code=200)
+    async def save_profile(self, request: HTMXRequest, member: SignedIn) -> Template:
+        core = core_of(request)
+        form = await request.form()
+        error, birth = None, None
+        raw_birth = str(form.get("birth_date", "")).strip()
+        if raw_birth and member.birth_date is None:
+            try:
+                birth = date.fromisoformat(raw_birth)
+            except ValueError:
+                error = "bad_date"
+            today = core.clock.now().astimezone(core.rules.zone).date()
+            if birth is not None and not date(1900, 1, 1) <= birth <= today:
+                error, birth = "bad_date", None
+        language = str(form.get("language", member.language))
+        if error is None:
+            async with core.transaction() as db:
+                row = await lock_member(db, member.id)
+                row.first_name = str(form.get("first_name", "")).strip()[:100] or None
+                row.last_name = str(form.get("last_name", "")).strip()[:100] or None
+                if language in LANGUAGES:
+                    row.language = language
+                if birth is not None and row.birth_date is None:  # set once
+                    row.birth_date, row.birth_mmdd = birth, birth.month * 100 + birth.day
+                row.updated_at = core.clock.now()
+            member = row
+        return render(request, "profile", member=member, notice=None if error else "saved", error=error,
+                      status=422 if error else 200, **await profile_context(request, member))
+
+    @post("/profile/email", status_code=200)
+    async def change_email(self, request: HTMXRequest, member: SignedIn) -> Template:
+        """Keep the address unconfirmed and send it a signed link; only a click proves it."""
+        core, settings = core_of(request), settings_of(request)
+        form = await request.form()
+        email = str(form.get("email", "")).strip().lower()
+        if not EMAIL_RE.match(email) or len(email) > 254:
+            return render(request, "profile", member=member, notice=None, error="bad_email", status=422,
+                          **await profile_context(request, member))
+        now = core.clock.now()
+        token = jwt.encode({"sub": str(member.id), "email": email,
+                            "exp": int((now + timedelta(hours=EMAIL_LINK_HOURS)).timestamp())},
+                           _email_key(settings.secret), algorithm="HS256")
+        link = f"{settings.public_url}/cabinet/email/confirm?token={token}"
+        async with core.transaction() as db:
+            row = await lock_member(db, member.id)
+            if row.email != email:
+                row.email, row.email_confirmed_at = email, None
+            row.updated_at = now
+            await emit(db, EventKind.EMAIL_CONFIRMATION, member.id, {"email": email, "link": link}, now)
+        return render(request, "profile", member=row, notice="email_sent", error=None, email=email,
+                      **await profile_context(request, row))
+
+    @get("/email/confirm")
+    async def confirm_email(self, request: HTMXRequest, member: SignedIn,
+                            token: FromQuery[str] = "") -> Template | Response[Any]:
+        core, settings = core_of(request), settings_of(request)
+        try:
+            claims = jwt.decode(token, _email_key(settings.secret), algorithms=["HS256"],
+                                options={"require": ["sub", "email", "exp"], "verify_exp": False})
+            valid = claims["sub"] == str(member.id) and int(claims["exp"]) > core.clock.now().timestamp()
+        except jwt.InvalidTokenError:
+            valid = False
+        if valid:
+            async with core.transaction() as db:
+                row = await lock_member(db, member.id)
+                if row.email == claims["email"]:
+                    row.email_confirmed_at = core.clock.now()
+                    return Response(b"", status_code=303, headers={"Location": "/cabinet/profile?email_confirmed=1"})
+        return render(request, "profile", member=member, notice=None, error="email_link_bad", status=400,
+                      **await profile_context(request, member))
+
+    @post("/profile/consents", status_code=200)
+    async def save_consents(self, request: HTMXRequest, member: SignedIn) -> Template:
+        core = core_of(request)
+        form = await request.form()
+        async with core.transaction() as db:
+            row = await lock_member(db, member.id)
+            for channel in CHANNELS:
+                await set_consent(db, core.clock, row, channel, form.get(f"consent_{channel}") == "yes",
+                                  source="web:cabinet", method="web-checkbox")
+        return render(request, "profile", member=member, notice="saved", error=None,
+                      **await profile_context(request, member))
+
+    @get("/push/key.json")
+    async def push_key(self, request: Request[Any, Any, Any], member: SignedIn) -> dict[str, str]:
+        return {"key": vapid_public_key(settings_of(request))}
+
+    @post("/push/subscription.json", status_code=201)
+    async def push_subscribe(self, request: Request[Any, Any, Any], member: SignedIn) -> Response[Any]:
+        core = core_of(request)
+        try:
+            body = await request.json()
+        except Exception:  # any unreadable body is the caller's mistake
+            body = None
+        if not isinstance(body, dict):
+            return Response({"detail": "send the browser's PushSubscription as JSON"}, status_code=400)
+        try:
+            async with core.transaction() as db:
+                await save_subscription(db, member.id, body, core.clock.now())
+                await set_consent(db, core.clock, member, "push", True, source="web:cabinet",
+                                  method="web-push-permission")
+        except InvalidInput as exc:
+            return Response({"detail": exc.detail}, status_code=422)
+        return Response({"status": "subscribed"}, status_code=201)

@@ -1,0 +1,67 @@
+"""Rendering: htmx requests get the page's fragment, full requests (and history restores) the page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.response import Template
+
+from shared.config import Settings
+from shared.core import Core
+from shared.db.models import Member
+from webapp.cabinet.texts import LANGUAGES, translator
+
+FULL = "base.html.j2"
+FRAGMENT = "partials/fragment.html.j2"
+
+
+def core_of(request: Request[Any, Any, Any]) -> Core:
+    return request.app.state.core  # type: ignore[no-any-return]
+
+
+def settings_of(request: Request[Any, Any, Any]) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def wants_fragment(request: Request[Any, Any, Any]) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
+
+
+def language_of(request: Request[Any, Any, Any], member: Member | None = None) -> str:
+    if member is not None and member.language in LANGUAGES:
+        return member.language
+    chosen = request.query_params.get("lang") or request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen  # type: ignore[return-value]
+    accept = request.headers.get("accept-language", "")
+    if accept.lower().startswith("en"):
+        return "en"
+    return settings_of(request).program.language if settings_of(request).program.language in LANGUAGES else "ru"
+
+
+def local_time(request: Request[Any, Any, Any], member: Member | None, moment: datetime, fmt: str) -> str:
+    zone = ZoneInfo(member.time_zone) if member and member.time_zone else settings_of(request).program.zone
+    return moment.astimezone(zone).strftime(fmt)
+
+
+def render(request: HTMXRequest, name: str, *, member: Member | None = None, status: int = 200,
+           cookies: list[Cookie] | None = None, fragment: str | None = None, **context: Any) -> Template:
+    """The page `cabinet/<name>.html.j2`, or for htmx its fragment (or the named partial)."""
+    language = language_of(request, member)
+    partial = wants_fragment(request)
+    cookies = [*(cookies or []), *getattr(request.state, "cabinet_cookies", [])]
+    template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"
+    return HTMXTemplate(
+        template_name=template,
+        context={"layout": FRAGMENT if partial else FULL, "t": translator(language), "lang": language,
+                 "member": member, "page": name, "program": settings_of(request).program.name, **context},
+        status_code=status,
+        cookies=cookies,
+        headers={"Vary": "HX-Request", "Cache-Control": "private, no-cache"},
+    )
