@@ -30,6 +30,9 @@ POLICIES: dict[str, KindPolicy] = {
     "tier_changed": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
     "points_expiring": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
     "birthday": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=True),
+    # marketers' messages: the campaign's or chain's own cascade, never at night, under the cap
+    "campaign": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=False),
+    "chain": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=False),
 }
 
 
