@@ -83,8 +83,13 @@ def _lapsed(chain: TriggerChain, now: datetime) -> Any:
 
 
 async def enter_members(session: AsyncSession, chain: TriggerChain, now: datetime) -> None:
-    """Lapsed members not yet in the chain enter it; those who finished or left it and bought since
-    (then lapsed again) start over."""
+    """Members who bought since entering leave; lapsed members not yet in the chain enter it; those
+    who finished or left it and bought since (then lapsed again) start over."""
+    bought_since = select(Member.id).where(Member.id == ChainProgress.member_id,
+                                           Member.last_purchase_at > ChainProgress.entered_at)
+    await session.execute(update(ChainProgress).where(
+        ChainProgress.chain_id == chain.id, ChainProgress.status == ACTIVE, exists(bought_since))
+        .values(status=EXITED, updated_at=now))
     fresh = select(literal(chain.id), Member.id, literal(0), literal(ACTIVE), literal(now, ChainProgress.entered_at.type),
                    literal(now, ChainProgress.next_at.type), literal(now, ChainProgress.updated_at.type)).where(
         _lapsed(chain, now), ~exists().where(ChainProgress.chain_id == chain.id, ChainProgress.member_id == Member.id))
