@@ -9,11 +9,10 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import MEMBER_FIELDS, member_fields, recipients_of
+from notifications.bulk_insert import insert_ignoring_conflicts
 from notifications.campaign_models import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember
 from notifications.campaigns import _campaign, assign_variant, source_of, texts_for, variants_of
 from notifications.planner import insert_messages, message_row
@@ -35,10 +34,7 @@ async def _start(session: AsyncSession, core: Core, campaign: Campaign) -> None:
 
 
 async def _insert_assignments(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        await session.execute(insert(CampaignMember).values(rows).on_conflict_do_nothing(
-            index_elements=["campaign_id", "member_id"]))
+    await insert_ignoring_conflicts(session, CampaignMember.__table__, rows, ("campaign_id", "member_id"))
 
 
 async def expand_batch(core: Core, campaign_id: int, batch_size: int = BATCH) -> int:
@@ -65,7 +61,7 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int = BATCH) ->
         weights = [(v.code, v.weight) for v in arms]
         templates = {v.code: v.templates for v in arms}
         channels = list(campaign.channels)
-        who_all = await recipients_of(session, settings, members, now)
+        who_all = await recipients_of(session, settings, members, now, ordered=True)
         messages, assignments = [], []
         source = source_of(campaign_id)
         for m in members:
@@ -87,10 +83,8 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int = BATCH) ->
                 source=source, recipient=str(m.id), member_id=m.id, kind="campaign", channel=channel,
                 address=who.addresses[channel], rest=rest, when=send_time("campaign", now, who.zone, settings.notify),
                 now=now, context=context))
-        for start in range(0, len(messages), 500):  # stays under the drivers' bound-parameter limits
-            await insert_messages(session, messages[start:start + 500])
-        for start in range(0, len(assignments), 2000):
-            await _insert_assignments(session, assignments[start:start + 2000])
+        await insert_messages(session, messages)
+        await _insert_assignments(session, assignments)
         campaign.cursor = members[-1].id
         campaign.expanded_count += len(members)
         campaign.updated_at = now

@@ -137,8 +137,7 @@ async def _run_steps(session: AsyncSession, core: Core, chain: TriggerChain, row
                                   reason=f"chain:{entry}:{row.step}")
             row.step += 1
         row.updated_at = now
-    for start in range(0, len(messages), 500):
-        await insert_messages(session, messages[start:start + 500])
+    await insert_messages(session, messages)
 
 
 async def run_chain(core: Core, chain_id: int, batch_size: int = BATCH) -> int:
