@@ -41,24 +41,28 @@ INSERT INTO members (id, phone, card_number, first_name, language, tier_code, re
                      pending, debt, wallet_serial, wallet_auth_token, telegram_user_id, created_at, updated_at)
 SELECT md5('m' || i)::uuid, '+7900' || lpad(i::text, 7, '0'), '2' || lpad(i::text, 12, '0'),
        (ARRAY['Анна','Иван','Мария','Пётр','Елена','Олег'])[1 + i % 6], CASE WHEN i % 10 = 0 THEN 'en' ELSE 'ru' END,
-       (ARRAY['standard','standard','gold','platinum'])[1 + i % 4], 'import', i % 5000, 0, 0, 'w' || i, md5('t' || i),
+       (ARRAY['standard','standard','gold','platinum'])[1 + i % 4], 'import', i % 5000, 0, 0, 'w' || i,
+       md5('t' || i),
        CASE WHEN i % 3 = 0 THEN 100000000 + i END, $1, $1
 FROM generate_series(1, $2) AS i
 """
 CONSENTS = """
 INSERT INTO consents (member_id, channel, granted, changed_at, source, method)
 SELECT id, 'sms', true, $1::timestamptz, 'bench', 'import' FROM members WHERE right(phone, 2) <> '07'
-UNION ALL SELECT id, 'telegram', true, $1::timestamptz, 'bench', 'import' FROM members WHERE telegram_user_id IS NOT NULL
+UNION ALL
+SELECT id, 'telegram', true, $1::timestamptz, 'bench', 'import' FROM members WHERE telegram_user_id IS NOT NULL
 """
 RAW = """
 INSERT INTO raw_messages (source, recipient, member_id, channel, kind, promotional, address, language, text, meta,
                           cascade, status, attempts, next_attempt_at, cost_parts, created_at)
 SELECT 'raw:1', id::text, id, 'sms', 'campaign', true, phone, language,
-       first_name || ', скидка 10% до воскресенья. Баланс ' || available, '{"context": {}}', '[]', 'queued', 0, $1, 1, $1
+       first_name || ', скидка 10% до воскресенья. Баланс ' || available, '{"context": {}}', '[]', 'queued', 0,
+       $1, 1, $1
 FROM members
 """
 TEXTS = {
-    "telegram": {"ru": {"text": "{{ name }}, у вас {{ balance }} баллов, уровень «{{ tier }}». Скидка 10% до воскресенья!"},
+    "telegram": {"ru": {"text": "{{ name }}, у вас {{ balance }} баллов, уровень «{{ tier }}». "
+                               "Скидка 10% до воскресенья!"},
                  "en": {"text": "{{ name }}, you have {{ balance }} points ({{ tier }}). 10% off until Sunday!"}},
     "sms": {"ru": {"text": "{{ name }}, скидка 10% до вс. Баланс {{ balance }}"},
             "en": {"text": "{{ name }}, 10% off until Sunday. Balance {{ balance }}"}},

@@ -57,7 +57,8 @@ async def recipients_of(session: AsyncSession, settings: Settings, members: list
             .group_by(Message.member_id, Message.channel).having(counted >= settings.notify.promo_cap_per_day)):
         capped[member_id].add(channel)
     pushes = {s.member_id: s.as_address() for s in (await session.execute(
-        select(PushSubscription).where(_among(PushSubscription.member_id, ids, ordered)).order_by(PushSubscription.id))).scalars()}
+        select(PushSubscription).where(_among(PushSubscription.member_id, ids, ordered))
+        .order_by(PushSubscription.id))).scalars()}
     zones: dict[str | None, ZoneInfo] = {None: settings.program.zone}
     out = {}
     for m in members:

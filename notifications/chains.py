@@ -90,8 +90,8 @@ async def enter_members(session: AsyncSession, chain: TriggerChain, now: datetim
     await session.execute(update(ChainProgress).where(
         ChainProgress.chain_id == chain.id, ChainProgress.status == ACTIVE, exists(bought_since))
         .values(status=EXITED, updated_at=now))
-    fresh = select(literal(chain.id), Member.id, literal(0), literal(ACTIVE), literal(now, ChainProgress.entered_at.type),
-                   literal(now, ChainProgress.next_at.type), literal(now, ChainProgress.updated_at.type)).where(
+    when = literal(now, ChainProgress.entered_at.type)
+    fresh = select(literal(chain.id), Member.id, literal(0), literal(ACTIVE), when, when, when).where(
         _lapsed(chain, now), ~exists().where(ChainProgress.chain_id == chain.id, ChainProgress.member_id == Member.id))
     await session.execute(ChainProgress.__table__.insert().from_select(
         ["chain_id", "member_id", "step", "status", "entered_at", "next_at", "updated_at"], fresh))

@@ -52,7 +52,7 @@ async def seed_campaign(core: Core) -> int:
         assert segment.member_count == TOTAL
         campaign = await create_campaign(
             session, name="Crash", segment_id=segment.id, channels=["sms"], control_percent=5, now=now,
-            variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}, скидка 10%. Баланс {{ balance }}"}}}}])
+            variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}: скидка 10%, {{ balance }}"}}}}])
         await schedule_campaign(session, campaign.id, now, now)
     return campaign.id
 

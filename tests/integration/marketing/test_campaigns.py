@@ -38,7 +38,8 @@ async def segment(core: Core, definition: dict[str, Any] | None = None) -> int:
 async def campaign(core: Core, segment_id: int, **extra: Any) -> int:
     fields: dict[str, Any] = {"name": "Weekend", "segment_id": segment_id, "channels": ["telegram", "sms"],
                               "variants": [{"code": "A", "templates": TEXTS},
-                                           {"code": "B", "templates": {**TEXTS, "sms": {"ru": {"text": "Б {{ card }}"}}}}],
+                                           {"code": "B",
+                                            "templates": {**TEXTS, "sms": {"ru": {"text": "Б {{ card }}"}}}}],
                               "control_percent": 20} | extra
     async with core.transaction() as session:
         created = await create_campaign(session, now=core.clock.now(), **fields)

@@ -3,7 +3,6 @@ each step once per member however often the scheduler runs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
