@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.bulk_insert import insert_ignoring_conflicts
 from notifications.models import QUEUED, Message
 from notifications.recipients import load_member, login_recipient, message_context, recipient_for
 from notifications.routing import POLICIES, Plan, plan_messages
@@ -38,11 +37,7 @@ def message_row(*, source: str, recipient: str, member_id: Any, kind: str, chann
 
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert, keeping any row that already exists under the same (source, recipient, channel)."""
-    if not rows:
-        return
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(Message).values(rows).on_conflict_do_nothing(index_elements=["source", "recipient", "channel"])
-    await session.execute(stmt)
+    await insert_ignoring_conflicts(session, Message.__table__, rows, ("source", "recipient", "channel"))
 
 
 async def plan_event(session: AsyncSession, settings: Settings, event: OutboxEvent, now: datetime

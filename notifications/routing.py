@@ -33,6 +33,9 @@ POLICIES: dict[str, KindPolicy] = {
     "points_expiring": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
     "birthday": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=True),
     "bonus_granted": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=True),
+    # marketers' messages: the campaign's or chain's own cascade, never at night, under the cap
+    "campaign": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=False),
+    "chain": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=False),
 }
 
 

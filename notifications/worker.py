@@ -272,6 +272,8 @@ class Worker:
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(self._run_due, "interval", minutes=self.settings.notify.due_jobs_minutes,
                           next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="due-jobs")
+        scheduler.add_job(self._run_marketing, "interval", seconds=self.settings.notify.campaigns_seconds,
+                          next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="campaigns")
         scheduler.start()
         log.info("this worker schedules the due jobs")
         try:
@@ -280,6 +282,17 @@ class Worker:
             scheduler.shutdown(wait=False)
             if connection is not None:
                 await step_down(connection)
+
+    async def _run_marketing(self) -> None:
+        """Due campaigns and trigger chains (idempotent: a double run changes nothing)."""
+        from notifications.marketing_jobs import run_marketing
+
+        try:
+            report = await run_marketing(self.core)
+            if any(report.values()):
+                log.info("marketing jobs: %s", report)
+        except Exception:
+            log.exception("marketing jobs failed; the next run will pick them up")
 
     async def _run_due(self) -> None:
         try:

@@ -115,6 +115,8 @@ class NotifierSettings(_Section):
     retry_base_seconds: float = Field(default=30, gt=0)
     poll_seconds: float = Field(default=0.2, gt=0, le=10)
     due_jobs_minutes: int = Field(default=5, ge=1)
+    campaigns_seconds: int = Field(default=30, ge=1, description="how often due campaigns and chains run")
+    segments_refresh_hours: int = Field(default=24, ge=1, description="segment snapshots older than this refresh")
     lease_seconds: int = Field(default=120, ge=5)
     batch_size: int = Field(default=200, ge=1, le=5000)
 

@@ -30,13 +30,32 @@ def _template(source: str, html: bool = False) -> Any:
     return _compiled[key]
 
 
+CUSTOM_KINDS = frozenset({"campaign", "chain"})
+
+
+def render_custom(channel: str, texts: dict[str, str], context: dict[str, Any]) -> Rendered:
+    """A marketer's text (jinja2, the member's fields) for one channel: "text" and, for e-mail and
+    push, "subject"."""
+    body = _template(texts["text"]).render(**context).strip()
+    if channel == "sms":
+        return Rendered(text=body, parts=count_parts(body))
+    subject = _template(texts["subject"]).render(**context).strip() if texts.get("subject") else None
+    if channel == "email":
+        html = _template(EMAIL_HTML, html=True).render(subject=subject or "", paragraphs=body.split("\n"), **context)
+        return Rendered(text=body, subject=subject, html=html)
+    return Rendered(text=body, subject=subject)
+
+
 def has_template(kind: str) -> bool:
     return kind in CATALOG["ru"]
 
 
 def render_message(kind: str, channel: str, language: str, context: dict[str, Any]) -> Rendered:
     """Render one message; SMS gets the short text and its part count, e-mail subject + HTML + text,
-    push a title and body, Telegram and Viber the medium text."""
+    push a title and body, Telegram and Viber the medium text. Campaign and chain messages carry
+    the marketer's texts for each channel in context["templates"]."""
+    if kind in CUSTOM_KINDS:
+        return render_custom(channel, context["templates"][channel], context)
     texts = CATALOG.get(language, CATALOG["ru"])[kind]
     if channel == "sms":
         text = _template(texts["sms"]).render(**context).strip()

@@ -1,0 +1,159 @@
+"""Campaign benchmark: 1,000,000 members seeded in bulk on PostgreSQL, a segment that selects most of
+them (reachable by Telegram or SMS with consent), and a campaign (two A/B arms, 10 % control) expanded
+into personalised messages through the real expansion path (routing, consent, quiet hours, cap,
+templates, unique key). Time and peak RSS of this process (the expansion runs here), beside a raw
+INSERT ... SELECT of the same number of message rows into a copy of the messages table.
+
+Targets (issue 7): <= 60 s and <= 300 MB. Usage: python bench/campaign.py [--members 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+from sqlalchemy import func, select
+
+from bench.common import PG_ADMIN, write_result
+from notifications.campaign_expansion import expand_campaign
+from notifications.campaign_models import CONTROL, CampaignMember
+from notifications.campaigns import create_campaign, schedule_campaign
+from notifications.models import Message
+from shared.clock import FixedClock
+from shared.config import Settings
+from shared.core import Core
+from shared.db.migrate import upgrade
+from shared.segments import save_segment
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: no quiet-hours deferral
+DB = "loyalty_campaign_bench"
+SEED = """
+INSERT INTO members (id, phone, card_number, first_name, language, tier_code, registration_channel, available,
+                     pending, debt, wallet_serial, wallet_auth_token, telegram_user_id, created_at, updated_at)
+SELECT md5('m' || i)::uuid, '+7900' || lpad(i::text, 7, '0'), '2' || lpad(i::text, 12, '0'),
+       (ARRAY['Анна','Иван','Мария','Пётр','Елена','Олег'])[1 + i % 6], CASE WHEN i % 10 = 0 THEN 'en' ELSE 'ru' END,
+       (ARRAY['standard','standard','gold','platinum'])[1 + i % 4], 'import', i % 5000, 0, 0, 'w' || i,
+       md5('t' || i),
+       CASE WHEN i % 3 = 0 THEN 100000000 + i END, $1, $1
+FROM generate_series(1, $2) AS i
+"""
+CONSENTS = """
+INSERT INTO consents (member_id, channel, granted, changed_at, source, method)
+SELECT id, 'sms', true, $1::timestamptz, 'bench', 'import' FROM members WHERE right(phone, 2) <> '07'
+UNION ALL
+SELECT id, 'telegram', true, $1::timestamptz, 'bench', 'import' FROM members WHERE telegram_user_id IS NOT NULL
+"""
+RAW = """
+INSERT INTO raw_messages (source, recipient, member_id, channel, kind, promotional, address, language, text, meta,
+                          cascade, status, attempts, next_attempt_at, cost_parts, created_at)
+SELECT 'raw:1', id::text, id, 'sms', 'campaign', true, phone, language,
+       first_name || ', скидка 10% до воскресенья. Баланс ' || available, '{"context": {}}', '[]', 'queued', 0,
+       $1, 1, $1
+FROM members
+"""
+TEXTS = {
+    "telegram": {"ru": {"text": "{{ name }}, у вас {{ balance }} баллов, уровень «{{ tier }}». "
+                               "Скидка 10% до воскресенья!"},
+                 "en": {"text": "{{ name }}, you have {{ balance }} points ({{ tier }}). 10% off until Sunday!"}},
+    "sms": {"ru": {"text": "{{ name }}, скидка 10% до вс. Баланс {{ balance }}"},
+            "en": {"text": "{{ name }}, 10% off until Sunday. Balance {{ balance }}"}},
+}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def seed(members: int) -> tuple[str, float]:
+    admin = await asyncpg.connect(PG_ADMIN)
+    await admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    await admin.execute(f"CREATE DATABASE {DB}")
+    await admin.close()
+    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + DB
+    await asyncio.to_thread(upgrade, url.replace("postgresql://", "postgresql+asyncpg://"))
+    started = time.perf_counter()
+    conn = await asyncpg.connect(url)
+    await conn.execute(SEED, NOW, members)
+    await conn.execute(CONSENTS, NOW)
+    await conn.execute("ANALYZE")
+    await conn.close()
+    return url, time.perf_counter() - started
+
+
+async def raw_insert(url: str) -> float:
+    """The physical limit: the same number of rows, one INSERT ... SELECT, into a table with the same indexes."""
+    conn = await asyncpg.connect(url)
+    await conn.execute("CREATE TABLE raw_messages (LIKE messages INCLUDING ALL)")
+    started = time.perf_counter()
+    await conn.execute(RAW, NOW)
+    elapsed = time.perf_counter() - started
+    await conn.execute("DROP TABLE raw_messages")
+    await conn.close()
+    return elapsed
+
+
+async def run(members: int, batch: int) -> dict[str, Any]:
+    url, seeded = await seed(members)
+    print(f"seeded {members:,} members with consents in {seeded:.1f} s")
+    raw = await raw_insert(url)
+    print(f"raw INSERT ... SELECT of {members:,} message rows: {raw:.1f} s")
+    settings = Settings(database_url=url.replace("postgresql://", "postgresql+asyncpg://"),
+                        secret_key="bench-" + "x" * 32)
+    core = Core(settings, FixedClock(NOW))
+    rss_before = peak_rss_mb()
+    started = time.perf_counter()
+    async with core.transaction() as session:
+        segment = await save_segment(session, core.rules, "Reachable", {"channels": ["telegram", "sms"]}, NOW)
+    selected = time.perf_counter() - started
+    print(f"segment saved: {segment.member_count:,} members in {selected:.1f} s")
+    async with core.transaction() as session:
+        campaign = await create_campaign(
+            session, name="Weekend", segment_id=segment.id, channels=["telegram", "sms"], control_percent=10, now=NOW,
+            variants=[{"code": "A", "templates": TEXTS}, {"code": "B", "templates": TEXTS}])
+        await schedule_campaign(session, campaign.id, NOW, NOW)
+    expand_started = time.perf_counter()
+    await expand_campaign(core, campaign.id, batch)
+    expanded = time.perf_counter() - expand_started
+    total = time.perf_counter() - started
+    async with core.reading() as session:
+        messages = (await session.execute(select(func.count()).select_from(Message))).scalar_one()
+        recipients = (await session.execute(select(func.count(func.distinct(Message.member_id))))).scalar_one()
+        by_channel = dict((await session.execute(select(Message.channel, func.count()).group_by(
+            Message.channel))).all())
+        control = (await session.execute(select(func.count()).select_from(CampaignMember).where(
+            CampaignMember.variant == CONTROL))).scalar_one()
+    await core.close()
+    result = {"members": members, "segment_members": segment.member_count, "control": control,
+              "messages": messages, "by_channel": by_channel, "duplicates": messages - recipients,
+              "seed_seconds": round(seeded, 1), "select_seconds": round(selected, 1),
+              "expand_seconds": round(expanded, 1), "total_seconds": round(total, 1),
+              "messages_per_second": round(messages / expanded), "peak_rss_mb": round(peak_rss_mb(), 1),
+              "rss_before_mb": round(rss_before, 1), "raw_insert_seconds": round(raw, 1), "batch": batch,
+              "targets": {"seconds": 60, "peak_rss_mb": 300}}
+    print(f"campaign: {messages:,} messages ({by_channel}) to {recipients:,} members, control {control:,}; "
+          f"select {selected:.1f} s + expand {expanded:.1f} s = {total:.1f} s; peak RSS {result['peak_rss_mb']} MB")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.members, args.batch))
+    if not args.no_write:
+        write_result("campaign", result)
+
+
+if __name__ == "__main__":
+    main()
