@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
@@ -14,10 +18,16 @@ from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
+from webapp.console import STATIC_DIR, TEMPLATE_DIR, create_console_router
 from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
 from webapp.unsubscribe import create_unsubscribe_router
+
+
+# Machine endpoints authenticate otherwise (API keys, signatures, tokens) and take no browser forms.
+CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz",
+               "^/schema"]
 
 
 @get("/healthz", include_in_schema=False)
@@ -33,7 +43,9 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         await app.state.core.close()
 
     handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
-                           create_passkit_router(), passkit_download]
+                           create_passkit_router(), passkit_download, create_console_router(),
+                           create_static_files_router(path="/static", directories=[STATIC_DIR],
+                                                      include_in_schema=False)]
     if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
         from bot.factory import create_bot, create_dispatcher
         from wallet.links import wallet_links
@@ -47,6 +59,9 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         state=State({"core": core, "settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=settings.max_body_bytes,
+        csrf_config=CSRFConfig(secret=settings.secret, exclude=CSRF_EXEMPT, cookie_samesite="strict",
+                               cookie_secure=settings.public_url.startswith("https://")),
+        template_config=TemplateConfig(directory=TEMPLATE_DIR, engine=JinjaTemplateEngine),
         on_shutdown=[close_core],
         openapi_config=OpenAPIConfig(
             title="Loyalty POS and integration API",
