@@ -71,7 +71,10 @@ class Core:
             return
         self._rules_checked_at = moment
         newest = await newest_version_id(session)
-        if newest is None or newest == self.rules_version:
+        if newest is None:  # no version saved (or the versions were removed): the program file rules
+            self._rules, self.rules_version = self.settings.program, None
+            return
+        if newest == self.rules_version:
             return
         version = await session.get(ProgramVersion, newest)
         if version is None:

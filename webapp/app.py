@@ -6,12 +6,12 @@ from typing import Any
 
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.static_files import create_static_files_router
-from litestar.template.config import TemplateConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from shared.clock import Clock
 from shared.config import Settings
@@ -23,7 +23,6 @@ from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
 from webapp.unsubscribe import create_unsubscribe_router
-
 
 # Machine endpoints authenticate otherwise (API keys, signatures, tokens) and take no browser forms.
 CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
@@ -39,7 +39,7 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
     """The template extends the layout for a full request and only the fragment for htmx."""
     staff = getattr(request.state, "staff", None)
     nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
-    return Template(template_name=name, status_code=status_code,
+    return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML,
                     context={"fragment": is_htmx(request), "staff": staff, "nav": nav, "path": request.url.path,
                              **context})
 
