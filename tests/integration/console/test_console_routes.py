@@ -13,7 +13,8 @@ import pytest
 from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
-from shared.staff import create_staff, update_staff
+from shared.db.console_models import StaffAccount
+from shared.staff import hash_password, update_staff
 from tests.conftest import app_client
 from tests.integration.core.helpers import member_row, new_member
 
@@ -54,13 +55,18 @@ class Console:
         return response
 
 
+@pytest.fixture(scope="session")
+async def password_hash() -> str:
+    return await hash_password(PASSWORD)  # argon2 takes most of a second: once per run
+
+
 @pytest.fixture
-async def staff(core: Core) -> dict[str, int]:
-    ids = {}
+async def staff(core: Core, password_hash: str) -> dict[str, int]:
+    accounts = {role: StaffAccount(email=f"{role}@example.com", role=role, password_hash=password_hash, active=True,
+                                   created_at=core.clock.now()) for role in ("admin", "marketer", "analyst", "support")}
     async with core.transaction() as session:
-        for role in ("admin", "marketer", "analyst", "support"):
-            ids[role] = (await create_staff(session, core.clock, f"{role}@example.com", role, PASSWORD)).id
-    return ids
+        session.add_all(accounts.values())
+    return {role: account.id for role, account in accounts.items()}
 
 
 @pytest.fixture
