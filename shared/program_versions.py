@@ -82,15 +82,15 @@ async def preview_tier_moves(session: AsyncSession, new: ProgramRules, as_of: da
         .subquery()
     )
     rows = (await session.execute(
-        select(Member.tier_code, func.coalesce(spend_per_member.c.spend, 0), func.count())
+        select(Member.tier_code, spend_per_member.c.spend, func.count())
         .select_from(Member)
         .outerjoin(spend_per_member, spend_per_member.c.member_id == Member.id)
-        .group_by(Member.tier_code, func.coalesce(spend_per_member.c.spend, 0))
+        .group_by(Member.tier_code, spend_per_member.c.spend)
     )).all()
     up = down = unchanged = 0
     by_tier = {tier.code: 0 for tier in new.tiers}
     for held, spend, count in rows:
-        wanted = new.tier_for_spend(int(spend))
+        wanted = new.tier_for_spend(int(spend or 0))
         by_tier[wanted.code] += count
         difference = new.tier_rank(wanted.code) - new.tier_rank(held)
         if difference > 0:

@@ -27,7 +27,7 @@ _hasher = CryptContext(schemes=["argon2"])
 @cache
 def _dummy_hash() -> str:
     """Verifying against this when the e-mail is unknown makes both answers take the same time."""
-    return _hasher.hash("no such account, same work")
+    return str(_hasher.hash("no such account, same work"))
 
 
 async def hash_password(password: str) -> str:
@@ -109,7 +109,7 @@ async def list_staff(session: AsyncSession) -> list[StaffAccount]:
 async def update_staff(session: AsyncSession, clock: Clock, staff_id: int, *, role: str, active: bool,
                        actor: str) -> StaffAccount:
     """Change a role or (de)activate; the last active admin cannot lock everyone out."""
-    account = await session.get(StaffAccount, staff_id, with_for_update=session.bind.dialect.name == "postgresql")
+    account = await session.get(StaffAccount, staff_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if account is None:
         raise NotFound(f"No staff account {staff_id}.")
     _check(account.email, role, None)

@@ -97,9 +97,8 @@ async def demo_api_key(core: Core) -> str:
 
 async def demo_staff(core: Core) -> tuple[str, str]:
     """A demo admin for the console; its password is kept in var/ (like the demo key), never in the repo."""
-    from shared.staff import ADMIN, authenticate, create_staff
-
     from shared.demo import DEMO_STAFF_EMAIL
+    from shared.staff import ADMIN, authenticate, create_staff
 
     path = core.settings.var_dir / "demo-staff-password"
     if path.exists():

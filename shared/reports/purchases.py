@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Purchase
@@ -20,7 +20,7 @@ from shared.reports.base import (
 )
 
 
-def _in(period: Period) -> tuple[object, object]:
+def _in(period: Period) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return Purchase.purchased_at >= period.start, Purchase.purchased_at < period.end
 
 

@@ -16,8 +16,8 @@ from shared.core import Core
 from shared.db.models import Entry, Member
 from shared.errors import FieldError, InvalidInput
 from shared.phones import mask_phone
-from shared.support import find_members, merge_members
 from shared.support import adjust_points as adjust
+from shared.support import find_members, merge_members
 from webapp.console.pages import MEMBER_TOOLS, current_staff, page
 
 
