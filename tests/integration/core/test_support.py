@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -133,3 +134,27 @@ async def test_find_members_by_phone_card_email_and_last_name(core: Core) -> Non
         for query in ("8 912 345-00-11", member.card_number, "ANNA@example.com", "Смир", "смир"):
             assert [m.id for m in await find_members(session, core.rules, query)] == [member.id], query
         assert await find_members(session, core.rules, "nobody") == []
+
+
+async def test_a_merge_racing_adjustments_on_both_members_loses_no_point(core: Core) -> None:
+    keep = await new_member(core, KEEP)
+    duplicate = await new_member(core, DUPLICATE)
+
+    async def merge() -> None:
+        async with core.transaction() as session:
+            await merge_members(session, core.clock, core.rules, duplicate.id, keep.id, actor="a", reason="race")
+
+    async def credit(member_id: uuid.UUID, points: int) -> int:
+        try:
+            await adjust(core, member_id, points)
+        except NotFound:  # the duplicate was already merged away
+            return 0
+        return points
+
+    results = await asyncio.gather(credit(duplicate.id, 30), merge(), credit(keep.id, 7), credit(duplicate.id, 5))
+    row = await assert_exact(core, keep.id)
+    assert row.available == 200 + results[0] + results[2] + results[3]
+    async with core.reading() as session:
+        assert await session.get(Member, duplicate.id) is None
+        assert (await session.execute(select(func.count()).select_from(Entry)
+                                      .where(Entry.member_id == duplicate.id))).scalar_one() == 0
