@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from shared.errors import DomainError
 from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
+from webapp.console.session import issue_cookie
 
 READ_REPORTS = (ADMIN, MARKETER, ANALYST)
 EDIT_PROGRAM = (ADMIN, MARKETER)
@@ -39,7 +40,9 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
     """The template extends the layout for a full request and only the fragment for htmx."""
     staff = getattr(request.state, "staff", None)
     nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
-    return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML,
+    cookies = [issue_cookie(request.app.state.core, staff)] \
+        if staff is not None and getattr(request.state, "renew_session", False) else None
+    return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML, cookies=cookies,
                     context={"fragment": is_htmx(request), "staff": staff, "nav": nav, "path": request.url.path,
                              **context})
 

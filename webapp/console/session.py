@@ -53,6 +53,8 @@ async def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffView
     claims = _claims(core, token) if token else None
     if claims is None or not str(claims["sub"]).isdigit():
         return None
+    # Past half its life, pages hand out a fresh cookie: an active person stays signed in.
+    connection.state.renew_session = int(claims["exp"]) - core.clock.now().timestamp() < LIFETIME.total_seconds() / 2
     async with core.reading() as session:
         account = await active_staff(session, int(claims["sub"]))
     return view(account) if account is not None else None

@@ -147,6 +147,20 @@ async def test_tampered_foreign_and_expired_sessions_are_refused(console: Consol
     assert (await console.get("/console/reports/")).status_code == 303
 
 
+async def test_an_active_session_is_renewed_past_half_its_life(console: Console, clock: FixedClock) -> None:
+    await signed_in(console, "analyst")
+    first = console.session
+    clock.advance(minutes=10)
+    assert "console_session" not in (await console.get("/console/reports/")).headers.get("set-cookie", "")
+    clock.advance(minutes=10)
+    renewed = await console.get("/console/reports/")
+    match = re.search(r"console_session=([^;]+)", renewed.headers.get("set-cookie", ""))
+    assert match is not None and match.group(1) != first
+    clock.advance(minutes=20)  # 40 minutes after sign-in, 20 after the renewal
+    assert (await console.get("/console/reports/", session=match.group(1))).status_code == 200
+    assert (await console.get("/console/reports/", session=first)).status_code == 303
+
+
 async def test_a_deactivated_account_loses_its_session_at_once(console: Console, core: Core,
                                                                staff: dict[str, int]) -> None:
     await signed_in(console, "marketer")
