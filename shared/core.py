@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,8 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
+from shared.db.console_models import ProgramVersion
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.program import ProgramRules
+from shared.program_versions import newest_version_id
+
+log = logging.getLogger(__name__)
+RULES_CHECK_SECONDS = 3.0
 
 
 class Core:
@@ -19,7 +26,9 @@ class Core:
 
     def __init__(self, settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
-        self.rules: ProgramRules = settings.program
+        self._rules: ProgramRules = settings.program
+        self.rules_version: int | None = None  # None: the program file's rules are in force
+        self._rules_checked_at = float("-inf")
         self.clock: Clock = clock or SystemClock()
         self.engine = engine or create_engine(settings.db_url, settings.db_pool_size)
         self.sessions = create_sessionmaker(self.engine)
@@ -32,15 +41,49 @@ class Core:
         """One business operation: commits on success, rolls back on any error."""
         if self._sqlite_writer is None:
             async with self.sessions() as session, session.begin():
+                await self._refresh_rules(session)
                 yield session
             return
         async with self._sqlite_writer, self.sessions() as session, session.begin():
+            await self._refresh_rules(session)
             yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
+            await self._refresh_rules(session)
             yield session
+
+    @property
+    def rules(self) -> ProgramRules:
+        """The program rules in force: the newest saved version, else the program file."""
+        return self._rules
+
+    def use_rules(self, version: int, rules: ProgramRules) -> None:
+        """Put a version just saved in force in this process at once (others follow within seconds)."""
+        if self.rules_version is None or version > self.rules_version:
+            self._rules, self.rules_version = rules, version
+
+    async def _refresh_rules(self, session: AsyncSession) -> None:
+        """At most every few seconds: one indexed max() to see whether a newer version was saved."""
+        moment = time.monotonic()
+        if moment - self._rules_checked_at < RULES_CHECK_SECONDS:
+            return
+        self._rules_checked_at = moment
+        newest = await newest_version_id(session)
+        if newest is None:  # no version saved (or the versions were removed): the program file rules
+            self._rules, self.rules_version = self.settings.program, None
+            return
+        if newest == self.rules_version:
+            return
+        version = await session.get(ProgramVersion, newest)
+        if version is None:
+            return
+        try:
+            self.use_rules(version.id, ProgramRules.model_validate(version.rules))
+        except ValueError:
+            log.exception("program version %s does not validate; keeping version %s", version.id,
+                          self.rules_version)
 
     async def close(self) -> None:
         await self.engine.dispose()

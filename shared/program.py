@@ -143,7 +143,10 @@ def load_program(path: Path | None = None) -> ProgramRules:
     try:
         return ProgramRules.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{where or '(file)'}: {message}" for where, message in rule_problems(exc))
         raise ConfigError(f"program rules in {source}: {problems}") from exc
+
+
+def rule_problems(exc: ValidationError) -> list[tuple[str, str]]:
+    """(dotted key, message) for each problem, as the TOML loader and the console form report them."""
+    return [(".".join(str(p) for p in err["loc"]), err["msg"]) for err in exc.errors()]

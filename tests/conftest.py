@@ -91,8 +91,9 @@ def clock() -> FixedClock:
 
 
 async def empty_tables(core: Core) -> None:
-    """Empty every table the migrations made (whichever package owns it)."""
-    async with core.transaction() as session:
+    """Empty every table the migrations made (whichever package owns it). A bare session, so the
+    core does not load the previous test's program version on the way."""
+    async with core.sessions() as session, session.begin():
         if session.bind.dialect.name == "postgresql":
             names = (await session.execute(text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"

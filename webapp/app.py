@@ -15,16 +15,12 @@ from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
-from webapp.cabinet import (
-    compression_config,
-    create_cabinet_router,
-    create_static_router,
-    csrf_config,
-    template_config,
-)
+from webapp.cabinet import create_cabinet_router
+from webapp.console import create_console_router
 from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
+from webapp.site import compression_config, create_static_router, csrf_config, template_config
 from webapp.unsubscribe import create_unsubscribe_router
 
 
@@ -41,7 +37,8 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         await app.state.core.close()
 
     handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
-                           create_passkit_router(), passkit_download, create_cabinet_router(), create_static_router()]
+                           create_passkit_router(), passkit_download, create_cabinet_router(), create_console_router(),
+                           create_static_router()]
     if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
         from bot.factory import create_bot, create_dispatcher
         from wallet.links import wallet_links

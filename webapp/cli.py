@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -13,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import delete
 
 from shared.apikeys import create_api_key, find_api_key
 from shared.clock import FixedClock
 from shared.config import Settings, load_settings
 from shared.core import Core
-from shared.errors import ConfigError, InvalidInput
+from shared.db.console_models import StaffAccount
+from shared.errors import ConfigError, DomainError, InvalidInput
 
 
 def _settings() -> Settings:
@@ -69,6 +72,8 @@ def demo(members: int) -> None:
             else:
                 click.echo(f"demo: already seeded ({report.members} members)")
             click.echo(f"demo API key: {await demo_api_key(core)}")
+            email, password = await demo_staff(core)
+            click.echo(f"demo console: {email} / {password}")
         finally:
             await core.close()
 
@@ -88,6 +93,26 @@ async def demo_api_key(core: Core) -> str:
     path.write_text(key, encoding="utf-8")
     path.chmod(0o600)
     return key
+
+
+async def demo_staff(core: Core) -> tuple[str, str]:
+    """A demo admin for the console; its password is kept in var/ (like the demo key), never in the repo."""
+    from shared.demo import DEMO_STAFF_EMAIL
+    from shared.staff import ADMIN, authenticate, create_staff
+
+    path = core.settings.var_dir / "demo-staff-password"
+    if path.exists():
+        password = path.read_text(encoding="utf-8").strip()
+        async with core.transaction() as session:
+            if await authenticate(session, core.clock, DEMO_STAFF_EMAIL, password) is not None:
+                return DEMO_STAFF_EMAIL, password
+    password = secrets.token_urlsafe(12)
+    async with core.transaction() as session:
+        await session.execute(delete(StaffAccount).where(StaffAccount.email == DEMO_STAFF_EMAIL))
+        await create_staff(session, core.clock, DEMO_STAFF_EMAIL, ADMIN, password, actor="demo")
+    path.write_text(password, encoding="utf-8")
+    path.chmod(0o600)
+    return DEMO_STAFF_EMAIL, password
 
 
 @main.group()
@@ -113,6 +138,43 @@ def apikey_create(name: str, scope: str) -> None:
     key = asyncio.run(go())
     click.echo(f"API key {name!r} ({scope}) created; store it now, it is not shown again:")
     click.echo(key)
+
+
+@main.group()
+def staff() -> None:
+    """Console staff accounts."""
+
+
+@staff.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["admin", "marketer", "analyst", "support"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (for scripts and CI)")
+def staff_create(email: str, role: str, password_stdin: bool) -> None:
+    """Create a console account; the password is prompted for, or read from stdin."""
+    from shared.staff import create_staff
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+
+    async def go() -> None:
+        core = Core(settings)
+        try:
+            async with core.transaction() as session:
+                await create_staff(session, core.clock, email, role, password, actor="cli")
+        finally:
+            await core.close()
+
+    try:
+        asyncio.run(go())
+    except InvalidInput as exc:
+        raise click.ClickException(exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)) \
+            from exc
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"staff account {email.strip().lower()} ({role}) created")
 
 
 @main.group()
@@ -244,6 +306,7 @@ def run(host: str, port: int) -> None:
     exe = [sys.executable, "-m", "webapp.cli"]
     subprocess.run([*exe, "demo"], check=True)
     key = (settings.var_dir / "demo-api-key").read_text(encoding="utf-8").strip()
+    staff_password = (settings.var_dir / "demo-staff-password").read_text(encoding="utf-8").strip()
     processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))
     for extra in _extra_processes(settings):
         processes.append(subprocess.Popen([*exe, *extra]))
@@ -252,6 +315,7 @@ def run(host: str, port: int) -> None:
         f"\n  Loyalty is running\n  Cabinet       {base}/  (sign in with the demo member's phone; the code is in"
         f" Messages)\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
         f"  Demo API key  {key}\n  Demo member   {_demo_phone()}\n"
+        f"  Console       {base}/console  ({_demo_staff_email()} / {staff_password})\n"
         f"  Messages      {settings.var_dir / 'messages.jsonl'}\n  Stop          Ctrl-C\n"
     )
     if settings.telegram.token is None:
@@ -274,6 +338,12 @@ def run(host: str, port: int) -> None:
         stop()
         for process in processes:
             process.wait(timeout=10)
+
+
+def _demo_staff_email() -> str:
+    from shared.demo import DEMO_STAFF_EMAIL
+
+    return DEMO_STAFF_EMAIL
 
 
 def _demo_phone() -> str:

@@ -105,3 +105,22 @@ async def test_wrong_settings_stop_the_command_naming_the_key(settings: Settings
 @pytest.fixture(autouse=True)
 async def _clean(core: Core) -> None:
     await empty_tables(core)
+
+
+async def test_staff_create_reads_the_password_from_stdin_and_the_account_signs_in(core: Core,
+                                                                                   settings: Settings) -> None:
+    from shared.staff import authenticate
+
+    done = loyalty(settings, "staff", "create", "Mila@Shop.example", "--role", "marketer", "--password-stdin",
+                   stdin="a long password 1\n")
+    assert done.returncode == 0, done.stderr
+    assert "mila@shop.example (marketer) created" in done.stdout
+    async with core.transaction() as session:
+        account = await authenticate(session, core.clock, "mila@shop.example", "a long password 1")
+    assert account is not None
+    assert account.role == "marketer"
+    again = loyalty(settings, "staff", "create", "mila@shop.example", "--role", "admin", "--password-stdin",
+                    stdin="a long password 1\n")
+    assert again.returncode != 0 and "already exists" in again.stderr
+    short = loyalty(settings, "staff", "create", "x@shop.example", "--role", "admin", "--password-stdin", stdin="s\n")
+    assert short.returncode != 0 and "at least 10 characters" in short.stderr

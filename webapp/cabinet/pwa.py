@@ -13,8 +13,7 @@ from litestar.response import Redirect
 
 from webapp.cabinet.texts import translator
 from webapp.cabinet.views import language_of, settings_of
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+from webapp.site import STATIC_DIR
 
 
 @lru_cache(maxsize=4)

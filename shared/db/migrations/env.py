@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import shared.db.console_models  # noqa: F401 - the console's tables live in the core
 from shared.db.engine import create_engine
 from shared.db.models import Base
 

@@ -1,0 +1,55 @@
+"""Tables behind the marketer console: staff accounts, the audit log and program versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.db.models import Base
+from shared.db.types import BigIntPK
+
+
+class StaffAccount(Base):
+    """A person who runs the program in the console; the password is an argon2 hash."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """Append-only: who changed what, when, with the state before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_kind", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target_kind: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class ProgramVersion(Base):
+    """A validated set of program rules; the newest one is in force in every process."""
+
+    __tablename__ = "program_versions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    rules: Mapped[dict[str, Any]]
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    comment: Mapped[str | None] = mapped_column(String(500))

@@ -1,0 +1,43 @@
+"""The marketer console under /console: staff sign-in, reports, program settings, member tools, staff, audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.response import Template
+
+from shared.core import Core
+from webapp.console.auth import SignInController
+from webapp.console.login_limits import LoginLimits
+from webapp.console.members import MembersController
+from webapp.console.pages import EXCEPTION_HANDLERS, page
+from webapp.console.program import ProgramController
+from webapp.console.reports import ReportsController
+from webapp.console.session import console_guard
+from webapp.console.staff import AuditController, StaffController
+
+
+
+@get("/console", opt={"roles": None}, include_in_schema=False)
+async def home(request: Request[Any, Any, Any]) -> Template:
+    return page(request, "console/home.html.j2")
+
+
+def _core(state: State) -> Core:
+    return state.core  # type: ignore[no-any-return]
+
+
+def create_console_router() -> Router:
+    limits = LoginLimits()
+    guarded = Router(path="/", route_handlers=[home, ReportsController, ProgramController, MembersController,
+                                               StaffController, AuditController], guards=[console_guard])
+    return Router(
+        path="/",
+        route_handlers=[SignInController, guarded],
+        dependencies={"core": Provide(_core, sync_to_thread=False),
+                      "login_limits": Provide(lambda: limits, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )

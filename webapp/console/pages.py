@@ -1,0 +1,82 @@
+"""Rendering for the console: full pages, or fragments for htmx requests; polite error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.response import Redirect, Template
+
+from shared.errors import DomainError
+from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
+from webapp.console.session import issue_cookie
+
+READ_REPORTS = (ADMIN, MARKETER, ANALYST)
+EDIT_PROGRAM = (ADMIN, MARKETER)
+MEMBER_TOOLS = (ADMIN, SUPPORT)
+ADMIN_ONLY = (ADMIN,)
+
+# Only pages that exist, each shown to the roles that may open it.
+NAVIGATION = (
+    ("/console/reports", "Reports", READ_REPORTS),
+    ("/console/program", "Program settings", READ_REPORTS),
+    ("/console/members", "Members", MEMBER_TOOLS),
+    ("/console/staff", "Staff", ADMIN_ONLY),
+    ("/console/audit", "Audit log", ADMIN_ONLY),
+)
+
+
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def current_staff(request: Request[Any, Any, Any]) -> StaffView:
+    staff: StaffView = request.state.staff
+    return staff
+
+
+def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **context: Any) -> Template:
+    """The template extends the layout for a full request and only the fragment for htmx."""
+    staff = getattr(request.state, "staff", None)
+    nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
+    cookies = [issue_cookie(request.app.state.core, staff)] \
+        if staff is not None and getattr(request.state, "renew_session", False) else None
+    return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML, cookies=cookies,
+                    context={"fragment": is_htmx(request), "staff": staff, "nav": nav, "path": request.url.path,
+                             **context})
+
+
+def _problem_page(request: Request[Any, Any, Any], status: int, title: str, detail: str,
+                  errors: list[Any] | None = None) -> Response[Any]:
+    return page(request, "console/error.html.j2", status_code=status, title=title, detail=detail,
+                errors=errors or [])
+
+
+def not_signed_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
+    if is_htmx(request):  # htmx follows HX-Redirect with a full page load
+        return Response(b"", status_code=401, headers={"HX-Redirect": "/console/login"})
+    if request.method == "GET":
+        return Redirect("/console/login", status_code=303)  # type: ignore[return-value]
+    return _problem_page(request, 401, "Signed out", "Your session has ended; sign in again.")
+
+
+def forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[Any]:
+    detail = exc.detail
+    if "CSRF" in detail:
+        detail = "The form had expired or came from elsewhere; reload the page and try again."
+    return _problem_page(request, 403, "Not allowed", detail)
+
+
+def domain_problem(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return _problem_page(request, exc.status, exc.title, exc.detail, exc.errors)
+
+
+def http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    titles = {400: "Bad request", 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many attempts"}
+    detail = "Some fields are missing or malformed." if exc.status_code == 400 else exc.detail
+    return _problem_page(request, exc.status_code, titles.get(exc.status_code, "Error"), detail)
+
+
+EXCEPTION_HANDLERS = {NotAuthorizedException: not_signed_in, PermissionDeniedException: forbidden,
+                      DomainError: domain_problem, HTTPException: http_problem}

@@ -1,0 +1,83 @@
+"""Reports: the list with headlines, one report with its chart, formula and table, and its CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+
+from shared.core import Core
+from shared.errors import FieldError, InvalidInput
+from shared.reports import REPORTS, Period, Report
+from webapp.console.charts import render_chart
+from webapp.console.pages import READ_REPORTS, page
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 3 * 366
+
+
+def period_from(core: Core, since: str | None, until: str | None) -> Period:
+    """The local days asked for, by default the last 30 days up to today."""
+    zone = core.rules.zone
+    today = core.clock.now().astimezone(zone).date()
+    try:
+        last = date.fromisoformat(until) if until else today
+        first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
+    except ValueError as exc:
+        raise InvalidInput("Dates look like 2026-11-01.", [FieldError("period", "use YYYY-MM-DD")]) from exc
+    if first > last:
+        raise InvalidInput("The period ends before it starts.", [FieldError("period", "swap the dates")])
+    if (last - first).days >= MAX_DAYS:
+        raise InvalidInput("The period is too long.", [FieldError("period", f"at most {MAX_DAYS} days")])
+    return Period(first, last, zone)
+
+
+def _report(code: str) -> Report:
+    found = REPORTS.get(code)
+    if found is None:
+        raise NotFoundException(f"There is no report {code!r}.")
+    return found
+
+
+class ReportsController(Controller):
+    path = "/console/reports"
+    opt = {"roles": READ_REPORTS}  # noqa: RUF012 - Litestar's layered options
+    include_in_schema = False
+
+    @get("/")
+    async def index(self, request: Request[Any, Any, Any], core: Core, since: str | None = None,
+                    until: str | None = None) -> Template:
+        period = period_from(core, since, until)
+        async with core.reading() as session:
+            results = [(report, await report.compute(session, core.rules, period)) for report in REPORTS.values()]
+        return page(request, "console/reports/index.html.j2", period=period, results=results)
+
+    @get("/{code:str}")
+    async def show(self, request: Request[Any, Any, Any], core: Core, code: str, since: str | None = None,
+                   until: str | None = None) -> Template:
+        report = _report(code)
+        period = period_from(core, since, until)
+        async with core.reading() as session:
+            result = await report.compute(session, core.rules, period)
+        return page(request, "console/reports/show.html.j2", period=period, report=report, result=result,
+                    chart=render_chart(result.chart, report.title))
+
+    @get("/{code:str}/csv")
+    async def export(self, core: Core, code: str, since: str | None = None,
+                     until: str | None = None) -> Response[bytes]:
+        report = _report(code)
+        period = period_from(core, since, until)
+        async with core.reading() as session:
+            result = await report.compute(session, core.rules, period)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(result.columns)
+        writer.writerows(["" if cell is None else cell for cell in row] for row in result.rows)
+        name = f"{code}_{period.first_day}_{period.last_day}.csv"
+        return Response(out.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})

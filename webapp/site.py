@@ -1,0 +1,47 @@
+"""App-wide web plumbing shared by the cabinet and the console: templates, static files, CSRF, gzip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from shared.config import Settings
+
+WEBAPP_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEBAPP_DIR / "templates"
+STATIC_DIR = WEBAPP_DIR / "static"
+# Machine endpoints authenticate otherwise (API keys, signatures, provider secrets): no CSRF there.
+CSRF_COOKIE = "loyalty_csrf"
+CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz", "^/schema",
+               "^/swagger"]
+
+__all__ = ["CSRF_COOKIE", "CSRF_EXEMPT", "STATIC_DIR", "TEMPLATES_DIR", "compression_config", "create_static_router", "csrf_config",
+           "template_config"]
+
+
+def create_static_router() -> Router:
+    return create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False,
+                                      cache_control=CacheControlHeader(max_age=86400, public=True),
+                                      send_as_attachment=False)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine)
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(secret=settings.secret, cookie_name=CSRF_COOKIE, header_name="x-csrftoken",
+                      cookie_secure=settings.cabinet.cookie_secure, cookie_httponly=True, cookie_samesite="strict",
+                      exclude=CSRF_EXEMPT)
+
+
+def compression_config() -> CompressionConfig:
+    """gzip for pages and static files (a cheap phone on a slow network); machine endpoints stay as they are."""
+    return CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6, exclude=CSRF_EXEMPT)
