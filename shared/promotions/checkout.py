@@ -4,7 +4,7 @@ once (claim, record) and what a refund gives back. Pricing itself is pure (engin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.errors import FieldError, InvalidInput
 from shared.promotions import certificates, codes
 from shared.promotions.catalog import active_catalog, segments_of
-from shared.promotions.engine import Touches, eligible
+from shared.promotions.engine import Touches, eligible, relevant
 from shared.promotions.models import Promotion, PromotionUse
 from shared.promotions.terms import PromotionTerms, Shopper
 
@@ -69,12 +69,16 @@ NO_OFFER = Offer()
 
 async def prepare(conn: AsyncConnection, *, store_id: str, at: datetime, member_id: uuid.UUID | None,
                   tier_code: str | None, promo_code: str | None, asks: tuple[CertificateAsk, ...],
-                  confirming: bool) -> Offer:
+                  confirming: bool, lines: Sequence[Any] = (), segments: frozenset[int] | None = None) -> Offer:
+    """`segments`: the member's segments when the caller read them already (confirm's member lock)."""
     catalog = await active_catalog(conn)
     offer = Offer(code_text=promo_code)
     running = [p for p in catalog.promotions if p.runs_at(at) and (not p.store_ids or store_id in p.store_ids)]
-    segments: frozenset[int] = frozenset()
-    if member_id is not None:
+    if lines:
+        running = relevant(running, lines)
+    if member_id is None:
+        segments = frozenset()
+    elif segments is None:
         segments = await segments_of(conn, member_id, (s for p in running for s in p.segment_ids))
     shopper = Shopper(tier_code, segments)
     unlocked: frozenset[int] = frozenset()

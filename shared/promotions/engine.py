@@ -47,6 +47,20 @@ def eligible(promotions: Iterable[PromotionTerms], store_id: str, at: datetime, 
     return sorted(found, key=lambda p: p.order)
 
 
+def relevant(promotions: Iterable[PromotionTerms], lines: Sequence[LineLike]) -> list[PromotionTerms]:
+    """Drop promotions that can touch no line of this receipt (most of 200 are about other goods)."""
+    skus = {line.sku for line in lines}
+    categories = {line.category for line in lines if line.category is not None}
+    kept = []
+    for p in promotions:
+        if (p.skus or p.categories) and not (p.skus & skus or p.categories & categories):
+            continue
+        if p.kind == BUNDLE and not (p.with_skus & skus or p.with_categories & categories):
+            continue
+        kept.append(p)
+    return kept
+
+
 def apply_discounts(lines: Sequence[LineLike], promotions: Sequence[PromotionTerms], touches: Touches) -> list[int]:
     """Per-line discounts in kopecks. Each promotion acts on what earlier ones left; a promotion
     that is not combinable takes only untouched lines and keeps later ones off them."""
