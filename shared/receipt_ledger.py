@@ -71,7 +71,9 @@ async def lock_member(conn: AsyncConnection, column: str, key: Any, as_of: datet
     if row is None:
         raise NotFound(missing)
     segment_ids = frozenset(int(s) for s in row[9].split(",")) if row[9] else frozenset()
-    return MemberState(*row[:8], segment_ids=segment_ids), int(row[8])
+    state = MemberState(*row[:8])
+    state.segment_ids = segment_ids
+    return state, int(row[8])
 
 
 @dataclass

@@ -30,8 +30,10 @@ _RELEASE = update(P).where(P.c.id == bindparam("pid"), P.c.uses > 0).values(uses
 
 
 class CertificateAsk(Protocol):
-    number: str
-    amount: int | None
+    @property
+    def number(self) -> str: ...
+    @property
+    def amount(self) -> int | None: ...
 
 
 class Priced(Protocol):
@@ -177,7 +179,7 @@ async def claim(conn: AsyncConnection, offer: Offer, price: Callable[[Offer], Pr
                 lost.add(offer.code.promotion_id)
         for terms in offer.promotions:
             if terms.limited and terms.id in applied and terms.id not in claimed:
-                if (await conn.execute(_CLAIM, {"pid": terms.id})).rowcount == 1:  # type: ignore[attr-defined]
+                if (await conn.execute(_CLAIM, {"pid": terms.id})).rowcount == 1:
                     claimed.add(terms.id)
                 else:
                     lost.add(terms.id)

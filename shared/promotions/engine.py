@@ -17,11 +17,16 @@ from shared.promotions.terms import ACCRUAL, BUNDLE, PromotionTerms, Shopper
 
 
 class LineLike(Protocol):
-    sku: str
-    category: str | None
-    quantity: Decimal
-    price: int
-    amount: int
+    @property
+    def sku(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def amount(self) -> int: ...
 
 
 @dataclass
