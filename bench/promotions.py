@@ -1,6 +1,6 @@
 """Promotions at till speed: confirms/s over HTTP on PostgreSQL without promotions and with 200
 active promotions + 10,000 promo codes, in the same run (the machine is shared, so only figures
-from one run make a ratio), beside pgbench. Rounds alternate plain / promotions / plain.
+from one run make a ratio), beside pgbench. Rounds alternate plain / promotions / plain / ...
 
 Target (promotions issue): with promotions, at most 20% fewer confirms/s than without.
 Usage: python bench/promotions.py [--members 50000] [--seconds 15]
@@ -84,10 +84,10 @@ async def add_promotions(url: str, var_dir: Path) -> list[str]:
     return found
 
 
-async def stop_promotions(url: str, var_dir: Path) -> None:
+async def set_promotions(url: str, var_dir: Path, *, active: bool) -> None:
     core = Core(Settings(database_url=url, var_dir=var_dir))
     async with core.transaction() as session:
-        await session.execute(update(Promotion).values(active=False, version=Promotion.version + 1))
+        await session.execute(update(Promotion).values(active=active, version=Promotion.version + 1))
     await core.close()
 
 
@@ -126,6 +126,7 @@ async def main() -> None:
     parser.add_argument("--members", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     var_dir = Path(tempfile.mkdtemp(prefix="bench-promotions-"))
     admin = await asyncpg.connect(PG_ADMIN)
@@ -138,20 +139,19 @@ async def main() -> None:
     server = start_server({"LOYALTY_DATABASE_URL": url, "LOYALTY_VAR_DIR": str(var_dir),
                            "LOYALTY_LOG_LEVEL": "WARNING", "LOYALTY_DB_POOL_SIZE": "10"}, port, args.workers)
     base = f"http://127.0.0.1:{port}"
-    rounds: dict[str, Any] = {}
+    rounds: dict[str, Any] = {"plain": [], "promotions": []}
     try:
         await closed_loop(base, key, args.members, 3, 16, "warm", [])
-        rounds["plain_1"] = await closed_loop(base, key, args.members, args.seconds, 32, "p1", [])
-        print(f"  without promotions: {rounds['plain_1']}")
         promo_codes = await add_promotions(url, var_dir)
-        await asyncio.sleep(1.5)  # the web processes notice within FRESHNESS_SECONDS
-        await closed_loop(base, key, args.members, 3, 16, "warm2", [])
-        rounds["promotions"] = await closed_loop(base, key, args.members, args.seconds, 32, "pr", promo_codes)
-        print(f"  with {PROMOTIONS} promotions + {CODES} codes: {rounds['promotions']}")
-        await stop_promotions(url, var_dir)
-        await asyncio.sleep(1.5)
-        rounds["plain_2"] = await closed_loop(base, key, args.members, args.seconds, 32, "p2", [])
-        print(f"  without promotions again: {rounds['plain_2']}")
+        for n in range(args.rounds):  # plain, promotions, plain, ...: drift of a shared machine hits both
+            with_promotions = n % 2 == 1
+            await set_promotions(url, var_dir, active=with_promotions)
+            await asyncio.sleep(1.5)  # the web processes notice within FRESHNESS_SECONDS
+            await closed_loop(base, key, args.members, 2, 16, f"warm{n}", [])
+            result = await closed_loop(base, key, args.members, args.seconds, 32, f"r{n}",
+                                       promo_codes if with_promotions else [])
+            rounds["promotions" if with_promotions else "plain"].append(result)
+            print(f"  round {n} {'with' if with_promotions else 'without'} promotions: {result}")
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -160,10 +160,12 @@ async def main() -> None:
     await admin.close()
     reference = await asyncio.to_thread(pgbench, int(args.seconds))
     print(f"pgbench TPC-B-like: {reference}")
-    plain = (rounds["plain_1"]["per_second"] + rounds["plain_2"]["per_second"]) / 2
-    ratio = rounds["promotions"]["per_second"] / plain
+    plain = sum(r["per_second"] for r in rounds["plain"]) / len(rounds["plain"])
+    promoted = sum(r["per_second"] for r in rounds["promotions"]) / len(rounds["promotions"])
+    ratio = promoted / plain
     write_result("promotions", {"members": args.members, "web_workers": args.workers, "promotions": PROMOTIONS,
                                 "promo_codes": CODES, "rounds": rounds, "pgbench": reference,
+                                "mean_per_second": {"plain": round(plain, 1), "promotions": round(promoted, 1)},
                                 "target": {"max_loss_percent": 20, "loss_percent": round((1 - ratio) * 100, 1),
                                            "met": ratio >= 0.8},
                                 "at_utc": datetime.now(UTC).isoformat(timespec="seconds")})

@@ -132,7 +132,7 @@ async def calculate(session: AsyncSession, clock: Clock, rules: ProgramRules, bo
     offer = await checkout.prepare(
         await session.connection(), store_id=request.store_id, at=at, member_id=member.id if member else None,
         tier_code=member.tier_code if member else None, promo_code=request.promo_code,
-        asks=request.certificates, confirming=False)
+        asks=request.certificates, confirming=False, lines=request.lines)
     pricing = price_receipt(rules, request, member, at, strict=False, offer=offer)
     after = None if member is None else member.available - pricing.applied + _accrued_now(rules, pricing, request, now)
     return pricing_view(rules, request, pricing, after, offer)
@@ -166,7 +166,8 @@ async def confirm(
     offer = await checkout.prepare(
         conn, store_id=request.store_id, at=at, member_id=member.id if member else None,
         tier_code=member.tier_code if member else None, promo_code=request.promo_code,
-        asks=request.certificates, confirming=True)
+        asks=request.certificates, confirming=True, lines=request.lines,
+        segments=member.segment_ids if member else None)
     pricing: Pricing = await checkout.claim(conn, offer, lambda o: price_receipt(
         rules, request, member, at, strict=True, offer=o))  # type: ignore[arg-type]
     purchase_id = uuid.uuid4()

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import String, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import ledger
-from shared.db.models import Entry, Lot, Member, Purchase
+from shared.db.models import Entry, Lot, Member, Purchase, SegmentMember
 from shared.errors import NotEnoughPoints, NotFound
 
-M, L, E, P = Member.__table__, Lot.__table__, Entry.__table__, Purchase.__table__
+M, L, E, P, SM = Member.__table__, Lot.__table__, Entry.__table__, Purchase.__table__, SegmentMember.__table__
 
 
 @dataclass
@@ -31,6 +31,7 @@ class MemberState:
     birth_date: date | None
     time_zone: str | None
     last_purchase_at: datetime | None
+    segment_ids: frozenset[int] = frozenset()  # saved audiences the member is in (promotion targeting)
 
 
 def _lock_statement(column: Any, postgres: bool) -> Any:
@@ -39,8 +40,11 @@ def _lock_statement(column: Any, postgres: bool) -> Any:
         .where(P.c.member_id == M.c.id, P.c.purchased_at > bindparam("since"), P.c.purchased_at <= bindparam("as_of"))
         .scalar_subquery()
     )
+    aggregate = func.string_agg(cast(SM.c.segment_id, String), ",") if postgres else \
+        func.group_concat(SM.c.segment_id, ",")
+    segments = select(aggregate).where(SM.c.member_id == M.c.id).scalar_subquery()
     stmt = select(M.c.id, M.c.tier_code, M.c.available, M.c.pending, M.c.debt, M.c.birth_date, M.c.time_zone,
-                  M.c.last_purchase_at, spend).where(column == bindparam("key"))
+                  M.c.last_purchase_at, spend, segments).where(column == bindparam("key"))
     return stmt.with_for_update(of=M) if postgres else stmt
 
 
@@ -66,7 +70,10 @@ async def lock_member(conn: AsyncConnection, column: str, key: Any, as_of: datet
         "key": key, "since": as_of - timedelta(days=window_days), "as_of": as_of})).one_or_none()
     if row is None:
         raise NotFound(missing)
-    return MemberState(*row[:8]), int(row[8])
+    segment_ids = frozenset(int(s) for s in row[9].split(",")) if row[9] else frozenset()
+    state = MemberState(*row[:8])
+    state.segment_ids = segment_ids
+    return state, int(row[8])
 
 
 @dataclass

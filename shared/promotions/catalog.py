@@ -57,7 +57,7 @@ async def active_catalog(conn: AsyncConnection) -> Catalog:
     if cached is not None and cached.stamp == stamp:
         cached.checked_at = now
         return cached
-    promotions = tuple(terms_of(r) for r in (await conn.execute(_ACTIVE)).all())
+    promotions = tuple(sorted((terms_of(r) for r in (await conn.execute(_ACTIVE)).all()), key=lambda p: p.order))
     catalog = Catalog(stamp, now, promotions, {p.id: p for p in promotions},
                       frozenset(s for p in promotions for s in p.segment_ids))
     _catalogs[engine] = catalog

@@ -76,7 +76,7 @@ async def hold(conn: AsyncConnection, number: str, at: datetime, *, lock: bool) 
 async def debit(conn: AsyncConnection, held: HeldCertificate, amount: int, purchase_id: uuid.UUID,
                 now: datetime) -> bool:
     result = await conn.execute(_DEBIT, {"cid": held.id, "amount": amount, "now": now})
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         return False
     await conn.execute(OPS.insert(), {"certificate_id": held.id, "kind": "payment", "amount": -amount,
                                     "purchase_id": purchase_id, "refund_id": None, "created_at": now})

@@ -4,7 +4,7 @@ once (claim, record) and what a refund gives back. Pricing itself is pure (engin
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.errors import FieldError, InvalidInput
 from shared.promotions import certificates, codes
 from shared.promotions.catalog import active_catalog, segments_of
-from shared.promotions.engine import Touches, eligible
+from shared.promotions.engine import Touches, eligible, relevant
 from shared.promotions.models import Promotion, PromotionUse
 from shared.promotions.terms import PromotionTerms, Shopper
 
@@ -30,8 +30,10 @@ _RELEASE = update(P).where(P.c.id == bindparam("pid"), P.c.uses > 0).values(uses
 
 
 class CertificateAsk(Protocol):
-    number: str
-    amount: int | None
+    @property
+    def number(self) -> str: ...
+    @property
+    def amount(self) -> int | None: ...
 
 
 class Priced(Protocol):
@@ -69,12 +71,16 @@ NO_OFFER = Offer()
 
 async def prepare(conn: AsyncConnection, *, store_id: str, at: datetime, member_id: uuid.UUID | None,
                   tier_code: str | None, promo_code: str | None, asks: tuple[CertificateAsk, ...],
-                  confirming: bool) -> Offer:
+                  confirming: bool, lines: Sequence[Any] = (), segments: frozenset[int] | None = None) -> Offer:
+    """`segments`: the member's segments when the caller read them already (confirm's member lock)."""
     catalog = await active_catalog(conn)
     offer = Offer(code_text=promo_code)
     running = [p for p in catalog.promotions if p.runs_at(at) and (not p.store_ids or store_id in p.store_ids)]
-    segments: frozenset[int] = frozenset()
-    if member_id is not None:
+    if lines:
+        running = relevant(running, lines)
+    if member_id is None:
+        segments = frozenset()
+    elif segments is None:
         segments = await segments_of(conn, member_id, (s for p in running for s in p.segment_ids))
     shopper = Shopper(tier_code, segments)
     unlocked: frozenset[int] = frozenset()
@@ -173,7 +179,7 @@ async def claim(conn: AsyncConnection, offer: Offer, price: Callable[[Offer], Pr
                 lost.add(offer.code.promotion_id)
         for terms in offer.promotions:
             if terms.limited and terms.id in applied and terms.id not in claimed:
-                if (await conn.execute(_CLAIM, {"pid": terms.id})).rowcount == 1:  # type: ignore[attr-defined]
+                if (await conn.execute(_CLAIM, {"pid": terms.id})).rowcount == 1:
                     claimed.add(terms.id)
                 else:
                     lost.add(terms.id)

@@ -80,7 +80,7 @@ async def member_reason(conn: AsyncConnection, found: FoundCode, member_id: uuid
 async def claim_code(conn: AsyncConnection, found: FoundCode) -> str | None:
     """Take one use; None when taken, else the reason it could not be (someone took the last one)."""
     result = await conn.execute(_CLAIM, {"code_id": found.code_id})
-    return None if result.rowcount == 1 else (USED if found.kind == UNIQUE else LIMIT)  # type: ignore[attr-defined]
+    return None if result.rowcount == 1 else (USED if found.kind == UNIQUE else LIMIT)
 
 
 async def unclaim_code(conn: AsyncConnection, found: FoundCode) -> None:
@@ -160,7 +160,7 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
 async def batch_codes(session: AsyncSession, batch_id: int) -> list[tuple[str, int, int | None]]:
     rows = await session.execute(select(C.c.code, C.c.uses, C.c.max_uses).where(C.c.batch_id == batch_id)
                                  .order_by(C.c.code))
-    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+    return [tuple(r) for r in rows.all()]
 
 
 def batch_view(batch: PromoCodeBatch, used: int) -> dict[str, object]:

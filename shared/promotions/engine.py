@@ -17,11 +17,16 @@ from shared.promotions.terms import ACCRUAL, BUNDLE, PromotionTerms, Shopper
 
 
 class LineLike(Protocol):
-    sku: str
-    category: str | None
-    quantity: Decimal
-    price: int
-    amount: int
+    @property
+    def sku(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def amount(self) -> int: ...
 
 
 @dataclass
@@ -45,6 +50,20 @@ def eligible(promotions: Iterable[PromotionTerms], store_id: str, at: datetime, 
              if p.id not in excluded and (not p.code_only or p.id in unlocked)
              and p.runs_at(at) and p.targets(store_id, shopper)]
     return sorted(found, key=lambda p: p.order)
+
+
+def relevant(promotions: Iterable[PromotionTerms], lines: Sequence[LineLike]) -> list[PromotionTerms]:
+    """Drop promotions that can touch no line of this receipt (most of 200 are about other goods)."""
+    skus = {line.sku for line in lines}
+    categories = {line.category for line in lines if line.category is not None}
+    kept = []
+    for p in promotions:
+        if (p.skus or p.categories) and not (p.skus & skus or p.categories & categories):
+            continue
+        if p.kind == BUNDLE and not (p.with_skus & skus or p.with_categories & categories):
+            continue
+        kept.append(p)
+    return kept
 
 
 def apply_discounts(lines: Sequence[LineLike], promotions: Sequence[PromotionTerms], touches: Touches) -> list[int]:

@@ -30,7 +30,7 @@ async def grant_bonus(session: AsyncSession, rules: ProgramRules, grant: BonusGr
                       now: datetime) -> bool:
     """Credit one member under the grant's key; False when they already had it."""
     member = await ledger.lock_member(session, member_id)
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     done = await session.execute(insert(BonusGrantMember).values(
         grant_id=grant.id, member_id=member.id, points=grant.points, created_at=now,
     ).on_conflict_do_nothing().returning(BonusGrantMember.id))

@@ -71,6 +71,9 @@ async def test_closed_sale_for_a_segment_and_store_and_tier_targeting(core: Core
     await promotion(core, name="Platinum only", kind="discount", percent=50, tier_codes=["platinum"])
     assert (await calculate(core, receipt("T-1", [WINE])))["discount"] == 22500
     assert (await calculate(core, receipt("T-2", [WINE], phone=other.phone)))["discount"] == 0
+    confirmed, _ = await confirm(core, receipt("T-5", [WINE]))  # confirm reads segments with the member lock
+    assert confirmed["discount"] == 22500
+    assert (await confirm(core, receipt("T-6", [WINE], phone=other.phone)))[0]["discount"] == 0
     assert (await calculate(core, receipt("T-3", [WINE], phone=None)))["discount"] == 0
     async with core.transaction() as session:
         await session.execute(update(Member).where(Member.id == other.id).values(tier_code="platinum"))
