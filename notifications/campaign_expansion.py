@@ -6,6 +6,7 @@ expansion resumes where it stopped and never duplicates a message."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -18,17 +19,23 @@ from notifications.campaigns import _campaign, assign_variant, source_of, texts_
 from notifications.planner import insert_messages, message_row
 from notifications.routing import next_channel, send_time
 from shared.core import Core
-from shared.db.models import Member, SegmentMember
+from shared.db.models import Member, Segment, SegmentMember
 from shared.segments import refresh_segment
 
 log = logging.getLogger("loyalty.campaigns")
 BATCH = 1000
+FRESH = timedelta(minutes=15)  # a snapshot this recent is the audience as the marketer just saw it
 
 
 async def _start(session: AsyncSession, core: Core, campaign: Campaign) -> None:
-    """Freeze the audience: refresh the segment's snapshot as of now, open the attribution window."""
+    """Freeze the audience (the segment's snapshot, refreshed unless it was just saved or refreshed)
+    and open the attribution window."""
     now = core.clock.now()
-    campaign.audience_count = await refresh_segment(session, core.rules, campaign.segment_id, now)
+    segment = await session.get(Segment, campaign.segment_id)
+    if segment is None or segment.refreshed_at is None or segment.refreshed_at < now - FRESH:
+        campaign.audience_count = await refresh_segment(session, core.rules, campaign.segment_id, now)
+    else:
+        campaign.audience_count = segment.member_count
     campaign.status, campaign.started_at, campaign.updated_at = SENDING, now, now
     log.info("campaign %s starts: %d members", campaign.id, campaign.audience_count)
 

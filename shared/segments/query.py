@@ -39,7 +39,7 @@ def _birthday(low: int, high: int) -> ColumnElement[bool]:
     return or_(Member.birth_mmdd >= low, Member.birth_mmdd <= high)  # over the new year
 
 
-def compile_definition(definition: SegmentDefinition, now: datetime, zone: ZoneInfo) -> Select[tuple[Any]]:
+def compile_definition(definition: SegmentDefinition, now: datetime, zone: ZoneInfo) -> Select[Any]:
     """SELECT members.id of everyone the definition matches, as of `now`."""
     since = now - timedelta(days=definition.window_days)
     query = select(Member.id)

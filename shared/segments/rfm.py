@@ -5,6 +5,7 @@ read off the recency x frequency grid."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,7 +43,7 @@ def named_segment(r: int, f: int) -> str:
     raise ValueError(f"no RFM segment for R={r} F={f}")
 
 
-def purchase_stats(since: datetime) -> Select[tuple[object, ...]]:
+def purchase_stats(since: datetime) -> Select[*tuple[Any, ...]]:
     """Per member within the window: money paid (net of refunds), purchases, the last one."""
     return (select(Purchase.member_id.label("member_id"),
                    func.sum(Purchase.paid - Purchase.refunded_paid).label("spend"),
@@ -52,7 +53,7 @@ def purchase_stats(since: datetime) -> Select[tuple[object, ...]]:
             .group_by(Purchase.member_id))
 
 
-def rfm_scores(since: datetime) -> Select[tuple[object, ...]]:
+def rfm_scores(since: datetime) -> Select[*tuple[Any, ...]]:
     """Quintile scores of every member who bought within the window (ties broken by member id,
     so equal values may land in neighbouring quintiles, as with ranked quantiles)."""
     stats = purchase_stats(since).subquery("stats")

@@ -42,7 +42,7 @@ async def count_members(session: AsyncSession, rules: ProgramRules, raw: Any, no
 
 async def refresh_segment(session: AsyncSession, rules: ProgramRules, segment_id: int, now: datetime) -> int:
     """Replace the snapshot in bulk (DELETE + INSERT ... SELECT) inside the caller's transaction."""
-    segment = await session.get(Segment, segment_id, with_for_update=session.bind.dialect.name == "postgresql")
+    segment = await session.get(Segment, segment_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if segment is None:
         raise NotFound(f"Segment {segment_id} does not exist.")
     query = compile_definition(parse_definition(rules, segment.definition), now, rules.zone)

@@ -198,3 +198,15 @@ async def test_bad_campaigns_name_each_field(core: Core) -> None:
     assert "subject" in said and "'nmae' is undefined" in said
     async with core.reading() as session:
         assert (await session.execute(select(func.count()).select_from(CampaignMember))).scalar_one() == 0
+
+
+async def test_a_stale_snapshot_is_refreshed_when_the_campaign_starts(core: Core) -> None:
+    await member(core, 1)
+    segment_id = await segment(core)
+    core.clock.advance(hours=1)
+    newcomer = await member(core, 2)
+    campaign_id = await campaign(core, segment_id, control_percent=0)
+    await expand_campaign(core, campaign_id)
+    assert newcomer in await assignments(core, campaign_id)
+    async with core.reading() as session:
+        assert (await progress(session, campaign_id))["audience"] == 2
