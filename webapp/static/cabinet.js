@@ -16,6 +16,11 @@
     }).catch(function () {});
   }
 
+  // after htmx swaps a page into <main>, keyboard and screen-reader users land on it, not on <body>
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "main") event.detail.target.focus({ preventScroll: true });
+  });
+
   var installButton = document.getElementById("install");
   var deferred = null;
   window.addEventListener("beforeinstallprompt", function (event) {

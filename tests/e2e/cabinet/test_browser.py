@@ -107,6 +107,7 @@ async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(core: C
         assert "Бонус" in await page.inner_text("main")
         assert await page.title() == "История баллов · Loyalty"
         assert await page.get_attribute('nav a[aria-current="page"]', "href") == "/cabinet/history"
+        assert await page.evaluate("document.activeElement.id") == "main"  # keyboard focus follows the swap
 
         cdp = await context.new_cdp_session(page)
         await page.goto(base + "/cabinet/card")
