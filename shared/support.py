@@ -21,6 +21,7 @@ from shared.errors import Conflict, FieldErrors, InvalidInput
 from shared.events import EventKind, emit
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
+from shared.promotions.models import BonusGrantMember, PromoCodeUse, PromotionUse
 
 MAX_ADJUSTMENT = 1_000_000
 PROFILE_FIELDS = ("first_name", "last_name", "email", "email_confirmed_at", "birth_date", "birth_mmdd", "time_zone")
@@ -100,8 +101,10 @@ async def merge_members(
     duplicate, keep = locked[duplicate_id], locked[keep_id]
     before = {"kept": member_snapshot(keep), "duplicate": member_snapshot(duplicate)}
     now = clock.now()
-    for table in (Lot, Entry, Purchase):
+    # Promotion and code uses move too, so per-member limits count the person, not the card.
+    for table in (Lot, Entry, Purchase, PromotionUse, PromoCodeUse):
         await session.execute(update(table).where(table.member_id == duplicate.id).values(member_id=keep.id))
+    await _merge_grants(session, duplicate.id, keep.id)
     await _merge_consents(session, duplicate.id, keep.id)
     moved = duplicate.available + duplicate.pending
     keep.available += duplicate.available
@@ -145,6 +148,15 @@ async def _merge_consents(session: AsyncSession, duplicate_id: uuid.UUID, keep_i
         await session.flush()
         winner.member_id = keep_id
     await session.flush()
+
+
+async def _merge_grants(session: AsyncSession, duplicate_id: uuid.UUID, keep_id: uuid.UUID) -> None:
+    """A grant both had stays recorded once (on the member kept); the duplicate's others move across."""
+    kept_grants = select(BonusGrantMember.grant_id).where(BonusGrantMember.member_id == keep_id).scalar_subquery()
+    await session.execute(delete(BonusGrantMember).where(BonusGrantMember.member_id == duplicate_id,
+                                                         BonusGrantMember.grant_id.in_(kept_grants)))
+    await session.execute(update(BonusGrantMember).where(BonusGrantMember.member_id == duplicate_id)
+                          .values(member_id=keep_id))
 
 
 async def _check_ledger(session: AsyncSession, member: Member) -> None:

@@ -158,3 +158,22 @@ async def test_a_merge_racing_adjustments_on_both_members_loses_no_point(core: C
         assert await session.get(Member, duplicate.id) is None
         assert (await session.execute(select(func.count()).select_from(Entry)
                                       .where(Entry.member_id == duplicate.id))).scalar_one() == 0
+
+
+async def test_after_a_merge_a_once_per_member_code_counts_the_person_not_the_card(core: Core) -> None:
+    from tests.integration.promotions.helpers import batch, line, promotion
+    from tests.integration.promotions.helpers import receipt as promo_receipt
+
+    keep = await new_member(core, KEEP)
+    duplicate = await new_member(core, DUPLICATE)
+    pid = await promotion(core, name="WELCOME", kind="discount", amount=10000, code_only=True)
+    await batch(core, pid, kind="shared", code="WELCOME", per_member_limit=1)
+    wine = line("W-1", "wine", 100_000)
+    used, _ = await confirm(core, promo_receipt("M-1", [wine], phone=DUPLICATE, promo_code="WELCOME"))
+    assert used["promo_code"]["applied"] is True
+    async with core.transaction() as session:
+        await merge_members(session, core.clock, core.rules, duplicate.id, keep.id, actor="a", reason="same person")
+    again, _ = await confirm(core, promo_receipt("M-2", [wine], phone=KEEP, promo_code="WELCOME"))
+    assert again["promo_code"] == {**again["promo_code"], "applied": False,
+                                   "reason": "promo code already used by this member"}
+    assert (await assert_exact(core, keep.id)).id == keep.id
