@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.config import Settings
 from shared.db.models import Member
 from shared.program import ProgramRules
-from wallet.google_keys import class_id, object_id, service_account
+from wallet.google_keys import class_id, object_id, service_account, signing_key
 from wallet.models import GoogleNotice
 
 log = logging.getLogger("loyalty.wallet.google")
@@ -62,7 +62,7 @@ class GoogleWalletClient:
             return self._token[0]
         now = int(time.time())
         assertion = jwt.encode({"iss": self.account["client_email"], "scope": SCOPE, "aud": self.account["token_uri"],
-                                "iat": now, "exp": now + 3600}, self.account["private_key"], algorithm="RS256")
+                                "iat": now, "exp": now + 3600}, signing_key(self.account), algorithm="RS256")
         answer = await self.http.post(self.account["token_uri"], data={
             "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
         answer.raise_for_status()
