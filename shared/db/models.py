@@ -77,6 +77,8 @@ class Member(Base):
     wallet_auth_token: Mapped[str] = mapped_column(String(64))
     wallet_updated_at: Mapped[datetime | None]
     last_purchase_at: Mapped[datetime | None]
+    # Cabinet sessions carry this number; signing out moves it, so every copy of an old cookie dies.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -28,8 +28,10 @@ async def provide_member(request: Request[Any, Any, Any]) -> Member:
         member = await db.get(Member, session.member_id)
     if member is None:
         raise NotAuthorizedException("member gone")
+    if member.session_generation != session.generation:
+        raise NotAuthorizedException("signed out")
     if needs_rotation(settings, session, now):
-        request.state.cabinet_cookies = [session_cookie(settings, member.id, now)]
+        request.state.cabinet_cookies = [session_cookie(settings, member.id, now, member.session_generation)]
     return member
 
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.init_data import InitDataError, validate_init_data
 from shared.db.models import Member
@@ -33,10 +33,11 @@ log = logging.getLogger("loyalty.cabinet")
 HOME = "/cabinet/card"
 
 
-def signed_in(request: Request[Any, Any, Any], member_id: Any) -> Response[Any]:
+def signed_in(request: Request[Any, Any, Any], member: Member) -> Response[Any]:
     """Land on the card with a fresh session; htmx navigates the whole page there."""
     settings = settings_of(request)
-    cookies = [session_cookie(settings, member_id, core_of(request).clock.now()), cleared(settings, PHONE_COOKIE)]
+    cookies = [session_cookie(settings, member.id, core_of(request).clock.now(), member.session_generation),
+               cleared(settings, PHONE_COOKIE)]
     if request.headers.get("hx-request") == "true":
         return Response(b"", status_code=200, headers={"HX-Redirect": HOME}, cookies=cookies)
     return Redirect(HOME, status_code=303, cookies=cookies)
@@ -98,7 +99,7 @@ class LoginController(Controller):
         if result.status is VerifyStatus.EXPIRED:
             return render(request, "login", step="phone", phone=phone, error="code_expired", status=422)
         if member is not None:
-            return signed_in(request, member.id)
+            return signed_in(request, member)
         return render(request, "register", phone=phone, channels=CHANNELS, error=None,
                       cookies=[phone_cookie(settings, phone, now)])
 
@@ -117,7 +118,7 @@ class LoginController(Controller):
                            consent_method="web-checkbox")
         async with core.transaction() as db:
             member, _ = await register(db, core.clock, core.rules, reg)
-        return signed_in(request, member.id)
+        return signed_in(request, member)
 
     @get("/telegram")
     async def telegram_page(self, request: HTMXRequest) -> Template:
@@ -141,11 +142,18 @@ class LoginController(Controller):
             member = (await db.execute(select(Member).where(Member.telegram_user_id == user_id))).scalar_one_or_none()
         if member is None:
             return render(request, "telegram", error="telegram_unlinked", status=404)
-        return signed_in(request, member.id)
+        return signed_in(request, member)
 
     @post("/logout", status_code=200)
     async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        settings = settings_of(request)
+        """Ends this session and every copy of it: the member's session generation moves on."""
+        core, settings = core_of(request), settings_of(request)
+        session = read_session(settings, request.cookies.get(SESSION_COOKIE), core.clock.now())
+        if session is not None:
+            async with core.transaction() as db:
+                await db.execute(update(Member).where(Member.id == session.member_id,
+                                                      Member.session_generation == session.generation)
+                                 .values(session_generation=Member.session_generation + 1))
         cookies = [cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)]
         # the page script empties the offline cache; Clear-Site-Data does it where supported
         headers = {"Clear-Site-Data": '"cache"'}

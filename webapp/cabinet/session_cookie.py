@@ -25,6 +25,7 @@ class CabinetSession:
     member_id: uuid.UUID
     issued_at: datetime
     expires_at: datetime
+    generation: int
 
 
 def _key(settings: Settings, purpose: str) -> bytes:
@@ -36,10 +37,12 @@ def _cookie(settings: Settings, name: str, value: str, max_age: int) -> Cookie:
                   secure=settings.cabinet.cookie_secure, samesite="lax")
 
 
-def session_cookie(settings: Settings, member_id: uuid.UUID, now: datetime) -> Cookie:
+def session_cookie(settings: Settings, member_id: uuid.UUID, now: datetime, generation: int = 0) -> Cookie:
+    """`generation` is the member's session generation: a sign-out moves it and so ends this session."""
     lifetime = settings.cabinet.session_minutes * 60
     token = jwt.encode({"sub": str(member_id), "aud": AUDIENCE, "iat": int(now.timestamp()),
-                        "exp": int(now.timestamp()) + lifetime}, _key(settings, "session"), algorithm="HS256")
+                        "exp": int(now.timestamp()) + lifetime, "gen": generation},
+                       _key(settings, "session"), algorithm="HS256")
     return _cookie(settings, SESSION_COOKIE, token, lifetime)
 
 
@@ -51,7 +54,7 @@ def read_session(settings: Settings, token: str | None, now: datetime) -> Cabine
         claims = jwt.decode(token, _key(settings, "session"), algorithms=["HS256"], audience=AUDIENCE,
                             options={"require": ["sub", "iat", "exp"], "verify_exp": False, "verify_iat": False})
         session = CabinetSession(uuid.UUID(claims["sub"]), datetime.fromtimestamp(int(claims["iat"]), now.tzinfo),
-                                 datetime.fromtimestamp(int(claims["exp"]), now.tzinfo))
+                                 datetime.fromtimestamp(int(claims["exp"]), now.tzinfo), int(claims.get("gen", -1)))
     except (jwt.InvalidTokenError, ValueError, TypeError):
         return None
     return session if session.expires_at > now >= session.issued_at - timedelta(minutes=5) else None

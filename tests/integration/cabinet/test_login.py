@@ -103,6 +103,21 @@ async def test_logout_ends_the_session(web: httpx.AsyncClient, core: Core) -> No
     assert (await web.get("/cabinet/card")).status_code == 303
 
 
+async def test_a_copy_of_the_cookie_dies_with_the_sign_out_and_a_new_sign_in_works(web: httpx.AsyncClient,
+                                                                                   core: Core) -> None:
+    member = await make_member(core)
+    await sign_in(web, core)
+    copied = web.cookies.get("loyalty_session")
+    page = await web.get("/cabinet/card")
+    await web.post("/cabinet/logout", data={"_csrf_token": csrf_of_page(page.text)})
+    web.cookies.set("loyalty_session", copied, domain="127.0.0.1")  # e.g. a stolen or synced copy
+    replayed = await web.get("/cabinet/card")
+    assert replayed.status_code == 303 and member.card_number not in replayed.text
+    later(core, seconds=61)  # past the resend pause
+    await sign_in(web, core)
+    assert member.card_number in (await web.get("/cabinet/card")).text
+
+
 def csrf_of_page(html: str) -> str:
     from tests.integration.cabinet.conftest import csrf_of
 
