@@ -37,13 +37,21 @@ async def grant_bonus(session: AsyncSession, rules: ProgramRules, grant: BonusGr
     if done.scalar_one_or_none() is None:
         return False
     expires_at = grant.expires_at or now + timedelta(days=grant.expires_days or rules.expiry_days)
-    ledger.add_lot(session, member, kind="bonus", source="grant", points=grant.points, now=now, available_at=now,
-                   expires_at=expires_at, comment=f"bonus: {grant.name}"[:300])
+    await credit_bonus(session, member, grant.points, now, expires_at, source="grant", name=grant.name,
+                       key=f"bonus_grant:{grant.id}:{member.id}", extra={"grant_id": grant.id})
+    return True
+
+
+async def credit_bonus(session: AsyncSession, member: Member, points: int, now: datetime, expires_at: datetime, *,
+                       source: str, name: str, key: str, extra: dict[str, Any] | None = None) -> None:
+    """Points available at once with their own expiry, and the bonus_granted event the member hears and
+    the wallet card follows. The member is locked by the caller, who makes it once per `key`."""
+    ledger.add_lot(session, member, kind="bonus", source=source, points=points, now=now, available_at=now,
+                   expires_at=expires_at, comment=f"bonus: {name}"[:300])
     member.updated_at = now
     await emit(session, EventKind.BONUS_GRANTED, member.id,
-               {"points": grant.points, "expires_at": expires_at.isoformat(), "grant_id": grant.id,
-                "name": grant.name}, now, dedup_key=f"bonus_grant:{grant.id}:{member.id}")
-    return True
+               {"points": points, "expires_at": expires_at.isoformat(), "name": name, **(extra or {})}, now,
+               dedup_key=key[:200])
 
 
 async def _targets(session: AsyncSession, rules: ProgramRules, grant: BonusGrant) -> tuple[list[uuid.UUID], list[str]]:

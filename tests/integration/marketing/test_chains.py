@@ -34,7 +34,7 @@ async def chain_state(core: Core) -> tuple[dict[Any, str], list[Message], dict[A
         progress = {p.member_id: p.status for p in (await session.execute(select(ChainProgress))).scalars()}
         messages = list((await session.execute(select(Message).where(Message.kind == "chain"))).scalars())
         bonus = dict((await session.execute(select(Entry.member_id, func.sum(Entry.points)).where(
-            Entry.comment.like("chain:%")).group_by(Entry.member_id))).all())
+            Entry.comment.like("bonus: chain:%")).group_by(Entry.member_id))).all())
     return progress, messages, bonus
 
 
@@ -66,7 +66,7 @@ async def test_message_then_bonus_only_for_those_who_still_did_not_buy(core: Cor
     async with core.reading() as session:
         lapsed = await session.get(Member, stays_away)
         events = (await session.execute(select(func.count()).select_from(OutboxEvent).where(
-            OutboxEvent.kind == "points_adjusted", OutboxEvent.member_id == stays_away))).scalar_one()
+            OutboxEvent.kind == "bonus_granted", OutboxEvent.member_id == stays_away))).scalar_one()
     assert lapsed is not None and lapsed.available == 100 + 200 and events == 1  # welcome + chain bonus
 
 
