@@ -9,12 +9,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "ask_contact": "Здравствуйте! Чтобы получить карту лояльности, поделитесь номером телефона — кнопка ниже.",
         "share_contact": "📱 Поделиться номером",
         "not_your_contact": "Это не ваш номер. Нажмите кнопку «Поделиться номером», чтобы отправить свой.",
-        "welcome_new": "Готово! Ваша карта {card}. На ней {balance} приветственных баллов.",
-        "welcome_linked": "Нашли вашу карту {card}. Баланс: {balance} баллов.",
+        "welcome_new": "Готово! Ваша карта {card}. Приветственный бонус на ней: {balance}.",
+        "welcome_linked": "Нашли вашу карту {card}. Баланс: {balance}.",
         "linked_elsewhere": "Этот номер уже привязан к другому аккаунту Telegram. Обратитесь в поддержку магазина.",
         "menu": "Меню ниже: баланс, карта, история и помощь.",
         "btn_balance": "💰 Баланс", "btn_card": "💳 Карта", "btn_history": "🧾 История", "btn_help": "❓ Помощь",
-        "balance": "Доступно: {available} баллов\nОжидают: {pending}{pending_lines}\n{expiring}"
+        "balance": "Доступно: {available}\nОжидают: {pending}{pending_lines}\n{expiring}"
                    "Уровень: {tier} ({percent}% баллами)\n{progress}",
         "pending_line": "\n  • {points} — с {date}",
         "expiring": "Сгорят в ближайшие 30 дней: {points}\n",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.plurals import points_text
 from shared.program import ProgramRules
 
 TEXTS = {
@@ -15,7 +16,7 @@ TEXTS = {
         "balance": "Баланс: {n}",
         "anonymous": "Покажите карту лояльности, чтобы получать баллы",
         "promotion_discount": "Акция «{name}»: скидка {money}",
-        "promotion_points": "Акция «{name}»: +{n} баллов",
+        "promotion_points": "Акция «{name}»: +{points}",
         "code_applied": "Промокод {code} применён",
         "code_refused": "Промокод {code} не применён: {reason}",
         "certificate": "Сертификат {number}: оплачено {money}, остаток {left}",
@@ -28,7 +29,7 @@ TEXTS = {
         "balance": "Balance: {n}",
         "anonymous": "Show your loyalty card to earn points",
         "promotion_discount": "Promotion \"{name}\": discount {money}",
-        "promotion_points": "Promotion \"{name}\": +{n} points",
+        "promotion_points": "Promotion \"{name}\": +{points}",
         "code_applied": "Promo code {code} applied",
         "code_refused": "Promo code {code} not applied: {reason}",
         "certificate": "Certificate {number}: paid {money}, left {left}",
@@ -64,7 +65,7 @@ def promotion_lines(language: str, promotions: list[dict[str, Any]], code: dict[
         if p["discount"]:
             lines.append(text["promotion_discount"].format(name=p["name"], money=money(p["discount"])))
         if p["points"]:
-            lines.append(text["promotion_points"].format(name=p["name"], n=p["points"]))
+            lines.append(text["promotion_points"].format(name=p["name"], points=points_text(p["points"], language)))
     if code is not None:
         if code["applied"]:
             lines.append(text["code_applied"].format(code=code["code"]))

@@ -5,13 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, pass_context
+from jinja2.runtime import Context
 
 from notifications.sms_parts import count_parts
 from notifications.templates.catalog import CATALOG, EMAIL_HTML
+from shared.plurals import points_text
 
-_env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+@pass_context
+def _points(context: Context, n: int) -> str:
+    """`{{ balance|points }}`: "21 балл", "22 балла", "1 point" in the message's language."""
+    return points_text(int(n), str(context.get("language") or "ru"))
+
+
+# plain text for SMS, Telegram, push: no HTML to escape (the e-mail HTML goes through _html_env)
+_env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)  # noqa: S701
 _html_env = Environment(autoescape=True, undefined=StrictUndefined)
+for _environment in (_env, _html_env):
+    _environment.filters["points"] = _points
 _compiled: dict[str, Any] = {}
 
 

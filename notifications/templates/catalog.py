@@ -5,21 +5,21 @@ from __future__ import annotations
 CATALOG: dict[str, dict[str, dict[str, str]]] = {
     "ru": {
         "member_registered": {
-            "sms": "Ваша карта {{ card }}: {{ balance }} баллов. {{ card_url }}",
+            "sms": "Ваша карта {{ card }}: {{ balance|points }}. {{ card_url }}",
             "subject": "Добро пожаловать в {{ program }}",
             "text": "{% if name %}{{ name }}, з{% else %}З{% endif %}дравствуйте! Ваша карта {{ card }} готова, "
-                    "на ней {{ balance }} приветственных баллов.\nКарта и баланс: {{ card_url }}",
+                    "на ней приветственные {{ balance|points }}.\nКарта и баланс: {{ card_url }}",
         },
         "points_accrued": {
-            "sms": "+{{ points }} баллов{% if available_on %} с {{ available_on }}{% endif %}. Баланс {{ balance }}",
-            "subject": "Начислено {{ points }} баллов",
-            "text": "Начислено {{ points }} баллов{% if available_on %}, ими можно будет оплатить покупку "
+            "sms": "+{{ points|points }}{% if available_on %} с {{ available_on }}{% endif %}. Баланс {{ balance }}",
+            "subject": "Начислено: {{ points|points }}",
+            "text": "Начислено: {{ points|points }}{% if available_on %}, ими можно будет оплатить покупку "
                     "с {{ available_on }}{% endif %}.\nДоступно сейчас: {{ balance }}, ожидают: {{ pending }}.",
         },
         "points_available": {
-            "sms": "{{ points }} баллов доступны. Баланс {{ balance }}",
+            "sms": "Можно тратить: {{ points|points }}. Баланс {{ balance }}",
             "subject": "Баллы можно тратить",
-            "text": "{{ points }} баллов теперь можно тратить. Баланс: {{ balance }}.",
+            "text": "Теперь можно тратить: {{ points|points }}. Баланс: {{ balance }}.",
         },
         "tier_changed": {
             "sms": "Ваш уровень: {{ tier }}, {{ percent }}% баллами",
@@ -27,9 +27,9 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "text": "Поздравляем! Ваш уровень теперь «{{ tier }}»: {{ percent }}% от покупок возвращается баллами.",
         },
         "points_expiring": {
-            "sms": "{{ points }} баллов сгорят через {{ days }} дн. Баланс {{ balance }}",
-            "subject": "{{ points }} баллов скоро сгорят",
-            "text": "{{ points }} баллов сгорят {{ expires_on }} (через {{ days }} дн.). Успейте ими оплатить "
+            "sms": "Через {{ days }} дн. сгорят {{ points|points }}. Баланс {{ balance }}",
+            "subject": "Скоро сгорят {{ points|points }}",
+            "text": "{{ expires_on }} (через {{ days }} дн.) сгорят {{ points|points }}. Успейте ими оплатить "
                     "покупку.\nБаланс: {{ balance }}.",
         },
         "purchase_refunded": {
@@ -45,9 +45,9 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
                     "баллами по ставке {{ percent }}%.",
         },
         "bonus_granted": {
-            "sms": "+{{ points }} бонусов до {{ expires_on }}. Баланс {{ balance }}",
-            "subject": "Вам {{ points }} бонусных баллов",
-            "text": "Вам начислено {{ points }} бонусных баллов, ими можно оплатить покупку до {{ expires_on }}.\n"
+            "sms": "Бонус +{{ points|points }} до {{ expires_on }}. Баланс {{ balance }}",
+            "subject": "Бонус: {{ points|points }}",
+            "text": "Вам начислен бонус: {{ points|points }}, ими можно оплатить покупку до {{ expires_on }}.\n"
                     "Баланс: {{ balance }}.",
         },
         "login_code": {
@@ -64,21 +64,22 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
     },
     "en": {
         "member_registered": {
-            "sms": "Your card {{ card }}: {{ balance }} points. {{ card_url }}",
+            "sms": "Your card {{ card }}: {{ balance|points }}. {{ card_url }}",
             "subject": "Welcome to {{ program }}",
             "text": "Hello{% if name %}, {{ name }}{% endif %}! Your card {{ card }} is ready with {{ balance }} "
                     "welcome points.\nCard and balance: {{ card_url }}",
         },
         "points_accrued": {
-            "sms": "+{{ points }} points{% if available_on %} from {{ available_on }}{% endif %}. Balance {{ balance }}",
-            "subject": "{{ points }} points earned",
-            "text": "You earned {{ points }} points{% if available_on %}, usable from {{ available_on }}{% endif %}."
+            "sms": "+{{ points|points }}{% if available_on %} from {{ available_on }}{% endif %}. "
+                   "Balance {{ balance }}",
+            "subject": "{{ points|points }} earned",
+            "text": "You earned {{ points|points }}{% if available_on %}, usable from {{ available_on }}{% endif %}."
                     "\nAvailable now: {{ balance }}, pending: {{ pending }}.",
         },
         "points_available": {
-            "sms": "{{ points }} points are now available. Balance {{ balance }}",
+            "sms": "Now available: {{ points|points }}. Balance {{ balance }}",
             "subject": "Your points are ready",
-            "text": "{{ points }} points can now be spent. Balance: {{ balance }}.",
+            "text": "Now you can spend {{ points|points }}. Balance: {{ balance }}.",
         },
         "tier_changed": {
             "sms": "Your tier: {{ tier }}, {{ percent }}% back in points",
@@ -86,9 +87,9 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "text": "Congratulations! You are now {{ tier }}: {{ percent }}% of your purchases come back as points.",
         },
         "points_expiring": {
-            "sms": "{{ points }} points expire in {{ days }} days. Balance {{ balance }}",
-            "subject": "{{ points }} points expire soon",
-            "text": "{{ points }} points expire on {{ expires_on }} (in {{ days }} days). Spend them before then."
+            "sms": "{{ points|points }} expire in {{ days }} days. Balance {{ balance }}",
+            "subject": "{{ points|points }} expire soon",
+            "text": "{{ points|points }} expire on {{ expires_on }} (in {{ days }} days). Spend them before then."
                     "\nBalance: {{ balance }}.",
         },
         "purchase_refunded": {

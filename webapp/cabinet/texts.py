@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.plurals import points_text
+
 LANGUAGES = ("ru", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -33,7 +35,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "barcode_alt": "Штрихкод карты {card}", "show_at_till": "Покажите код на кассе",
         "apple_wallet": "Добавить в Apple Wallet", "google_wallet": "Сохранить в Google Wallet",
         "balance_as_of": "Баланс на {time}", "offline": "Нет сети — показаны последние известные данные.",
-        "points": "баллов", "available": "Доступно", "pending": "Ожидают начисления",
+        "available": "Доступно", "pending": "Ожидают начисления",
         "pending_line": "{points} — с {date}",
         "expiring": "Скоро сгорят", "expiring_line": "{points} — {date}", "tier": "Уровень {tier}: {percent}%",
         "tier_next": "До уровня «{tier}» осталось {needed} ₽", "tier_top": "У вас высший уровень",
@@ -42,7 +44,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "entry_accrual": "Начисление", "entry_redemption": "Списание за покупку", "entry_bonus": "Бонус",
         "entry_expiry": "Сгорание", "entry_refund": "Возврат покупки",
         "entry_adjustment": "Корректировка",
-        "offers_title": "Предложения", "offers_welcome": "Приветственный бонус: {points} баллов",
+        "offers_title": "Предложения", "offers_welcome": "Приветственный бонус: {points}",
         "offers_tier": "{name}: от {threshold} ₽ в год — {percent}% баллами",
         "offers_birthday": "В день рождения и за 2 дня до него — {percent}% баллами",
         "offers_rules": "Баллы доступны через {pending} ч и сгорают через {expiry} дн.; ими можно оплатить до "
@@ -92,7 +94,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "barcode_alt": "Barcode of card {card}", "show_at_till": "Show this code at the till",
         "apple_wallet": "Add to Apple Wallet", "google_wallet": "Save to Google Wallet",
         "balance_as_of": "Balance as of {time}", "offline": "Offline: showing the last known data.",
-        "points": "points", "available": "Available", "pending": "Pending", "pending_line": "{points} from {date}",
+        "available": "Available", "pending": "Pending", "pending_line": "{points} from {date}",
         "expiring": "Expiring soon", "expiring_line": "{points} on {date}", "tier": "Tier {tier}: {percent}%",
         "tier_next": "{needed} ₽ more to reach {tier}", "tier_top": "You are at the top tier",
         "tier_progress": "Progress to the next tier", "nothing": "Nothing yet.",
@@ -100,7 +102,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "entry_accrual": "Earned", "entry_redemption": "Spent on a purchase", "entry_bonus": "Bonus",
         "entry_expiry": "Expired", "entry_refund": "Purchase refunded",
         "entry_adjustment": "Adjustment",
-        "offers_title": "Offers", "offers_welcome": "Welcome bonus: {points} points",
+        "offers_title": "Offers", "offers_welcome": "Welcome bonus: {points}",
         "offers_tier": "{name}: from {threshold} ₽ a year, {percent}% back in points",
         "offers_birthday": "On your birthday and the 2 days before: {percent}% back in points",
         "offers_rules": "Points are usable after {pending} h and expire after {expiry} days; they pay up to {cap}% "
@@ -123,6 +125,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "bad_request": "Please check what you entered.", "csrf": "This page is outdated. Reload it and try again.",
     },
 }
+
+
+def points_word(language: str) -> Any:
+    """`points_word(n)` for templates: the noun that goes after the number n (балл, балла, баллов)."""
+    def word(n: int) -> str:
+        return points_text(int(n), language).split(" ", 1)[1]
+
+    return word
 
 
 def translator(language: str) -> Any:

@@ -14,7 +14,7 @@ from litestar.response import Template
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member
-from webapp.cabinet.texts import LANGUAGES, translator
+from webapp.cabinet.texts import LANGUAGES, points_word, translator
 
 FULL = "base.html.j2"
 FRAGMENT = "partials/fragment.html.j2"
@@ -59,7 +59,7 @@ def render(request: HTMXRequest, name: str, *, member: Member | None = None, sta
     template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"
     return HTMXTemplate(
         template_name=template,
-        context={"layout": FRAGMENT if partial else FULL, "t": translator(language), "lang": language,
+        context={"layout": FRAGMENT if partial else FULL, "t": translator(language), "points_word": points_word(language), "lang": language,
                  "member": member, "page": name, "program": settings_of(request).program.name, **context},
         status_code=status,
         cookies=cookies,
