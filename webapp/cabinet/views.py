@@ -59,8 +59,8 @@ def render(request: HTMXRequest, name: str, *, member: Member | None = None, sta
     template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"
     return HTMXTemplate(
         template_name=template,
-        context={"layout": FRAGMENT if partial else FULL, "t": translator(language), "points_word": points_word(language), "lang": language,
-                 "member": member, "page": name, "program": settings_of(request).program.name, **context},
+        context={"layout": FRAGMENT if partial else FULL, "t": translator(language),
+                 "points_word": points_word(language), "lang": language, "member": member, "page": name, "program": settings_of(request).program.name, **context},
         status_code=status,
         cookies=cookies,
         headers={"Vary": "HX-Request", "Cache-Control": "private, no-cache"},
