@@ -44,9 +44,9 @@ def chain_args(form: Any) -> dict[str, Any]:
                 templates[channel][language]["subject"] = subject
     steps: list[dict[str, Any]] = [{"type": "message", "channels": channels, "templates": templates}]
     wait, points = _int(problems, form, "wait_days", None), _int(problems, form, "bonus_points", None)
-    if wait:
+    if wait is not None:
         steps.append({"type": "wait", "days": wait})
-    if points:
+    if points is not None:
         steps.append({"type": "bonus", "points": points, "expires_days": _int(problems, form, "expires_days", 30)})
     segment = _int(problems, form, "segment_id", None)
     args = {"name": str(form.get("name") or "").strip()[:200], "steps": steps, "segment_id": segment or None,

@@ -141,3 +141,37 @@ async def _treated_member(core: Core, campaign_id: int) -> object:
         return (await session.execute(select(CampaignMember.member_id).where(
             CampaignMember.campaign_id == campaign_id, CampaignMember.variant == "A").limit(1))).scalar_one()
 
+
+
+async def test_a_chain_from_the_form_runs_and_is_paused(console: Console, core: Core) -> None:
+    from notifications.chains import run_due_chains
+
+    await gold(core, 1, last_bought_days=65, telegram=True)
+    await gold(core, 2, last_bought_days=5)
+    await signed_in(console, "marketer")
+    form = {"name": "Win back", "no_purchase_days": "60", "channel_1": "telegram", "channel_2": "sms",
+            "telegram_ru": "{{ name }}, давно не виделись!", "sms_ru": "Давно не виделись!",
+            "wait_days": "7", "bonus_points": "200", "expires_days": "30"}
+    wrong = await console.post("/console/chains", {**form, "sms_ru": "", "bonus_points": "0"})
+    assert wrong.status_code == 422 and "needs a text" in wrong.text and "must be from 1 to 100000" in wrong.text
+    assert (await console.post("/console/chains", form)).status_code == 303
+    await run_due_chains(core)
+    page = await console.get("/console/chains/")
+    assert "message (telegram → sms) → wait 7 days → bonus 200 points (30 days)" in page.text
+    assert "<td>1 / 0 / 0</td>" in page.text  # the lapsed member is in, the recent buyer is not
+    chain_id = re.search(r'/console/chains/(\d+)/active', page.text)[1]  # type: ignore[index]
+    assert (await console.post(f"/console/chains/{chain_id}/active", {"active": "no"})).status_code == 303
+    assert "paused" in (await console.get("/console/chains/")).text
+    async with core.reading() as session:
+        assert [a.action for a in await recent(session, limit=2)] == ["chain_paused", "chain_created"]
+
+
+async def test_campaigns_are_listed_newest_first(console: Console, core: Core) -> None:
+    await gold(core, 1, last_bought_days=65)
+    await signed_in(console, "admin")
+    saved = await console.post("/console/segments", GOLD_LAPSED)
+    segment_id = saved.headers["location"].split("/")[-1].split("?")[0]
+    for name in ("First", "Second"):
+        assert (await console.post("/console/campaigns", campaign_form(segment_id, name=name))).status_code == 303
+    listing = (await console.get("/console/campaigns/")).text
+    assert listing.index("Second") < listing.index("First") and "Gold, 60 days quiet" in listing
