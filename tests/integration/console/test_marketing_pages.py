@@ -175,3 +175,15 @@ async def test_campaigns_are_listed_newest_first(console: Console, core: Core) -
         assert (await console.post("/console/campaigns", campaign_form(segment_id, name=name))).status_code == 303
     listing = (await console.get("/console/campaigns/")).text
     assert listing.index("Second") < listing.index("First") and "Gold, 60 days quiet" in listing
+
+
+async def test_the_marketing_reports_show_formula_chart_and_csv(console: Console, core: Core) -> None:
+    await gold(core, 1, last_bought_days=3)
+    await signed_in(console, "analyst")
+    for code, formula in (("rfm_grid", "NTILE(5)"), ("promo_codes", "redeemed / issued")):
+        shown = await console.get(f"/console/reports/{code}?since=2026-11-01&until=2026-11-30")
+        assert shown.status_code == 200 and formula in shown.text and "<svg" in shown.text
+        csv = await console.get(f"/console/reports/{code}/csv?since=2026-11-01&until=2026-11-30")
+        assert csv.status_code == 200 and csv.text.lstrip("\ufeff").split("\r\n")[0].startswith(("r,f", "item,"))
+    grid = await console.get("/console/reports/rfm_grid/csv?since=2026-11-01&until=2026-11-30")
+    assert "1,1,hibernating,1" in grid.text and "5,5,champions,0" in grid.text  # NTILE(5) of one row is 1
