@@ -19,10 +19,14 @@ def _int(problems: FieldErrors, form: Any, name: str, default: int) -> int:
     if not text:
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         problems.add(name, "a whole number")
         return default
+    if abs(value) >= 2**31:
+        problems.add(name, "too large")
+        return default
+    return value
 
 
 def campaign_args(form: Any) -> dict[str, Any]:

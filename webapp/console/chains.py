@@ -23,10 +23,14 @@ def _int(problems: FieldErrors, form: Any, name: str, default: int | None) -> in
     if not text:
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
         problems.add(name, "a whole number")
         return default
+    if abs(value) >= 2**31:
+        problems.add(name, "too large")
+        return default
+    return value
 
 
 def chain_args(form: Any) -> dict[str, Any]:

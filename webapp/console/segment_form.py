@@ -35,14 +35,18 @@ def definition_from_form(form: Any) -> dict[str, Any]:
         except ValueError:
             problems.add(name, "a whole number" if name not in MONEY else "an amount, e.g. 1500 or 1500.50")
             continue
-        raw[name] = round(number * 100) if name in MONEY else number
+        value = round(number * 100) if name in MONEY else number
+        if not 0 <= value < 10**15:
+            problems.add(name, "must be 0 or more and not absurdly large")
+            continue
+        raw[name] = value
     for name in LISTS:
         if values := _values(form, name):
             raw[name] = values
     for name in SCORES:
         if values := _values(form, name):
             try:
-                raw[name] = [int(v) for v in values]
+                raw[name] = [int(v) for v in values if len(v) < 3]
             except ValueError:
                 problems.add(name, "scores from 1 to 5")
     sources = [s.strip() for s in str(form.get("registration_sources") or "").split(",") if s.strip()]

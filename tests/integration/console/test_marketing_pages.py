@@ -187,3 +187,17 @@ async def test_the_marketing_reports_show_formula_chart_and_csv(console: Console
         assert csv.status_code == 200 and csv.text.lstrip("\ufeff").split("\r\n")[0].startswith(("r,f", "item,"))
     grid = await console.get("/console/reports/rfm_grid/csv?since=2026-11-01&until=2026-11-30")
     assert "1,1,hibernating,1" in grid.text and "5,5,champions,0" in grid.text  # NTILE(5) of one row is 1
+
+
+async def test_absurd_numbers_are_field_messages_not_errors(console: Console, core: Core) -> None:
+    await signed_in(console, "marketer")
+    huge = "9" * 30
+    counted = await console.post("/console/segments/count", {"spend_min": huge, "purchases_min": "-1"})
+    assert counted.status_code == 422 and "spend_min" in counted.text and "purchases_min" in counted.text
+    made = await console.post("/console/campaigns", campaign_form(huge))
+    assert made.status_code == 422 and "too large" in made.text
+    chain = await console.post("/console/chains", {"name": "x", "segment_id": huge, "no_purchase_days": "nan"})
+    assert chain.status_code == 422 and "too large" in chain.text and "a whole number" in chain.text
+    assert (await console.get("/console/campaigns/987654")).status_code == 404
+    assert (await console.post("/console/campaigns/987654/schedule", {"when": "later", "at": "soon"})).status_code \
+        in (404, 422)
