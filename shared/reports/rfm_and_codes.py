@@ -39,12 +39,18 @@ class PromoCodeUseReport:
         batches = (await session.execute(select(PromoCodeBatch).where(PromoCodeBatch.created_at < period.end)
                                          .order_by(PromoCodeBatch.id))).scalars()
         rows: list[list[object]] = []
+        redeemed_all = discount_all = issued_all = 0
+        labels, redeemed_series = [], []
         for batch in batches:
             issued = batch.total_limit if batch.kind == "shared" else int(codes.get(batch.id, 0))
             redeemed, discount = used.get(batch.id, (0, 0))
             share = ratio(redeemed, issued) if issued else None
             rows.append([batch.name, batch.kind, issued, redeemed, round(share, 4) if share is not None else None,
                          discount])
+            redeemed_all, discount_all, issued_all = redeemed_all + redeemed, discount_all + discount, \
+                issued_all + (issued or 0)
+            labels.append(batch.name)
+            redeemed_series.append(float(redeemed))
         ops = CertificateOperation
         issued_count, issued_value = (await session.execute(select(func.count(), func.sum(GiftCertificate.initial))
             .where(GiftCertificate.created_at >= period.start, GiftCertificate.created_at < period.end))).one()
@@ -56,19 +62,15 @@ class PromoCodeUseReport:
                  ["certificate balance outstanding at the period end", "certificate", None, None, None,
                   int(outstanding)],
                  ["paid with certificates", "certificate", None, None, None, int(paid)]]
-        redeemed_all = sum(int(r[3] or 0) for r in rows if r[1] != "certificate")
-        discount_all = sum(int(r[5] or 0) for r in rows if r[1] != "certificate")
-        code_rows = [r for r in rows if r[1] != "certificate"]
         return ReportResult(
             headline=(f"{redeemed_all} code uses, {money(discount_all, currency)} discount; certificates: "
                       f"{int(issued_count)} issued, {money(int(paid), currency)} paid, "
                       f"{money(int(outstanding), currency)} outstanding"),
-            chart=Chart("bar", [str(r[0]) for r in code_rows] or ["no batches"],
-                        [("redeemed", [float(r[3] or 0) for r in code_rows] or [0.0])]),
+            chart=Chart("bar", labels or ["no batches"], [("redeemed", redeemed_series or [0.0])]),
             columns=["item", "kind", "issued", "redeemed", "redemption_share", "amount_minor"],
             rows=rows, value=float(redeemed_all),
             notes=["amount_minor: discount given (batches) or money (certificates), in kopecks; "
-                   f"share {percent(ratio(redeemed_all, sum(int(r[2] or 0) for r in code_rows)))} over all batches."])
+                   f"share {percent(ratio(redeemed_all, issued_all))} over all batches."])
 
 
 @report
