@@ -152,6 +152,12 @@ async def get_campaign(session: AsyncSession, campaign_id: int) -> CampaignView:
                         c.status, c.scheduled_at, variants)
 
 
+async def list_campaigns(session: AsyncSession, limit: int = 100) -> list[CampaignView]:
+    """Newest first, for the console's list."""
+    ids = (await session.execute(select(Campaign.id).order_by(Campaign.id.desc()).limit(limit))).scalars()
+    return [await get_campaign(session, campaign_id) for campaign_id in list(ids)]
+
+
 async def schedule_campaign(session: AsyncSession, campaign_id: int, at: datetime, now: datetime) -> CampaignView:
     """Send at `at` (now or later); the worker's scheduler picks it up. Rescheduling is allowed until it starts."""
     campaign = await _campaign(session, campaign_id, lock=True)
@@ -247,4 +253,5 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
 
 
 __all__ = ["CONTROL", "SENDING", "CampaignView", "assign_variant", "cancel_campaign", "create_campaign", "estimate",
-           "get_campaign", "preview", "schedule_campaign", "send_test", "source_of", "texts_for", "variants_of"]
+           "get_campaign", "list_campaigns", "preview", "schedule_campaign", "send_test", "source_of", "texts_for",
+           "variants_of"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, literal, or_, select, update
+from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import MEMBER_FIELDS, member_fields, recipients_of
@@ -21,7 +21,7 @@ from notifications.planner import insert_messages, message_row
 from notifications.routing import next_channel, send_time
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
-from shared.errors import FieldErrors
+from shared.errors import FieldErrors, NotFound
 
 ACTIVE, DONE, EXITED = "active", "done", "exited"
 BATCH = 500
@@ -172,3 +172,25 @@ async def run_due_chains(core: Core) -> int:
     async with core.reading() as session:
         ids = list((await session.execute(select(TriggerChain.id).where(TriggerChain.active.is_(True)))).scalars())
     return sum([await run_chain(core, chain_id) for chain_id in ids])
+
+
+async def list_chains(session: AsyncSession) -> list[dict[str, Any]]:
+    """Every chain with its members per progress status (active, done, exited), newest first."""
+    counts: dict[int, dict[str, int]] = {}
+    for chain_id, status, count in await session.execute(select(
+            ChainProgress.chain_id, ChainProgress.status, func.count()).group_by(
+            ChainProgress.chain_id, ChainProgress.status)):
+        counts.setdefault(chain_id, {})[status] = int(count)
+    chains = (await session.execute(select(TriggerChain).order_by(TriggerChain.id.desc()))).scalars()
+    return [{"id": c.id, "name": c.name, "no_purchase_days": c.no_purchase_days, "segment_id": c.segment_id,
+             "steps": c.steps, "active": c.active,
+             "members": {s: counts.get(c.id, {}).get(s, 0) for s in (ACTIVE, DONE, EXITED)}} for c in chains]
+
+
+async def set_chain_active(session: AsyncSession, chain_id: int, active: bool) -> bool:
+    """Pause or resume a chain (paused: nobody enters and no step runs); returns the previous state."""
+    chain = await session.get(TriggerChain, chain_id)
+    if chain is None:
+        raise NotFound(f"Chain {chain_id} does not exist.")
+    before, chain.active = chain.active, active
+    return before

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -35,6 +35,8 @@ FIRST = ["Анна", "Иван", "Мария", "Пётр", "Елена", "Оле
 LAST = ["Иванова", "Петров", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Козлов"]
 DEMO_PHONE_BASE = 79160000000
 DEMO_STAFF_EMAIL = "admin@demo.loyalty.local"
+DEMO_TELEGRAM_BASE = 990_000_000  # made-up Telegram user ids for the members who "linked the bot"
+LAPSED_GOLD = 30  # Gold regulars who stopped coming 61-95 days ago: the campaign demo's audience
 
 
 @dataclass
@@ -74,6 +76,8 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
         )
         async with core.transaction() as session:
             member, _ = await register(session, clock, core.rules, reg)
+            if i % 4 == 0:
+                member.telegram_user_id = DEMO_TELEGRAM_BASE + i
         visits = rng.choice([0, 1, 2, 3, 5, 8, 12]) if i else 6
         moment = clock.now()
         for visit in range(visits):
@@ -92,8 +96,39 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
             async with core.transaction() as session:
                 await purchases.confirm(session, FixedClock(moment), core.rules, body)
             made += 1
+    made += await _lapsed_gold(core, rng, members, now)
     await jobs.run_due(core.sessions, core.clock, core.rules)
     async with core.transaction() as session:  # the demo's made-up past is not news to announce
         await session.execute(update(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
                               .values(processed_at=core.clock.now()))
-    return DemoReport(members, made, seeded=True)
+    return DemoReport(members + LAPSED_GOLD, made, seeded=True)
+
+
+async def _lapsed_gold(core: Core, rng: random.Random, first: int, now: datetime) -> int:
+    """Members who spent Gold money (3 bottles of whisky a visit, four visits) and then went quiet;
+    half of them linked Telegram. Returns the purchases made."""
+    made = 0
+    for k in range(LAPSED_GOLD):
+        i = first + k
+        last = now - timedelta(days=61 + k, hours=rng.randint(0, 12))
+        clock = FixedClock(last - timedelta(days=60))
+        store = rng.choice(STORES[:3])
+        reg = Registration(
+            phone=demo_phone(i), first_name=rng.choice(FIRST), last_name=rng.choice(LAST), channel="pos",
+            store_id=store[0], time_zone=store[2], email=f"demo{i}@example.com",
+            consents={"sms": True, "email": True, "push": False, "telegram": k % 2 == 0, "viber": False})
+        async with core.transaction() as session:
+            member, _ = await register(session, clock, core.rules, reg)
+            if k % 2 == 0:
+                member.telegram_user_id = DEMO_TELEGRAM_BASE + i
+        sku, name, category, price = CATALOGUE[5]
+        for visit in range(4):
+            moment = last - timedelta(days=20 * (3 - visit))
+            body = {"store_id": store[0], "receipt_id": f"G{i:04d}-{visit:03d}", "purchased_at": moment.isoformat(),
+                    "member": {"member_id": str(member.id)}, "redeem": 0,
+                    "lines": [{"sku": sku, "name": name, "category": category, "quantity": 3, "price": price,
+                               "amount": price * 3}]}
+            async with core.transaction() as session:
+                await purchases.confirm(session, FixedClock(moment), core.rules, body)
+            made += 1
+    return made

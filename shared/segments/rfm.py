@@ -43,20 +43,21 @@ def named_segment(r: int, f: int) -> str:
     raise ValueError(f"no RFM segment for R={r} F={f}")
 
 
-def purchase_stats(since: datetime) -> Select[*tuple[Any, ...]]:
-    """Per member within the window: money paid (net of refunds), purchases, the last one."""
-    return (select(Purchase.member_id.label("member_id"),
+def purchase_stats(since: datetime, until: datetime | None = None) -> Select[*tuple[Any, ...]]:
+    """Per member within the window [since, until): money paid (net of refunds), purchases, the last one."""
+    stmt = (select(Purchase.member_id.label("member_id"),
                    func.sum(Purchase.paid - Purchase.refunded_paid).label("spend"),
                    func.count().label("purchases"),
                    func.max(Purchase.purchased_at).label("last_at"))
             .where(Purchase.member_id.is_not(None), Purchase.purchased_at >= since)
             .group_by(Purchase.member_id))
+    return stmt.where(Purchase.purchased_at < until) if until is not None else stmt
 
 
-def rfm_scores(since: datetime) -> Select[*tuple[Any, ...]]:
+def rfm_scores(since: datetime, until: datetime | None = None) -> Select[*tuple[Any, ...]]:
     """Quintile scores of every member who bought within the window (ties broken by member id,
     so equal values may land in neighbouring quintiles, as with ranked quantiles)."""
-    stats = purchase_stats(since).subquery("stats")
+    stats = purchase_stats(since, until).subquery("stats")
     return select(
         stats.c.member_id,
         func.ntile(5).over(order_by=(stats.c.last_at, stats.c.member_id)).label("r"),

@@ -11,14 +11,16 @@ from litestar.response import Template
 
 from shared.core import Core
 from webapp.console.auth import SignInController
+from webapp.console.campaigns import CampaignsController
+from webapp.console.chains import ChainsController
 from webapp.console.login_limits import LoginLimits
 from webapp.console.members import MembersController
 from webapp.console.pages import EXCEPTION_HANDLERS, page
 from webapp.console.program import ProgramController
 from webapp.console.reports import ReportsController
+from webapp.console.segments import SegmentsController
 from webapp.console.session import console_guard
 from webapp.console.staff import AuditController, StaffController
-
 
 
 @get("/console", opt={"roles": None}, include_in_schema=False)
@@ -33,7 +35,8 @@ def _core(state: State) -> Core:
 def create_console_router() -> Router:
     limits = LoginLimits()
     guarded = Router(path="/", route_handlers=[home, ReportsController, ProgramController, MembersController,
-                                               StaffController, AuditController], guards=[console_guard])
+                                               StaffController, AuditController, SegmentsController,
+                                               CampaignsController, ChainsController], guards=[console_guard])
     return Router(
         path="/",
         route_handlers=[SignInController, guarded],

@@ -21,6 +21,9 @@ ADMIN_ONLY = (ADMIN,)
 NAVIGATION = (
     ("/console/reports", "Reports", READ_REPORTS),
     ("/console/program", "Program settings", READ_REPORTS),
+    ("/console/segments", "Segments", READ_REPORTS),
+    ("/console/campaigns", "Campaigns", READ_REPORTS),
+    ("/console/chains", "Chains", READ_REPORTS),
     ("/console/members", "Members", MEMBER_TOOLS),
     ("/console/staff", "Staff", ADMIN_ONLY),
     ("/console/audit", "Audit log", ADMIN_ONLY),
