@@ -25,7 +25,7 @@ import asyncpg
 from sqlalchemy import func, select
 
 from bench.common import PG_ADMIN, write_result
-from notifications.campaign_expansion import expand_campaign
+from notifications.campaign_expansion import BATCH, expand_campaign
 from notifications.campaign_models import CONTROL, CampaignMember
 from notifications.campaigns import create_campaign, schedule_campaign
 from notifications.models import Message
@@ -152,7 +152,7 @@ def markdown(r: dict[str, Any]) -> list[str]:
         f"{r['members']:,} members seeded by SQL on PostgreSQL; a segment \"reachable by Telegram or SMS with "
         f"consent\" ({r['segment_members']:,} members) saved with its snapshot, then a campaign (two A/B arms, "
         f"10 % control) expanded in batches of {r['batch']:,} through the real path: routing, consent, quiet hours, "
-        "promotional cap, jinja2 texts per member, one row per member and channel under the unique key. One "
+        "promotional cap, the marketer's texts per member, one row per member and channel under the unique key. One "
         "process; peak RSS from `getrusage`.", "",
         "| step | seconds |", "|---|---|",
         f"| select: save the segment (one INSERT ... SELECT into the snapshot) | {r['select_seconds']} |",
@@ -173,7 +173,7 @@ def markdown(r: dict[str, Any]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=BATCH)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     result = asyncio.run(run(args.members, args.batch))

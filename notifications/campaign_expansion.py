@@ -23,7 +23,7 @@ from shared.db.models import Member, Segment, SegmentMember
 from shared.segments import refresh_segment
 
 log = logging.getLogger("loyalty.campaigns")
-BATCH = 1000
+BATCH = 5000  # members per transaction: fewer round trips and commits, ~120 MB peak RSS
 FRESH = timedelta(minutes=15)  # a snapshot this recent is the audience as the marketer just saw it
 
 
@@ -57,8 +57,8 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int = BATCH) ->
         query = (select(*MEMBER_FIELDS).join(SegmentMember, SegmentMember.member_id == Member.id)
                  .where(SegmentMember.segment_id == campaign.segment_id).order_by(SegmentMember.member_id)
                  .limit(batch_size))
-        if campaign.cursor is not None:
-            query = query.where(SegmentMember.member_id > campaign.cursor)
+        if campaign.cursor is not None:  # on both sides, so each batch reads index ranges, not the table
+            query = query.where(SegmentMember.member_id > campaign.cursor, Member.id > campaign.cursor)
         members = (await session.execute(query)).all()
         if not members:
             campaign.status, campaign.finished_at, campaign.updated_at = DONE, now, now
@@ -71,6 +71,8 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int = BATCH) ->
         who_all = await recipients_of(session, settings, members, now, ordered=True)
         messages, assignments = [], []
         source = source_of(campaign_id)
+        whens: dict[Any, Any] = {}  # per time zone: the batch shares one `now`
+        texts: dict[tuple[str, str, str, tuple[str, ...]], dict[str, dict[str, str]]] = {}
         for m in members:
             variant = assign_variant(campaign_id, m.id, campaign.control_percent, weights)
             assignment = {"campaign_id": campaign_id, "member_id": m.id, "variant": variant, "channel": None}
@@ -84,12 +86,16 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int = BATCH) ->
             channel, rest = chosen
             assignment["channel"] = channel
             context = member_fields(settings, m)
-            context["templates"] = texts_for(templates[variant], context["language"], [channel, *rest])
+            key = (variant, context["language"], channel, rest)
+            if key not in texts:
+                texts[key] = texts_for(templates[variant], context["language"], [channel, *rest])
+            context["templates"] = texts[key]
             context["variant"] = variant
+            if who.zone not in whens:
+                whens[who.zone] = send_time("campaign", now, who.zone, settings.notify)
             messages.append(message_row(
                 source=source, recipient=str(m.id), member_id=m.id, kind="campaign", channel=channel,
-                address=who.addresses[channel], rest=rest, when=send_time("campaign", now, who.zone, settings.notify),
-                now=now, context=context))
+                address=who.addresses[channel], rest=rest, when=whens[who.zone], now=now, context=context))
         await insert_messages(session, messages)
         await _insert_assignments(session, assignments)
         campaign.cursor = members[-1].id

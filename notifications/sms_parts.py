@@ -7,17 +7,20 @@ GSM7_BASIC = set(
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+_GSM7 = GSM7_BASIC | GSM7_EXTENDED
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return set(text) <= _GSM7
 
 
 def sms_length(text: str) -> tuple[int, str]:
-    """Length in encoding units and the encoding ('gsm7' or 'ucs2')."""
-    if is_gsm7(text):
-        return sum(2 if ch in GSM7_EXTENDED else 1 for ch in text), "gsm7"
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text), "ucs2"  # astral chars take two UTF-16 units
+    """Length in encoding units and the encoding ('gsm7' or 'ucs2'). Set and codec arithmetic, not a
+    loop per character: a campaign counts this for every member."""
+    chars = set(text)
+    if chars <= _GSM7:
+        return len(text) + sum(text.count(ch) for ch in chars & GSM7_EXTENDED), "gsm7"
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2, "ucs2"  # astral chars take two UTF-16 units
 
 
 def count_parts(text: str) -> int:

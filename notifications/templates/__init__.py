@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,10 +36,44 @@ class Rendered:
     parts: int = 0
 
 
+_FIELD = re.compile(r"\{\{ *([A-Za-z_][A-Za-z0-9_]*) *\}\}")
+_JINJA_LITERALS = frozenset({"true", "false", "none", "True", "False", "None"})
+
+
+class _Fields:
+    """A text that only interpolates plain fields ("{{ name }}, ... {{ balance }}"), the usual
+    marketer's template: rendered by joining strings, as jinja2 would render it (str() of each
+    value, one trailing newline dropped). Anything else, or a name not in the context, goes to
+    jinja2 itself."""
+
+    def __init__(self, parts: list[str], names: list[str], jinja: Any) -> None:
+        self.parts, self.names, self.jinja = parts, names, jinja
+
+    def render(self, **context: Any) -> str:
+        try:
+            values = [str(context[name]) for name in self.names]
+        except KeyError:
+            return str(self.jinja.render(**context))
+        out = [self.parts[0]]
+        for value, part in zip(values, self.parts[1:], strict=True):
+            out += (value, part)
+        return "".join(out)
+
+
+def _fields_only(source: str, jinja: Any) -> _Fields | None:
+    pieces = _FIELD.split(source[:-1] if source.endswith("\n") else source)
+    parts, names = pieces[0::2], pieces[1::2]
+    if "\r" in source or any(name in _JINJA_LITERALS for name in names) or any(
+            mark in part for part in parts for mark in ("{{", "{%", "{#")):
+        return None
+    return _Fields(parts, names, jinja)
+
+
 def _template(source: str, html: bool = False) -> Any:
     key = ("h:" if html else "t:") + source
     if key not in _compiled:
-        _compiled[key] = (_html_env if html else _env).from_string(source)
+        compiled = (_html_env if html else _env).from_string(source)
+        _compiled[key] = compiled if html else _fields_only(source, compiled) or compiled
     return _compiled[key]
 
 
