@@ -95,9 +95,11 @@ def promotions_section(data: dict[str, Any]) -> list[str]:
     mean = data["mean_per_second"]
     lines += ["", f"Mean: **{mean['plain']}** confirms/s without, **{mean['promotions']}** with promotions: "
               f"{t['loss_percent']}% fewer (target ≤ {t['max_loss_percent']}%): **{'met' if t['met'] else 'missed'}**. "
-              f"pgbench TPC-B-like in the same run: {data['pgbench']['tps']} tps (a busy machine: compare the POS "
-              "section's run). Spread between rounds of the same kind is larger than the cost of promotions"
-              + (", hence a negative loss" if t["loss_percent"] < 0 else "") + ". Measured in-process as well (SQLite, four alternating rounds of 300 confirms), promotions cost about 3%: "
+              f"pgbench TPC-B-like in the same run: {data['pgbench']['tps']} tps. Rounds of the same kind spread "
+              "by up to ~20% on this shared machine, so read the ratio with that in mind"
+              + (" (a negative loss is that spread)" if t["loss_percent"] < 0 else "")
+              + ". Measured in-process as well (SQLite, four alternating rounds of 300 confirms), promotions cost "
+              "about 3%: "
               "the catalog is cached, promotions that can touch no "
               "line are dropped before pricing, segments come with the member lock, and a promo code costs one "
               "lookup and one conditional UPDATE."]
