@@ -14,7 +14,8 @@ from shared.errors import FieldError, FieldErrors, InvalidInput
 VARIANT_CODES = ("A", "B")
 
 
-def _int(problems: FieldErrors, form: Any, name: str, default: int) -> int:
+def form_int(problems: FieldErrors, form: Any, name: str, default: int | None) -> int | None:
+    """A whole number from a form field (the default when empty); a bad one becomes a field error."""
     text = str(form.get(name) or "").strip()
     if not text:
         return default
@@ -47,11 +48,11 @@ def campaign_args(form: Any) -> dict[str, Any]:
                 if text or subject or language == "ru":
                     texts[language] = {"text": text, **({"subject": subject} if subject else {})}
             templates[channel] = texts
-        variants.append({"code": code, "weight": _int(problems, form, f"{code}_weight", 1), "templates": templates})
-    segment_id = _int(problems, form, "segment_id", 0)
+        variants.append({"code": code, "weight": form_int(problems, form, f"{code}_weight", 1), "templates": templates})
+    segment_id = form_int(problems, form, "segment_id", 0)
     args = {"name": str(form.get("name") or "").strip()[:200], "segment_id": segment_id, "channels": channels,
-            "variants": variants, "control_percent": _int(problems, form, "control_percent", 0),
-            "attribution_days": _int(problems, form, "attribution_days", 7)}
+            "variants": variants, "control_percent": form_int(problems, form, "control_percent", 0),
+            "attribution_days": form_int(problems, form, "attribution_days", 7)}
     problems.raise_if_any("Some fields are not numbers.")
     return args
 

@@ -14,23 +14,9 @@ from shared.audit import record
 from shared.core import Core
 from shared.errors import DomainError, FieldErrors
 from shared.segments import list_segments
+from webapp.console.campaign_form import form_int
 from webapp.console.pages import current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
-
-
-def _int(problems: FieldErrors, form: Any, name: str, default: int | None) -> int | None:
-    text = str(form.get(name) or "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        problems.add(name, "a whole number")
-        return default
-    if abs(value) >= 2**31:
-        problems.add(name, "too large")
-        return default
-    return value
 
 
 def chain_args(form: Any) -> dict[str, Any]:
@@ -47,14 +33,14 @@ def chain_args(form: Any) -> dict[str, Any]:
             if subject and language in templates[channel]:
                 templates[channel][language]["subject"] = subject
     steps: list[dict[str, Any]] = [{"type": "message", "channels": channels, "templates": templates}]
-    wait, points = _int(problems, form, "wait_days", None), _int(problems, form, "bonus_points", None)
+    wait, points = form_int(problems, form, "wait_days", None), form_int(problems, form, "bonus_points", None)
     if wait is not None:
         steps.append({"type": "wait", "days": wait})
     if points is not None:
-        steps.append({"type": "bonus", "points": points, "expires_days": _int(problems, form, "expires_days", 30)})
-    segment = _int(problems, form, "segment_id", None)
+        steps.append({"type": "bonus", "points": points, "expires_days": form_int(problems, form, "expires_days", 30)})
+    segment = form_int(problems, form, "segment_id", None)
     args = {"name": str(form.get("name") or "").strip()[:200], "steps": steps, "segment_id": segment or None,
-            "no_purchase_days": _int(problems, form, "no_purchase_days", 60)}
+            "no_purchase_days": form_int(problems, form, "no_purchase_days", 60)}
     problems.raise_if_any("Some fields are not numbers.")
     return args
 
