@@ -21,6 +21,7 @@ from shared.db.models import Consent, Member
 
 MEMBER_FIELDS = (Member.id, Member.phone, Member.email, Member.telegram_user_id, Member.time_zone, Member.language,
                  Member.first_name, Member.card_number, Member.available, Member.pending, Member.tier_code)
+LANGUAGES = ("ru", "en")
 TEMPLATE_FIELDS = ("name", "card", "balance", "pending", "tier", "percent", "program", "card_url")
 
 
@@ -76,11 +77,16 @@ async def recipients_of(session: AsyncSession, settings: Settings, members: list
     return out
 
 
+def member_language(settings: Settings, language: str | None) -> str:
+    """The language a member's messages are written in (campaign_sql says the same in SQL)."""
+    return language if language in LANGUAGES else settings.program.language
+
+
 def member_fields(settings: Settings, m: Row[Any]) -> dict[str, Any]:
     """What a marketer's template sees about one member (TEMPLATE_FIELDS), plus routing basics."""
     rules = settings.program
     tier = rules.tier(m.tier_code)
-    language = m.language if m.language in ("ru", "en") else rules.language
+    language = member_language(settings, m.language)
     return {"language": language, "program": rules.name, "card_url": f"{settings.public_url}/card",
             "unsubscribe_url": None, "unsubscribe_label": "Отписаться" if language == "ru" else "Unsubscribe",
             "name": m.first_name or "", "card": m.card_number, "balance": m.available, "pending": m.pending,

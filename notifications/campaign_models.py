@@ -55,9 +55,9 @@ class CampaignMember(Base):
     channel planned (None: no channel reaches them with consent: opted out)."""
 
     __tablename__ = "campaign_members"
-    __table_args__ = (Index("ix_campaign_members_campaign_variant", "campaign_id", "variant"),)
 
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    # no foreign keys: written a million rows at a time (see migration 0014); campaigns are never deleted
+    campaign_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
     member_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     variant: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(16))

@@ -14,16 +14,15 @@ from jinja2 import TemplateError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import MEMBER_FIELDS, member_fields
+from notifications.audience import LANGUAGES, MEMBER_FIELDS, member_fields
 from notifications.campaign_models import CANCELLED, CONTROL, DONE, DRAFT, SCHEDULED, SENDING, Campaign, CampaignVariant
 from notifications.planner import insert_messages, message_row
-from notifications.templates import render_custom
+from notifications.templates import Rendered, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
 from shared.errors import Conflict, FieldErrors, InvalidInput, NotFound
 
 CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")
-LANGUAGES = ("ru", "en")
 SAMPLE = {"language": "ru", "program": "Program", "card_url": "https://example.org/card", "unsubscribe_url": None,
           "unsubscribe_label": "", "name": "Anna", "card": "2000000000001", "balance": 1234, "pending": 0,
           "tier": "Gold", "percent": 10}
@@ -48,16 +47,25 @@ def source_of(campaign_id: int) -> str:
 
 def assign_variant(campaign_id: int, member_id: uuid.UUID, control_percent: int,
                    variants: list[tuple[str, int]]) -> str:
-    """Deterministic: the same member lands in the same arm however often expansion restarts."""
-    digest = hashlib.sha256(f"{campaign_id}:{member_id}".encode()).digest()
-    if int.from_bytes(digest[:4], "big") % 100 < control_percent:
+    """Deterministic: the same member lands in the same arm however often expansion restarts. The
+    first 32 bits of md5("campaign:member") decide the control group, the next 32 the arm; the
+    PostgreSQL path (campaign_sql) computes the same in SQL."""
+    digest = hashlib.md5(f"{campaign_id}:{member_id}".encode(), usedforsecurity=False).hexdigest()
+    if int(digest[:8], 16) % 100 < control_percent:
         return CONTROL
-    point = int.from_bytes(digest[4:12], "big") % sum(weight for _, weight in variants)
+    point = int(digest[8:16], 16) % sum(weight for _, weight in variants)
     for code, weight in variants:
         if point < weight:
             return code
         point -= weight
     raise AssertionError("weights exhausted")
+
+
+def render_for(settings: Settings, row: Any, templates: dict[str, Any], channel: str) -> tuple[str, Rendered]:
+    """One variant's text for one member (a row of MEMBER_FIELDS) on one channel, in their language."""
+    context = member_fields(settings, row)
+    return context["language"], render_custom(
+        channel, texts_for(templates, context["language"], [channel])[channel], context)
 
 
 def texts_for(templates: dict[str, Any], language: str, channels: list[str]) -> dict[str, dict[str, str]]:
@@ -191,9 +199,7 @@ async def preview(session: AsyncSession, settings: Settings, campaign_id: int, m
     row = (await session.execute(select(*MEMBER_FIELDS).where(Member.id == member_id))).one_or_none()
     if row is None:
         raise NotFound(f"Member {member_id} does not exist.")
-    context = member_fields(settings, row)
-    rendered = render_custom(channel, texts_for(arms[code].templates, context["language"], [channel])[channel],
-                             context)
+    _, rendered = render_for(settings, row, arms[code].templates, channel)
     cost = rendered.parts * settings.sms.part_cost_minor if channel == "sms" else 0
     return {"variant": code, "channel": channel, "text": rendered.text, "subject": rendered.subject,
             "html": rendered.html, "sms_parts": rendered.parts, "cost_minor": cost}

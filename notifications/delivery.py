@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus
+from notifications.deferred import is_deferred
 from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
-from notifications.planner import insert_messages, message_row
+from notifications.planner import insert_messages, message_row, queued_row
 from notifications.recipients import load_member, login_recipient, recipient_for
 from notifications.routing import next_channel
 from shared.config import Settings
@@ -79,10 +80,13 @@ async def fall_through(session: AsyncSession, settings: Settings, message: Messa
     if chosen is None:
         return False
     channel, rest = chosen
-    context = dict(message.meta.get("context", {}))
-    await insert_messages(session, [message_row(
-        source=message.source, recipient=message.recipient, member_id=message.member_id, kind=message.kind,
-        channel=channel, address=who.addresses[channel], rest=rest, when=max(now, message.next_attempt_at),
-        now=now, context=context)])
+    where = {"source": message.source, "recipient": message.recipient, "member_id": message.member_id,
+             "kind": message.kind, "channel": channel, "address": who.addresses[channel], "rest": rest,
+             "when": max(now, message.next_attempt_at), "now": now}
+    if is_deferred(message.meta):  # rendered for its own channel when claimed
+        row = queued_row(**where, language=message.language, meta=dict(message.meta))
+    else:
+        row = message_row(**where, context=dict(message.meta.get("context", {})))
+    await insert_messages(session, [row])
     log.info("message %s on %s fell through to %s", message.id, message.channel, channel)
     return True

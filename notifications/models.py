@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.models import Base
@@ -25,7 +25,8 @@ class Message(Base):
         UniqueConstraint("source", "recipient", "channel", name="uq_messages_source_recipient_channel"),
         Index("ix_messages_due", "status", "next_attempt_at"),
         Index("ix_messages_member_channel_created", "member_id", "channel", "created_at"),
-        Index("ix_messages_provider", "channel", "provider_id"),
+        Index("ix_messages_provider", "channel", "provider_id", postgresql_where=text("provider_id IS NOT NULL"),
+              sqlite_where=text("provider_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -21,18 +21,29 @@ from shared.phones import mask_phone
 log = logging.getLogger("loyalty.notifier")
 
 
-def message_row(*, source: str, recipient: str, member_id: Any, kind: str, channel: str, address: str,
-                rest: tuple[str, ...] | list[str], when: datetime, now: datetime, context: dict[str, Any]) -> dict[str, Any]:
-    language = context.get("language", "ru")
-    rendered = render_message(kind, channel, language, context)
+def queued_row(*, source: str, recipient: str, member_id: Any, kind: str, channel: str, address: str,
+               rest: tuple[str, ...] | list[str], when: datetime, now: datetime, language: str,
+               meta: dict[str, Any]) -> dict[str, Any]:
+    """A queued message row with no text yet: campaign messages are rendered when a worker claims
+    them (notifications.deferred); message_row fills the text in for everything else."""
     return {
         "source": source, "recipient": recipient, "member_id": member_id, "channel": channel, "kind": kind,
         "promotional": POLICIES[kind].promotional, "address": address, "language": language,
-        "subject": rendered.subject, "text": rendered.text, "html": rendered.html, "meta": {"context": context},
-        "cascade": list(rest), "status": QUEUED, "attempts": 0, "next_attempt_at": when, "lease_until": None,
-        "fallback_at": None, "provider_id": None, "error": None, "cost_parts": rendered.parts, "created_at": now,
-        "sent_at": None, "delivered_at": None,
+        "subject": None, "text": "", "html": None, "meta": meta, "cascade": list(rest), "status": QUEUED,
+        "attempts": 0, "next_attempt_at": when, "lease_until": None, "fallback_at": None, "provider_id": None,
+        "error": None, "cost_parts": 0, "created_at": now, "sent_at": None, "delivered_at": None,
     }
+
+
+def message_row(*, source: str, recipient: str, member_id: Any, kind: str, channel: str, address: str,
+                rest: tuple[str, ...] | list[str], when: datetime, now: datetime,
+                context: dict[str, Any]) -> dict[str, Any]:
+    language = context.get("language", "ru")
+    rendered = render_message(kind, channel, language, context)
+    row = queued_row(source=source, recipient=recipient, member_id=member_id, kind=kind, channel=channel,
+                     address=address, rest=rest, when=when, now=now, language=language, meta={"context": context})
+    row.update(subject=rendered.subject, text=rendered.text, html=rendered.html, cost_parts=rendered.parts)
+    return row
 
 
 async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

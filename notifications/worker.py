@@ -16,8 +16,9 @@ from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
+from notifications.deferred import render_claimed
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
-from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, Message
+from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
 from notifications.planner import insert_messages, plan_event
 from notifications.rates import TokenBucket
 from shared import jobs
@@ -33,6 +34,8 @@ MAX_EVENT_ATTEMPTS = 10
 _T = Message.__table__
 _LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=SENDING, lease_until=bindparam("lease"), attempts=_T.c.attempts + 1)
+_UNRENDERABLE = update(_T).where(_T.c.id == bindparam("mid")).values(
+    status=UNDELIVERABLE, lease_until=None, cascade=[], error="the member or the campaign's variant is gone")
 _MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
     delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
@@ -120,6 +123,10 @@ class Worker:
             session.expunge_all()  # plain objects from here on: the lease is one UPDATE, not one per row
             if messages:
                 await session.execute(_LEASE, [{"mid": m.id, "lease": lease} for m in messages])
+                broken = await render_claimed(session, self.settings, messages)
+                if broken:  # nothing to say any more (the member was merged away): never sent
+                    await session.execute(_UNRENDERABLE, [{"mid": mid} for mid in broken])
+                    messages = [m for m in messages if m.id not in broken]
         uncertain = {m.id for m in messages if m.status == SENDING}
         for message in messages:
             message.status, message.lease_until = SENDING, lease

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import audit, ledger
 from shared.cards import is_valid_ean13
 from shared.clock import Clock
-from shared.db.models import Consent, Entry, Lot, Member, OutboxEvent, Purchase
+from shared.db.models import Consent, Entry, Lot, Member, OutboxEvent, Purchase, SegmentMember
 from shared.errors import Conflict, FieldErrors, InvalidInput
 from shared.events import EventKind, emit
 from shared.phones import normalize_phone
@@ -124,6 +124,8 @@ async def merge_members(
     if keep.telegram_user_id is None and telegram is not None:
         keep.telegram_user_id = telegram
     keep.updated_at = now
+    # segment snapshots carry no foreign key (they are written in bulk): the duplicate leaves them here
+    await session.execute(delete(SegmentMember).where(SegmentMember.member_id == duplicate.id))
     await session.execute(delete(Member).where(Member.id == duplicate.id))
     session.expunge(duplicate)
     await _check_ledger(session, keep)

@@ -232,5 +232,7 @@ class SegmentMember(Base):
     __tablename__ = "segment_members"
     __table_args__ = (Index("ix_segment_members_member_id", "member_id"),)
 
-    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    # no foreign keys: a snapshot is replaced a million rows at a time and per-row checks cost more
+    # than the rows (migration 0014); support's merge deletes a merged member's rows itself
+    segment_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -42,16 +42,19 @@ async def count_members(session: AsyncSession, rules: ProgramRules, raw: Any, no
 
 async def refresh_segment(session: AsyncSession, rules: ProgramRules, segment_id: int, now: datetime) -> int:
     """Replace the snapshot in bulk (DELETE + INSERT ... SELECT) inside the caller's transaction."""
-    segment = await session.get(Segment, segment_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    segment = await session.get(Segment, segment_id, with_for_update=postgres)
     if segment is None:
         raise NotFound(f"Segment {segment_id} does not exist.")
     query = compile_definition(parse_definition(rules, segment.definition), now, rules.zone)
+    if postgres:  # a scan of every member is costed high enough for JIT, which only adds its compile time
+        await session.execute(text("SET LOCAL jit = off"))
     await session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
     source = select(literal(segment.id).label("segment_id"), query.subquery().c.id)
     await session.execute(insert(SegmentMember).from_select(["segment_id", "member_id"], source))
     segment.member_count = int((await session.execute(select(func.count()).select_from(SegmentMember).where(
         SegmentMember.segment_id == segment.id))).scalar_one())
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         # a snapshot replaced in bulk: fresh statistics keep keyset reads over it (campaign batches)
         # on the index instead of sorting the rest of the snapshot for every batch
         await session.execute(text("ANALYZE segment_members"))

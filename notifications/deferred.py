@@ -1,0 +1,69 @@
+"""Campaign messages are queued without their text (meta {"campaign": id, "variant": code}) and
+rendered when a worker claims them. A campaign to a million members is then queued by one
+statement per batch (notifications.campaign_sql), and each text shows the member's name, balance
+and tier as they are when it goes out, not as they were hours earlier, before quiet hours or the
+providers' rates held it back. A retried message keeps the text of its first attempt."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from jinja2 import TemplateError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.audience import MEMBER_FIELDS
+from notifications.campaign_models import CampaignVariant
+from notifications.campaigns import render_for
+from notifications.models import Message
+from shared.config import Settings
+from shared.db.models import Member
+
+log = logging.getLogger("loyalty.notifier")
+_T = Message.__table__
+_RENDERED = update(_T).where(_T.c.id == bindparam("mid")).values(
+    text=bindparam("body"), subject=bindparam("subj"), html=bindparam("markup"), cost_parts=bindparam("parts"),
+    language=bindparam("lang"))
+
+
+def deferred_meta(campaign_id: int, variant: str) -> dict[str, Any]:
+    return {"campaign": campaign_id, "variant": variant}
+
+
+def is_deferred(meta: dict[str, Any]) -> bool:
+    """A campaign message whose text is made at claim time (test sends and chains carry a context)."""
+    return "campaign" in meta and "context" not in meta
+
+
+async def render_claimed(session: AsyncSession, settings: Settings, messages: Sequence[Message]) -> set[int]:
+    """Render the claimed messages that have no text yet and store it with them; returns the ids
+    that cannot be rendered (the member was merged away, the variant is gone)."""
+    todo = [m for m in messages if is_deferred(m.meta) and not m.text]
+    if not todo:
+        return set()
+    members = {row.id: row for row in await session.execute(
+        select(*MEMBER_FIELDS).where(Member.id.in_({m.member_id for m in todo})))}
+    arms = {(v.campaign_id, v.code): v.templates for v in (await session.execute(select(CampaignVariant).where(
+        CampaignVariant.campaign_id.in_({m.meta["campaign"] for m in todo})))).scalars()}
+    rendered_rows, broken = [], set()
+    for message in todo:
+        row = members.get(message.member_id)
+        templates = arms.get((message.meta["campaign"], message.meta.get("variant")))
+        if row is None or templates is None or message.channel not in templates:
+            broken.add(message.id)
+            continue
+        try:
+            language, rendered = render_for(settings, row, templates, message.channel)
+        except (TemplateError, KeyError, TypeError, ValueError):
+            log.exception("campaign message %s cannot be rendered", message.id)
+            broken.add(message.id)
+            continue
+        message.text, message.subject, message.html = rendered.text, rendered.subject, rendered.html
+        message.cost_parts, message.language = rendered.parts, language
+        rendered_rows.append({"mid": message.id, "body": rendered.text, "subj": rendered.subject,
+                              "markup": rendered.html, "parts": rendered.parts, "lang": language})
+    if rendered_rows:
+        await session.execute(_RENDERED, rendered_rows)
+    return broken
