@@ -29,6 +29,8 @@ def pos_section(data: dict[str, Any]) -> list[str]:
               "PostgreSQL, are the bottleneck on two cores (they share the cores with the load generator and "
               "the database). SQLite, the embedded default, has one writer at a time: about 250 confirms/s "
               "is its ceiling here, so at an offered 250/s it queues; use PostgreSQL for more than a few tills."]
+    if data.get("note"):
+        lines += ["", data["note"]]
     t = data.get("targets")
     if t:
         verdict = "met" if t["met"] else "missed"
