@@ -1,12 +1,13 @@
 """Addresses we call on someone else's behalf (a browser's push endpoint, say): the one check.
 
-A URL is acceptable when it is https, names a host on the allow-list (exact or ``*.suffix``), is
-not an IP literal and carries no user-info; after DNS, every address the host resolves to must be
-public (no loopback, private, link-local, shared, multicast, reserved or cloud-metadata address,
-IPv4 or IPv6, including IPv4 embedded in IPv6). Hosts named in ``insecure_hosts`` (``host`` or
-``host:port``; for the local test push server) skip all of this; the list is empty unless set.
-Plain Python, no HTTP client: adapters call `check_url` before each request and
-`resolve_public` from their resolver, so the address checked is the address connected to.
+A URL is acceptable when it is https, names a host on the allow-list (exact or ``*.suffix``; port
+443 unless an entry says ``host:port``), is not an IP literal and carries no user-info; after DNS,
+every address the host resolves to must be public (no loopback, private, link-local, shared,
+multicast, reserved or cloud-metadata address, IPv4 or IPv6, including IPv4 embedded in IPv6).
+Hosts named in ``insecure_hosts`` (``host`` or ``host:port``; for the local test push server) skip
+all of this; the list is empty unless set. Plain Python, no HTTP client: adapters call `check_url`
+before each request and `resolve_public` from their resolver, so the address checked is the
+address connected to.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ __all__ = [
 
 MAX_URL = 2000
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_PATTERN = re.compile(r"(\*\.)?[a-z0-9.-]+")
+_PATTERN = re.compile(r"(\*\.)?[a-z0-9.-]+(:\d{1,5})?")
 _INSECURE = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?")
 # Not globally reachable although Python 3.11 may call them global, plus well-known metadata services.
 _BLOCKED = tuple(
@@ -89,12 +90,13 @@ def parse_host_list(value: str, *, insecure: bool = False) -> tuple[str, ...]:
     return entries
 
 
-def _host_matches(host: str, patterns: tuple[str, ...]) -> bool:
+def _host_matches(host: str, port: int, patterns: tuple[str, ...]) -> bool:
+    """``name`` or ``*.suffix`` (any subdomain), on port 443 unless the pattern names one."""
     for pattern in patterns:
-        if pattern.startswith("*."):
-            if host.endswith(pattern[1:]):
-                return True
-        elif host == pattern:
+        name, _, wanted = pattern.partition(":")
+        if port != int(wanted or 443):
+            continue
+        if host == name or (name.startswith("*.") and host.endswith(name[1:])):
             return True
     return False
 
@@ -149,9 +151,9 @@ class UrlPolicy:
             raise UnsafeURL("an IP address is not a push service")
         if not host.isascii() or not _valid_hostname(host):
             raise UnsafeURL("not a valid host name")
-        if effective != 443:
-            raise UnsafeURL("only the standard https port is accepted")
-        if not _host_matches(host, self.allowed_hosts):
+        if not _host_matches(host, effective, self.allowed_hosts):
+            if _host_matches(host, 443, self.allowed_hosts):
+                raise UnsafeURL("only the standard https port is accepted")
             raise UnsafeURL(f"{host} is not a known push service")
         return Target(scheme, host, effective, insecure=False)
 
