@@ -77,6 +77,15 @@ def test_insecure_hosts_only_when_named() -> None:
     assert POLICY.insecure_hosts == ()
 
 
+def test_an_allow_list_entry_may_name_its_port() -> None:
+    policy = UrlPolicy(("push.shop.example:8443",))
+    assert policy.check_url("https://push.shop.example:8443/x").port == 8443
+    with pytest.raises(UnsafeURL, match="standard https port"):
+        POLICY.check_url("https://fcm.googleapis.com:8443/x")
+    with pytest.raises(UnsafeURL, match="not a known push service"):
+        policy.check_url("https://push.shop.example/x")
+
+
 def test_host_lists_are_validated() -> None:
     assert parse_host_list(" a.example, *.b.example  c.example ") == ("a.example", "*.b.example", "c.example")
     assert parse_host_list("127.0.0.1:80,[::1]:9000", insecure=True) == ("127.0.0.1:80", "[::1]:9000")

@@ -34,11 +34,12 @@ class Recorder:
     def __init__(self) -> None:
         self.hits: list[bytes] = []
         self.port = 0
+        self.answer = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             self.hits.append(await asyncio.wait_for(reader.read(2048), 5))
-            writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            writer.write(self.answer)
             await writer.drain()
         finally:
             writer.close()
@@ -137,3 +138,22 @@ async def test_the_test_push_server_setting_lets_the_same_address_through(
     assert message.status == "sent"
     [hit] = recorder.hits
     assert hit.startswith(b"POST /push/abc HTTP/1.1")
+
+
+async def test_what_a_push_service_answers_is_never_logged_verbatim(
+    core: Core, settings: Settings, tmp_path: Path, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    body = b"no\n2026-12-07 INFO loyalty.auth admin signed in\x1b[2J" + b"x" * 5000
+    recorder.answer = b"HTTP/1.1 400 Bad Request\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+        len(body),
+        body,
+    )
+    message = await push_once(
+        core, with_push(settings, tmp_path, allow_insecure_hosts="127.0.0.1"), f"http://127.0.0.1:{recorder.port}/p"
+    )
+    assert message.status == "undeliverable"
+    [line] = [r.getMessage() for r in caplog.records if "push service refused" in r.getMessage()]
+    assert "\n" not in line
+    assert "\x1b" not in line
+    assert "INFO loyalty.auth" in line  # kept, but on the same line, quoted
+    assert len(line) < 300
