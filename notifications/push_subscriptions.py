@@ -84,8 +84,12 @@ async def save_subscription(
         try:
             async with session.begin_nested():  # a concurrent first save of the same endpoint
                 session.add(row)
-        except IntegrityError as exc:
-            raise Conflict(TAKEN) from exc
+        except IntegrityError:
+            row = (
+                await session.execute(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
+            ).scalar_one_or_none()
+            if row is None or row.member_id != member_id:
+                raise Conflict(TAKEN) from None
     elif row.member_id != member_id:
         raise Conflict(TAKEN)
     else:

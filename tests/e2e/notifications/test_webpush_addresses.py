@@ -157,3 +157,23 @@ async def test_what_a_push_service_answers_is_never_logged_verbatim(
     assert "\x1b" not in line
     assert "INFO loyalty.auth" in line  # kept, but on the same line, quoted
     assert len(line) < 300
+
+
+async def test_a_redirect_off_the_allowed_hosts_is_not_followed(
+    core: Core, settings: Settings, tmp_path: Path, recorder: Recorder
+) -> None:
+    inner = Recorder()
+    server = await asyncio.start_server(inner._serve, "127.0.0.1", 0)
+    inner.port = server.sockets[0].getsockname()[1]
+    recorder.answer = (
+        b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://localhost:%d/latest/meta-data/\r\n"
+        b"Content-Length: 0\r\nConnection: close\r\n\r\n" % inner.port
+    )
+    async with server:
+        message = await push_once(
+            core, with_push(settings, tmp_path, allow_insecure_hosts="127.0.0.1"), f"http://127.0.0.1:{recorder.port}/p"
+        )
+    assert len(recorder.hits) == 1
+    assert inner.hits == []
+    assert message.status == "undeliverable"
+    assert message.error == "endpoint refused: only https push endpoints are accepted"
