@@ -48,7 +48,11 @@ async def apply_result(session: AsyncSession, settings: Settings, message: Messa
             message.attempts, settings.notify.retry_base_seconds)
         message.next_attempt_at = now + timedelta(seconds=delay)
         return
-    message.status = UNDELIVERABLE if result.status == DeliveryStatus.UNDELIVERABLE else FAILED
+    # Terminal either way: a 'failed' row is due again at next_attempt_at, so attempts used up must
+    # not stay 'failed' (the worker would claim it on every loop).
+    if result.status == DeliveryStatus.FAILED:
+        message.error = f"gave up after {message.attempts} attempts: {message.error}"[:1000]
+    message.status = UNDELIVERABLE
     message.next_attempt_at = now
     if result.status == DeliveryStatus.UNDELIVERABLE and message.member_id and message.channel in (
             "telegram", "push", "email", "viber"):

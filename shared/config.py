@@ -9,10 +9,11 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
+from shared.outbound import UrlPolicy, parse_host_list
 from shared.program import ProgramRules, load_program
 
 VAR_DIR = Path("var")
@@ -79,6 +80,21 @@ class PushSettings(_Section):
     vapid_subject: str = "mailto:admin@localhost"
     ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
     request_timeout: float = Field(default=15, gt=0)
+    # endpoints a browser may give us: https on one of these hosts ("*." = any subdomain), never an IP
+    allowed_hosts: str = ("fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,"
+                          "web.push.apple.com,*.push.apple.com")
+    # tests only (a local push server): host or host:port allowed over http, as an IP, on a private address
+    allow_insecure_hosts: str = ""
+
+    @field_validator("allowed_hosts", "allow_insecure_hosts")
+    @classmethod
+    def _host_list(cls, value: str, info: ValidationInfo) -> str:
+        parse_host_list(value, insecure=info.field_name == "allow_insecure_hosts")
+        return value
+
+    @property
+    def endpoint_policy(self) -> UrlPolicy:
+        return UrlPolicy(parse_host_list(self.allowed_hosts), parse_host_list(self.allow_insecure_hosts, insecure=True))
 
 
 class WalletSettings(_Section):
