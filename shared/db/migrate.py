@@ -11,10 +11,12 @@ from alembic.config import Config
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, statement_cache_size: int | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if statement_cache_size is not None:  # read by env.py (0 behind PgBouncer)
+        config.set_main_option("loyalty.statement_cache_size", str(statement_cache_size))
     config.set_main_option("file_template", "%%(year)d_%%(month).2d_%%(day).2d_%%(rev)s_%%(slug)s")
     return config
 
@@ -31,9 +33,9 @@ def _in_thread(func, *args):  # type: ignore[no-untyped-def]
         return pool.submit(func, *args).result()
 
 
-def upgrade(url: str, revision: str = "heads") -> None:
-    _in_thread(command.upgrade, alembic_config(url), revision)
+def upgrade(url: str, revision: str = "heads", statement_cache_size: int | None = None) -> None:
+    _in_thread(command.upgrade, alembic_config(url, statement_cache_size), revision)
 
 
-def downgrade(url: str, revision: str) -> None:
-    _in_thread(command.downgrade, alembic_config(url), revision)
+def downgrade(url: str, revision: str, statement_cache_size: int | None = None) -> None:
+    _in_thread(command.downgrade, alembic_config(url, statement_cache_size), revision)
