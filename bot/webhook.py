@@ -37,20 +37,25 @@ def webhook_url(settings: Settings, url: str | None = None) -> str:
     target = (url or settings.public_url.rstrip("/") + WEBHOOK_PATH).strip()
     parts = urlsplit(target)
     if parts.scheme != "https" or not parts.hostname:
-        raise WebhookConfigError(f"the webhook URL must be https:// with a host (got {target!r}); Telegram only "
-                                 "posts to https, set LOYALTY_PUBLIC_URL to the public https address")
+        raise WebhookConfigError(
+            f"the webhook URL must be https:// with a host (got {target!r}); Telegram only "
+            "posts to https, set LOYALTY_PUBLIC_URL to the public https address"
+        )
     return target
 
 
 def webhook_secret(settings: Settings) -> str:
     secret = settings.telegram.webhook_secret
     if secret is None or not secret.get_secret_value():
-        raise WebhookConfigError("LOYALTY_TELEGRAM_WEBHOOK_SECRET is not set: without it the web app refuses every "
-                                 "update (make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        raise WebhookConfigError(
+            "LOYALTY_TELEGRAM_WEBHOOK_SECRET is not set: without it the web app refuses every "
+            "update (make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     value = secret.get_secret_value()
     if not _SECRET.match(value):
-        raise WebhookConfigError("LOYALTY_TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -, "
-                                 "1 to 256 characters")
+        raise WebhookConfigError(
+            "LOYALTY_TELEGRAM_WEBHOOK_SECRET may hold only A-Z, a-z, 0-9, _ and -, 1 to 256 characters"
+        )
     return value
 
 
@@ -77,7 +82,12 @@ async def get_webhook_info(settings: Settings) -> WebhookInfo:
         info = await bot.get_webhook_info()
     finally:
         await bot.session.close()
-    return WebhookInfo(url=info.url, pending_update_count=info.pending_update_count,
-                       last_error_date=info.last_error_date, last_error_message=info.last_error_message,
-                       max_connections=info.max_connections, ip_address=info.ip_address,
-                       allowed_updates=info.allowed_updates)
+    return WebhookInfo(
+        url=info.url,
+        pending_update_count=info.pending_update_count,
+        last_error_date=info.last_error_date,
+        last_error_message=info.last_error_message,
+        max_connections=info.max_connections,
+        ip_address=info.ip_address,
+        allowed_updates=info.allowed_updates,
+    )

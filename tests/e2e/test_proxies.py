@@ -29,16 +29,23 @@ SHOPPER_A, SHOPPER_B = "203.0.113.7", "198.51.100.9"
 async def serving(settings: Settings, trusted: str | None) -> AsyncIterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LOYALTY_DATABASE_URL": settings.db_url, "LOYALTY_VAR_DIR": str(settings.var_dir),
-           "LOYALTY_SECRET_KEY": "proxy-" + "k" * 40, "LOYALTY_PUBLIC_URL": base,
-           "LOYALTY_CABINET_COOKIE_SECURE": "false", "LOYALTY_CABINET_CODES_PER_IP_HOUR": "1"}
+    env = {
+        **os.environ,
+        "LOYALTY_DATABASE_URL": settings.db_url,
+        "LOYALTY_VAR_DIR": str(settings.var_dir),
+        "LOYALTY_SECRET_KEY": "proxy-" + "k" * 40,
+        "LOYALTY_PUBLIC_URL": base,
+        "LOYALTY_CABINET_COOKIE_SECURE": "false",
+        "LOYALTY_CABINET_CODES_PER_IP_HOUR": "1",
+    }
     env.pop("LOYALTY_TRUSTED_PROXIES", None)
     if trusted is not None:
         env["LOYALTY_TRUSTED_PROXIES"] = trusted
     if settings.db_statement_cache_size is not None:
         env["LOYALTY_DB_STATEMENT_CACHE_SIZE"] = str(settings.db_statement_cache_size)
-    server = subprocess.Popen([sys.executable, "-m", "webapp.cli", "serve", "--port", str(port)], cwd=ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    command = [sys.executable, "-m", "webapp.cli", "serve", "--port", str(port)]
+    # starting it does not block; waiting for it is done off the loop
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: ASYNC220
     try:
         async with httpx.AsyncClient(base_url=base) as http:
             for _ in range(300):
@@ -60,8 +67,11 @@ async def ask_code(base: str, phone: str, forwarded_for: str) -> int:
         page = await http.get("/cabinet/login")
         token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
         assert token, page.text[:500]
-        answer = await http.post("/cabinet/login/code", data={"phone": phone, "_csrf_token": token.group(1)},
-                                 headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "http"})
+        answer = await http.post(
+            "/cabinet/login/code",
+            data={"phone": phone, "_csrf_token": token.group(1)},
+            headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "http"},
+        )
         return answer.status_code
 
 
@@ -80,8 +90,9 @@ async def test_a_trusted_proxy_passes_each_shoppers_address(core: Core, settings
 
 
 @pytest.mark.parametrize("trusted", [None, "10.9.9.9,192.168.0.0/16"])
-async def test_forwarded_headers_from_anyone_else_are_ignored(core: Core, settings: Settings,
-                                                              trusted: str | None) -> None:
+async def test_forwarded_headers_from_anyone_else_are_ignored(
+    core: Core, settings: Settings, trusted: str | None
+) -> None:
     async with serving(settings, trusted) as base:
         assert await ask_code(base, "+79161110001", SHOPPER_A) == 200
         assert await ask_code(base, "+79161110002", SHOPPER_B) == 429  # the same (real) address

@@ -143,6 +143,7 @@ class TelegramApiStub:
             "text": fields.get("text", ""),
             "chat": {"id": chat_id, "type": "private"},
         }
-        if markup:
-            result["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        if markup and "inline_keyboard" in markup:  # Telegram echoes inline keyboards only
+            result["reply_markup"] = markup
         return web.json_response({"ok": True, "result": result})

@@ -83,7 +83,8 @@ def test_the_dotenv_file_in_the_working_directory_is_read(tmp_path: Path, monkey
     monkeypatch.setenv("LOYALTY_DB_POOL_SIZE", "7")  # the environment wins over the file
     settings = load_settings(var_dir=tmp_path)
     assert settings.public_url == "https://loyalty.example.com"
-    assert settings.telegram.token is not None and settings.telegram.token.get_secret_value() == "123:abc"
+    assert settings.telegram.token is not None
+    assert settings.telegram.token.get_secret_value() == "123:abc"
     assert settings.sms.provider == "smsc"  # sections read it with their own prefix
     assert settings.db_statement_cache_size == 0
     assert settings.trusted_proxies == "10.0.0.5,172.18.0.0/16"

@@ -46,12 +46,12 @@ class RecordingChannel:
         return None
 
 
-async def test_four_workers_claim_disjoint_events_and_messages(core: Core, settings: Settings,
-                                                               clock: FixedClock) -> None:
+async def test_four_workers_claim_disjoint_events_and_messages(
+    core: Core, settings: Settings, clock: FixedClock
+) -> None:
     for n in range(MEMBERS):
         async with core.transaction() as session:
-            await register(session, core.clock, core.rules,
-                           Registration(phone=f"+7912{n:07d}", consents={"sms": True}))
+            await register(session, core.clock, core.rules, Registration(phone=f"+7912{n:07d}", consents={"sms": True}))
     async with core.reading() as session:
         event_ids = set((await session.execute(select(OutboxEvent.id))).scalars())
     assert len(event_ids) >= MEMBERS
@@ -65,11 +65,15 @@ async def test_four_workers_claim_disjoint_events_and_messages(core: Core, setti
         async def listener(_core: Core, _session: AsyncSession, events: list[OutboxEvent]) -> None:
             into.extend(event.id for event in events)
             await asyncio.sleep(0.01)  # hold the claim while the others look
+
         return listener
 
-    workers = [Worker(c, {name: RecordingChannel(name, sent[i]) for name in CHANNELS}, listeners=[recorder(planned[i])])
-               for i, c in enumerate(cores)]
+    workers = [
+        Worker(c, {name: RecordingChannel(name, sent[i]) for name in CHANNELS}, listeners=[recorder(planned[i])])
+        for i, c in enumerate(cores)
+    ]
     try:
+
         async def plan(worker: Worker) -> None:
             while await worker.process_outbox():
                 pass
