@@ -72,6 +72,14 @@ async def _drop_pg_database(name: str) -> None:
         await conn.close()
 
 
+def backend_url(url: str) -> str:
+    """A PostgreSQL URL as the app under test reaches it: through PgBouncer when BACKEND is pgbouncer."""
+    if BACKEND != "pgbouncer":
+        return url
+    user, rest = url.split("@", 1)
+    return f"{user}@{PGBOUNCER}/{rest.split('/', 1)[1]}"
+
+
 @pytest.fixture(scope="session")
 def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("var")
@@ -82,8 +90,7 @@ async def database_url(var_dir: Path) -> AsyncIterator[str]:
     if ON_POSTGRES:
         name = f"loyalty_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         url = await _create_pg_database(name)
-        if BACKEND == "pgbouncer":  # same database, reached through PgBouncer
-            url = url.replace("@" + url.split("@", 1)[1].split("/", 1)[0] + "/", "@" + PGBOUNCER + "/")
+        url = backend_url(url)
         await asyncio.to_thread(upgrade, url, "heads", STATEMENT_CACHE)
         yield url
         await _drop_pg_database(name)

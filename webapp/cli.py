@@ -55,7 +55,7 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-@db.command("downgrade")
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})  # so "-1" is a revision
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Roll the schema back to REVISION (e.g. 0013, or -1 for one step); take a backup first."""
