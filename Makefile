@@ -34,7 +34,7 @@ run: install ## Migrate, seed a demo and run every process on http://$(HOST):$(P
 serve: db ## Serve the web app only
 	$(BIN)/loyalty serve --host $(HOST) --port $(PORT)
 
-services: ## Start PostgreSQL and Redis when they are not running
+services: ## Start PostgreSQL, Redis and PgBouncer (for the pgbouncer tests) when they are not running
 	./.ci/services --browser
 
 test: install db services ## The whole suite, on SQLite, on PostgreSQL, and the `pgbouncer` tests through PgBouncer
