@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -21,16 +23,17 @@ def alembic_config(url: str, statement_cache_size: int | None = None) -> Config:
     return config
 
 
-def _in_thread(func, *args):  # type: ignore[no-untyped-def]
+def _in_thread(func: Callable[..., None], *args: Any) -> None:
     """env.py runs its own event loop; keep it off any loop the caller is running."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return func(*args)
+        func(*args)
+        return
     import concurrent.futures
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(func, *args).result()
+        pool.submit(func, *args).result()
 
 
 def upgrade(url: str, revision: str = "heads", statement_cache_size: int | None = None) -> None:
