@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def loyalty(url: str, var_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_VAR_DIR": str(var_dir)}
+    env = {**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_VAR_DIR": str(var_dir), "LOYALTY_ENV_FILE": os.devnull}
     if STATEMENT_CACHE is not None:
         env["LOYALTY_DB_STATEMENT_CACHE_SIZE"] = str(STATEMENT_CACHE)
     return subprocess.run(

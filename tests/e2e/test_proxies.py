@@ -37,6 +37,7 @@ async def serving(settings: Settings, trusted: str | None) -> AsyncIterator[str]
         "LOYALTY_PUBLIC_URL": base,
         "LOYALTY_CABINET_COOKIE_SECURE": "false",
         "LOYALTY_CABINET_CODES_PER_IP_HOUR": "1",
+        "LOYALTY_ENV_FILE": os.devnull,  # a developer's .env must not change the test
     }
     env.pop("LOYALTY_TRUSTED_PROXIES", None)
     if trusted is not None:

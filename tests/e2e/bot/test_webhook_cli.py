@@ -37,6 +37,7 @@ async def loyalty(
         "LOYALTY_TELEGRAM_API_URL": stub.url,
         "LOYALTY_PUBLIC_URL": PUBLIC,
         "LOYALTY_TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "LOYALTY_ENV_FILE": os.devnull,  # a developer's .env must not change the test
         **env,
     }
     environment = {k: v for k, v in environment.items() if v != ""}  # "" = unset
