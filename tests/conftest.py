@@ -33,6 +33,8 @@ PG_ADMIN = os.environ.get("LOYALTY_TEST_PG", "postgresql+asyncpg://postgres@127.
 PGBOUNCER = os.environ.get("LOYALTY_TEST_PGBOUNCER", "127.0.0.1:6543")  # host:port of `.ci/pgbouncer`
 STATEMENT_CACHE = 0 if BACKEND == "pgbouncer" else None  # LOYALTY_DB_STATEMENT_CACHE_SIZE of the app under test
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+# A developer's .env must not change what the tests (and the CLI processes they start) see.
+os.environ.setdefault("LOYALTY_ENV_FILE", os.devnull)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
