@@ -10,9 +10,10 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, nodes, pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.tests import TESTS
 
 from shared.plurals import points_text
@@ -230,7 +231,7 @@ def refusal_of(source: str) -> Refusal | None:
         return Refusal("syntax", (("line", exc.lineno),))
     except TextRefused as exc:
         return exc.refusal
-    except RecursionError:  # thousands of nested brackets
+    except (RecursionError, ValueError, OverflowError):  # thousands of nested brackets, a 5,000-digit number
         return Refusal("syntax", (("line", 1),))
     return None
 

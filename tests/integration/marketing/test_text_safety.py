@@ -59,8 +59,11 @@ async def test_a_stored_text_that_reaches_for_the_server_fails_its_messages_and_
     messages = await campaign_messages(core, campaign_id)
     assert len(messages) == 3
     for message in messages:
-        assert message.status == "undeliverable" and message.text == ""
-        assert message.error is not None and "text was refused" in message.error and "cycler" in message.error
+        assert message.status == "undeliverable"
+        assert message.text == ""
+        assert message.error is not None
+        assert "text was refused" in message.error
+        assert "cycler" in message.error
 
 
 async def test_a_stored_text_that_would_come_out_huge_fails_at_sending(core: Core) -> None:
@@ -72,7 +75,8 @@ async def test_a_stored_text_that_would_come_out_huge_fails_at_sending(core: Cor
     sms = channels()
     await send_all(Worker(core, sms))  # type: ignore[arg-type]
     [message] = await campaign_messages(core, campaign_id)
-    assert message.status == "undeliverable" and "{% for %} is not allowed" in (message.error or "")
+    assert message.status == "undeliverable"
+    assert "{% for %} is not allowed" in (message.error or "")
     assert [m for m in sms["sms"].sent if m.kind == "campaign"] == []
 
 
@@ -111,7 +115,8 @@ async def test_a_stored_chain_text_pauses_the_chain_and_never_runs(core: Core, t
     assert not marker.exists()
     async with core.reading() as session:
         stored = await session.get(TriggerChain, chain_id)
-        assert stored is not None and stored.active is False
+        assert stored is not None
+        assert stored.active is False
         assert (await session.execute(select(Message).where(Message.kind == "chain"))).scalars().all() == []
     await send_all(Worker(core, channels()))  # type: ignore[arg-type]
 
@@ -128,7 +133,8 @@ async def test_a_queued_chain_message_with_a_refused_text_does_not_fall_through_
     await run_due_chains(core)
     async with core.transaction() as session:
         queued = (await session.execute(select(Message).where(Message.kind == "chain"))).scalar_one()
-        assert queued.channel == "telegram" and queued.cascade == ["sms"]
+        assert queued.channel == "telegram"
+        assert queued.cascade == ["sms"]
         context = dict(queued.meta["context"])
         context["templates"] = {**context["templates"], "sms": {"text": planting(marker)}}
         queued.meta = {**queued.meta, "context": context}
