@@ -40,7 +40,7 @@ for _environment in (_env, _html_env):
     _environment.filters["points"] = _points
 _compiled: dict[str, Any] = {}
 _staff_compiled: dict[str, Any] = {}
-_CACHE_LIMIT = 4096  # distinct staff texts kept compiled per process
+_CACHE_LIMIT = 1024  # distinct staff texts kept compiled per process
 
 
 @dataclass(frozen=True)

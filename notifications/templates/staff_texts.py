@@ -219,12 +219,16 @@ def _walk(node: nodes.Node) -> None:
             _walk(child)
 
 
-@lru_cache(maxsize=4096)
 def refusal_of(source: str) -> Refusal | None:
     """Why this text may not be used (None: it may): too long, not jinja2, or reaching beyond the
     member's fields, our filters and {% if %}."""
-    if len(source) > MAX_SOURCE:
+    if len(source) > MAX_SOURCE:  # before the cache, which keeps only texts of a bounded size
         return Refusal("too_long", (("limit", MAX_SOURCE),))
+    return _refusal_of(source)
+
+
+@lru_cache(maxsize=1024)
+def _refusal_of(source: str) -> Refusal | None:
     try:
         _walk(sandbox.parse(source))
     except TemplateSyntaxError as exc:
