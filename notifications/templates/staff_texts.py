@@ -99,6 +99,7 @@ _MESSAGES = {
         "unknown_test": "“is {name}” is not available; use {tests}",
         "tag": "{{% {name} %}} is not allowed; only {{% if %}} … {{% else %}} … {{% endif %}} and the fields",
         "power": "the ** operator is not allowed",
+        "expression": "a {name} is not allowed here; only the fields, constants, filters and {{% if %}}",
         "fails": "cannot be filled in: {reason}",
     },
     "ru": {
@@ -112,6 +113,7 @@ _MESSAGES = {
         "unknown_test": "проверки «is {name}» нет; можно: {tests}",
         "tag": "{{% {name} %}} использовать нельзя; можно только {{% if %}} … {{% else %}} … {{% endif %}} и поля",
         "power": "оператор ** использовать нельзя",
+        "expression": "{name} здесь использовать нельзя; можно только поля, константы, фильтры и {{% if %}}",
         "fails": "не заполняется: {reason}",
     },
 }
@@ -213,7 +215,8 @@ def _walk(node: nodes.Node) -> None:
         if node.name not in allowed:
             raise refuse("unknown_filter" if isinstance(node, nodes.Filter) else "unknown_test", name=node.name[:40])
     elif not isinstance(node, _PLAIN):
-        raise refuse("tag", name=type(node).__name__.lower())
+        name = "dict" if isinstance(node, nodes.Pair | nodes.Dict) else type(node).__name__.lower()
+        raise refuse("tag" if isinstance(node, nodes.Stmt) else "expression", name=name)
     if isinstance(node, nodes.Stmt | nodes.Template):
         for child in node.iter_child_nodes():
             _walk(child)

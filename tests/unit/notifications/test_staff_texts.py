@@ -53,6 +53,7 @@ ESCAPES = [
     "{% block b %}x{% endblock %}",
     "{% autoescape false %}x{% endautoescape %}",
     "{{ 9 ** 9 ** 9 }}",
+    "{{ {'a': name} }}",
     "{{ name ",
     "{% if name %}",
     "{% endif %}",
