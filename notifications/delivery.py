@@ -16,6 +16,7 @@ from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, Channel
 from notifications.planner import insert_messages, message_row, queued_row
 from notifications.recipients import load_member, login_recipient, recipient_for
 from notifications.routing import next_channel
+from notifications.templates import TextRefused
 from shared.config import Settings
 
 log = logging.getLogger("loyalty.notifier")
@@ -90,7 +91,11 @@ async def fall_through(session: AsyncSession, settings: Settings, message: Messa
     if is_deferred(message.meta):  # rendered for its own channel when claimed
         row = queued_row(**where, language=message.language, meta=dict(message.meta))
     else:
-        row = message_row(**where, context=dict(message.meta.get("context", {})))
+        try:
+            row = message_row(**where, context=dict(message.meta.get("context", {})))
+        except TextRefused as exc:  # a staff text that may not run: no next channel either
+            log.warning("message %s cannot fall through to %s: %s", message.id, channel, exc)
+            return False
     await insert_messages(session, [row])
     log.info("message %s on %s fell through to %s", message.id, message.channel, channel)
     return True
