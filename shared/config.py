@@ -151,6 +151,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    console_session_max_hours: float = Field(default=12, gt=0, le=24 * 31,
+                                              description="a console sign-in ends this long after it, active or not")
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)

@@ -1,4 +1,5 @@
-"""Sign in with e-mail and password (failures limited per account and IP), sign out."""
+"""Sign in with e-mail and password (failures delayed per account+address and per address, see
+login_limits.py), sign out (ends every copy of the session)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from shared.core import Core
-from shared.staff import authenticate, view
+from shared.ratelimit import rate_limits
+from shared.staff import authenticate, end_sessions, view
 from webapp.console.login_limits import LoginLimits
 from webapp.console.pages import page
-from webapp.console.session import clear_cookie, issue_cookie, signed_in
+from webapp.console.session import clear_cookie, issue_cookie, session_claims, signed_in
 
 
 class SignInController(Controller):
@@ -29,20 +31,35 @@ class SignInController(Controller):
         form = await request.form()
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
-        address = request.client.host if request.client else "-"
-        if login_limits.blocked(email, address):
-            return page(request, "console/login.html.j2", status_code=429, email=email,
-                        message="Too many failed attempts. Wait 15 minutes and try again.")
+        address = (request.client.host if request.client else "-")[:64]
+        limits, now = rate_limits(core), core.clock.now()
+        wait = await login_limits.wait_seconds(limits, email, address, now)
+        if wait:
+            response = page(request, "console/login.html.j2", status_code=429, email=email,
+                            message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.")
+            response.headers["Retry-After"] = str(wait)
+            return response
         async with core.transaction() as session:
             account = await authenticate(session, core.clock, email, password) if email and password else None
             staff = view(account) if account is not None else None
         if staff is None:
-            login_limits.failed(email, address)
+            await login_limits.failed(limits, email, address, now)
             return page(request, "console/login.html.j2", status_code=401, email=email,
                         message="Wrong e-mail or password.")
-        login_limits.succeeded(email)
+        await login_limits.succeeded(limits, email, address)
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, staff)])
 
     @post("/logout", status_code=303)
-    async def logout(self) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
+        """Ends this session and every copy of it: the account's session generation moves on."""
+        claims = session_claims(request)
+        if claims is not None:
+            async with core.transaction() as session:
+                await end_sessions(session, int(claims["sub"]), int(claims["gen"]))
         return Redirect("/console/login", status_code=303, cookies=[clear_cookie()])
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{(seconds + 59) // 60} minutes"
