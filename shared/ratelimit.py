@@ -53,7 +53,7 @@ def backoff_seconds(counter: Counter, free: int, now: datetime, cap: float) -> i
 
 
 def _key(key: str) -> str:
-    return key if len(key) <= MAX_KEY else key[:MAX_KEY - 33] + "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    return key if len(key) <= MAX_KEY else key[: MAX_KEY - 33] + "#" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class RateLimits(ABC):
@@ -72,7 +72,7 @@ class RateLimits(ABC):
     async def cleanup(self, now: datetime) -> int:
         """Remove ended windows; returns how many."""
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
+    async def close(self) -> None:
         return None
 
 
@@ -92,11 +92,14 @@ class DatabaseRateLimits(RateLimits):
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = insert(table).values(key=_key(key), hits=1, last_at=moment, resets_at=moment + window_seconds)
         ended = table.c.resets_at <= moment
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
-            "hits": case((ended, 1), else_=table.c.hits + 1),
-            "resets_at": case((ended, moment + window_seconds), else_=table.c.resets_at),
-            "last_at": moment,
-        }).returning(table.c.hits, table.c.last_at, table.c.resets_at)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "hits": case((ended, 1), else_=table.c.hits + 1),
+                "resets_at": case((ended, moment + window_seconds), else_=table.c.resets_at),
+                "last_at": moment,
+            },
+        ).returning(table.c.hits, table.c.last_at, table.c.resets_at)
         async with self.core.transaction() as session:
             row = (await session.execute(stmt)).one()
             if time.monotonic() >= self._next_sweep:
@@ -106,9 +109,13 @@ class DatabaseRateLimits(RateLimits):
 
     async def peek(self, key: str, now: datetime) -> Counter:
         async with self.core.sessions() as session:
-            row = (await session.execute(select(RateLimitCounter.hits, RateLimitCounter.last_at,
-                                                RateLimitCounter.resets_at)
-                                         .where(RateLimitCounter.key == _key(key)))).one_or_none()
+            row = (
+                await session.execute(
+                    select(RateLimitCounter.hits, RateLimitCounter.last_at, RateLimitCounter.resets_at).where(
+                        RateLimitCounter.key == _key(key)
+                    )
+                )
+            ).one_or_none()
         if row is None or row.resets_at <= now.timestamp():
             return Counter()
         return Counter(int(row.hits), float(row.last_at), float(row.resets_at))
@@ -119,8 +126,9 @@ class DatabaseRateLimits(RateLimits):
 
     async def cleanup(self, now: datetime) -> int:
         async with self.core.transaction() as session:
-            result = await session.execute(delete(RateLimitCounter)
-                                           .where(RateLimitCounter.resets_at <= now.timestamp()))
+            result = await session.execute(
+                delete(RateLimitCounter).where(RateLimitCounter.resets_at <= now.timestamp())
+            )
         return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -155,9 +163,10 @@ class RedisRateLimits(RateLimits):
     async def hit(self, key: str, window_seconds: float, now: datetime) -> Counter:
         moment = now.timestamp()
         # the key lives for the window measured on the wall clock, at least a minute
-        hits, resets = await self._script(keys=[self.PREFIX + _key(key)],
-                                          args=[repr(moment), repr(float(window_seconds)),
-                                                repr(max(60.0, float(window_seconds)))])
+        hits, resets = await self._script(
+            keys=[self.PREFIX + _key(key)],
+            args=[repr(moment), repr(float(window_seconds)), repr(max(60.0, float(window_seconds)))],
+        )
         return Counter(int(hits), moment, float(resets))
 
     async def peek(self, key: str, now: datetime) -> Counter:

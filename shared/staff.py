@@ -133,7 +133,8 @@ async def update_staff(session: AsyncSession, clock: Clock, staff_id: int, *, ro
     return account
 
 
-async def set_password(session: AsyncSession, clock: Clock, staff_id: int, password: str, *, actor: str) -> StaffAccount:
+async def set_password(session: AsyncSession, clock: Clock, staff_id: int, password: str, *,
+                       actor: str) -> StaffAccount:
     """A new password ends every console session of the account (a stolen cookie dies with the old one)."""
     account = await session.get(StaffAccount, staff_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if account is None:

@@ -18,16 +18,21 @@ from shared.ratelimit import RateLimits, backoff_seconds
 
 log = logging.getLogger("loyalty.console.login")
 
-WINDOW_SECONDS = 60 * 60      # a counter starts again an hour after its first failure
-FREE_PER_PAIR = 5             # failures of one account from one address before delays start
-FREE_PER_ADDRESS = 20         # failures from one address (any accounts) before delays start
+WINDOW_SECONDS = 60 * 60  # a counter starts again an hour after its first failure
+FREE_PER_PAIR = 5  # failures of one account from one address before delays start
+FREE_PER_ADDRESS = 20  # failures from one address (any accounts) before delays start
 MAX_DELAY_SECONDS = 15 * 60
-WARN_PER_ACCOUNT = 50         # failures of one account from all addresses: logged, never blocking
+WARN_PER_ACCOUNT = 50  # failures of one account from all addresses: logged, never blocking
 
 
 class LoginLimits:
-    def __init__(self, free_per_pair: int = FREE_PER_PAIR, free_per_address: int = FREE_PER_ADDRESS,
-                 window: float = WINDOW_SECONDS, max_delay: float = MAX_DELAY_SECONDS) -> None:
+    def __init__(
+        self,
+        free_per_pair: int = FREE_PER_PAIR,
+        free_per_address: int = FREE_PER_ADDRESS,
+        window: float = WINDOW_SECONDS,
+        max_delay: float = MAX_DELAY_SECONDS,
+    ) -> None:
         self.free_per_pair, self.free_per_address = free_per_pair, free_per_address
         self.window, self.max_delay = window, max_delay
 
@@ -43,16 +48,19 @@ class LoginLimits:
         """0 when this attempt may go ahead, else the seconds to wait."""
         pair = await limits.peek(self._pair(account, address), now)
         by_address = await limits.peek(self._address(address), now)
-        return max(backoff_seconds(pair, self.free_per_pair, now, self.max_delay),
-                   backoff_seconds(by_address, self.free_per_address, now, self.max_delay))
+        return max(
+            backoff_seconds(pair, self.free_per_pair, now, self.max_delay),
+            backoff_seconds(by_address, self.free_per_address, now, self.max_delay),
+        )
 
     async def failed(self, limits: RateLimits, account: str, address: str, now: datetime) -> None:
         await limits.hit(self._pair(account, address), self.window, now)
         await limits.hit(self._address(address), self.window, now)
         overall = await limits.hit(f"staff-fail:account:{account}", self.window, now)
         if overall.hits == WARN_PER_ACCOUNT or (overall.hits > WARN_PER_ACCOUNT and overall.hits % 100 == 0):
-            log.warning("%d failed console sign-ins for one account in the last hour (last from %s)",
-                        overall.hits, address)
+            log.warning(
+                "%d failed console sign-ins for one account in the last hour (last from %s)", overall.hits, address
+            )
 
     async def succeeded(self, limits: RateLimits, account: str, address: str) -> None:
         await limits.clear(self._pair(account, address))
