@@ -58,8 +58,13 @@ async def live_key(connection: AsyncConnection, key: str) -> LiveKey | None:
     """The request path: one indexed SELECT of three columns on a bare connection."""
     if not plausible(key):
         return None
-    row = (await connection.execute(select(ApiKey.id, ApiKey.scope, ApiKey.last_used_at).where(
-        ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)))).one_or_none()
+    row = (
+        await connection.execute(
+            select(ApiKey.id, ApiKey.scope, ApiKey.last_used_at).where(
+                ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
+            )
+        )
+    ).one_or_none()
     return LiveKey(row.id, row.scope, row.last_used_at) if row is not None else None
 
 
@@ -68,9 +73,11 @@ def needs_last_used(key: LiveKey, now: datetime) -> bool:
 
 
 async def mark_used(session: AsyncSession, key_id: int, now: datetime) -> None:
-    await session.execute(update(ApiKey).where(
-        ApiKey.id == key_id, (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_EVERY))
-        .values(last_used_at=now))
+    await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < now - LAST_USED_EVERY))
+        .values(last_used_at=now)
+    )
 
 
 async def list_api_keys(session: AsyncSession) -> list[ApiKey]:
@@ -79,8 +86,9 @@ async def list_api_keys(session: AsyncSession) -> list[ApiKey]:
 
 async def revoke_api_key(session: AsyncSession, clock: Clock, name: str) -> int:
     """Revoke every live key with this name; how many. NotFound when there is none."""
-    result = await session.execute(update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
-                                   .values(revoked_at=clock.now()))
+    result = await session.execute(
+        update(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)).values(revoked_at=clock.now())
+    )
     count = int(getattr(result, "rowcount", 0) or 0)
     if not count:
         raise NotFound(f"No live API key named {name!r}.")

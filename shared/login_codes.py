@@ -139,4 +139,4 @@ def allowed_calling_codes(setting: str, region: str) -> frozenset[int]:
 
 
 def calling_code(phone: str) -> int:
-    return int(phonenumbers.parse(phone).country_code)
+    return int(phonenumbers.parse(phone).country_code or 0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -87,12 +87,12 @@ class DatabaseRateLimits(RateLimits):
 
     async def hit(self, key: str, window_seconds: float, now: datetime) -> Counter:
         moment = now.timestamp()
-        table = RateLimitCounter.__table__
+        table: Table = RateLimitCounter.__table__  # type: ignore[assignment]
         dialect = self.core.engine.dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(table).values(key=_key(key), hits=1, last_at=moment, resets_at=moment + window_seconds)
+        values = insert(table).values(key=_key(key), hits=1, last_at=moment, resets_at=moment + window_seconds)
         ended = table.c.resets_at <= moment
-        stmt = stmt.on_conflict_do_update(
+        stmt = values.on_conflict_do_update(
             index_elements=[table.c.key],
             set_={
                 "hits": case((ended, 1), else_=table.c.hits + 1),

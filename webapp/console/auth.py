@@ -35,8 +35,13 @@ class SignInController(Controller):
         limits, now = rate_limits(core), core.clock.now()
         wait = await login_limits.wait_seconds(limits, email, address, now)
         if wait:
-            response = page(request, "console/login.html.j2", status_code=429, email=email,
-                            message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.")
+            response = page(
+                request,
+                "console/login.html.j2",
+                status_code=429,
+                email=email,
+                message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.",
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         async with core.transaction() as session:
@@ -44,8 +49,9 @@ class SignInController(Controller):
             staff = view(account) if account is not None else None
         if staff is None:
             await login_limits.failed(limits, email, address, now)
-            return page(request, "console/login.html.j2", status_code=401, email=email,
-                        message="Wrong e-mail or password.")
+            return page(
+                request, "console/login.html.j2", status_code=401, email=email, message="Wrong e-mail or password."
+            )
         await login_limits.succeeded(limits, email, address)
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, staff)])
 

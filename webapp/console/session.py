@@ -30,11 +30,28 @@ def issue_cookie(core: Core, staff: StaffView, started: datetime | None = None) 
     now = core.clock.now()
     started = started or now
     expires = min(now + LIFETIME, started + timedelta(hours=core.settings.console_session_max_hours))
-    token = jwt.encode({"sub": str(staff.id), "role": staff.role, "aud": AUDIENCE, "iat": now,
-                        "auth": int(started.timestamp()), "gen": staff.generation, "exp": expires},
-                       core.settings.secret, algorithm="HS256")
-    return Cookie(key=COOKIE, value=token, path="/console", httponly=True, secure=True, samesite="strict",
-                  max_age=max(1, int((expires - now).total_seconds())))
+    token = jwt.encode(
+        {
+            "sub": str(staff.id),
+            "role": staff.role,
+            "aud": AUDIENCE,
+            "iat": now,
+            "auth": int(started.timestamp()),
+            "gen": staff.generation,
+            "exp": expires,
+        },
+        core.settings.secret,
+        algorithm="HS256",
+    )
+    return Cookie(
+        key=COOKIE,
+        value=token,
+        path="/console",
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        max_age=max(1, int((expires - now).total_seconds())),
+    )
 
 
 def clear_cookie() -> Cookie:
@@ -45,7 +62,10 @@ def _claims(core: Core, token: str) -> dict[str, Any] | None:
     """The claims of a well-formed, unexpired session token of the current format, else None."""
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, core.settings.secret, algorithms=["HS256"], audience=AUDIENCE,
+            token,
+            core.settings.secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
             options={"require": ["sub", "exp", "aud", "auth", "gen"], "verify_iat": False, "verify_exp": False},
             leeway=0,
         )
