@@ -101,3 +101,26 @@ async def test_an_active_session_ends_at_the_absolute_lifetime(
     assert int(max_age.group(1)) == 20 * 60
     clock.advance(minutes=20)  # 12 h after signing in
     assert (await console.get("/console/reports/", session=cookie)).status_code == 303
+
+
+async def test_changing_ones_own_password_ends_the_other_sessions_and_keeps_this_one(console: Console) -> None:
+    await signed_in(console, "analyst")
+    copy = console.session
+    wrong = await console.post(
+        "/console/password", {"current": "not it", "password": "a new password 1", "repeat": "a new password 1"}
+    )
+    assert wrong.status_code == 401
+    assert "current password is wrong" in wrong.text
+    differ = await console.post(
+        "/console/password", {"current": PASSWORD, "password": "a new password 1", "repeat": "a new password 2"}
+    )
+    assert differ.status_code == 422
+    changed = await console.post(
+        "/console/password", {"current": PASSWORD, "password": "a new password 1", "repeat": "a new password 1"}
+    )
+    assert changed.status_code == 303
+    match = re.search(r"console_session=([^;]+)", changed.headers["set-cookie"])
+    assert match is not None
+    assert (await console.get("/console/reports/", session=match.group(1))).status_code == 200
+    assert (await console.get("/console/reports/", session=copy)).status_code == 303
+    assert (await console.sign_in("analyst@example.com", "a new password 1")).status_code == 303
