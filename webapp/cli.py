@@ -153,7 +153,7 @@ def apikey_list() -> None:
         core = Core(settings)
         try:
             async with core.reading() as session:
-                return [(k.name, k.scope, k.prefix + "…", _when(k.created_at), _when(k.last_used_at),
+                return [(k.name, k.scope, k.prefix + "...", _when(k.created_at), _when(k.last_used_at),
                          _when(k.revoked_at) if k.revoked_at else "live") for k in await list_api_keys(session)]
         finally:
             await core.close()
