@@ -161,6 +161,10 @@ class CabinetSettings(_Section):
     resend_seconds: int = Field(default=60, ge=0, description="wait before another code to the same phone")
     codes_per_phone_hour: int = Field(default=5, ge=1)
     codes_per_ip_hour: int = Field(default=20, ge=1)
+    codes_per_phone_day: int = Field(default=20, ge=1, description="codes to one phone a day, from all addresses")
+    guesses_per_ip_hour: int = Field(default=15, ge=1, description="wrong code guesses from one address an hour")
+    code_countries: str = Field(default="", pattern=r"^[0-9+, ]*$",
+                                description="calling codes codes may be sent to, e.g. '7,375'; empty: the program's")
     init_data_max_age: int = Field(default=3600, ge=60, description="Telegram Mini App initData freshness, s")
 
 
@@ -183,6 +187,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = Field(default="", description="comma-separated addresses or networks of reverse proxies "
                                  "whose X-Forwarded-For/-Proto are believed; * for any; empty for none")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    console_session_max_hours: float = Field(default=12, gt=0, le=24 * 31,
+                                              description="a console sign-in ends this long after it, active or not")
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)

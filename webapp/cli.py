@@ -16,7 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import delete
 
-from shared.apikeys import create_api_key, find_api_key
+from shared.apikeys import create_api_key, find_api_key, list_api_keys, revoke_api_key
 from shared.clock import FixedClock
 from shared.config import Settings, load_settings
 from shared.core import Core
@@ -154,6 +154,55 @@ def apikey_create(name: str, scope: str) -> None:
     key = asyncio.run(go())
     click.echo(f"API key {name!r} ({scope}) created; store it now, it is not shown again:")
     click.echo(key)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "-"
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """Every key: name, scope, first characters, created, last used (to within minutes), revoked."""
+    settings = _settings()
+
+    async def go() -> list[tuple[str, ...]]:
+        core = Core(settings)
+        try:
+            async with core.reading() as session:
+                return [(k.name, k.scope, k.prefix + "...", _when(k.created_at), _when(k.last_used_at),
+                         _when(k.revoked_at) if k.revoked_at else "live") for k in await list_api_keys(session)]
+        finally:
+            await core.close()
+
+    rows = asyncio.run(go())
+    if not rows:
+        click.echo("no API keys")
+        return
+    header = ("NAME", "SCOPE", "KEY", "CREATED", "LAST USED", "REVOKED")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
+
+
+@apikey.command("revoke")
+@click.argument("name")
+def apikey_revoke(name: str) -> None:
+    """Revoke every live key with this name; the next request with it gets 401, in every process."""
+    settings = _settings()
+
+    async def go() -> int:
+        core = Core(settings)
+        try:
+            async with core.transaction() as session:
+                return await revoke_api_key(session, core.clock, name)
+        finally:
+            await core.close()
+
+    try:
+        count = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"revoked {count} API key{'s' if count != 1 else ''} named {name!r}")
 
 
 @main.group()
