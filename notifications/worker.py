@@ -24,6 +24,7 @@ from notifications.rates import TokenBucket
 from shared import jobs
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.retention import run_retention
 
 log = logging.getLogger("loyalty.notifier")
 # Listeners see each claimed batch inside its transaction (so their writes commit with it, and a
@@ -305,5 +306,7 @@ class Worker:
         try:
             report = await jobs.run_due(self.core.sessions, self.core.clock, self.core.rules)
             log.info("due jobs: %s", report)
+            log.info("retention: %s", await run_retention(self.core.sessions, self.core.clock,
+                                                          self.settings.retention))
         except Exception:
             log.exception("due jobs failed; the next run will pick them up")
