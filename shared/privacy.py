@@ -37,19 +37,47 @@ FINAL_MESSAGE_STATES = ("sent", "delivered", "failed", "undeliverable", "skipped
 
 messages = table(
     "messages",
-    column("id", Integer), column("source", String), column("recipient", String), column("member_id", Uuid),
-    column("channel", String), column("kind", String), column("promotional", Boolean), column("address", Text),
-    column("language", String), column("subject", String), column("text", Text), column("html", Text),
-    column("meta", JSONType), column("status", String), column("attempts", Integer),
-    column("error", Text), column("created_at", UTCDateTime()), column("sent_at", UTCDateTime()),
+    column("id", Integer),
+    column("source", String),
+    column("recipient", String),
+    column("member_id", Uuid),
+    column("channel", String),
+    column("kind", String),
+    column("promotional", Boolean),
+    column("address", Text),
+    column("language", String),
+    column("subject", String),
+    column("text", Text),
+    column("html", Text),
+    column("meta", JSONType),
+    column("status", String),
+    column("attempts", Integer),
+    column("error", Text),
+    column("created_at", UTCDateTime()),
+    column("sent_at", UTCDateTime()),
     column("delivered_at", UTCDateTime()),
 )
-channel_status = table("channel_status", column("member_id", Uuid), column("channel", String),
-                       column("unreachable_since", UTCDateTime()), column("reason", String))
-push_subscriptions = table("push_subscriptions", column("member_id", Uuid), column("endpoint", String),
-                           column("created_at", UTCDateTime()), column("last_used_at", UTCDateTime()))
-wallet_registrations = table("wallet_registrations", column("device_id", String), column("serial", String),
-                             column("push_token", String), column("created_at", UTCDateTime()))
+channel_status = table(
+    "channel_status",
+    column("member_id", Uuid),
+    column("channel", String),
+    column("unreachable_since", UTCDateTime()),
+    column("reason", String),
+)
+push_subscriptions = table(
+    "push_subscriptions",
+    column("member_id", Uuid),
+    column("endpoint", String),
+    column("created_at", UTCDateTime()),
+    column("last_used_at", UTCDateTime()),
+)
+wallet_registrations = table(
+    "wallet_registrations",
+    column("device_id", String),
+    column("serial", String),
+    column("push_token", String),
+    column("created_at", UTCDateTime()),
+)
 wallet_google_notices = table("wallet_google_notices", column("member_id", Uuid), column("sent_at", UTCDateTime()))
 
 
@@ -77,48 +105,166 @@ def _row(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
 async def export_member(session: AsyncSession, member: Member, now: datetime) -> dict[str, Any]:
     """Everything held about one member, as a JSON-ready dict (the right of access)."""
     mid = member.id
-    consents = (await session.execute(select(Consent).where(Consent.member_id == mid)
-                                      .order_by(Consent.channel))).scalars()
+    consents = (
+        await session.execute(select(Consent).where(Consent.member_id == mid).order_by(Consent.channel))
+    ).scalars()
     entries = (await session.execute(select(Entry).where(Entry.member_id == mid).order_by(Entry.id))).scalars()
     lots = (await session.execute(select(Lot).where(Lot.member_id == mid).order_by(Lot.id))).scalars()
-    purchases = list((await session.execute(select(Purchase).where(Purchase.member_id == mid)
-                                            .order_by(Purchase.purchased_at, Purchase.id))).scalars())
-    refunds = list((await session.execute(select(Refund).where(
-        Refund.purchase_id.in_([p.id for p in purchases])).order_by(Refund.id))).scalars()) if purchases else []
-    message_rows = (await session.execute(
-        select(messages.c.id, messages.c.channel, messages.c.kind, messages.c.promotional, messages.c.address,
-               messages.c.language, messages.c.subject, messages.c.text, messages.c.status, messages.c.created_at,
-               messages.c.sent_at, messages.c.delivered_at)
-        .where(messages.c.member_id == mid).order_by(messages.c.id))).mappings().all()
+    purchases = list(
+        (
+            await session.execute(
+                select(Purchase).where(Purchase.member_id == mid).order_by(Purchase.purchased_at, Purchase.id)
+            )
+        ).scalars()
+    )
+    refunds = (
+        list(
+            (
+                await session.execute(
+                    select(Refund).where(Refund.purchase_id.in_([p.id for p in purchases])).order_by(Refund.id)
+                )
+            ).scalars()
+        )
+        if purchases
+        else []
+    )
+    message_rows = (
+        (
+            await session.execute(
+                select(
+                    messages.c.id,
+                    messages.c.channel,
+                    messages.c.kind,
+                    messages.c.promotional,
+                    messages.c.address,
+                    messages.c.language,
+                    messages.c.subject,
+                    messages.c.text,
+                    messages.c.status,
+                    messages.c.created_at,
+                    messages.c.sent_at,
+                    messages.c.delivered_at,
+                )
+                .where(messages.c.member_id == mid)
+                .order_by(messages.c.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
     unreachable = (await session.execute(select(channel_status).where(channel_status.c.member_id == mid))).mappings()
-    pushes = (await session.execute(
-        select(push_subscriptions.c.endpoint, push_subscriptions.c.created_at, push_subscriptions.c.last_used_at)
-        .where(push_subscriptions.c.member_id == mid))).mappings()
-    wallets = (await session.execute(
-        select(wallet_registrations.c.device_id, wallet_registrations.c.created_at)
-        .where(wallet_registrations.c.serial == member.wallet_serial))).mappings()
-    codes = (await session.execute(select(LoginCode).where(LoginCode.phone == member.phone)
-                                   .order_by(LoginCode.id))).scalars()
+    pushes = (
+        await session.execute(
+            select(
+                push_subscriptions.c.endpoint, push_subscriptions.c.created_at, push_subscriptions.c.last_used_at
+            ).where(push_subscriptions.c.member_id == mid)
+        )
+    ).mappings()
+    wallets = (
+        await session.execute(
+            select(wallet_registrations.c.device_id, wallet_registrations.c.created_at).where(
+                wallet_registrations.c.serial == member.wallet_serial
+            )
+        )
+    ).mappings()
+    codes = (
+        await session.execute(select(LoginCode).where(LoginCode.phone == member.phone).order_by(LoginCode.id))
+    ).scalars()
     return {
         "exported_at": now.isoformat(),
-        "member": _row(member, ("id", "phone", "first_name", "last_name", "email", "email_confirmed_at",
-                                "birth_date", "time_zone", "language", "telegram_user_id", "registration_channel",
-                                "registration_store", "registration_source", "created_at", "updated_at")),
-        "card": {"card_number": member.card_number, "wallet_serial": member.wallet_serial,
-                 "wallet_updated_at": _plain(member.wallet_updated_at)},
-        "balance": {"available": member.available, "pending": member.pending, "debt": member.debt,
-                    "tier": member.tier_code, "tier_changed_at": _plain(member.tier_changed_at),
-                    "last_purchase_at": _plain(member.last_purchase_at)},
+        "member": _row(
+            member,
+            (
+                "id",
+                "phone",
+                "first_name",
+                "last_name",
+                "email",
+                "email_confirmed_at",
+                "birth_date",
+                "time_zone",
+                "language",
+                "telegram_user_id",
+                "registration_channel",
+                "registration_store",
+                "registration_source",
+                "created_at",
+                "updated_at",
+            ),
+        ),
+        "card": {
+            "card_number": member.card_number,
+            "wallet_serial": member.wallet_serial,
+            "wallet_updated_at": _plain(member.wallet_updated_at),
+        },
+        "balance": {
+            "available": member.available,
+            "pending": member.pending,
+            "debt": member.debt,
+            "tier": member.tier_code,
+            "tier_changed_at": _plain(member.tier_changed_at),
+            "last_purchase_at": _plain(member.last_purchase_at),
+        },
         "consents": [_row(c, ("channel", "granted", "changed_at", "source", "method")) for c in consents],
-        "ledger": [_row(e, ("id", "kind", "points", "created_at", "available_at", "expires_at", "purchase_id",
-                            "lot_id", "comment")) for e in entries],
-        "lots": [_row(lot, ("id", "source", "points", "remaining", "status", "created_at", "available_at",
-                            "expires_at", "purchase_id")) for lot in lots],
-        "purchases": [_row(p, ("id", "store_id", "receipt_id", "purchased_at", "total", "discount", "redeemed",
-                               "paid", "accrued", "refunded_amount", "points_reversed", "points_restored", "lines"))
-                      for p in purchases],
-        "refunds": [_row(r, ("purchase_id", "refund_id", "amount", "points_reversed", "points_restored",
-                             "created_at")) for r in refunds],
+        "ledger": [
+            _row(
+                e,
+                (
+                    "id",
+                    "kind",
+                    "points",
+                    "created_at",
+                    "available_at",
+                    "expires_at",
+                    "purchase_id",
+                    "lot_id",
+                    "comment",
+                ),
+            )
+            for e in entries
+        ],
+        "lots": [
+            _row(
+                lot,
+                (
+                    "id",
+                    "source",
+                    "points",
+                    "remaining",
+                    "status",
+                    "created_at",
+                    "available_at",
+                    "expires_at",
+                    "purchase_id",
+                ),
+            )
+            for lot in lots
+        ],
+        "purchases": [
+            _row(
+                p,
+                (
+                    "id",
+                    "store_id",
+                    "receipt_id",
+                    "purchased_at",
+                    "total",
+                    "discount",
+                    "redeemed",
+                    "paid",
+                    "accrued",
+                    "refunded_amount",
+                    "points_reversed",
+                    "points_restored",
+                    "lines",
+                ),
+            )
+            for p in purchases
+        ],
+        "refunds": [
+            _row(r, ("purchase_id", "refund_id", "amount", "points_reversed", "points_restored", "created_at"))
+            for r in refunds
+        ],
         "messages": [_plain(dict(m)) for m in message_rows],
         "unreachable_channels": [_plain({k: v for k, v in row.items() if k != "member_id"}) for row in unreachable],
         "devices": {
@@ -138,8 +284,7 @@ def validate_reason(reason: str) -> str:
     return reason
 
 
-async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID, *, actor: str,
-                       reason: str) -> Member:
+async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID, *, actor: str, reason: str) -> Member:
     """Remove the person, keep the accounts (call inside the caller's one transaction)."""
     reason = validate_reason(reason)
     member = await ledger.lock_member(session, member_id)
@@ -158,41 +303,76 @@ async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID
     await session.execute(delete(channel_status).where(channel_status.c.member_id == member.id))
     # Messages: the row stays (delivery counts and costs add up), its address and text do not; whatever
     # was still waiting to go out is stopped.
-    about = or_(messages.c.member_id == member.id, messages.c.address.in_(addresses),
-                messages.c.recipient.in_(addresses))
-    await session.execute(update(messages).where(about, messages.c.status.not_in(FINAL_MESSAGE_STATES))
-                          .values(status="skipped", error="member erased"))
-    await session.execute(update(messages).where(about).values(
-        address="", text="", html=None, subject=None, meta={},
-        recipient=("erased:" + messages.c.id.cast(String))))
+    about = or_(
+        messages.c.member_id == member.id, messages.c.address.in_(addresses), messages.c.recipient.in_(addresses)
+    )
+    await session.execute(
+        update(messages)
+        .where(about, messages.c.status.not_in(FINAL_MESSAGE_STATES))
+        .values(status="skipped", error="member erased")
+    )
+    await session.execute(
+        update(messages)
+        .where(about)
+        .values(
+            address="", text="", html=None, subject=None, meta={}, recipient=("erased:" + messages.c.id.cast(String))
+        )
+    )
     # Outbox events carried names, codes and addresses in their payloads; pending ones are settled.
-    await session.execute(update(OutboxEvent).where(OutboxEvent.member_id == member.id)
-                          .values(payload={"erased": True}))
-    await session.execute(update(OutboxEvent).where(OutboxEvent.member_id == member.id,
-                                                    OutboxEvent.processed_at.is_(None)).values(processed_at=now))
-    codes = (await session.execute(select(OutboxEvent).where(
-        OutboxEvent.kind == EventKind.LOGIN_CODE.value, OutboxEvent.member_id.is_(None)))).scalars()
+    await session.execute(
+        update(OutboxEvent).where(OutboxEvent.member_id == member.id).values(payload={"erased": True})
+    )
+    await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.member_id == member.id, OutboxEvent.processed_at.is_(None))
+        .values(processed_at=now)
+    )
+    codes = (
+        await session.execute(
+            select(OutboxEvent).where(OutboxEvent.kind == EventKind.LOGIN_CODE.value, OutboxEvent.member_id.is_(None))
+        )
+    ).scalars()
     for event in codes:  # codes asked for before they registered
         if isinstance(event.payload, dict) and event.payload.get("phone") == phone:
             event.payload = {"erased": True}
             event.processed_at = event.processed_at or now
     # Earlier audit entries about this member kept snapshots with the phone and card number.
-    audited = (await session.execute(select(AuditEntry).where(
-        AuditEntry.target_kind == "member", AuditEntry.target_id == str(member.id)))).scalars()
+    audited = (
+        await session.execute(
+            select(AuditEntry).where(AuditEntry.target_kind == "member", AuditEntry.target_id == str(member.id))
+        )
+    ).scalars()
     for entry in audited:
         entry.before, entry.after = _scrub(entry.before), _scrub(entry.after)
 
     member.phone = ERASED_PHONE_PREFIX + secrets.token_hex(6)
     member.card_number = ERASED_CARD_PREFIX + secrets.token_hex(6)
-    for name in ("first_name", "last_name", "email", "email_confirmed_at", "birth_date", "birth_mmdd",
-                 "time_zone", "telegram_user_id", "registration_source"):
+    for name in (
+        "first_name",
+        "last_name",
+        "email",
+        "email_confirmed_at",
+        "birth_date",
+        "birth_mmdd",
+        "time_zone",
+        "telegram_user_id",
+        "registration_source",
+    ):
         setattr(member, name, None)
     member.wallet_serial = "erased-" + secrets.token_hex(16)
     member.wallet_auth_token = secrets.token_urlsafe(24)
     member.session_generation += 1  # every cabinet session ends
     member.updated_at = now
-    audit.record(session, clock, actor, "member.erase", ("member", str(member.id)), before=None,
-                 after={"erased": True}, reason=reason)
+    audit.record(
+        session,
+        clock,
+        actor,
+        "member.erase",
+        ("member", str(member.id)),
+        before=None,
+        after={"erased": True},
+        reason=reason,
+    )
     await session.flush()
     return member
 

@@ -34,22 +34,32 @@ class RetentionReport:
     code_events_deleted: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.messages_blanked} messages blanked, {self.login_codes_deleted} login codes and "
-                f"{self.code_events_deleted} code events deleted")
+        return (
+            f"{self.messages_blanked} messages blanked, {self.login_codes_deleted} login codes and "
+            f"{self.code_events_deleted} code events deleted"
+        )
 
 
-async def run_retention(sessions: async_sessionmaker[AsyncSession], clock: Clock,
-                        settings: RetentionSettings) -> RetentionReport:
+async def run_retention(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: RetentionSettings
+) -> RetentionReport:
     now = clock.now()
     report = RetentionReport()
-    report.messages_blanked = await blank_old_messages(sessions, now - timedelta(days=settings.message_days),
-                                                       settings.batch_size)
+    report.messages_blanked = await blank_old_messages(
+        sessions, now - timedelta(days=settings.message_days), settings.batch_size
+    )
     code_cutoff = now - timedelta(hours=settings.login_code_hours)
     report.login_codes_deleted = await _delete_in_batches(
-        sessions, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size)
+        sessions, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size
+    )
     report.code_events_deleted = await _delete_in_batches(
-        sessions, OutboxEvent.id, (OutboxEvent.kind == EventKind.LOGIN_CODE.value)
-        & (OutboxEvent.created_at < code_cutoff) & OutboxEvent.processed_at.is_not(None), settings.batch_size)
+        sessions,
+        OutboxEvent.id,
+        (OutboxEvent.kind == EventKind.LOGIN_CODE.value)
+        & (OutboxEvent.created_at < code_cutoff)
+        & OutboxEvent.processed_at.is_not(None),
+        settings.batch_size,
+    )
     return report
 
 
@@ -58,29 +68,43 @@ async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff:
     done = 0
     while True:
         async with sessions() as session, session.begin():
-            ids = list((await session.execute(
-                select(messages.c.id).where(messages.c.created_at < cutoff,
-                                            or_(messages.c.address != "", messages.c.text != ""))
-                .order_by(messages.c.id).limit(batch))).scalars())
+            ids = list(
+                (
+                    await session.execute(
+                        select(messages.c.id)
+                        .where(messages.c.created_at < cutoff, or_(messages.c.address != "", messages.c.text != ""))
+                        .order_by(messages.c.id)
+                        .limit(batch)
+                    )
+                ).scalars()
+            )
             if ids:
-                await session.execute(update(messages).where(messages.c.id.in_(ids)).values(
-                    address="", text="", html=None, subject=None, meta={}))
+                await session.execute(
+                    update(messages)
+                    .where(messages.c.id.in_(ids))
+                    .values(address="", text="", html=None, subject=None, meta={})
+                )
                 # a recipient that is not a member id is an address (a phone asked for a code)
-                await session.execute(update(messages).where(messages.c.id.in_(ids), messages.c.member_id.is_(None))
-                                      .values(recipient="blanked:" + messages.c.id.cast(String)))
+                await session.execute(
+                    update(messages)
+                    .where(messages.c.id.in_(ids), messages.c.member_id.is_(None))
+                    .values(recipient="blanked:" + messages.c.id.cast(String))
+                )
         done += len(ids)
         if len(ids) < batch:
             return done
 
 
-async def _delete_in_batches(sessions: async_sessionmaker[AsyncSession], id_column: object, where: object,
-                             batch: int) -> int:
+async def _delete_in_batches(
+    sessions: async_sessionmaker[AsyncSession], id_column: object, where: object, batch: int
+) -> int:
     done = 0
     model = id_column.class_  # type: ignore[attr-defined]
     while True:
         async with sessions() as session, session.begin():
-            ids = list((await session.execute(select(id_column).where(where).order_by(id_column)
-                                              .limit(batch))).scalars())
+            ids = list(
+                (await session.execute(select(id_column).where(where).order_by(id_column).limit(batch))).scalars()
+            )
             if ids:
                 await session.execute(delete(model).where(id_column.in_(ids)))  # type: ignore[attr-defined]
         done += len(ids)

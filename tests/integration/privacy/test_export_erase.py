@@ -32,16 +32,18 @@ async def _erase(core: Core, member_id, reason: str = "request 2026-17") -> Memb
 
 async def _liability(core: Core) -> float:
     async with core.reading() as session:
-        result = await REPORTS["liability"].compute(session, core.rules, Period(date(2026, 11, 20), date(2026, 11, 30),
-                                                                               core.rules.zone))
+        result = await REPORTS["liability"].compute(
+            session, core.rules, Period(date(2026, 11, 20), date(2026, 11, 30), core.rules.zone)
+        )
     return result.value
 
 
 async def _ledger_adds_up(core: Core) -> tuple[int, int]:
     async with core.reading() as session:
         entries = (await session.execute(select(func.coalesce(func.sum(Entry.points), 0)))).scalar_one()
-        balances = (await session.execute(
-            select(func.coalesce(func.sum(Member.available + Member.pending), 0)))).scalar_one()
+        balances = (
+            await session.execute(select(func.coalesce(func.sum(Member.available + Member.pending), 0)))
+        ).scalar_one()
     return int(entries), int(balances)
 
 
@@ -56,8 +58,10 @@ async def test_export_holds_profile_consents_card_ledger_purchases_messages_devi
     assert data["member"]["telegram_user_id"] == 777001
     assert data["card"]["card_number"] == member.card_number
     consents = {c["channel"]: c for c in data["consents"]}
-    assert consents["sms"]["granted"] is True and consents["email"]["granted"] is False
-    assert consents["sms"]["source"] == "pos:msk-001" and consents["sms"]["method"] == "pos-registration"
+    assert consents["sms"]["granted"] is True
+    assert consents["email"]["granted"] is False
+    assert consents["sms"]["source"] == "pos:msk-001"
+    assert consents["sms"]["method"] == "pos-registration"
     assert consents["sms"]["changed_at"]
     assert {e["kind"] for e in data["ledger"]} == {"bonus", "accrual"}
     assert sum(e["points"] for e in data["ledger"]) == data["balance"]["available"] + data["balance"]["pending"]
@@ -66,7 +70,8 @@ async def test_export_holds_profile_consents_card_ledger_purchases_messages_devi
     assert {m["address"] for m in data["messages"]} == {PHONE, "777001"}
     assert data["devices"]["push_subscriptions"][0]["endpoint"] == "https://push.example.com/send/abc123"
     assert data["devices"]["wallet_registrations"][0]["device_id"] == "device-anna-1"
-    assert len(data["login_codes"]) == 1 and data["login_codes"][0]["ip"] == "10.0.0.7"
+    assert len(data["login_codes"]) == 1
+    assert data["login_codes"][0]["ip"] == "10.0.0.7"
     assert "code_hash" not in data["login_codes"][0]
 
 
@@ -83,9 +88,16 @@ async def test_erase_removes_the_person_and_keeps_the_accounts(core: Core) -> No
     await _erase(core, member.id)
 
     row = await member_row(core, member.id)
-    assert row.phone.startswith("erased:") and row.card_number != old_card
-    assert (row.first_name, row.last_name, row.email, row.birth_date, row.birth_mmdd, row.telegram_user_id) == \
-        (None, None, None, None, None, None)
+    assert row.phone.startswith("erased:")
+    assert row.card_number != old_card
+    assert (row.first_name, row.last_name, row.email, row.birth_date, row.birth_mmdd, row.telegram_user_id) == (
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
     assert row.wallet_serial != old_serial
     assert row.available == balance_before  # the anonymous member keeps the points
     async with core.reading() as session:
@@ -108,7 +120,8 @@ async def test_erase_removes_the_person_and_keeps_the_accounts(core: Core) -> No
     async with core.reading() as session:
         record = (await session.execute(select(AuditEntry).where(AuditEntry.action == "member.erase"))).scalar_one()
     assert (record.actor, record.target_id, record.reason) == ("dpo@example.com", str(member.id), "request 2026-17")
-    assert PHONE not in json.dumps([record.before, record.after]) and "Anna" not in json.dumps(record.after)
+    assert PHONE not in json.dumps([record.before, record.after])
+    assert "Anna" not in json.dumps(record.after)
 
 
 async def test_the_card_and_phone_no_longer_resolve_at_the_till(core: Core, client: httpx.AsyncClient) -> None:
@@ -124,12 +137,16 @@ async def test_the_same_phone_registers_again_from_zero(core: Core) -> None:
     await _erase(core, member.id)
     async with core.transaction() as session:
         fresh, created = await register(session, core.clock, core.rules, Registration(phone=PHONE, channel="web"))
-    assert created and fresh.id != member.id and fresh.card_number != member.card_number
+    assert created
+    assert fresh.id != member.id
+    assert fresh.card_number != member.card_number
     assert fresh.available == core.rules.welcome.points  # the welcome bonus, as for anyone new
     assert fresh.first_name is None
     data = await _export(core)
-    assert data["purchases"] == [] and len(data["ledger"]) == (1 if core.rules.welcome.points else 0)
-    assert data["consents"] == [] and data["messages"] == []
+    assert data["purchases"] == []
+    assert len(data["ledger"]) == (1 if core.rules.welcome.points else 0)
+    assert data["consents"] == []
+    assert data["messages"] == []
     await confirm(core, receipt("r-anna-2", PHONE))
     async with core.reading() as session:
         buyer = (await session.execute(select(Purchase.member_id).where(Purchase.receipt_id == "r-anna-2"))).scalar()
