@@ -185,16 +185,16 @@ class ProfileController(Controller):
         core, settings = core_of(request), settings_of(request)
         form = await request.form()
         code = str(form.get("code", "")).strip()[:12]
-        async with core.transaction() as db:
+        async with core.transaction() as db:  # the code and the erasure: one transaction
             result = await verify_code(db, settings.cabinet, settings.secret, member.phone, code, core.clock.now())
+            if result.status is VerifyStatus.OK:
+                await erase_member(db, core.clock, member.id, actor="member:cabinet",
+                                   reason="the member deleted their account in the cabinet")
         if result.status is not VerifyStatus.OK:
             wrong = result.status is VerifyStatus.WRONG
             return render(request, "profile", member=member, notice=None, error="wrong_code" if wrong
                           else "code_expired", left=result.attempts_left, delete_step="code" if wrong else None,
                           status=422, **await profile_context(request, member))
-        async with core.transaction() as db:
-            await erase_member(db, core.clock, member.id, actor="member:cabinet",
-                               reason="the member deleted their account in the cabinet")
         request.state.cabinet_cookies = []  # no rotated session cookie on the way out
         return render(request, "deleted", language=member.language, status=200,
                       cookies=[cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)])
