@@ -306,7 +306,10 @@ class Worker:
         try:
             report = await jobs.run_due(self.core.sessions, self.core.clock, self.core.rules)
             log.info("due jobs: %s", report)
+        except Exception:
+            log.exception("due jobs failed; the next run will pick them up")
+        try:  # personal data past its retention (shared/retention.py)
             log.info("retention: %s", await run_retention(self.core.sessions, self.core.clock,
                                                           self.settings.retention))
         except Exception:
-            log.exception("due jobs failed; the next run will pick them up")
+            log.exception("retention failed; the next run will pick it up")
