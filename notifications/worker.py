@@ -24,6 +24,7 @@ from notifications.rates import TokenBucket
 from shared import jobs
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.retention import run_retention
 
 log = logging.getLogger("loyalty.notifier")
 # Listeners see each claimed batch inside its transaction (so their writes commit with it, and a
@@ -307,3 +308,8 @@ class Worker:
             log.info("due jobs: %s", report)
         except Exception:
             log.exception("due jobs failed; the next run will pick them up")
+        try:  # personal data past its retention (shared/retention.py)
+            log.info("retention: %s", await run_retention(self.core.sessions, self.core.clock,
+                                                          self.settings.retention))
+        except Exception:
+            log.exception("retention failed; the next run will pick it up")

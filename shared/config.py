@@ -168,6 +168,16 @@ class CabinetSettings(_Section):
     init_data_max_age: int = Field(default=3600, ge=60, description="Telegram Mini App initData freshness, s")
 
 
+class RetentionSettings(_Section):
+    """How long personal data that has served its purpose is kept (see docs/operations.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_RETENTION_", extra="ignore", frozen=True)
+
+    message_days: int = Field(default=180, ge=1, description="message addresses and texts are blanked after")
+    login_code_hours: int = Field(default=24, ge=1, description="one-time codes are deleted after")
+    batch_size: int = Field(default=1000, ge=1, le=50_000, description="rows per transaction")
+
+
 class Settings(BaseSettings):
     """Root settings. Every environment variable starts with LOYALTY_."""
 
@@ -196,6 +206,7 @@ class Settings(BaseSettings):
     notify: NotifierSettings = Field(default_factory=NotifierSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     cabinet: CabinetSettings = Field(default_factory=CabinetSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -292,6 +303,7 @@ _PREFIXES = {
     "NotifierSettings": "LOYALTY_NOTIFY_",
     "PushSettings": "LOYALTY_PUSH_",
     "CabinetSettings": "LOYALTY_CABINET_",
+    "RetentionSettings": "LOYALTY_RETENTION_",
 }
 
 

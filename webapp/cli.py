@@ -265,16 +265,96 @@ def jobs_run_due(as_of: str | None) -> None:
         clock = FixedClock(moment)
 
     async def go() -> None:
+        from shared.retention import run_retention
+
         core = Core(settings, clock)
         try:
             report = await run_due(core.sessions, core.clock, core.rules)
+            retention = await run_retention(core.sessions, core.clock, settings.retention)
         finally:
             await core.close()
         click.echo(f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
                    f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
                    f"{report.birthdays} birthdays, {report.tier_changes} tier changes")
+        click.echo(f"retention: {retention}")
 
     asyncio.run(go())
+
+
+@main.group()
+def member() -> None:
+    """Personal data of one member: export it, or erase the person (152-FZ, GDPR)."""
+
+
+def _member_phone(core: Core, phone: str) -> str:
+    from shared.phones import normalize_phone
+
+    try:
+        return normalize_phone(phone, core.rules.phone_region)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.detail, param_hint="PHONE") from exc
+
+
+@member.command("export")
+@click.argument("phone")
+def member_export(phone: str) -> None:
+    """Print everything held about the member with PHONE as JSON."""
+    import json
+
+    from shared.privacy import export_member, find_for_privacy
+
+    settings = _settings()
+
+    async def go() -> dict[str, Any]:
+        core = Core(settings)
+        try:
+            async with core.reading() as session:
+                found = await find_for_privacy(session, _member_phone(core, phone))
+                return await export_member(session, found, core.clock.now())
+        finally:
+            await core.close()
+
+    try:
+        data = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@member.command("erase")
+@click.argument("phone")
+@click.option("--reason", required=True, help="why (e.g. the request's number); no personal data")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation on a terminal")
+def member_erase(phone: str, reason: str, yes: bool) -> None:
+    """Erase the person with PHONE; their points and purchases stay under an anonymous member."""
+    import getpass
+
+    from shared.privacy import erase_member, find_for_privacy, validate_reason
+
+    settings = _settings()
+    try:
+        validate_reason(reason)
+    except InvalidInput as exc:
+        raise click.BadParameter("; ".join(e.message for e in exc.errors), param_hint="--reason") from exc
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Erase the member with phone {phone}? This cannot be undone", abort=True)
+
+    async def go() -> str:
+        core = Core(settings)
+        try:
+            async with core.transaction() as session:
+                found = await find_for_privacy(session, _member_phone(core, phone))
+                erased = await erase_member(session, core.clock, found.id, actor=f"cli:{getpass.getuser()}",
+                                            reason=reason)
+                return str(erased.id)
+        finally:
+            await core.close()
+
+    try:
+        member_id = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"erased: the person is gone; points and purchases stay under anonymous member {member_id}")
 
 
 @main.command("import")

@@ -68,6 +68,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "push_taken": "В этом браузере уведомления уже включены для другой карты.",
         "install": "Установить приложение", "not_found": "Такой страницы нет.", "error": "Что-то пошло не так.",
         "bad_request": "Проверьте введённые данные.", "csrf": "Страница устарела. Обновите её и повторите.",
+        "my_data_title": "Мои данные", "my_data_lead": "Всё, что программа хранит о вас, — одним файлом JSON.",
+        "my_data_download": "Скачать мои данные",
+        "delete_title": "Удалить аккаунт",
+        "delete_lead": "Мы удалим ваш телефон, имя, e-mail, дату рождения, Telegram, согласия и тексты сообщений. "
+                       "Баллы и карта перестанут действовать. Отменить это нельзя.",
+        "delete_start": "Удалить аккаунт…",
+        "delete_code_sent": "Мы отправили код. Введите его, чтобы удалить аккаунт.",
+        "delete_code": "Код из сообщения", "delete_confirm": "Удалить навсегда",
+        "deleted_title": "Аккаунт удалён",
+        "deleted_text": "Ваши персональные данные удалены. С этим номером можно зарегистрироваться снова — с нуля.",
     },
     "en": {
         "app_name": "My account", "skip_to_content": "Skip to content",
@@ -129,6 +139,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "push_taken": "Notifications in this browser are already on for another card.",
         "install": "Install the app", "not_found": "There is no such page.", "error": "Something went wrong.",
         "bad_request": "Please check what you entered.", "csrf": "This page is outdated. Reload it and try again.",
+        "my_data_title": "My data", "my_data_lead": "Everything the program keeps about you, in one JSON file.",
+        "my_data_download": "Download my data",
+        "delete_title": "Delete my account",
+        "delete_lead": "We will delete your phone, name, e-mail, birth date, Telegram, consents and message texts. "
+                       "Your points and card will stop working. This cannot be undone.",
+        "delete_start": "Delete my account…",
+        "delete_code_sent": "We sent you a code. Enter it to delete your account.",
+        "delete_code": "Code from the message", "delete_confirm": "Delete for good",
+        "deleted_title": "Account deleted",
+        "deleted_text": "Your personal data has been deleted. You can join again with this number, starting from zero.",
     },
 }
 
