@@ -69,10 +69,10 @@ def certificates(settings: Settings, now: datetime | None = None) -> list[Certif
     return found
 
 
-def certificate_warnings(settings: Settings) -> list[str]:
+def certificate_warnings(settings: Settings, now: datetime | None = None) -> list[str]:
     """Sentences for the console banner; empty when nothing is near expiry."""
     lines = []
-    for state in certificates(settings):
+    for state in certificates(settings, now):
         if not state.warning(settings):
             continue
         label = {"apple_pass": "Apple pass certificate (also used for APNs)",
@@ -150,7 +150,7 @@ async def readiness(core: Core, settings: Settings) -> dict[str, Any]:
     failed = [name for name, check in checks.items() if not check["ok"]]
     return {"status": "ready" if not failed else "unavailable", "failed": failed, "checks": checks,
             "certificates": {c.name: c.as_json(settings) for c in certs},
-            "warnings": certificate_warnings(settings)}
+            "warnings": certificate_warnings(settings, core.clock.now())}
 
 
 @get("/readyz", include_in_schema=False)

@@ -121,5 +121,6 @@ async def test_two_workers_claiming_at_once_send_each_message_once(core: Core, s
     sent = [m.id for chans in (first, second) for c in chans.values() for m in c.sent]
     assert len(sent) == len(set(sent))
     rows = await messages(core)
-    assert rows and all(m.status == "delivered" for m in rows)
+    assert rows
+    assert all(m.status == "delivered" for m in rows)
     assert len(sent) == len(rows)
