@@ -63,6 +63,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
             render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        logging_config=None,  # webapp/logs.py configures logging (text or JSON); Litestar would replace it
     )
     app.asgi_handler = ObserveMiddleware(app.asgi_handler, settings, core)  # request id, metrics, access log
     return app

@@ -11,7 +11,7 @@ import sys
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from shared.config import Settings
 from shared.phones import mask_phone
@@ -30,8 +30,15 @@ def request_id_from(incoming: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def _masked(match: re.Match[str]) -> str:
+    digits = "".join(ch for ch in match.group(0) if ch.isdigit() or ch == "+")
+    if not digits.startswith("+"):  # 8 912 ... is +7 912 ...
+        digits = "+7" + digits[1:]
+    return mask_phone(digits)
+
+
 def mask_phones(text: str) -> str:
-    return _PHONE.sub(lambda m: mask_phone("".join(ch for ch in m.group(0) if ch.isdigit() or ch == "+")), text)
+    return _PHONE.sub(_masked, text)
 
 
 class ContextFilter(logging.Filter):
@@ -69,9 +76,9 @@ class JsonFormatter(logging.Formatter):
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 
 
-def configure_logging(settings: Settings) -> None:
-    """Replace the root handlers with one to stderr in the configured format."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    """Replace the root handlers with one to stderr (or `stream`) in the configured format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
@@ -79,3 +86,6 @@ def configure_logging(settings: Settings) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # httpx logs every request's full URL at INFO: Telegram's carries the bot token
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    return handler
