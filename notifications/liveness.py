@@ -59,10 +59,12 @@ def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
 async def beat(core: Core, worker_id: str, host: str, pid: int, started_at: datetime) -> None:
     now = core.clock.now()
     async with core.transaction() as session:
-        stmt = _insert(session)(WorkerHeartbeat).values(worker_id=worker_id, host=host, pid=pid,
-                                                         started_at=started_at, last_seen=now)
-        await session.execute(stmt.on_conflict_do_update(index_elements=["worker_id"],
-                                                         set_={"last_seen": now, "host": host, "pid": pid}))
+        stmt = _insert(session)(WorkerHeartbeat).values(
+            worker_id=worker_id, host=host, pid=pid, started_at=started_at, last_seen=now
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["worker_id"], set_={"last_seen": now, "host": host, "pid": pid})
+        )
         # rows of workers gone for a day are history nobody reads
         await session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.last_seen < now - timedelta(days=1)))
 
@@ -93,7 +95,8 @@ async def acquire_lease(core: Core, holder: str, seconds: float, name: str = SCH
     async with core.transaction() as session:
         stmt = _insert(session)(SchedulerLease).values(name=name, holder=holder, expires_at=expires)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["name"], set_={"holder": holder, "expires_at": expires},
+            index_elements=["name"],
+            set_={"holder": holder, "expires_at": expires},
             where=(table.c.expires_at < now) | (table.c.holder == holder),
         ).returning(table.c.holder)
         won = (await session.execute(stmt)).scalar_one_or_none()
@@ -103,8 +106,9 @@ async def acquire_lease(core: Core, holder: str, seconds: float, name: str = SCH
 async def release_lease(core: Core, holder: str, name: str = SCHEDULER) -> None:
     """Give the lease up at once (a clean stop), so another worker need not wait for the expiry."""
     async with core.transaction() as session:
-        await session.execute(delete(SchedulerLease).where(SchedulerLease.name == name,
-                                                           SchedulerLease.holder == holder))
+        await session.execute(
+            delete(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.holder == holder)
+        )
 
 
 async def lease_holder(core: Core, name: str = SCHEDULER) -> tuple[str, datetime] | None:

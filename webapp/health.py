@@ -40,8 +40,13 @@ class CertificateState:
         return self.error is not None or (self.days_left is not None and self.days_left < settings.cert_warning_days)
 
     def as_json(self, settings: Settings) -> dict[str, Any]:
-        return {"file": self.file, "expires_at": self.expires_at.isoformat() if self.expires_at else None,
-                "days_left": self.days_left, "warning": self.warning(settings), "error": self.error}
+        return {
+            "file": self.file,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+            "days_left": self.days_left,
+            "warning": self.warning(settings),
+            "error": self.error,
+        }
 
 
 @cache
@@ -56,8 +61,10 @@ def certificates(settings: Settings, now: datetime | None = None) -> list[Certif
     generated under var/ is not configured and not reported."""
     now = now or datetime.now(UTC)
     found = []
-    for name, path in (("apple_pass", settings.wallet.apple_cert_file),
-                       ("apple_wwdr", settings.wallet.apple_wwdr_file)):
+    for name, path in (
+        ("apple_pass", settings.wallet.apple_cert_file),
+        ("apple_wwdr", settings.wallet.apple_wwdr_file),
+    ):
         if path is None:
             continue
         try:
@@ -75,8 +82,10 @@ def certificate_warnings(settings: Settings, now: datetime | None = None) -> lis
     for state in certificates(settings, now):
         if not state.warning(settings):
             continue
-        label = {"apple_pass": "Apple pass certificate (also used for APNs)",
-                 "apple_wwdr": "Apple WWDR certificate"}.get(state.name, state.name)
+        label = {
+            "apple_pass": "Apple pass certificate (also used for APNs)",
+            "apple_wwdr": "Apple WWDR certificate",
+        }.get(state.name, state.name)
         if state.error:
             lines.append(f"{label}: {state.error}")
         elif state.days_left is not None and state.days_left < 0:
@@ -121,9 +130,12 @@ async def _check_worker(core: Core, settings: Settings) -> dict[str, Any]:
         return {"ok": False, "detail": f"no worker heartbeat within {window:g} s: no worker has ever run"}
     last = beats[0]
     age = (now - last.last_seen).total_seconds()
-    return {"ok": False, "worker": last.worker_id, "last_seen": last.last_seen.isoformat(),
-            "detail": f"no worker heartbeat within {window:g} s: worker {last.worker_id} was last seen "
-                      f"{age:.0f} s ago"}
+    return {
+        "ok": False,
+        "worker": last.worker_id,
+        "last_seen": last.last_seen.isoformat(),
+        "detail": f"no worker heartbeat within {window:g} s: worker {last.worker_id} was last seen {age:.0f} s ago",
+    }
 
 
 async def _check_scheduler(core: Core) -> dict[str, Any]:
@@ -148,9 +160,13 @@ async def readiness(core: Core, settings: Settings) -> dict[str, Any]:
         checks["worker"] = checks["scheduler"] = {"ok": False, "detail": "unknown: the database does not answer"}
     certs = certificates(settings, core.clock.now())
     failed = [name for name, check in checks.items() if not check["ok"]]
-    return {"status": "ready" if not failed else "unavailable", "failed": failed, "checks": checks,
-            "certificates": {c.name: c.as_json(settings) for c in certs},
-            "warnings": certificate_warnings(settings, core.clock.now())}
+    return {
+        "status": "ready" if not failed else "unavailable",
+        "failed": failed,
+        "checks": checks,
+        "certificates": {c.name: c.as_json(settings) for c in certs},
+        "warnings": certificate_warnings(settings, core.clock.now()),
+    }
 
 
 @get("/readyz", include_in_schema=False)

@@ -63,7 +63,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or REQUEST_ID.get() or None,
+            "request_id": REQUEST_ID.get() or None,
         }
         for key, value in vars(record).items():  # `extra=` fields (the access log's method, route, ...)
             if key not in _STANDARD and not key.startswith("_"):

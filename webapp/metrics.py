@@ -61,21 +61,29 @@ def pool_in_use(core: Core) -> int:
 
 async def database_metrics(core: Core, settings: Settings) -> list[Metric]:
     now = core.clock.now()
-    depth = GaugeMetricFamily("loyalty_outbox_messages", "Messages waiting or in flight, by channel and state",
-                              labels=["channel", "state"])
-    oldest = GaugeMetricFamily("loyalty_outbox_oldest_queued_seconds",
-                               "Age of the oldest queued message, by channel", labels=["channel"])
+    depth = GaugeMetricFamily(
+        "loyalty_outbox_messages", "Messages waiting or in flight, by channel and state", labels=["channel", "state"]
+    )
+    oldest = GaugeMetricFamily(
+        "loyalty_outbox_oldest_queued_seconds", "Age of the oldest queued message, by channel", labels=["channel"]
+    )
     events = GaugeMetricFamily("loyalty_outbox_events_pending", "Domain events the worker has not planned yet")
     events_age = GaugeMetricFamily("loyalty_outbox_events_oldest_seconds", "Age of the oldest unplanned event")
     beat = GaugeMetricFamily("loyalty_worker_heartbeat_age_seconds", "Seconds since the freshest worker heartbeat")
     leader = GaugeMetricFamily("loyalty_scheduler_lease_held", "1 when a worker holds the scheduler lease")
     async with core.sessions() as session:
-        rows = (await session.execute(
-            select(OutboxMessage.channel, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
-            .where(OutboxMessage.status.in_((QUEUED, SENDING, FAILED)))
-            .group_by(OutboxMessage.channel, OutboxMessage.status))).all()
-        pending, first = (await session.execute(
-            select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.processed_at.is_(None)))).one()
+        rows = (
+            await session.execute(
+                select(OutboxMessage.channel, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
+                .where(OutboxMessage.status.in_((QUEUED, SENDING, FAILED)))
+                .group_by(OutboxMessage.channel, OutboxMessage.status)
+            )
+        ).all()
+        pending, first = (
+            await session.execute(
+                select(func.count(), func.min(OutboxEvent.created_at)).where(OutboxEvent.processed_at.is_(None))
+            )
+        ).one()
     seen: set[str] = set()
     for channel, state, count, created in rows:
         depth.add_metric([channel, state], count)
@@ -88,11 +96,14 @@ async def database_metrics(core: Core, settings: Settings) -> list[Metric]:
     if beats:
         beat.add_metric([], max(0.0, (now - beats[0].last_seen).total_seconds()))
     leader.add_metric([], 1 if await lease_holder(core) is not None else 0)
-    certs = GaugeMetricFamily("loyalty_certificate_days_left", "Days until a configured certificate expires",
-                              labels=["certificate"])
-    warn = GaugeMetricFamily("loyalty_certificate_expiry_warning",
-                             "1 when a certificate expires within LOYALTY_CERT_WARNING_DAYS (or is unreadable)",
-                             labels=["certificate"])
+    certs = GaugeMetricFamily(
+        "loyalty_certificate_days_left", "Days until a configured certificate expires", labels=["certificate"]
+    )
+    warn = GaugeMetricFamily(
+        "loyalty_certificate_expiry_warning",
+        "1 when a certificate expires within LOYALTY_CERT_WARNING_DAYS (or is unreadable)",
+        labels=["certificate"],
+    )
     for state in certificates(settings, now):
         if state.days_left is not None:
             certs.add_metric([state.name], state.days_left)
@@ -132,8 +143,12 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     if settings.metrics_token is None:
         raise NotFoundException()
     if not authorised(settings, request.headers.get("authorization")):
-        return Response(b"unauthorised\n", status_code=401, media_type="text/plain",
-                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return Response(
+            b"unauthorised\n",
+            status_code=401,
+            media_type="text/plain",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     body = await render(request.app.state.core, settings)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
@@ -177,7 +192,17 @@ class ObserveMiddleware:
             if self.access_log is not None:
                 client = scope.get("client")
                 self.access_log.info(
-                    "%s %s %s %.1f ms", method, route, status[0], elapsed * 1000,
-                    extra={"method": method, "route": route, "status": status[0],
-                           "duration_ms": round(elapsed * 1000, 1), "client": client[0] if client else None})
+                    "%s %s %s %.1f ms",
+                    method,
+                    route,
+                    status[0],
+                    elapsed * 1000,
+                    extra={
+                        "method": method,
+                        "route": route,
+                        "status": status[0],
+                        "duration_ms": round(elapsed * 1000, 1),
+                        "client": client[0] if client else None,
+                    },
+                )
             REQUEST_ID.reset(token)

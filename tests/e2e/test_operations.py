@@ -31,21 +31,36 @@ def free_port() -> int:
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "LOYALTY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}",
-            "LOYALTY_VAR_DIR": str(tmp_path / "var"), "LOYALTY_SECRET_KEY": "ops-test-" + "s" * 32,
-            "LOYALTY_METRICS_TOKEN": TOKEN, "LOYALTY_HEARTBEAT_MAX_AGE_SECONDS": "3",
-            "LOYALTY_NOTIFY_HEARTBEAT_SECONDS": "0.5", "LOYALTY_NOTIFY_LEADER_RENEW_SECONDS": "0.5",
-            "LOYALTY_NOTIFY_LEADER_LEASE_SECONDS": "2", "LOYALTY_LOG_FORMAT": "json"}
+    return {
+        **os.environ,
+        "LOYALTY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}",
+        "LOYALTY_VAR_DIR": str(tmp_path / "var"),
+        "LOYALTY_SECRET_KEY": "ops-test-" + "s" * 32,
+        "LOYALTY_METRICS_TOKEN": TOKEN,
+        "LOYALTY_HEARTBEAT_MAX_AGE_SECONDS": "3",
+        "LOYALTY_NOTIFY_HEARTBEAT_SECONDS": "0.5",
+        "LOYALTY_NOTIFY_LEADER_RENEW_SECONDS": "0.5",
+        "LOYALTY_NOTIFY_LEADER_LEASE_SECONDS": "2",
+        "LOYALTY_LOG_FORMAT": "json",
+    }
 
 
 def loyalty(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "webapp.cli", *args], env=env, cwd=ROOT, text=True,
-                          capture_output=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "webapp.cli", *args],
+        env=env,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def start(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen[Any]:
-    return subprocess.Popen([sys.executable, "-m", "webapp.cli", *args], env=env, cwd=ROOT,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "webapp.cli", *args], env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT
+    )
 
 
 def wait_for(what: Callable[[], Any], timeout: float, message: str) -> Any:
@@ -81,7 +96,8 @@ def processes() -> Iterator[list[subprocess.Popen[Any]]]:
 
 
 def test_readyz_follows_the_worker_and_metrics_follow_the_outbox(
-        env: dict[str, str], tmp_path: Path, processes: list[subprocess.Popen[Any]]) -> None:
+    env: dict[str, str], tmp_path: Path, processes: list[subprocess.Popen[Any]]
+) -> None:
     assert loyalty(env, "db", "upgrade").returncode == 0
     key = loyalty(env, "apikey", "create", "till").stdout.strip().splitlines()[-1]
     port = free_port()
@@ -89,16 +105,20 @@ def test_readyz_follows_the_worker_and_metrics_follow_the_outbox(
     processes.append(start(env, "serve", "--port", str(port), log=log))
     worker = start(env, "worker", log=log)
     processes.append(worker)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10,
-                      headers={"Authorization": f"Bearer {key}"}) as http:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", timeout=10, headers={"Authorization": f"Bearer {key}"}
+    ) as http:
         wait_for(lambda: http.get("/readyz").status_code == 200, 60, "never ready: " + log.read_text())
         assert loyalty(env, "worker", "--check").returncode == 0
 
         worker.send_signal(signal.SIGKILL)  # the worker dies without a word
         worker.wait(timeout=10)
         started = time.monotonic()
-        down = wait_for(lambda: (r := http.get("/readyz")).status_code == 503 and "worker" in r.json()["failed"]
-                        and r, 15, "/readyz never named the worker after it died")
+        down = wait_for(
+            lambda: (r := http.get("/readyz")).status_code == 503 and "worker" in r.json()["failed"] and r,
+            15,
+            "/readyz never named the worker after it died",
+        )
         assert time.monotonic() - started < 3 + 2  # within the heartbeat window (3 s here, 60 s by default)
         assert f":{worker.pid} was last seen" in down.json()["checks"]["worker"]["detail"]
         check = loyalty(env, "worker", "--check")
@@ -114,4 +134,5 @@ def test_readyz_follows_the_worker_and_metrics_follow_the_outbox(
         wait_for(lambda: http.get("/readyz").status_code == 200, 30, "not ready again: " + log.read_text())
         wait_for(lambda: metric(http, "loyalty_outbox_events_pending") == 0, 30, "the outbox never drained")
         assert metric(http, "loyalty_outbox_messages") == 0 or wait_for(
-            lambda: metric(http, "loyalty_outbox_messages") == 0, 30, "messages never left")
+            lambda: metric(http, "loyalty_outbox_messages") == 0, 30, "messages never left"
+        )

@@ -58,7 +58,7 @@ def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Res
 
 
 def route_of(request: Request[Any, Any, Any]) -> str:
-    """The route template (/wallet/apple/v1/passes/{pass_type}/{serial}), never the raw path: paths carry tokens and serials."""
+    """The route template (/unsubscribe/{token}), never the raw path: paths carry tokens and serials."""
     return str(request.scope.get("path_template") or "<unmatched>")
 
 

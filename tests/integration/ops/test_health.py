@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -28,15 +29,23 @@ async def alive(core: Core, worker_id: str = "till-host:4242") -> None:
 def certificate(path: Path, not_after: datetime) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Pass Type ID: pass.test")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(not_after - timedelta(days=400))
-            .not_valid_after(not_after).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_after - timedelta(days=400))
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return path
 
 
-async def test_readyz_names_the_worker_and_the_scheduler_until_they_run(core: Core, settings: Settings,
-                                                                        clock: FixedClock) -> None:
+async def test_readyz_names_the_worker_and_the_scheduler_until_they_run(
+    core: Core, settings: Settings, clock: FixedClock
+) -> None:
     async with app_client(create_app(settings, core=core)) as http:
         assert (await http.get("/healthz")).json() == {"status": "ok"}  # alive, though not ready
         first = await http.get("/readyz")
@@ -78,20 +87,33 @@ async def test_readyz_fails_when_migrations_are_behind(core: Core, settings: Set
 
 
 async def test_readyz_fails_when_the_database_does_not_answer(settings: Settings, var_dir: Path) -> None:
-    nowhere = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none", var_dir=var_dir,
-                       secret_key="test-secret-" + "x" * 32, public_url="http://testserver.local")
+    nowhere = Settings(
+        database_url="postgresql+asyncpg://postgres@127.0.0.1:9/none",
+        var_dir=var_dir,
+        secret_key="test-secret-" + "x" * 32,
+        public_url="http://testserver.local",
+    )
     async with app_client(create_app(nowhere)) as http:
         answer = await http.get("/readyz")
     assert answer.status_code == 503
     assert answer.json()["failed"] == ["database", "migrations", "worker", "scheduler"]
 
 
+@pytest.mark.usefixtures("staff")
 async def test_certificates_days_left_warn_under_30_days_in_body_and_console(
-        core: Core, settings: Settings, tmp_path: Path, staff: dict[str, int]) -> None:  # noqa: F811
+    core: Core, settings: Settings, tmp_path: Path
+) -> None:
     now = core.clock.now()
-    configured = settings.model_copy(update={"wallet": settings.wallet.model_copy(update={
-        "apple_cert_file": certificate(tmp_path / "pass.pem", now + timedelta(days=12, hours=1)),
-        "apple_wwdr_file": certificate(tmp_path / "wwdr.pem", now + timedelta(days=400, hours=1))})})
+    configured = settings.model_copy(
+        update={
+            "wallet": settings.wallet.model_copy(
+                update={
+                    "apple_cert_file": certificate(tmp_path / "pass.pem", now + timedelta(days=12, hours=1)),
+                    "apple_wwdr_file": certificate(tmp_path / "wwdr.pem", now + timedelta(days=400, hours=1)),
+                }
+            )
+        }
+    )
     await alive(core)
     async with app_client(create_app(settings, core=core)) as http:
         console = Console(http)

@@ -26,8 +26,9 @@ def worker(core: Core, name: str, **chans: Any) -> Worker:
     return made
 
 
-async def test_two_workers_one_leader_and_the_lease_passes_on_expiry(core: Core, settings: Settings,
-                                                                     clock: FixedClock) -> None:
+async def test_two_workers_one_leader_and_the_lease_passes_on_expiry(
+    core: Core, settings: Settings, clock: FixedClock
+) -> None:
     other = Core(settings, clock)
     a, b = worker(core, "host-a:1"), worker(other, "host-b:2")
     try:
@@ -66,17 +67,22 @@ async def test_the_lease_is_a_row_and_no_session_lock_is_held(core: Core) -> Non
             assert row.holder == "host-a:1"
             assert (row.expires_at - core.clock.now()).total_seconds() == core.settings.notify.leader_lease_seconds
             if session.bind.dialect.name == "postgresql":
-                held = (await session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
-                        ).scalar_one()
+                held = (
+                    await session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+                ).scalar_one()
                 assert held == 0
     finally:
         await a.step_down()
 
 
-async def test_running_workers_elect_one_leader_and_hand_over_when_it_stops(settings: Settings,
-                                                                            core: Core) -> None:
-    fast = settings.model_copy(update={"notify": settings.notify.model_copy(
-        update={"leader_renew_seconds": 0.05, "heartbeat_seconds": 0.05, "poll_seconds": 0.05})})
+async def test_running_workers_elect_one_leader_and_hand_over_when_it_stops(settings: Settings, core: Core) -> None:
+    fast = settings.model_copy(
+        update={
+            "notify": settings.notify.model_copy(
+                update={"leader_renew_seconds": 0.05, "heartbeat_seconds": 0.05, "poll_seconds": 0.05}
+            )
+        }
+    )
     first, second = Core(fast, core.clock), Core(fast, core.clock)
     a, b = worker(first, "host-a:1"), worker(second, "host-b:2")
     stop_a, stop_b = asyncio.Event(), asyncio.Event()

@@ -38,17 +38,22 @@ async def boom(token: str) -> None:
 
 
 async def test_json_lines_carry_the_request_id_returned_as_x_request_id(
-        core: Core, settings: Settings, api_key: str, restore_logging: None) -> None:
+    core: Core, settings: Settings, api_key: str, restore_logging: None
+) -> None:
     configured = settings.model_copy(update={"log_format": "json", "access_log": True})
     buffer = io.StringIO()
     configure_logging(configured, buffer)
     app = create_app(configured, core=core)
     app.register(boom)
     async with app_client(app, Authorization=f"Bearer {api_key}") as http:
-        kept = await http.post("/api/v1/members", json={"phone": "+79123456789"},
-                               headers={"X-Request-ID": "till-7.receipt-42"})
-        made = await http.get("/api/v1/members", params={"phone": "+79123456789"},
-                              headers={"X-Request-ID": "bad id\twith spaces " + "x" * 200})
+        kept = await http.post(
+            "/api/v1/members", json={"phone": "+79123456789"}, headers={"X-Request-ID": "till-7.receipt-42"}
+        )
+        made = await http.get(
+            "/api/v1/members",
+            params={"phone": "+79123456789"},
+            headers={"X-Request-ID": "bad id\twith spaces " + "x" * 200},
+        )
         failed = await http.get("/boom/secret-token-abc123")
     assert kept.headers["x-request-id"] == "till-7.receipt-42"
     assert made.headers["x-request-id"] != ""
@@ -60,7 +65,8 @@ async def test_json_lines_carry_the_request_id_returned_as_x_request_id(
     assert {(r["method"], r["route"], r["status"], r["request_id"]) for r in access} >= {
         ("POST", "/api/v1/members", 201, "till-7.receipt-42"),
         ("GET", "/api/v1/members", 200, made.headers["x-request-id"]),
-        ("GET", "/boom/{token}", 500, failed.headers["x-request-id"])}
+        ("GET", "/boom/{token}", 500, failed.headers["x-request-id"]),
+    }
     assert all(isinstance(r["duration_ms"], float) for r in access)
     error = next(r for r in records if r["logger"] == "loyalty.api" and r["level"] == "ERROR")
     assert error["message"] == "unhandled error on GET /boom/{token}"
@@ -81,8 +87,7 @@ async def test_phone_numbers_are_masked_in_any_log_line(settings: Settings, rest
         assert "+7912***6780" in out
 
 
-async def test_the_access_log_is_off_unless_asked_for(core: Core, settings: Settings,
-                                                      restore_logging: None) -> None:
+async def test_the_access_log_is_off_unless_asked_for(core: Core, settings: Settings, restore_logging: None) -> None:
     buffer = io.StringIO()
     configure_logging(settings.model_copy(update={"log_format": "json"}), buffer)
     async with app_client(create_app(settings, core=core)) as http:
