@@ -130,9 +130,12 @@ def test_readyz_follows_the_worker_and_metrics_follow_the_outbox(
             assert http.post("/api/v1/members", json={"phone": f"+7912345678{n}"}).status_code == 201
         assert metric(http, "loyalty_outbox_events_pending") == before + 3  # piling up while no worker runs
 
-        processes.append(start(env, "worker", log=log))
+        metrics_port = free_port()
+        processes.append(start({**env, "LOYALTY_NOTIFY_METRICS_PORT": str(metrics_port)}, "worker", log=log))
         wait_for(lambda: http.get("/readyz").status_code == 200, 30, "not ready again: " + log.read_text())
         wait_for(lambda: metric(http, "loyalty_outbox_events_pending") == 0, 30, "the outbox never drained")
         assert metric(http, "loyalty_outbox_messages") == 0 or wait_for(
             lambda: metric(http, "loyalty_outbox_messages") == 0, 30, "messages never left"
         )
+        own = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text  # the worker's own port
+        assert "loyalty_scheduler_leader 1.0" in own
