@@ -25,6 +25,9 @@ POINTS_SPENT = Counter("loyalty_points_spent", "Points spent (redeemed) by confi
 MESSAGES = Counter(
     "loyalty_messages", "Messages handed to providers, by the provider's answer", ["channel", "provider", "result"]
 )
+DELIVERY_REPORTS = Counter(
+    "loyalty_delivery_reports", "Providers' delivery reports (callbacks, SMPP receipts)", ["channel", "result"]
+)
 WALLET_UPDATES = Counter(
     "loyalty_wallet_updates", "Wallet pass update pushes (APNs) and object updates (Google)", ["service", "result"]
 )

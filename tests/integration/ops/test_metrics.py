@@ -212,3 +212,35 @@ def test_several_processes_add_up_through_the_multiprocess_directory(tmp_path: P
         [sys.executable, "-c", SCRAPE], env=env, cwd=ROOT, check=True, timeout=60, capture_output=True, text=True
     ).stdout
     assert value(samples(out), "loyalty_purchases_confirmed_total") == 5
+
+
+async def test_delivery_reports_are_counted_by_channel_and_result(core: Core, settings: Settings) -> None:
+    from notifications.channels.base import DeliveryStatus
+    from notifications.reports import record_delivery_report
+    from tests.integration.notifications.test_flow import messages
+
+    found = await member(core)
+    async with core.transaction() as session:
+        await emit(session, EventKind.POINTS_ACCRUED, found.id, {"points": 7}, core.clock.now())
+    worker = Worker(core, channels(sms=DeliveryStatus.SENT, viber=DeliveryStatus.SENT, telegram=DeliveryStatus.SENT))
+    await worker.process_outbox()
+    await worker.send_due()
+    sent = [m for m in await messages(core) if m.status == "sent"]
+    assert sent
+    async with app_client(create_app(with_token(settings), core=core)) as http:
+        before = await scrape(http)
+        assert await record_delivery_report(
+            core,
+            channel=sent[0].channel,
+            provider_id=None,
+            message_id=sent[0].id,
+            status=DeliveryStatus.DELIVERED,
+            error=None,
+        )
+        after = await scrape(http)
+    labels = {"channel": sent[0].channel, "result": "delivered"}
+    assert (
+        value(after, "loyalty_delivery_reports_total", **labels)
+        - value(before, "loyalty_delivery_reports_total", **labels)
+        == 1
+    )
