@@ -8,6 +8,7 @@ from notifications.channels.base import DeliveryStatus
 from notifications.delivery import fall_through
 from notifications.models import DELIVERED, UNDELIVERABLE, Message
 from shared.core import Core
+from shared.metrics import DELIVERY_REPORTS
 
 
 async def record_delivery_report(core: Core, *, channel: str, provider_id: str | None, message_id: int | None,
@@ -31,4 +32,5 @@ async def record_delivery_report(core: Core, *, channel: str, provider_id: str |
         elif status == DeliveryStatus.UNDELIVERABLE and message.status != UNDELIVERABLE:
             message.status, message.error, message.fallback_at = UNDELIVERABLE, error or "not delivered", None
             await fall_through(session, core.settings, message, now)
-        return True
+    DELIVERY_REPORTS.labels(channel, str(status)).inc()
+    return True

@@ -1,36 +1,40 @@
 """The notifier worker: claims outbox events and due messages (SKIP LOCKED on PostgreSQL, so
 any number of workers share the work), delivers through channels, records what happened, and
-hosts the scheduler for the core's due jobs (one scheduling worker, by advisory lock)."""
+hosts the scheduler for the core's due jobs (one scheduling worker: the holder of the lease row
+in scheduler_lease, see notifications/liveness.py). Each worker also writes a heartbeat row."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.deferred import render_claimed
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
+from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
 from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
 from notifications.planner import insert_messages, plan_event
 from notifications.rates import TokenBucket
 from shared import jobs
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.metrics import JOB_FAILURES, JOB_RUNS, MESSAGES, SCHEDULER_LEADER
 from shared.retention import run_retention
 
 log = logging.getLogger("loyalty.notifier")
 # Listeners see each claimed batch inside its transaction (so their writes commit with it, and a
 # failure leaves the events to be claimed again).
 Listener = Callable[[Core, AsyncSession, list[OutboxEvent]], Awaitable[None]]
-SCHEDULER_LOCK = 0x6C6F79616C7479  # "loyalty"
 MAX_EVENT_ATTEMPTS = 10
 _T = Message.__table__
 _LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
@@ -40,25 +44,6 @@ _UNRENDERABLE = update(_T).where(_T.c.id == bindparam("mid")).values(
 _MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
     delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
-
-
-async def try_to_lead(engine: AsyncEngine) -> AsyncConnection | None:
-    """The scheduling worker holds a session-level advisory lock on its own connection; it is
-    released when that worker's connection closes (or the worker dies)."""
-    connection = await engine.connect()
-    got = (await connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK})).scalar_one()
-    await connection.commit()
-    if got:
-        return connection
-    await connection.close()
-    return None
-
-
-async def step_down(connection: AsyncConnection) -> None:
-    """Release the lead (the pooled connection outlives close(), so unlock explicitly)."""
-    await connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
-    await connection.commit()
-    await connection.close()
 
 
 class Worker:
@@ -71,6 +56,8 @@ class Worker:
         self.buckets = {name: TokenBucket(rate) for name, rate in (rates or {}).items()}
         self.postgres = core.engine.dialect.name == "postgresql"
         self._chat_sent: dict[str, float] = {}
+        self.identity = worker_identity()
+        self.scheduler: Any = None  # the APScheduler while this worker holds the lease
 
     def _locking(self, stmt: Any) -> Any:
         return stmt.with_for_update(skip_locked=True) if self.postgres else stmt
@@ -227,6 +214,9 @@ class Worker:
             except Exception as exc:  # a provider outage is transient: retry later with backoff
                 log.warning("channel %s failed on %d messages: %r", name, len(chunk), exc)
                 results += [DeliveryResult(DeliveryStatus.FAILED, error=repr(exc)[:300])] * len(chunk)
+        provider = str(getattr(channel, "provider", type(channel).__name__))
+        for result in results:
+            MESSAGES.labels(name, provider, str(result.status)).inc()
         return results
 
     async def expire_fallbacks(self) -> int:
@@ -246,7 +236,7 @@ class Worker:
         return await self.process_outbox() + await self.send_due() + await self.expire_fallbacks()
 
     async def run(self, stop: asyncio.Event) -> None:
-        scheduler = asyncio.create_task(self._schedule_due_jobs(stop))
+        helpers = [asyncio.create_task(self._heartbeat(stop)), asyncio.create_task(self._lead(stop))]
         try:
             while not stop.is_set():
                 try:
@@ -256,57 +246,98 @@ class Worker:
                     busy = 0
                     await asyncio.sleep(1)
                 if not busy:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(stop.wait(), self.settings.notify.poll_seconds)
-                    except TimeoutError:
-                        pass
         finally:
-            scheduler.cancel()
+            stop.set()
+            await asyncio.gather(*helpers, return_exceptions=True)
             for channel in self.channels.values():
                 await channel.close()
 
-    async def _schedule_due_jobs(self, stop: asyncio.Event) -> None:
-        """APScheduler runs the due jobs here; with several workers on PostgreSQL only the one
-        holding the advisory lock schedules (the lock lives on a dedicated connection)."""
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        """A row saying this worker is alive, for /readyz and `loyalty worker --check`."""
+        host, pid, started = this_host(), os.getpid(), self.core.clock.now()
+        while not stop.is_set():
+            try:
+                await beat(self.core, self.identity, host, pid, started)
+            except Exception:
+                log.exception("could not write the worker heartbeat")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.notify.heartbeat_seconds)
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        """Hold the scheduler lease and schedule while it is held; renew it every few seconds."""
+        try:
+            while not stop.is_set():
+                await self.keep_lease()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.notify.leader_renew_seconds)
+        finally:
+            await self.step_down()
+
+    async def keep_lease(self) -> bool:
+        """One round: take or renew the lease; start scheduling on winning it, stop on losing it
+        (a renewal that fails counts as lost: the lease may expire before the next one)."""
+        try:
+            held = await acquire_lease(self.core, self.identity, self.settings.notify.leader_lease_seconds)
+        except Exception:
+            log.exception("could not renew the scheduler lease")
+            held = False
+        if held and self.scheduler is None:
+            self.scheduler = self._start_scheduler()
+            SCHEDULER_LEADER.set(1)
+            log.info("this worker (%s) holds the scheduler lease and schedules the due jobs", self.identity)
+        elif not held and self.scheduler is not None:
+            self._stop_scheduler()
+            log.warning("this worker (%s) lost the scheduler lease and stopped scheduling", self.identity)
+        return held
+
+    async def step_down(self) -> None:
+        """Stop scheduling and free the lease, so another worker takes over without waiting."""
+        if self.scheduler is None:
+            return
+        self._stop_scheduler()
+        try:
+            await release_lease(self.core, self.identity)
+        except Exception:
+            log.exception("could not release the scheduler lease; it expires by itself")
+
+    def _start_scheduler(self) -> Any:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-        connection = None
-        if self.postgres:
-            while not stop.is_set():
-                connection = await try_to_lead(self.core.engine)
-                if connection is not None:
-                    break
-                await asyncio.sleep(15)
         scheduler = AsyncIOScheduler(timezone="UTC")
         scheduler.add_job(self._run_due, "interval", minutes=self.settings.notify.due_jobs_minutes,
                           next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="due-jobs")
         scheduler.add_job(self._run_marketing, "interval", seconds=self.settings.notify.campaigns_seconds,
                           next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="campaigns")
         scheduler.start()
-        log.info("this worker schedules the due jobs")
-        try:
-            await stop.wait()
-        finally:
-            scheduler.shutdown(wait=False)
-            if connection is not None:
-                await step_down(connection)
+        return scheduler
+
+    def _stop_scheduler(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        self.scheduler = None
+        SCHEDULER_LEADER.set(0)
 
     async def _run_marketing(self) -> None:
         """Due campaigns and trigger chains (idempotent: a double run changes nothing)."""
         from notifications.marketing_jobs import run_marketing
 
+        JOB_RUNS.labels("campaigns").inc()
         try:
             report = await run_marketing(self.core)
             if any(report.values()):
                 log.info("marketing jobs: %s", report)
         except Exception:
+            JOB_FAILURES.labels("campaigns").inc()
             log.exception("marketing jobs failed; the next run will pick them up")
 
     async def _run_due(self) -> None:
+        JOB_RUNS.labels("due-jobs").inc()
         try:
             report = await jobs.run_due(self.core.sessions, self.core.clock, self.core.rules)
             log.info("due jobs: %s", report)
         except Exception:
+            JOB_FAILURES.labels("due-jobs").inc()
             log.exception("due jobs failed; the next run will pick them up")
         try:  # personal data past its retention (shared/retention.py)
             log.info("retention: %s", await run_retention(self.core.sessions, self.core.clock,

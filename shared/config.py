@@ -146,6 +146,10 @@ class NotifierSettings(_Section):
     segments_refresh_hours: int = Field(default=24, ge=1, description="segment snapshots older than this refresh")
     lease_seconds: int = Field(default=120, ge=5)
     batch_size: int = Field(default=200, ge=1, le=5000)
+    heartbeat_seconds: float = Field(default=10, gt=0, le=60, description="how often a worker says it is alive")
+    leader_lease_seconds: float = Field(default=30, gt=0, description="the scheduler lease lasts this long")
+    leader_renew_seconds: float = Field(default=10, gt=0, description="the leader renews its lease this often")
+    metrics_port: int | None = Field(default=None, ge=1, le=65535, description="the worker's own /metrics port")
 
 
 class CabinetSettings(_Section):
@@ -199,6 +203,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     console_session_max_hours: float = Field(default=12, gt=0, le=24 * 31,
                                               description="a console sign-in ends this long after it, active or not")
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
+    access_log: bool = False
+    metrics_token: SecretStr | None = None  # GET /metrics with Bearer <token>; without one it is 404
+    heartbeat_max_age_seconds: float = Field(default=60, gt=0, description="/readyz: a worker beat this recently")
+    cert_warning_days: int = Field(default=30, ge=1, description="certificates closer to expiry are warned about")
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.core import Core
 from shared.db.models import Member, OutboxEvent
 from shared.events import BALANCE_EVENTS
+from shared.metrics import WALLET_UPDATES
 from wallet.apns import ApnsClient
 from wallet.google import GoogleWalletClient, sync_member
 from wallet.models import WalletRegistration
@@ -46,7 +47,9 @@ class WalletUpdater:
             self.apns = ApnsClient(core.settings)
         gone = []
         for token in {token for _, token in devices}:
-            if await self.apns.push(token) == 410:
+            status = await self.apns.push(token)
+            WALLET_UPDATES.labels("apns", _apns_result(status)).inc()
+            if status == 410:
                 gone.append(token)
         if gone:
             await session.execute(delete(WalletRegistration).where(WalletRegistration.push_token.in_(gone)))
@@ -63,10 +66,19 @@ class WalletUpdater:
             try:
                 await sync_member(session, self.google, core.settings, core.rules, member, kinds[member.id], now)
             except httpx.HTTPError as exc:  # Google down: the next change sends the whole object again
+                WALLET_UPDATES.labels("google", "failed").inc()
                 log.warning("Google Wallet update failed: %r", exc)
+            else:
+                WALLET_UPDATES.labels("google", "ok").inc()
 
     async def close(self) -> None:
         if self.apns is not None:
             await self.apns.close()
         if self.google is not None:
             await self.google.close()
+
+
+def _apns_result(status: int) -> str:
+    if 200 <= status < 300:
+        return "ok"
+    return {0: "unreachable", 410: "gone"}.get(status, "rejected")

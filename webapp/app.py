@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
@@ -17,16 +17,13 @@ from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
 from webapp.cabinet import create_cabinet_router
 from webapp.console import create_console_router
+from webapp.health import healthz, readyz
+from webapp.metrics import ObserveMiddleware, metrics
 from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
 from webapp.site import compression_config, create_static_router, csrf_config, template_config
 from webapp.unsubscribe import create_unsubscribe_router
-
-
-@get("/healthz", include_in_schema=False)
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def create_app(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Litestar:
@@ -38,7 +35,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
 
     handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
                            create_passkit_router(), passkit_download, create_cabinet_router(), create_console_router(),
-                           create_static_router()]
+                           create_static_router(), readyz, metrics]
     if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
         from bot.factory import create_bot, create_dispatcher
         from wallet.links import wallet_links
@@ -47,7 +44,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         secret = settings.telegram.webhook_secret
         handlers.append(create_webhook_router(create_bot(settings), create_dispatcher(core, settings, wallet_links),
                                               secret.get_secret_value() if secret else ""))
-    return Litestar(
+    app = Litestar(
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -66,4 +63,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
             render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        logging_config=None,  # webapp/logs.py configures logging (text or JSON); Litestar would replace it
     )
+    app.asgi_handler = ObserveMiddleware(app.asgi_handler, settings, core)  # request id, metrics, access log
+    return app

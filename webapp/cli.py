@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import secrets
 import signal
@@ -30,7 +29,9 @@ def _settings() -> Settings:
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from webapp.logs import configure_logging
+
+    configure_logging(settings)
     return settings
 
 
@@ -403,8 +404,10 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings()
+    # our own handlers format uvicorn's lines too (log_config=None); the access log is ours
+    # (LOYALTY_ACCESS_LOG: route templates, not raw paths, with the request id)
     uvicorn.run("webapp.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, **forwarded_headers(settings))
+                access_log=False, log_config=None, **forwarded_headers(settings))
 
 
 def forwarded_headers(settings: Settings) -> dict[str, Any]:
@@ -495,11 +498,17 @@ def telegram_webhook_info() -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--check", is_flag=True,
+              help="exit 0 when a worker on this host sent a heartbeat recently, 1 otherwise (health checks)")
+def worker(check: bool) -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
-    from webapp.processes import run_worker
+    from webapp.processes import run_worker, worker_alive_here
 
     settings = _settings()
+    if check:
+        alive, line = asyncio.run(worker_alive_here(settings))
+        click.echo(line)
+        sys.exit(0 if alive else 1)
     asyncio.run(run_worker(settings))
 
 

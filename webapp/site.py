@@ -20,7 +20,7 @@ STATIC_DIR = WEBAPP_DIR / "static"
 # Machine endpoints authenticate otherwise (API keys, signatures, provider secrets): no CSRF there.
 CSRF_COOKIE = "loyalty_csrf"
 CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz", "^/schema",
-               "^/swagger"]
+               "^/swagger", "^/readyz", "^/metrics"]
 
 __all__ = ["CSRF_COOKIE", "CSRF_EXEMPT", "STATIC_DIR", "TEMPLATES_DIR", "compression_config", "create_static_router", "csrf_config",
            "template_config"]

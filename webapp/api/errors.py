@@ -51,14 +51,19 @@ def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Res
     """An overloaded or unreachable database: nothing was applied and a retry is safe."""
     if "locked" not in str(exc) and "connect" not in str(exc).lower():
         return server_error(request, exc)
-    log.warning("database busy on %s %s: %s", request.method, request.url.path, exc.orig)
+    log.warning("database busy on %s %s: %s", request.method, route_of(request), exc.orig)
     response = problem(503, "Service unavailable", "The database is busy; nothing was applied. Retry shortly.")
     response.headers["Retry-After"] = "1"
     return response
 
 
+def route_of(request: Request[Any, Any, Any]) -> str:
+    """The route template (/unsubscribe/{token}), never the raw path: paths carry tokens and serials."""
+    return str(request.scope.get("path_template") or "<unmatched>")
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, route_of(request), exc_info=exc)
     if request.url.path.startswith("/api/"):
         return problem(500, "Internal error", "Something failed on our side; the operation was not applied.")
     return Response("Internal error", status_code=500, media_type=MediaType.TEXT)

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, post
 
 from shared import purchases
 from shared.core import Core
+from shared.metrics import CONFIRMS, POINTS_ACCRUED, POINTS_SPENT, REFUNDS
 from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
 
 
@@ -28,6 +29,10 @@ class PurchaseController(Controller):
         core: Core = request.app.state.core
         async with core.transaction() as session:
             answer, created = await purchases.confirm(session, core.clock, core.rules, data)
+        if created:
+            CONFIRMS.inc()
+            POINTS_ACCRUED.inc(int(answer.get("accrue") or 0))
+            POINTS_SPENT.inc(int((answer.get("redeem") or {}).get("applied") or 0))
         return Response(answer, status_code=201 if created else 200)
 
     @post("/{store_id:str}/{receipt_id:str}/refunds", status_code=201,
@@ -38,4 +43,6 @@ class PurchaseController(Controller):
         core: Core = request.app.state.core
         async with core.transaction() as session:
             answer, created = await purchases.refund(session, core.clock, core.rules, store_id, receipt_id, data)
+        if created:
+            REFUNDS.inc()
         return Response(answer, status_code=201 if created else 200)

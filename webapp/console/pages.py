@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from shared.errors import DomainError
 from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
 from webapp.console.session import issue_cookie
+from webapp.health import certificate_warnings
 
 READ_REPORTS = (ADMIN, MARKETER, ANALYST)
 EDIT_PROGRAM = (ADMIN, MARKETER)
@@ -39,6 +40,10 @@ def current_staff(request: Request[Any, Any, Any]) -> StaffView:
     return staff
 
 
+def _cert_warnings(request: Request[Any, Any, Any]) -> list[str]:
+    return certificate_warnings(request.app.state.settings, request.app.state.core.clock.now())
+
+
 def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **context: Any) -> Template:
     """The template extends the layout for a full request and only the fragment for htmx."""
     staff = getattr(request.state, "staff", None)
@@ -47,6 +52,7 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
         if staff is not None and getattr(request.state, "renew_session", False) else None
     return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML, cookies=cookies,
                     context={"fragment": is_htmx(request), "staff": staff, "nav": nav, "path": request.url.path,
+                             "cert_warnings": _cert_warnings(request) if staff else [],
                              **context})
 
 

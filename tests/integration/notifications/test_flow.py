@@ -251,20 +251,3 @@ async def test_an_event_that_cannot_be_planned_does_not_stall_the_rest(core: Cor
     scripted = channels()
     await drain(Worker(core, scripted))
     assert "points_accrued" in [m.kind for m in scripted["viber"].sent]
-
-
-@pytest.mark.postgres_only
-async def test_only_one_worker_schedules_the_due_jobs(core: Core, settings: Any) -> None:
-    from notifications.worker import step_down, try_to_lead
-
-    other = Core(settings)
-    try:
-        first = await try_to_lead(core.engine)
-        assert first is not None
-        assert await try_to_lead(other.engine) is None
-        await step_down(first)
-        second = await try_to_lead(other.engine)
-        assert second is not None
-        await step_down(second)
-    finally:
-        await other.close()
