@@ -7,6 +7,7 @@ file under var/ goes through these helpers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -26,10 +27,8 @@ def private_dir(path: Path) -> Path:
         missing.append(walk)
         walk = walk.parent
     for folder in reversed(missing):
-        try:
+        with contextlib.suppress(FileExistsError):
             os.mkdir(folder, DIR_MODE)
-        except FileExistsError:
-            pass
     if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
         os.chmod(path, DIR_MODE)
     return path
@@ -110,5 +109,12 @@ def private_sqlite_file(database: str | None) -> None:
         os.close(fd)  # a new, empty file: no SQLite connection can hold it yet
 
 
-__all__ = ["DIR_MODE", "FILE_MODE", "append_private", "create_private_once", "private_dir",
-           "private_sqlite_file", "write_private"]
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "append_private",
+    "create_private_once",
+    "private_dir",
+    "private_sqlite_file",
+    "write_private",
+]

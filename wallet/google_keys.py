@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.config import Settings
-from shared.files import create_private_once
 from shared.db.models import Member
+from shared.files import create_private_once
 
 
 def dev_service_account_path(settings: Settings) -> Path:

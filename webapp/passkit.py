@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -14,7 +15,10 @@ from shared.core import Core
 from shared.db.models import Member
 from wallet.links import verify_pass_signature
 from wallet.passkit_service import (
+    LOG_MAX_BODY,
+    BadDeviceLog,
     WrongToken,
+    device_log_lines,
     member_for_pass,
     pass_for,
     register_device,
@@ -24,6 +28,7 @@ from wallet.passkit_service import (
 )
 
 PKPASS = "application/vnd.apple.pkpass"
+device_log_writer = logging.getLogger("loyalty.wallet.device")
 
 
 def _token(request: Request[Any, Any, Any]) -> str | None:
@@ -128,15 +133,24 @@ async def latest_pass(request: Request[Any, Any, Any], pass_type: str, serial: s
 
 
 @post("/v1/log", status_code=200)
-async def device_log(request: Request[Any, Any, Any]) -> None:
-    import logging
-
+async def device_log(request: Request[Any, Any, Any]) -> Response[None]:
+    """Devices report PassKit errors here, without authentication (Apple's protocol): only
+    Apple's shape is accepted, bounded, and written without control characters."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > LOG_MAX_BODY:
+        return Response(None, status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():  # never buffer more than the limit, whatever is declared
+        body += chunk
+        if len(body) > LOG_MAX_BODY:
+            return Response(None, status_code=413)
     try:
-        body = await request.json()
-    except Exception:
-        return
-    for line in (body.get("logs", []) if isinstance(body, dict) else [])[:50]:
-        logging.getLogger("loyalty.wallet.device").info("%s", str(line)[:500])
+        lines = device_log_lines(bytes(body))
+    except BadDeviceLog as exc:
+        return Response(None, status_code=exc.status)
+    for line in lines:
+        device_log_writer.info("device log: %s", line)
+    return Response(None, status_code=200)
 
 
 def create_passkit_router() -> Router:
