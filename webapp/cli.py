@@ -226,7 +226,8 @@ def import_csv(file: Path, report_path: Path | None) -> None:
         core = Core(settings)
         try:
             size = file.stat().st_size
-            with file.open(encoding="utf-8-sig", newline="") as source, click.progressbar(
+            # bytes that are not UTF-8 reach the importer as lone surrogates: it rejects those rows
+            with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source, click.progressbar(
                 length=size, label="importing", file=sys.stderr
             ) as bar:
                 position = [0]
