@@ -24,7 +24,7 @@ def _row(i: int) -> str:
 def write_file(path: Path, bad_encoding: str = "cp1251") -> int:
     """A UTF-8 file with one row saved as cp1251; returns the line of that row."""
     with path.open("wb") as out:
-        out.write("phone,first_name,last_name,balance\n".encode())
+        out.write(b"phone,first_name,last_name,balance\n")
         for i in range(ROWS):
             out.write(_row(i).encode(bad_encoding if i == BAD else "utf-8"))
     return BAD + 2
