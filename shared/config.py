@@ -9,7 +9,7 @@ import re
 import secrets
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -257,9 +257,12 @@ def mask_url(url: str) -> str:
             userinfo, _, host = netloc.rpartition("@")
             user = userinfo.split(":", 1)[0]
             netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{user}@{host}"
-        query = urlencode([(k, MASK if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query)],
-                          safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, MASK if _SECRET_QUERY.search(k) else v) for k, v in pairs], safe="*")
+        if netloc == parts.netloc and not any(_SECRET_QUERY.search(k) for k, _ in pairs):
+            return url
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "") + (
+            f"#{parts.fragment}" if parts.fragment else "")
     except ValueError:
         return MASK
 

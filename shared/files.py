@@ -39,6 +39,12 @@ def _tighten(fd: int) -> None:
         os.fchmod(fd, FILE_MODE)
 
 
+def _tighten_path(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            os.chmod(path, FILE_MODE)
+
+
 def write_private(path: Path, data: bytes | str) -> None:
     """Write (replace) a file created 0600 in a 0700 directory."""
     private_dir(path.parent)
@@ -55,6 +61,7 @@ def create_private_once(path: Path, data: bytes | str) -> bool:
     under a temporary name and linked into place, so a reader never sees it half-written).
     Returns whether this call created it."""
     if path.exists():
+        _tighten_path(path)  # made before this helper existed
         return False
     private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
