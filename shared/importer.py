@@ -186,16 +186,16 @@ async def import_members(
             rejects += done.rejects
             report.imported, report.points = report.imported + done.imported, report.points + done.points
             report.rejected += len(done.rejects)
-            writer.writerows(sorted(rejects, key=_line))
+            writer.writerows(_in_order(rejects))
             out.flush()  # committed rows and their report go together
             rejects.clear()
             progress(len(batch))
-        writer.writerows(sorted(rejects, key=_line))
+        writer.writerows(_in_order(rejects))
     return report
 
 
-def _line(reject: list[object]) -> int:
-    return int(reject[0])  # type: ignore[call-overload]
+def _in_order(rejects: list[list[object]]) -> list[list[object]]:
+    return sorted(rejects, key=lambda reject: int(str(reject[0])))  # by line
 
 
 @dataclass
