@@ -35,7 +35,7 @@ _T = Message.__table__
 _LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=SENDING, lease_until=bindparam("lease"), attempts=_T.c.attempts + 1)
 _UNRENDERABLE = update(_T).where(_T.c.id == bindparam("mid")).values(
-    status=UNDELIVERABLE, lease_until=None, cascade=[], error="the member or the campaign's variant is gone")
+    status=UNDELIVERABLE, lease_until=None, cascade=[], error=bindparam("why"))
 _MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
     delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
@@ -125,7 +125,7 @@ class Worker:
                 await session.execute(_LEASE, [{"mid": m.id, "lease": lease} for m in messages])
                 broken = await render_claimed(session, self.settings, messages)
                 if broken:  # nothing to say any more (the member was merged away): never sent
-                    await session.execute(_UNRENDERABLE, [{"mid": mid} for mid in broken])
+                    await session.execute(_UNRENDERABLE, [{"mid": mid, "why": why} for mid, why in broken.items()])
                     messages = [m for m in messages if m.id not in broken]
         uncertain = {m.id for m in messages if m.status == SENDING}
         for message in messages:

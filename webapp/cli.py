@@ -52,7 +52,23 @@ def db_upgrade(revision: str) -> None:
     from shared.db.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.db_url, revision)
+    upgrade(settings.db_url, revision, settings.db_statement_cache_size)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})  # so "-1" is a revision
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Roll the schema back to REVISION (e.g. 0013, or -1 for one step); take a backup first."""
+    from alembic.util import CommandError
+
+    from shared.db.migrate import downgrade
+
+    settings = _settings()
+    try:
+        downgrade(settings.db_url, revision, settings.db_statement_cache_size)
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"database at {revision}")
 
 
@@ -253,12 +269,21 @@ def import_csv(file: Path, report_path: Path | None) -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=1, show_default=True, help="web processes")
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web app (API, cabinet, console, wallet service, bot webhook)."""
+    """Serve the web app (API, cabinet, console, wallet service, bot webhook). Does not migrate: run
+    `loyalty db upgrade` once before starting (compose's `migrate` service does)."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
     uvicorn.run("webapp.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                proxy_headers=True, access_log=False)
+                access_log=False, **forwarded_headers(settings))
+
+
+def forwarded_headers(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options from LOYALTY_TRUSTED_PROXIES: X-Forwarded-For/-Proto are believed only from
+    those addresses (the client address rate limits see is then the shopper's); none trusted by default."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
 
 
 @main.command()
@@ -284,6 +309,62 @@ def bot() -> None:
     asyncio.run(go())
 
 
+@main.group()
+def telegram() -> None:
+    """The bot's webhook registration with Telegram."""
+
+
+@telegram.command("set-webhook")
+@click.option("--url", default=None, help="default: LOYALTY_PUBLIC_URL + /telegram/webhook (https only)")
+@click.option("--drop-pending-updates", is_flag=True, help="forget updates Telegram queued meanwhile")
+def telegram_set_webhook(url: str | None, drop_pending_updates: bool) -> None:
+    """Register the webhook (setWebhook) with LOYALTY_TELEGRAM_WEBHOOK_SECRET as its secret token."""
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+    from bot.webhook import WebhookConfigError, set_webhook
+
+    settings = _settings()
+    if settings.telegram.token is None:
+        raise click.ClickException("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
+    try:
+        registered = asyncio.run(set_webhook(settings, url, drop_pending_updates))
+    except WebhookConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        raise click.ClickException(f"Telegram refused setWebhook: {exc}") from exc
+    click.echo(f"webhook set: {registered}")
+    click.echo("the web app must be running there with the same LOYALTY_TELEGRAM_WEBHOOK_SECRET; "
+               "do not run `loyalty bot` as well (it deletes the webhook to poll)")
+
+
+@telegram.command("webhook-info")
+def telegram_webhook_info() -> None:
+    """Show Telegram's view of the webhook (getWebhookInfo): URL, queue, last delivery error."""
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+    from bot.webhook import WEBHOOK_PATH, get_webhook_info
+
+    settings = _settings()
+    if settings.telegram.token is None:
+        raise click.ClickException("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
+    try:
+        info = asyncio.run(get_webhook_info(settings))
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        raise click.ClickException(f"Telegram refused getWebhookInfo: {exc}") from exc
+    expected = settings.public_url.rstrip("/") + WEBHOOK_PATH
+    click.echo(f"url: {info.url or '(none: polling mode)'}")
+    click.echo(f"expected: {expected} ({'matches' if info.url == expected else 'DIFFERENT'})")
+    click.echo(f"pending updates: {info.pending_update_count}")
+    if info.last_error_date is not None:
+        click.echo(f"last error: {info.last_error_date.isoformat()} {info.last_error_message or ''}".rstrip())
+    else:
+        click.echo("last error: none")
+    if info.max_connections is not None:
+        click.echo(f"max connections: {info.max_connections}")
+    if info.ip_address:
+        click.echo(f"ip address: {info.ip_address}")
+
+
 @main.command()
 def worker() -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
@@ -301,7 +382,7 @@ def run(host: str, port: int) -> None:
     settings = _settings()
     from shared.db.migrate import upgrade
 
-    upgrade(settings.db_url)
+    upgrade(settings.db_url, "heads", settings.db_statement_cache_size)
     processes: list[subprocess.Popen[Any]] = []
     exe = [sys.executable, "-m", "webapp.cli"]
     subprocess.run([*exe, "demo"], check=True)

@@ -29,6 +29,7 @@ def loose_umask() -> Iterator[None]:
 def cli(var: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
     env["LOYALTY_VAR_DIR"] = str(var)
+    env["LOYALTY_ENV_FILE"] = os.devnull  # a developer's .env must not change the test
     return subprocess.run(
         [sys.executable, "-m", "webapp.cli", *args],
         env=env,
@@ -70,7 +71,9 @@ async def test_a_fresh_var_dir_is_private_from_the_first_byte(tmp_path: Path, lo
     assert done.returncode == 0, done.stderr
     assert_private(var)
 
-    settings = Settings(var_dir=var, database_url="", secret_key=None)  # the defaults a first run gets: SQLite and the secret in var/
+    settings = Settings(
+        var_dir=var, database_url="", secret_key=None
+    )  # the defaults a first run gets: SQLite and the secret in var/
     assert len(settings.secret) > 40
     ensure_dev_chain(settings)
     ensure_dev_service_account(settings)

@@ -54,7 +54,11 @@ def test_mask_url_keeps_the_user_host_and_database() -> None:
 
 def test_the_cli_does_not_echo_the_password_of_a_bad_database_url(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTY_")}
-    env.update(LOYALTY_VAR_DIR=str(tmp_path), LOYALTY_DATABASE_URL=f"postgres://admin:{PASSWORD}@db/loyalty")
+    env.update(
+        LOYALTY_ENV_FILE=os.devnull,
+        LOYALTY_VAR_DIR=str(tmp_path),
+        LOYALTY_DATABASE_URL=f"postgres://admin:{PASSWORD}@db/loyalty",
+    )
     done = subprocess.run(
         [sys.executable, "-m", "webapp.cli", "db", "upgrade"],
         env=env,

@@ -16,9 +16,9 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from notifications.push_subscriptions import save_subscription
+from notifications.push_subscriptions import push_policy, save_subscription
 from notifications.vapid_keys import vapid_public_key
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
 from shared.ledger import lock_member
 from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
@@ -165,9 +165,13 @@ class ProfileController(Controller):
             return Response({"detail": "send the browser's PushSubscription as JSON"}, status_code=400)
         try:
             async with core.transaction() as db:
-                await save_subscription(db, member.id, body, core.clock.now())
+                await save_subscription(db, member.id, body, core.clock.now(), push_policy(settings_of(request)))
                 await set_consent(db, core.clock, member, "push", True, source="web:cabinet",
                                   method="web-push-permission")
         except InvalidInput as exc:
-            return Response({"detail": exc.detail}, status_code=422)
+            return Response({"detail": exc.detail, "errors": [{"field": e.field, "message": e.message}
+                                                              for e in exc.errors]}, status_code=422)
+        except Conflict:  # this browser is subscribed for another card; it stays theirs
+            return Response({"detail": translator(member.language)("push_taken"), "status": "taken"},
+                            status_code=409)
         return Response({"status": "subscribed"}, status_code=201)
