@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
 
 from shared.config import Settings
+from shared.files import private_dir
 
 
 def _b64(data: bytes) -> str:
@@ -32,7 +33,7 @@ def _generate(path: Path) -> dict[str, str]:
         "private_key": _b64(key.private_numbers().private_value.to_bytes(32, "big")),
         "public_key": _public_b64(key),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never world-readable, not even briefly
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(keys, out)

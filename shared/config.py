@@ -11,11 +11,13 @@ import re
 import secrets
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
+from shared.files import create_private_once
 from shared.outbound import UrlPolicy, parse_host_list
 from shared.program import ProgramRules, load_program
 
@@ -222,6 +224,13 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        if value:
+            from sqlalchemy.engine import make_url  # its own errors would quote the URL, password included
+
+            try:
+                make_url(value)
+            except Exception:
+                raise ValueError("not a valid database URL (user:password@host:port/database)") from None
         return value
 
     @field_validator("trusted_proxies")
@@ -271,10 +280,7 @@ class Settings(BaseSettings):
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = self.var_dir / "secret.key"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-            path.chmod(0o600)
+        create_private_once(path, secrets.token_urlsafe(48))  # 0600 from the first byte
         return path.read_text(encoding="utf-8").strip()
 
 
@@ -321,5 +327,45 @@ def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         key = prefix + "_".join(str(p) for p in err["loc"]).upper()
-        lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+        lines.append(f"{key}: {err['msg']} (got {mask_setting(key, err.get('input'))!r})")
     return "invalid settings: " + "; ".join(lines)
+
+
+_SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE|_KEY$|_KEYS?_|CREDENTIAL", re.IGNORECASE)
+_SECRET_QUERY = re.compile(r"pass|secret|token|key|auth|cred", re.IGNORECASE)
+MASK = "***"
+
+
+def mask_url(url: str) -> str:
+    """A URL fit to show: its password and any secret-looking query value replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user = userinfo.split(":", 1)[0]
+            netloc = f"{user}:{MASK}@{host}" if ":" in userinfo else f"{user}@{host}"
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, MASK if _SECRET_QUERY.search(k) else v) for k, v in pairs], safe="*")
+        if netloc == parts.netloc and not any(_SECRET_QUERY.search(k) for k, _ in pairs):
+            return url
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "") + (
+            f"#{parts.fragment}" if parts.fragment else "")
+    except ValueError:
+        return MASK
+
+
+def mask_setting(name: str, value: object) -> object:
+    """What an error message may show of a setting's value: nothing of a secret, a URL without its
+    password."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if _SECRET_NAME.search(name):
+        return MASK
+    if isinstance(value, str) and "://" in value:
+        return mask_url(value)
+    if isinstance(value, str) and ":" in value.partition("@")[0] and "@" in value:  # user:password@host
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask_setting(f"{name}_{k}", v) for k, v in value.items()}
+    return value

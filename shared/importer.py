@@ -5,24 +5,33 @@ phone, card_number, first_name, last_name, email, birth_date (YYYY-MM-DD), balan
 consent_sms, consent_viber, consent_email, consent_push, consent_telegram (1/0, yes/no, true/false).
 Imported members get no welcome bonus; a given balance becomes an available lot with the
 program's expiry. Rejected rows go to a report CSV with the reason.
+
+The file should be UTF-8. A row that is not (one saved from Excel as Windows-1251, say), has
+control characters or cannot be parsed as CSV is a rejected row with its line number; the rest
+goes on. Each batch is committed with its rejections written and flushed, so whatever stops an
+import leaves a report of what was done, and running the same file again continues: members
+already imported are reported as such and kept as they are.
 """
 
 from __future__ import annotations
 
 import csv
 import secrets
+import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.cards import is_valid_ean13, new_card_number
 from shared.clock import Clock
+from shared.csv_export import SafeWriter
 from shared.db.models import Consent, Entry, Lot, Member
 from shared.errors import InvalidInput
 from shared.members import CHANNELS, EMAIL_RE
@@ -30,6 +39,7 @@ from shared.phones import normalize_phone
 from shared.program import ProgramRules
 
 BATCH = 2000
+NOT_UTF8 = "not UTF-8 text (save the file as CSV UTF-8); the row was not imported"
 TRUE = {"1", "yes", "y", "true", "да", "+"}
 FALSE = {"0", "no", "n", "false", "нет", "-", ""}
 
@@ -55,7 +65,24 @@ class _Row:
     consents: dict[str, bool]
 
 
+def _undecodable(value: str) -> bool:
+    """The CLI reads with errors="surrogateescape": bytes that are not UTF-8 become lone surrogates."""
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def shown(value: object) -> str:
+    """A cell as the report may show it: undecodable bytes as U+FFFD, no control characters."""
+    text = str(value or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(ch if unicodedata.category(ch) != "Cc" else "\ufffd" for ch in text)[:100]
+
+
 def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
+    for key, value in raw.items():
+        if value and _undecodable(value):
+            raise ValueError(NOT_UTF8)
+        if value and any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise ValueError(f"{key} contains control characters")
+
     def text(key: str, limit: int) -> str | None:
         value = (raw.get(key) or "").strip()
         if len(value) > limit:
@@ -88,16 +115,40 @@ def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
                 email.lower() if email else None, birth, int(balance_text), consents)
 
 
-def _batches(reader: Iterator[dict[str, Any]], report: ImportReport, rejects: Any,
-             rules: ProgramRules) -> Iterator[list[_Row]]:
+def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """(first line of the record, its cells by column or None, why not) for each non-blank record;
+    a record the csv module cannot read, or text that cannot be decoded, is reported, not raised."""
+    reader = csv.reader(source)
+    last = 1  # file lines consumed: the header row, then 1 + the reader's count
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield last + 1, None, f"not readable as CSV: {exc}"
+            last = 1 + reader.line_num
+            continue
+        except UnicodeDecodeError:  # a stream opened strictly: nothing after this point can be read
+            yield last + 1, None, NOT_UTF8 + "; the rest of the file could not be read"
+            return
+        first, last = last + 1, 1 + reader.line_num
+        if cells and any(cell.strip() for cell in cells):
+            yield first, dict(zip(fieldnames, cells, strict=False)), ""
+
+
+def _batches(records: Iterable[tuple[int, dict[str, Any] | None, str]], report: ImportReport,
+             rejects: list[list[object]], rules: ProgramRules) -> Iterator[list[_Row]]:
     batch: list[_Row] = []
-    for number, raw in enumerate(reader, start=2):
+    for number, raw, problem in records:
         report.rows += 1
         try:
+            if raw is None:
+                raise ValueError(problem)
             batch.append(_parse(number, raw, rules))
         except (InvalidInput, ValueError) as exc:
             reason = exc.detail if isinstance(exc, InvalidInput) else str(exc)
-            rejects.writerow([number, raw.get("phone", ""), reason])
+            rejects.append([number, shown((raw or {}).get("phone")), reason])
             report.rejected += 1
         if len(batch) >= BATCH:
             yield batch
@@ -115,27 +166,68 @@ async def import_members(
     progress: Callable[[int], None] = lambda _: None,
 ) -> ImportReport:
     report = ImportReport()
-    reader = csv.DictReader(source)
-    if reader.fieldnames is None or "phone" not in [f.strip() for f in reader.fieldnames]:
-        raise InvalidInput("The CSV needs a header row with at least a 'phone' column.")
-    reader.fieldnames = [f.strip() for f in reader.fieldnames]
+    try:
+        header = next(csv.reader([source.readline()]), [])
+    except (csv.Error, UnicodeDecodeError):
+        header = []
+    fieldnames = [f.strip() for f in header]
+    if "phone" not in fieldnames or any(_undecodable(f) for f in fieldnames):
+        raise InvalidInput("The CSV needs a UTF-8 header row with at least a 'phone' column.")
     with report_path.open("w", newline="", encoding="utf-8") as out:
-        rejects = csv.writer(out)
-        rejects.writerow(["line", "phone", "reason"])
-        for batch in _batches(reader, report, rejects, rules):
-            async with sessions() as session, session.begin():
-                await _store(session, clock.now(), rules, batch, rejects, report)
+        writer = SafeWriter(out)
+        writer.writerow(["line", "phone", "reason"])
+        rejects: list[list[object]] = []
+        for batch in _batches(_records(source, fieldnames), report, rejects, rules):
+            try:
+                async with sessions() as session, session.begin():
+                    done = await _store(session, clock.now(), rules, batch)
+            except SQLAlchemyError:  # one row the database refuses: store the rest one by one
+                done = await _store_one_by_one(sessions, clock, rules, batch)
+            rejects += done.rejects
+            report.imported, report.points = report.imported + done.imported, report.points + done.points
+            report.rejected += len(done.rejects)
+            writer.writerows(_in_order(rejects))
+            out.flush()  # committed rows and their report go together
+            rejects.clear()
             progress(len(batch))
+        writer.writerows(_in_order(rejects))
     return report
 
 
-async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batch: list[_Row],
-                 rejects: Any, report: ImportReport) -> None:
+def _in_order(rejects: list[list[object]]) -> list[list[object]]:
+    return sorted(rejects, key=lambda reject: int(str(reject[0])))  # by line
+
+
+@dataclass
+class _Stored:
+    imported: int = 0
+    points: int = 0
+    rejects: list[list[object]] = field(default_factory=list)
+
+
+async def _store_one_by_one(sessions: async_sessionmaker[AsyncSession], clock: Clock, rules: ProgramRules,
+                            batch: list[_Row]) -> _Stored:
+    total = _Stored()
+    for row in batch:
+        try:
+            async with sessions() as session, session.begin():
+                done = await _store(session, clock.now(), rules, [row])
+        except SQLAlchemyError as exc:  # the engine hides parameters: the message names no data
+            total.rejects.append([row.line, row.phone, f"the database refused the row ({type(exc).__name__})"])
+            continue
+        total.imported, total.points = total.imported + done.imported, total.points + done.points
+        total.rejects += done.rejects
+    return total
+
+
+async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batch: list[_Row]) -> _Stored:
+    """Insert a batch in the caller's transaction; rejections are returned, written once it commits."""
+    outcome = _Stored()
+    rejects = outcome.rejects
     seen: dict[str, _Row] = {}
     for row in batch:
         if row.phone in seen:
-            rejects.writerow([row.line, row.phone, f"duplicate of line {seen[row.phone].line}"])
-            report.rejected += 1
+            rejects.append([row.line, row.phone, f"duplicate of line {seen[row.phone].line}"])
         else:
             seen[row.phone] = row
     phones = list(seen)
@@ -148,8 +240,7 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
     expires = now + timedelta(days=rules.expiry_days)
     for phone, row in seen.items():
         if phone in taken:
-            rejects.writerow([row.line, phone, "already a member (existing balance kept)"])
-            report.rejected += 1
+            rejects.append([row.line, phone, "already a member (existing balance kept)"])
             continue
         member_id = uuid.uuid4()
         card = row.card if row.card and row.card not in taken_cards else fresh[phone]
@@ -173,10 +264,11 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
             entries.append({"member_id": member_id, "kind": "adjustment", "points": row.balance,
                             "created_at": now, "available_at": now, "expires_at": expires,
                             "comment": "balance carried over from the previous program"})
-            report.points += row.balance
+            outcome.points += row.balance
         consents += [{"member_id": member_id, "channel": channel, "granted": granted, "changed_at": now,
                       "source": "import", "method": "import"} for channel, granted in row.consents.items()]
-        report.imported += 1
+        outcome.imported += 1
     for model, rows in ((Member, members), (Lot, lots), (Entry, entries), (Consent, consents)):
         if rows:
             await session.execute(insert(model), rows)
+    return outcome

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 
 from shared.config import Settings
+from shared.files import append_private
 from wallet.dev_certs import ensure_dev_chain
 
 log = logging.getLogger("loyalty.wallet.apns")
@@ -35,7 +36,7 @@ class ApnsClient:
         if self.dev_log is not None:
             line = json.dumps({"device_token": token, "topic": self.topic, "payload": {},
                                "at": datetime.now(UTC).isoformat()})
-            with self.dev_log.open("a", encoding="utf-8") as out:
+            with append_private(self.dev_log) as out:
                 out.write(line + "\n")
             log.info("APNs push (dev mode, logged to %s) to device %s… for %s", self.dev_log, token[:8], self.topic)
             return 200

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from shared.config import Settings
+from shared.files import private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,8 @@ def _name(*parts: tuple[x509.ObjectIdentifier, str]) -> x509.Name:
     return x509.Name([x509.NameAttribute(oid, value) for oid, value in parts])
 
 
-def _write(path: Path, data: bytes, private: bool = False) -> None:
-    path.write_bytes(data)
-    if private:
-        path.chmod(0o600)
+def _write(path: Path, data: bytes) -> None:
+    write_private(path, data)  # 0600 from the first byte, certificates too (nobody else needs them)
 
 
 def _ca(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
@@ -55,7 +54,7 @@ def ensure_dev_chain(settings: Settings) -> PassCredentials:
     marker = folder / f"dev-chain-{w.apple_pass_type_id}-{w.apple_team_id}"
     if marker.exists() and creds.cert.exists():
         return creds
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name((NameOID.COMMON_NAME, "Loyalty Dev Root CA"), (NameOID.ORGANIZATION_NAME, "Loyalty dev"))
@@ -81,6 +80,6 @@ def ensure_dev_chain(settings: Settings) -> PassCredentials:
     _write(creds.wwdr, wwdr.public_bytes(pem))
     _write(creds.cert, pass_cert.public_bytes(pem))
     _write(creds.key, pass_key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                             serialization.NoEncryption()), private=True)
-    marker.write_text("generated\n", encoding="utf-8")
+                                             serialization.NoEncryption()))
+    write_private(marker, "generated\n")
     return creds

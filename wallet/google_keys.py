@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.config import Settings
 from shared.db.models import Member
+from shared.files import create_private_once
 
 
 def dev_service_account_path(settings: Settings) -> Path:
@@ -23,15 +24,13 @@ def ensure_dev_service_account(settings: Settings) -> Path:
     """Without a real account, make a throwaway one so links and updates work locally."""
     path = dev_service_account_path(settings)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
         account = {"type": "service_account", "project_id": "loyalty-dev", "private_key_id": "dev",
                    "private_key": pem, "client_email": "loyalty-dev@loyalty-dev.iam.gserviceaccount.com",
                    "token_uri": "http://127.0.0.1:1/token"}
-        path.write_text(json.dumps(account, indent=2), encoding="utf-8")
-        path.chmod(0o600)
+        create_private_once(path, json.dumps(account, indent=2))  # 0600 from the first byte
     return path
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import json
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -16,6 +18,43 @@ from wallet.dev_certs import ensure_dev_chain
 from wallet.models import WalletRegistration
 from wallet.pkpass import PassData, build_pkpass
 from wallet.signing import signer_for
+
+LOG_MAX_BODY = 16 * 1024   # bytes of one POST /v1/log request
+LOG_MAX_LINES = 20         # messages in its "logs" array (a device sends a few)
+LOG_MAX_LINE = 300         # characters kept of each message
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}  # controls, newlines, bidi overrides, ...
+
+
+class BadDeviceLog(Exception):
+    """A device-log request we do not write: `status` 413 (too large) or 400 (not Apple's shape)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def clean_log_line(text: str) -> str:
+    """One line fit for our log: no control characters (so no forged lines), at most LOG_MAX_LINE."""
+    line = "".join(" " if ch in "\t\r\n" else ch for ch in text[: LOG_MAX_LINE * 4]
+                   if ch in "\t\r\n" or unicodedata.category(ch) not in _UNPRINTABLE)
+    line = " ".join(line.split())
+    return line if len(line) <= LOG_MAX_LINE else line[: LOG_MAX_LINE - 1] + "…"
+
+
+def device_log_lines(body: bytes) -> list[str]:
+    """The messages of Apple's `{"logs": ["..."]}`, cleaned; raises BadDeviceLog for anything else."""
+    if len(body) > LOG_MAX_BODY:
+        raise BadDeviceLog(413, f"larger than {LOG_MAX_BODY} bytes")
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadDeviceLog(400, "not JSON") from None
+    logs = data.get("logs") if isinstance(data, dict) else None
+    if not isinstance(logs, list) or not all(isinstance(line, str) for line in logs):
+        raise BadDeviceLog(400, 'expected {"logs": ["message", ...]}')
+    if len(logs) > LOG_MAX_LINES:
+        raise BadDeviceLog(413, f"more than {LOG_MAX_LINES} messages")
+    return [line for line in map(clean_log_line, logs) if line]
 
 
 class WrongToken(Exception):

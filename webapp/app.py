@@ -22,6 +22,7 @@ from webapp.metrics import ObserveMiddleware, metrics
 from webapp.passkit import create_passkit_router
 from webapp.passkit import download as passkit_download
 from webapp.provider_callbacks import create_callbacks_router
+from webapp.security_headers import security_headers
 from webapp.site import compression_config, create_static_router, csrf_config, template_config
 from webapp.unsubscribe import create_unsubscribe_router
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         compression_config=compression_config(),
         plugins=[HTMXPlugin()],
         request_max_body_size=settings.max_body_bytes,
+        before_send=[security_headers(settings)],  # CSP, nosniff, Referrer-Policy, HSTS on https
         on_shutdown=[close_core],
         openapi_config=OpenAPIConfig(
             title="Loyalty POS and integration API",

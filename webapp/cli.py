@@ -21,6 +21,7 @@ from shared.config import Settings, load_settings
 from shared.core import Core
 from shared.db.console_models import StaffAccount
 from shared.errors import ConfigError, DomainError, InvalidInput
+from shared.files import private_dir, write_private
 
 
 def _settings() -> Settings:
@@ -28,7 +29,7 @@ def _settings() -> Settings:
         settings = load_settings()
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)  # 0700: keys, the SQLite database and the message log live here
     from webapp.logs import configure_logging
 
     configure_logging(settings)
@@ -107,8 +108,7 @@ async def demo_api_key(core: Core) -> str:
                 return key
     async with core.transaction() as session:
         key = await create_api_key(session, core.clock, "demo", scope="staff")
-    path.write_text(key, encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, key)
     return key
 
 
@@ -127,8 +127,7 @@ async def demo_staff(core: Core) -> tuple[str, str]:
     async with core.transaction() as session:
         await session.execute(delete(StaffAccount).where(StaffAccount.email == DEMO_STAFF_EMAIL))
         await create_staff(session, core.clock, DEMO_STAFF_EMAIL, ADMIN, password, actor="demo")
-    path.write_text(password, encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, password)
     return DEMO_STAFF_EMAIL, password
 
 
@@ -373,7 +372,8 @@ def import_csv(file: Path, report_path: Path | None) -> None:
         core = Core(settings)
         try:
             size = file.stat().st_size
-            with file.open(encoding="utf-8-sig", newline="") as source, click.progressbar(
+            # bytes that are not UTF-8 reach the importer as lone surrogates: it rejects those rows
+            with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source, click.progressbar(
                 length=size, label="importing", file=sys.stderr
             ) as bar:
                 position = [0]

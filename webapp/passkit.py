@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -15,7 +16,10 @@ from shared.db.models import Member
 from shared.ratelimit import rate_limits
 from wallet.links import verify_pass_signature
 from wallet.passkit_service import (
+    LOG_MAX_BODY,
+    BadDeviceLog,
     WrongToken,
+    device_log_lines,
     member_for_pass,
     pass_for,
     register_device,
@@ -25,6 +29,7 @@ from wallet.passkit_service import (
 )
 
 PKPASS = "application/vnd.apple.pkpass"
+device_log_writer = logging.getLogger("loyalty.wallet.device")
 
 
 def _token(request: Request[Any, Any, Any]) -> str | None:
@@ -132,22 +137,31 @@ LOG_POSTS_PER_HOUR = 30  # per address; devices post logs only when something go
 
 
 @post("/v1/log", status_code=200)
-async def device_log(request: Request[Any, Any, Any]) -> Response[bytes] | None:
-    import logging
-
+async def device_log(request: Request[Any, Any, Any]) -> Response[None]:
+    """Devices report PassKit errors here, without authentication (Apple's protocol): rate-limited per
+    address in the shared counters; only Apple's shape is accepted, bounded, and written without
+    control characters."""
     core: Core = request.app.state.core
     address = (request.client.host if request.client else "-")[:64]
     now = core.clock.now()
     counter = await rate_limits(core).hit("passkit-log:" + address, 3600, now)
     if counter.hits > LOG_POSTS_PER_HOUR:
-        return Response(b"", status_code=429, headers={"Retry-After": str(counter.retry_after(now))})
+        return Response(None, status_code=429, headers={"Retry-After": str(counter.retry_after(now))})
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > LOG_MAX_BODY:
+        return Response(None, status_code=413)
+    body = bytearray()
+    async for chunk in request.stream():  # never buffer more than the limit, whatever is declared
+        body += chunk
+        if len(body) > LOG_MAX_BODY:
+            return Response(None, status_code=413)
     try:
-        body = await request.json()
-    except Exception:
-        return None
-    for line in (body.get("logs", []) if isinstance(body, dict) else [])[:50]:
-        logging.getLogger("loyalty.wallet.device").info("%s", str(line)[:500])
-    return None
+        lines = device_log_lines(bytes(body))
+    except BadDeviceLog as exc:
+        return Response(None, status_code=exc.status)
+    for line in lines:
+        device_log_writer.info("device log: %s", line)
+    return Response(None, status_code=200)
 
 
 def create_passkit_router() -> Router:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.sms_parts import count_parts
+from shared.files import append_private
 
 
 class LogChannel:
@@ -34,13 +35,12 @@ class LogChannel:
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
         text = "".join(self._line(m) + "\n" for m in messages)
         async with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(self._append, text)
         return [DeliveryResult(DeliveryStatus.DELIVERED, provider_id=f"log-{m.id}",
                                cost_parts=count_parts(m.text) if self.name == "sms" else 0) for m in messages]
 
     def _append(self, text: str) -> None:
-        with self.path.open("a", encoding="utf-8") as out:
+        with append_private(self.path) as out:  # codes and phone numbers: 0600, in a 0700 folder
             out.write(text)
 
     async def close(self) -> None:

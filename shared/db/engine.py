@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from shared.files import private_sqlite_file
 
 
 def create_engine(url: str, pool_size: int = 10, statement_cache_size: int | None = None) -> AsyncEngine:
     """statement_cache_size: asyncpg's prepared statement cache per connection (None: asyncpg's default).
-    0 is for PgBouncer in transaction mode, where a connection may land on another server connection."""
+    0 is for PgBouncer in transaction mode, where a connection may land on another server connection.
+    hide_parameters: SQL parameters (phone numbers, names, codes) never appear in errors or logs."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+        private_sqlite_file(make_url(url).database)
+        engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
-                               connect_args=asyncpg_cache_args(statement_cache_size))
+                               hide_parameters=True, connect_args=asyncpg_cache_args(statement_cache_size))
 
 
 def asyncpg_cache_args(statement_cache_size: int | None) -> dict[str, Any]:

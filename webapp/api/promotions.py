@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import Parameter
 
 from shared.core import Core
+from shared.csv_export import csv_text
 from shared.errors import NotFound
 from shared.promotions import codes, definitions
 from shared.promotions.models import PromoCodeBatch
@@ -77,9 +76,6 @@ class CodeBatchController(Controller):
             if await session.get(PromoCodeBatch, batch_id) is None:
                 raise NotFound(f"No promo-code batch {batch_id}.")
             rows = await codes.batch_codes(session, batch_id)
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["code", "uses", "max_uses"])
-        writer.writerows(rows)
-        return Response(out.getvalue(), media_type="text/csv", headers={
+        return Response(csv_text(["code", "uses", "max_uses"], rows, lineterminator="\n"), media_type="text/csv",
+                        headers={
             "Content-Disposition": f'attachment; filename="promo-codes-{batch_id}.csv"'})

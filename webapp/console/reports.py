@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from shared.core import Core
+from shared.csv_export import csv_text
 from shared.errors import FieldError, InvalidInput
 from shared.reports import REPORTS, Period, Report
 from webapp.console.charts import render_chart
@@ -74,10 +73,7 @@ class ReportsController(Controller):
         period = period_from(core, since, until)
         async with core.reading() as session:
             result = await report.compute(session, core.rules, period)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(result.columns)
-        writer.writerows(["" if cell is None else cell for cell in row] for row in result.rows)
+        text = csv_text(result.columns, result.rows)  # formulas in names neutralised, None as empty
         name = f"{code}_{period.first_day}_{period.last_day}.csv"
-        return Response(out.getvalue().encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
+        return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
