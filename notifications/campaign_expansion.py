@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import MEMBER_FIELDS, member_language, recipients_of
 from notifications.bulk_insert import insert_ignoring_conflicts
-from notifications.campaign_models import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember
 from notifications.campaign_sql import expand_slice
 from notifications.campaigns import _campaign, assign_variant, source_of, variants_of
 from notifications.deferred import deferred_meta
@@ -26,6 +25,7 @@ from notifications.routing import next_channel, send_time
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.campaigns import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember
 from shared.segments import refresh_segment
 
 log = logging.getLogger("loyalty.campaigns")

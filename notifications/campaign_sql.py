@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.campaign_models import CONTROL, Campaign
 from notifications.campaigns import source_of
 from notifications.recipients import COUNTED
 from notifications.routing import POLICIES, send_time
 from shared.config import Settings
+from shared.db.models.campaigns import CONTROL, Campaign
 
 # the statement below hard-codes what these say
 _POLICY = POLICIES["campaign"]

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import LANGUAGES, MEMBER_FIELDS, member_fields
-from notifications.campaign_models import CANCELLED, CONTROL, DONE, DRAFT, SCHEDULED, SENDING, Campaign, CampaignVariant
 from notifications.planner import insert_messages, message_row
 from notifications.templates import Rendered, TextRefused, refusal_of, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
+from shared.db.models.campaigns import CANCELLED, CONTROL, DONE, DRAFT, SCHEDULED, SENDING, Campaign, CampaignVariant
 from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
 
 CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")

@@ -15,7 +15,6 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import MEMBER_FIELDS, member_fields, recipients_of
-from notifications.campaign_models import ChainProgress, TriggerChain
 from notifications.campaigns import CAMPAIGN_CHANNELS, _check_variants, refused_texts, texts_for
 from notifications.chain_grants import grant_bonus
 from notifications.planner import insert_messages, message_row
@@ -23,6 +22,7 @@ from notifications.routing import next_channel, send_time
 from notifications.templates import TextRefused
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.campaigns import ChainProgress, TriggerChain
 from shared.errors import FieldErrors, NotFound
 
 log = logging.getLogger("loyalty.campaigns")

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus
 from notifications.deferred import is_deferred
-from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
 from notifications.planner import insert_messages, message_row, queued_row
 from notifications.recipients import load_member, login_recipient, recipient_for
 from notifications.routing import next_channel
 from notifications.templates import TextRefused
 from shared.config import Settings
+from shared.db.models.messages import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
 
 log = logging.getLogger("loyalty.notifier")
 FALLBACK_CHANNELS = frozenset({"viber"})  # channels whose delivery report decides the fall-through

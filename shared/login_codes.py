@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import CabinetSettings
-from shared.db.login_code_models import LoginCode
+from shared.db.models.login_codes import LoginCode
 from shared.events import EventKind, emit
 from shared.members import find_by_phone
 

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit, ledger
 from shared.clock import Clock
-from shared.db.console_models import AuditEntry
-from shared.db.login_code_models import LoginCode
 from shared.db.models import Consent, Entry, Lot, Member, OutboxEvent, Purchase, Refund, SegmentMember
+from shared.db.models.console import AuditEntry
+from shared.db.models.login_codes import LoginCode
 from shared.db.types import JSONType, UTCDateTime
 from shared.errors import FieldErrors, NotFound
 from shared.events import EventKind

@@ -14,7 +14,7 @@ from playwright.async_api import expect
 
 from shared.config import Settings
 from shared.core import Core
-from shared.db.console_models import StaffAccount
+from shared.db.models.console import StaffAccount
 from shared.members import Registration, register
 from shared.staff import hash_password
 from tests.e2e.cabinet.test_browser import ARGS, CHROMIUM, PHONE, code_from, running

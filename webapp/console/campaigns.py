@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from notifications.campaign_models import CANCELLED, DONE, DRAFT
 from notifications.campaign_results import attribution, progress, results
 from notifications.campaigns import (
     CAMPAIGN_CHANNELS,
@@ -26,6 +25,7 @@ from notifications.campaigns import (
 )
 from shared.audit import record
 from shared.core import Core
+from shared.db.models.campaigns import CANCELLED, DONE, DRAFT
 from shared.errors import DomainError, FieldError, InvalidInput
 from shared.segments import get_segment, list_segments
 from shared.support import find_members

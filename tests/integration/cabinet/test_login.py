@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.init_data import sign_init_data
 from shared.config import Settings, TelegramSettings
 from shared.core import Core
-from shared.db.login_code_models import LoginCode
 from shared.db.models import Consent, Member
+from shared.db.models.login_codes import LoginCode
 from tests.conftest import app_client
 from tests.integration.cabinet.conftest import BASE, HX, PHONE, csrf, last_code, later, make_member, sign_in
 

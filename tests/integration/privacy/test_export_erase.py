@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.core import Core
-from shared.db.console_models import AuditEntry
 from shared.db.models import Entry, Member, Purchase
+from shared.db.models.console import AuditEntry
 from shared.errors import InvalidInput, NotFound
 from shared.events import EventKind, emit
 from shared.members import Registration, find_by_phone, register
