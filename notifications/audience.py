@@ -18,10 +18,10 @@ from notifications.templates.staff_texts import FIELDS
 from shared.config import Settings
 from shared.db.models import Consent, Member
 from shared.db.models.messages import ChannelStatus, Message, PushSubscription
+from shared.vocabulary import LANGUAGES
 
 MEMBER_FIELDS = (Member.id, Member.phone, Member.email, Member.telegram_user_id, Member.time_zone, Member.language,
                  Member.first_name, Member.card_number, Member.available, Member.pending, Member.tier_code)
-LANGUAGES = ("ru", "en")
 TEMPLATE_FIELDS = FIELDS  # what a marketer's text may use (notifications.templates.staff_texts)
 
 

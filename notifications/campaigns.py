@@ -13,15 +13,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import LANGUAGES, MEMBER_FIELDS, member_fields
+from notifications.audience import MEMBER_FIELDS, member_fields
 from notifications.planner import insert_messages, message_row
 from notifications.templates import Rendered, TextRefused, refusal_of, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
 from shared.db.models.campaigns import CANCELLED, CONTROL, DONE, DRAFT, SCHEDULED, SENDING, Campaign, CampaignVariant
 from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST, LANGUAGES
 
-CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")
 SAMPLE = {"language": "ru", "program": "Program", "card_url": "https://example.org/card", "unsubscribe_url": None,
           "unsubscribe_label": "", "name": "Anna", "card": "2000000000001", "balance": 1234, "pending": 0,
           "tier": "Gold", "percent": 10}
@@ -145,8 +145,8 @@ async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, 
     if await session.get(Segment, segment_id) is None:
         errors.add("segment_id", "no such segment")
     if not isinstance(channels, list) or not channels or len(set(channels)) != len(channels) \
-            or any(ch not in CAMPAIGN_CHANNELS for ch in channels):
-        errors.add("channels", f"give an order of distinct channels from {', '.join(CAMPAIGN_CHANNELS)}")
+            or any(ch not in CHANNELS_CHEAPEST_FIRST for ch in channels):
+        errors.add("channels", f"give an order of distinct channels from {', '.join(CHANNELS_CHEAPEST_FIRST)}")
         channels = []
     if type(control_percent) is not int or not 0 <= control_percent <= 50:
         errors.add("control_percent", "must be from 0 to 50")

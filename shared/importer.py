@@ -34,9 +34,10 @@ from shared.clock import Clock
 from shared.csv_export import SafeWriter
 from shared.db.models import Consent, Entry, Lot, Member
 from shared.errors import InvalidInput
-from shared.members import CHANNELS, EMAIL_RE
+from shared.members import EMAIL_RE
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
+from shared.vocabulary import CHANNELS
 
 BATCH = 2000
 NOT_UTF8 = "not UTF-8 text (save the file as CSV UTF-8); the row was not imported"

@@ -22,9 +22,8 @@ from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.events import EventKind, emit
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
+from shared.vocabulary import CHANNELS, LANGUAGES, REGISTRATION_SOURCES
 
-CHANNELS = ("sms", "viber", "email", "push", "telegram")
-REGISTRATION_CHANNELS = ("pos", "web", "bot", "api", "import")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 
 
@@ -52,8 +51,8 @@ def validate_registration(reg: Registration, rules: ProgramRules, today: date) -
         reg.phone = normalize_phone(reg.phone, rules.phone_region)
     except InvalidInput as exc:
         problems.items.extend(exc.errors)
-    if reg.channel not in REGISTRATION_CHANNELS:
-        problems.add("channel", f"must be one of {', '.join(REGISTRATION_CHANNELS)}")
+    if reg.channel not in REGISTRATION_SOURCES:
+        problems.add("channel", f"must be one of {', '.join(REGISTRATION_SOURCES)}")
     for name in ("first_name", "last_name"):
         value = getattr(reg, name)
         if value is not None:
@@ -72,8 +71,8 @@ def validate_registration(reg: Registration, rules: ProgramRules, today: date) -
             ZoneInfo(reg.time_zone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.add("time_zone", "unknown IANA time zone, e.g. Europe/Moscow")
-    if reg.language is not None and reg.language not in ("ru", "en"):
-        problems.add("language", "must be ru or en")
+    if reg.language is not None and reg.language not in LANGUAGES:
+        problems.add("language", f"must be {' or '.join(LANGUAGES)}")
     for channel in reg.consents:
         if channel not in CHANNELS:
             problems.add(f"consents.{channel}", f"unknown channel; use {', '.join(CHANNELS)}")

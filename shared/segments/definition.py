@@ -13,8 +13,10 @@ from typing import Any
 
 from shared.errors import FieldErrors
 from shared.segments.rfm import RFM_SEGMENTS
+from shared.vocabulary import CHANNELS as ALL_CHANNELS
 
-CHANNELS = ("sms", "viber", "email", "telegram")
+# The channels a segment can require reachability on: push has no address on the member row.
+CHANNELS = tuple(channel for channel in ALL_CHANNELS if channel != "push")
 _MMDD = re.compile(r"^(\d\d)-(\d\d)$")
 _INT_FIELDS = ("spend_min", "spend_max", "purchases_min", "purchases_max",
                "last_purchase_days_min", "last_purchase_days_max")

@@ -22,9 +22,10 @@ from shared.login_codes import (
     issue_code,
     verify_code,
 )
-from shared.members import CHANNELS, Registration, find_by_phone, register
+from shared.members import Registration, find_by_phone, register
 from shared.phones import mask_phone, normalize_phone
 from shared.ratelimit import rate_limits
+from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.session_cookie import (
     PHONE_COOKIE,
     SESSION_COOKIE,
@@ -34,7 +35,6 @@ from webapp.cabinet.session_cookie import (
     read_session,
     session_cookie,
 )
-from webapp.cabinet.texts import LANGUAGES
 from webapp.cabinet.views import core_of, language_of, render, settings_of
 
 log = logging.getLogger("loyalty.cabinet")

@@ -23,13 +23,14 @@ from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
-from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
+from shared.members import EMAIL_RE, consents_of, set_consent
 from shared.privacy import erase_member, export_member
+from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.login import client_ip
 from webapp.cabinet.session_cookie import PHONE_COOKIE, SESSION_COOKIE, cleared
 from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
-from webapp.cabinet.texts import LANGUAGES, translator
+from webapp.cabinet.texts import translator
 from webapp.cabinet.views import core_of, local_time, render, settings_of
 
 EMAIL_LINK_HOURS = 24

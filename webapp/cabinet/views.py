@@ -14,7 +14,8 @@ from litestar.response import Template
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member
-from webapp.cabinet.texts import LANGUAGES, points_word, translator
+from shared.vocabulary import LANGUAGES
+from webapp.cabinet.texts import points_word, translator
 
 FULL = "base.html.j2"
 FRAGMENT = "partials/fragment.html.j2"

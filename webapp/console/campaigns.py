@@ -13,7 +13,6 @@ from litestar.response import Redirect, Template
 
 from notifications.campaign_results import attribution, progress, results
 from notifications.campaigns import (
-    CAMPAIGN_CHANNELS,
     cancel_campaign,
     create_campaign,
     estimate,
@@ -29,6 +28,7 @@ from shared.db.models.campaigns import CANCELLED, DONE, DRAFT
 from shared.errors import DomainError, FieldError, InvalidInput
 from shared.segments import get_segment, list_segments
 from shared.support import find_members
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST
 from webapp.console.campaign_form import VARIANT_CODES, campaign_args, field_name, schedule_time
 from webapp.console.pages import current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
@@ -66,7 +66,7 @@ class CampaignsController(Controller):
             segments = await list_segments(session)
         fields = {field_name(e.field): e.message for e in problem.errors} if problem else {}
         return page(request, "console/campaigns/new.html.j2", status_code=status_code, segments=segments,
-                    values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS, codes=VARIANT_CODES)
+                    values=values, problem=problem, fields=fields, channels=CHANNELS_CHEAPEST_FIRST, codes=VARIANT_CODES)
 
     @get("/new", opt={"roles": MARKETING_EDIT})
     async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
