@@ -36,6 +36,7 @@ from webapp.cabinet.session_cookie import (
     session_cookie,
 )
 from webapp.cabinet.views import core_of, language_of, render, settings_of
+from webapp.htmx import navigate
 
 log = logging.getLogger("loyalty.cabinet")
 HOME = "/cabinet/card"
@@ -46,9 +47,7 @@ def signed_in(request: Request[Any, Any, Any], member: Member) -> Response[Any]:
     settings = settings_of(request)
     cookies = [session_cookie(settings, member.id, core_of(request).clock.now(), member.session_generation),
                cleared(settings, PHONE_COOKIE)]
-    if request.headers.get("hx-request") == "true":
-        return Response(b"", status_code=200, headers={"HX-Redirect": HOME}, cookies=cookies)
-    return Redirect(HOME, status_code=303, cookies=cookies)
+    return navigate(request, HOME, cookies=cookies)
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -182,7 +181,4 @@ class LoginController(Controller):
         cookies = [cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)]
         # the page script empties the offline cache; Clear-Site-Data does it where supported
         headers = {"Clear-Site-Data": '"cache"'}
-        if request.headers.get("hx-request") == "true":
-            return Response(b"", status_code=200, headers={"HX-Redirect": "/cabinet/login", **headers},
-                            cookies=cookies)
-        return Redirect("/cabinet/login", status_code=303, cookies=cookies, headers=headers)
+        return navigate(request, "/cabinet/login", cookies=cookies, headers=headers)
