@@ -38,6 +38,8 @@ class SegmentDefinition:
     last_purchase_days_max: int | None = None
     birthday_from: int | None = None       # MMDD, inclusive; from > to wraps over the new year
     birthday_to: int | None = None
+    # Stored and sent under these keys: registration sources (Member.source: pos, web, …, named
+    # `channel` in the API) and the tags that brought members (Member.referral).
     registration_channels: tuple[str, ...] = ()
     registration_sources: tuple[str, ...] = ()
     registered_from: date | None = None    # inclusive, in the program's time zone

@@ -44,7 +44,7 @@ async def test_cabinet_and_console_work_under_the_policy(core: Core, settings: S
     web_core = Core(live, engine=core.engine)
     async with web_core.transaction() as session:
         member, _ = await register(
-            session, web_core.clock, web_core.rules, Registration(phone=PHONE, first_name="Анна", channel="pos")
+            session, web_core.clock, web_core.rules, Registration(phone=PHONE, first_name="Анна", source="pos")
         )
         session.add(
             StaffAccount(

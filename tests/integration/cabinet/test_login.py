@@ -71,7 +71,7 @@ async def test_a_new_phone_joins_with_its_consents(web: httpx.AsyncClient, core:
     async with core.reading() as session:
         member = (await session.execute(select(Member))).scalar_one()
         consents = {c.channel: c for c in (await session.execute(select(Consent))).scalars()}
-    assert member.phone == PHONE and member.first_name == "Анна" and member.registration_channel == "web"
+    assert member.phone == PHONE and member.first_name == "Анна" and member.source == "web"
     assert consents["sms"].granted and not consents["email"].granted
     assert consents["sms"].method == "web-checkbox" and consents["sms"].changed_at == core.clock.now()
     assert (await web.get("/cabinet/balance")).status_code == 200

@@ -66,7 +66,7 @@ async def rich_member(core: Core, phone: str = PHONE) -> Member:
                 email="anna@example.com",
                 birth_date=date(1990, 5, 17),
                 telegram_user_id=777001,
-                channel="pos",
+                source="pos",
                 store_id="msk-001",
                 consents={"sms": True, "email": False},
             ),

@@ -141,7 +141,7 @@ async def test_the_same_phone_registers_again_from_zero(core: Core) -> None:
     member = await rich_member(core)
     await _erase(core, member.id)
     async with core.transaction() as session:
-        fresh, created = await register(session, core.clock, core.rules, Registration(phone=PHONE, channel="web"))
+        fresh, created = await register(session, core.clock, core.rules, Registration(phone=PHONE, source="web"))
     assert created
     assert fresh.id != member.id
     assert fresh.card_number != member.card_number
