@@ -137,7 +137,7 @@ class LoginController(Controller):
         if form.get("rules") != "yes":
             return render(request, "register", phone=phone, channels=CHANNELS, error="rules_required", status=422)
         reg = Registration(phone=phone, first_name=str(form.get("first_name", ""))[:100] or None, source="web",
-                           language=language_of(request), source="cabinet",
+                           language=language_of(request), referral="cabinet",
                            consents={channel: form.get(f"consent_{channel}") == "yes" for channel in CHANNELS},
                            consent_method="web-checkbox")
         async with core.transaction() as db:
