@@ -57,6 +57,18 @@ def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Res
     return response
 
 
+def unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body the framework could not decode (a form that is not UTF-8, JSON nested too deep):
+    the caller's mistake, answered 400 naming the body; anything else of the kind is still a bug."""
+    if isinstance(exc, UnicodeDecodeError) and request.method in ("POST", "PUT", "PATCH"):
+        return problem(400, "Bad request", "The form is not UTF-8 text.",
+                       [{"field": "body", "message": "send the form as UTF-8"}])
+    if isinstance(exc, RecursionError) and "deserializ" in str(exc):
+        return problem(400, "Bad request", "The body is not valid JSON: it is nested too deeply.",
+                       [{"field": "body", "message": "nested too deeply"}])
+    return server_error(request, exc)
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if request.url.path.startswith("/api/"):
@@ -65,4 +77,4 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 
 EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, OperationalError: database_busy,
-                      Exception: server_error}
+                      UnicodeDecodeError: unreadable_body, RecursionError: unreadable_body, Exception: server_error}
