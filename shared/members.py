@@ -26,7 +26,7 @@ from shared.program import ProgramRules
 
 CHANNELS = ("sms", "viber", "email", "push", "telegram")
 REGISTRATION_CHANNELS = ("pos", "web", "bot", "api", "import")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s\x00-\x1f\x7f-\x9f]{1,189}\.[^@\s\x00-\x1f\x7f-\x9f]{2,}$")
 
 
 @dataclass

@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from shared.core import Core
+from shared.inputs import has_control
 from shared.staff import authenticate, view
 from webapp.console.login_limits import LoginLimits
 from webapp.console.pages import page
@@ -29,6 +30,9 @@ class SignInController(Controller):
         form = await request.form()
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
+        if has_control(email):  # never reaches the database (PostgreSQL refuses NUL in text)
+            return page(request, "console/login.html.j2", status_code=422, email="",
+                        message="The e-mail address has characters an address cannot have.")
         address = request.client.host if request.client else "-"
         if login_limits.blocked(email, address):
             return page(request, "console/login.html.j2", status_code=429, email=email,

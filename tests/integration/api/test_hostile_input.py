@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.api.test_pos_api import COFFEE, assert_problem, body, member  # noqa: F401 - fixture
+from tests.integration.api.test_pos_api import COFFEE, assert_problem, body
+from tests.integration.api.test_pos_api import member as member
 
 PHONE = "+79123456789"
 
