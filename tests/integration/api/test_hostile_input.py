@@ -78,3 +78,14 @@ async def test_promotion_times_and_names_are_bounded(client: httpx.AsyncClient) 
     assert_problem(r, 422, "max_uses")
     r = await client.post("/api/v1/certificates", json={"amount": 1000, "expires_at": "9999-12-31T23:59:59+00:00"})
     assert_problem(r, 422, "expires_at")
+
+
+async def test_bonus_grant_names_times_and_members_are_bounded(client: httpx.AsyncClient) -> None:
+    base = {"name": "Gift", "points": 100, "members": [PHONE]}
+    assert_problem(await client.post("/api/v1/bonus-grants", json={**base, "name": "Gi\x00ft"}), 422, "name")
+    r = await client.post("/api/v1/bonus-grants", json={**base, "expires_at": "9999-12-31T23:59:59+00:00"})
+    assert_problem(r, 422, "expires_at")
+    r = await client.post("/api/v1/bonus-grants", json={**base, "members": ["+7912\x00"]})
+    assert_problem(r, 422, "members")
+    r = await client.post("/api/v1/bonus-grants", json={"name": "Gift", "points": 100, "segment_id": 2**63})
+    assert_problem(r, 422, "segment_id")

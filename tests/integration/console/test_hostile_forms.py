@@ -134,6 +134,22 @@ async def test_program_settings_refuse_huge_numbers_and_control_characters(conso
     assert "control characters" in nul.text
 
 
+async def test_nul_in_campaign_and_chain_names_is_a_field_message(console: Console) -> None:
+    from tests.integration.console.test_marketing_pages import campaign_form
+
+    await signed_in(console, "marketer")
+    saved = await console.post("/console/segments", {"name": "Gold", "tiers": "gold"})
+    segment_id = saved.headers["location"].split("/")[-1].split("?")[0]
+    made = await console.post("/console/campaigns", campaign_form(segment_id, name="Come\x00back"))
+    assert made.status_code == 422, made.text
+    assert "control characters" in made.text
+    chain = await console.post("/console/chains", {
+        "name": "Win\x00back", "no_purchase_days": "60", "channel_1": "sms", "sms_ru": "Давно не виделись!",
+        "wait_days": "7"})
+    assert chain.status_code == 422, chain.text
+    assert "control characters" in chain.text
+
+
 form_text = st.text(max_size=30) | st.sampled_from(["nan", "inf", "-1", "1e308", "9" * 40, "0001-01-01",
                                                       "9999-12-31", "\x00", "13-40", "gold"])
 SEGMENT_FIELDS = ["name", "tiers", "window_days", "spend_min", "spend_max", "purchases_min", "purchases_max",
