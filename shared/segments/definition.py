@@ -139,9 +139,9 @@ def validate_definition(raw: Any, *, tiers: Iterable[str] | None = None,
         errors.add(key, "is not a known filter")
     for key in _INT_FIELDS:
         if raw.get(key) is not None:
-            high = _HIGHEST[key.rsplit("_", 1)[0]]
-            if type(raw[key]) is not int or not 0 <= raw[key] <= high:
-                errors.add(key, f"must be a whole number from 0 to {high}")
+            highest = _HIGHEST[key.rsplit("_", 1)[0]]
+            if type(raw[key]) is not int or not 0 <= raw[key] <= highest:
+                errors.add(key, f"must be a whole number from 0 to {highest}")
             else:
                 values[key] = raw[key]
     if "window_days" in raw:
