@@ -1,4 +1,6 @@
-# Loyalty: one image for every process (web, worker, bot); choose with the command.
+# Loyalty: one image for every process (web, worker, bot, migrations); choose with the command.
+# No HEALTHCHECK here: it would be inherited by the worker and the bot, which serve no HTTP.
+# Each service in compose.yaml declares the check that fits it.
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     LOYALTY_VAR_DIR=/var/lib/loyalty
@@ -9,9 +11,12 @@ COPY webapp ./webapp
 COPY wallet ./wallet
 COPY bot ./bot
 COPY notifications ./notifications
-RUN pip install -c requirements.lock . && useradd --system --home /var/lib/loyalty loyalty \
-    && mkdir -p /var/lib/loyalty && chown loyalty /var/lib/loyalty
-USER loyalty
+RUN pip install -c requirements.lock . \
+    && groupadd --system --gid 10001 loyalty \
+    && useradd --system --uid 10001 --gid loyalty --home-dir /var/lib/loyalty --shell /usr/sbin/nologin loyalty \
+    && mkdir -p /var/lib/loyalty && chown loyalty:loyalty /var/lib/loyalty
+USER loyalty:loyalty
 EXPOSE 8000
-HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
-CMD ["sh", "-c", "loyalty db upgrade && loyalty serve --host 0.0.0.0 --port 8000 --workers 2"]
+# Serving only: migrations are a separate one-shot step (`loyalty db upgrade`, compose's `migrate`
+# service), so several web replicas never race to migrate.
+CMD ["loyalty", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -8,7 +8,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve db demo test test-sqlite test-postgres services lint bench lock clean
+.PHONY: help install run serve db demo test test-sqlite test-postgres test-pgbouncer services lint bench lock clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -34,19 +34,25 @@ run: install ## Migrate, seed a demo and run every process on http://$(HOST):$(P
 serve: db ## Serve the web app only
 	$(BIN)/loyalty serve --host $(HOST) --port $(PORT)
 
-services: ## Start PostgreSQL and Redis when they are not running
+services: ## Start PostgreSQL, Redis and PgBouncer (for the pgbouncer tests) when they are not running
 	./.ci/services --browser
 
-test: install db services ## The whole suite, on SQLite and then on PostgreSQL
+test: install db services ## The whole suite, on SQLite, on PostgreSQL, and the `pgbouncer` tests through PgBouncer
 	$(BIN)/loyalty demo
 	LOYALTY_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	LOYALTY_TEST_DB=postgres $(BIN)/pytest $(PYTEST_ARGS)
+	./.ci/pgbouncer
+	LOYALTY_TEST_DB=pgbouncer $(BIN)/pytest -m pgbouncer $(PYTEST_ARGS)
 
 test-sqlite: install ## The suite on SQLite only
 	LOYALTY_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install services ## The suite on PostgreSQL only
 	LOYALTY_TEST_DB=postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+test-pgbouncer: install services ## The tests marked `pgbouncer`, through PgBouncer in transaction mode
+	./.ci/pgbouncer
+	LOYALTY_TEST_DB=pgbouncer $(BIN)/pytest -m pgbouncer $(PYTEST_ARGS)
 
 lint: install ## ruff and mypy
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

@@ -16,13 +16,14 @@ from notifications.models import ChannelStatus, Message
 from notifications.push_subscriptions import PushSubscription
 from notifications.recipients import COUNTED
 from notifications.routing import Recipient
+from notifications.templates.staff_texts import FIELDS
 from shared.config import Settings
 from shared.db.models import Consent, Member
 
 MEMBER_FIELDS = (Member.id, Member.phone, Member.email, Member.telegram_user_id, Member.time_zone, Member.language,
                  Member.first_name, Member.card_number, Member.available, Member.pending, Member.tier_code)
 LANGUAGES = ("ru", "en")
-TEMPLATE_FIELDS = ("name", "card", "balance", "pending", "tier", "percent", "program", "card_url")
+TEMPLATE_FIELDS = FIELDS  # what a marketer's text may use (notifications.templates.staff_texts)
 
 
 def _among(column: Any, ids: list[uuid.UUID], ordered: bool) -> Any:

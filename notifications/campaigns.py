@@ -10,17 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jinja2 import TemplateError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import LANGUAGES, MEMBER_FIELDS, member_fields
 from notifications.campaign_models import CANCELLED, CONTROL, DONE, DRAFT, SCHEDULED, SENDING, Campaign, CampaignVariant
 from notifications.planner import insert_messages, message_row
-from notifications.templates import Rendered, render_custom
+from notifications.templates import Rendered, TextRefused, refusal_of, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
-from shared.errors import Conflict, FieldErrors, InvalidInput, NotFound
+from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
 
 CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")
@@ -101,11 +100,40 @@ def _check_variants(errors: FieldErrors, channels: list[str], variants: Any) -> 
                     continue
                 if channel == "email" and not str(texts.get("subject", "")).strip():
                     errors.add(field, "an e-mail needs a subject")
-                try:
-                    render_custom(channel, texts, {**SAMPLE, "language": language})
-                except TemplateError as exc:
-                    errors.add(field, f"cannot be filled in: {exc}")
+                _check_texts(errors, field, channel, texts, language)
     return variants
+
+
+def _check_texts(errors: FieldErrors, field: str, channel: str, texts: dict[str, Any], language: str) -> None:
+    """Each text staff typed: allowed fields, filters and tags only (templates.staff_texts), then
+    filled in on the sample member, so a text that would fail at sending fails here."""
+    refused = False
+    for key, at in (("text", field), ("subject", f"{field}.subject")):
+        source = texts.get(key)
+        refusal = refusal_of(source) if isinstance(source, str) else None
+        if refusal is not None:
+            errors.add(at, refusal.text("en"))
+            refused = True
+    if refused:
+        return
+    try:
+        render_custom(channel, texts, {**SAMPLE, "language": language})
+    except TextRefused as exc:
+        errors.add(field, exc.refusal.text("en"))
+
+
+def refused_texts(templates: Any) -> list[str]:
+    """Channel.language of each stored text that may not run (checked again before sending)."""
+    if not isinstance(templates, dict):
+        return ["templates"]
+    bad = []
+    for channel, languages in templates.items():
+        for language, texts in (languages.items() if isinstance(languages, dict) else [("*", None)]):
+            if not isinstance(texts, dict) or not isinstance(texts.get("text"), str) or any(
+                    texts.get(key) is not None and (not isinstance(texts[key], str) or refusal_of(texts[key]))
+                    for key in ("text", "subject")):
+                bad.append(f"{channel}.{language}")
+    return bad
 
 
 async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, channels: list[str],
@@ -174,6 +202,10 @@ async def schedule_campaign(session: AsyncSession, campaign_id: int, at: datetim
     campaign = await _campaign(session, campaign_id, lock=True)
     if campaign.status not in (DRAFT, SCHEDULED):
         raise Conflict(f"The campaign is {campaign.status} and cannot be scheduled again.")
+    for variant in await variants_of(session, campaign_id):
+        if bad := refused_texts(variant.templates):
+            raise InvalidInput(f"Variant {variant.code} has texts that may not be sent ({', '.join(bad)}); "
+                               "create the campaign again with corrected texts.", [])
     if at.tzinfo is None:
         raise InvalidInput("The time needs a time zone.", [])
     campaign.status, campaign.scheduled_at, campaign.updated_at = SCHEDULED, max(at, now), now
@@ -189,9 +221,16 @@ async def cancel_campaign(session: AsyncSession, campaign_id: int, now: datetime
     return await get_campaign(session, campaign_id)
 
 
-async def preview(session: AsyncSession, settings: Settings, campaign_id: int, member_id: uuid.UUID, channel: str,
-                  variant: str | None = None) -> dict[str, Any]:
-    """The message as this member would get it, with SMS parts and cost."""
+def sample_member(settings: Settings, language: str = "ru") -> dict[str, Any]:
+    """A made-up member to preview texts on (nobody's data)."""
+    return {**SAMPLE, "program": settings.program.name, "card_url": f"{settings.public_url}/card",
+            "language": language if language in LANGUAGES else "ru"}
+
+
+async def preview(session: AsyncSession, settings: Settings, campaign_id: int, member_id: uuid.UUID | None,
+                  channel: str, variant: str | None = None, *, language: str = "ru") -> dict[str, Any]:
+    """The message as this member (None: the sample member, in `language`) would get it, with SMS
+    parts and cost. A stored text that may not run is an InvalidInput, never run."""
     campaign = await _campaign(session, campaign_id)
     if channel not in campaign.channels:
         raise InvalidInput("The campaign does not use this channel.", [])
@@ -199,10 +238,18 @@ async def preview(session: AsyncSession, settings: Settings, campaign_id: int, m
     code = variant or next(iter(arms))
     if code not in arms:
         raise NotFound(f"Variant {code} does not exist.")
-    row = (await session.execute(select(*MEMBER_FIELDS).where(Member.id == member_id))).one_or_none()
-    if row is None:
-        raise NotFound(f"Member {member_id} does not exist.")
-    _, rendered = render_for(settings, row, arms[code].templates, channel)
+    try:
+        if member_id is None:
+            context = sample_member(settings, language)
+            texts = texts_for(arms[code].templates, context["language"], [channel])[channel]
+            rendered = render_custom(channel, texts, context)
+        else:
+            row = (await session.execute(select(*MEMBER_FIELDS).where(Member.id == member_id))).one_or_none()
+            if row is None:
+                raise NotFound(f"Member {member_id} does not exist.")
+            _, rendered = render_for(settings, row, arms[code].templates, channel)
+    except TextRefused as exc:
+        raise InvalidInput("This text may not be sent.", [FieldError("text", exc.refusal.text("en"))]) from None
     cost = rendered.parts * settings.sms.part_cost_minor if channel == "sms" else 0
     return {"variant": code, "channel": channel, "text": rendered.text, "subject": rendered.subject,
             "html": rendered.html, "sms_parts": rendered.parts, "cost_minor": cost}
@@ -222,8 +269,11 @@ async def estimate(session: AsyncSession, settings: Settings, campaign_id: int) 
     sms_members = (await session.execute(select(func.count()).select_from(SegmentMember).join(
         Consent, (Consent.member_id == SegmentMember.member_id) & (Consent.channel == "sms")
         & Consent.granted.is_(True)).where(in_segment))).scalar_one()
-    parts = max([(await preview(session, settings, campaign_id, sample, "sms", v.code))["sms_parts"]
-                 for v in await variants_of(session, campaign_id)])
+    try:
+        parts = max([(await preview(session, settings, campaign_id, sample, "sms", v.code))["sms_parts"]
+                     for v in await variants_of(session, campaign_id)])
+    except InvalidInput:  # a stored text that may not run: nothing will be sent, nothing to estimate
+        parts = 0
     reached = round(int(sms_members) * (100 - campaign.control_percent) / 100)
     result |= {"sms_recipients_max": reached, "sms_parts": parts,
                "cost_minor_max": reached * parts * settings.sms.part_cost_minor}
@@ -253,8 +303,11 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
         context = {**SAMPLE, "program": settings.program.name}
     context["templates"] = texts_for(arms[code].templates, context["language"], [channel])
     source = f"campaign-test:{campaign_id}:{uuid.uuid4().hex[:16]}"
-    row_ = message_row(source=source, recipient=address[:64], member_id=None, kind="campaign", channel=channel,
-                       address=address, rest=(), when=now, now=now, context=context)
+    try:
+        row_ = message_row(source=source, recipient=address[:64], member_id=None, kind="campaign", channel=channel,
+                           address=address, rest=(), when=now, now=now, context=context)
+    except TextRefused as exc:
+        raise InvalidInput("This text may not be sent.", [FieldError("text", exc.refusal.text("en"))]) from None
     row_["promotional"] = False
     row_["meta"] = {"context": context, "test": True, "campaign_id": campaign_id}
     await insert_messages(session, [row_])
@@ -262,5 +315,5 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
 
 
 __all__ = ["CONTROL", "SENDING", "CampaignView", "assign_variant", "cancel_campaign", "create_campaign", "estimate",
-           "get_campaign", "list_campaigns", "preview", "schedule_campaign", "send_test", "source_of", "texts_for",
-           "variants_of"]
+           "get_campaign", "list_campaigns", "preview", "refused_texts", "sample_member", "schedule_campaign",
+           "send_test", "source_of", "texts_for", "variants_of"]

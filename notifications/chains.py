@@ -7,6 +7,7 @@ starts a new entry."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,15 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.audience import MEMBER_FIELDS, member_fields, recipients_of
 from notifications.campaign_models import ChainProgress, TriggerChain
-from notifications.campaigns import CAMPAIGN_CHANNELS, _check_variants, texts_for
+from notifications.campaigns import CAMPAIGN_CHANNELS, _check_variants, refused_texts, texts_for
 from notifications.chain_grants import grant_bonus
 from notifications.planner import insert_messages, message_row
 from notifications.routing import next_channel, send_time
+from notifications.templates import TextRefused
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
 from shared.errors import FieldErrors, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
 
+log = logging.getLogger("loyalty.campaigns")
 ACTIVE, DONE, EXITED = "active", "done", "exited"
 BATCH = 500
 
@@ -129,10 +132,13 @@ async def _run_steps(session: AsyncSession, core: Core, chain: TriggerChain, row
                     channel, rest = chosen
                     context = member_fields(core.settings, member)
                     context["templates"] = texts_for(step["templates"], context["language"], [channel, *rest])
-                    messages.append(message_row(
-                        source=f"chain:{entry}:{row.step}", recipient=str(member.id), member_id=member.id,
-                        kind="chain", channel=channel, address=who.addresses[channel], rest=rest,
-                        when=send_time("chain", now, who.zone, core.settings.notify), now=now, context=context))
+                    try:
+                        messages.append(message_row(
+                            source=f"chain:{entry}:{row.step}", recipient=str(member.id), member_id=member.id,
+                            kind="chain", channel=channel, address=who.addresses[channel], rest=rest,
+                            when=send_time("chain", now, who.zone, core.settings.notify), now=now, context=context))
+                    except TextRefused as exc:  # e.g. too long with this member's fields: this one is skipped
+                        log.warning("chain %s: the message to %s was refused: %s", chain.id, member.id, exc)
             elif step["type"] == "wait":
                 row.next_at = now + timedelta(days=step["days"])
             elif step["type"] == "bonus":
@@ -149,6 +155,10 @@ async def run_chain(core: Core, chain_id: int, batch_size: int = BATCH) -> int:
     async with core.transaction() as session:
         chain = await session.get(TriggerChain, chain_id)
         if chain is None or not chain.active:
+            return 0
+        if bad := refused_steps(chain.steps):  # stored before the checks or around them: never run
+            log.error("chain %s paused: its texts may not run (%s)", chain_id, ", ".join(bad))
+            chain.active = False
             return 0
         await enter_members(session, chain, now)
     handled, after = 0, None
@@ -169,6 +179,16 @@ async def run_chain(core: Core, chain_id: int, batch_size: int = BATCH) -> int:
             await _run_steps(session, core, chain, rows, now)
             after = rows[-1].member_id
             handled += len(rows)
+
+
+def refused_steps(steps: Any) -> list[str]:
+    """The message steps whose stored texts may not run (steps[0].sms.ru, ...)."""
+    if not isinstance(steps, list):
+        return ["steps"]
+    return [f"steps[{i}].{where}" for i, step in enumerate(steps)
+            if isinstance(step, dict) and step.get("type") == "message"
+            for where in (refused_texts(step.get("templates")) if isinstance(step.get("templates"), dict)
+                          else ["templates"])]
 
 
 async def run_due_chains(core: Core) -> int:

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from jinja2 import TemplateError
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,10 +17,12 @@ from notifications.audience import MEMBER_FIELDS
 from notifications.campaign_models import CampaignVariant
 from notifications.campaigns import render_for
 from notifications.models import Message
+from notifications.templates import TextRefused
 from shared.config import Settings
 from shared.db.models import Member
 
 log = logging.getLogger("loyalty.notifier")
+GONE = "the member or the campaign's variant is gone"
 _T = Message.__table__
 _RENDERED = update(_T).where(_T.c.id == bindparam("mid")).values(
     text=bindparam("body"), subject=bindparam("subj"), html=bindparam("markup"), cost_parts=bindparam("parts"),
@@ -37,28 +38,34 @@ def is_deferred(meta: dict[str, Any]) -> bool:
     return "campaign" in meta and "context" not in meta
 
 
-async def render_claimed(session: AsyncSession, settings: Settings, messages: Sequence[Message]) -> set[int]:
+async def render_claimed(session: AsyncSession, settings: Settings, messages: Sequence[Message]) -> dict[int, str]:
     """Render the claimed messages that have no text yet and store it with them; returns the ids
-    that cannot be rendered (the member was merged away, the variant is gone)."""
+    that cannot be rendered, with why (the member was merged away, the variant is gone, its text
+    may not run: staff texts are checked again here, whatever was stored)."""
     todo = [m for m in messages if is_deferred(m.meta) and not m.text]
     if not todo:
-        return set()
+        return {}
     members = {row.id: row for row in await session.execute(
         select(*MEMBER_FIELDS).where(Member.id.in_({m.member_id for m in todo})))}
     arms = {(v.campaign_id, v.code): v.templates for v in (await session.execute(select(CampaignVariant).where(
         CampaignVariant.campaign_id.in_({m.meta["campaign"] for m in todo})))).scalars()}
-    rendered_rows, broken = [], set()
+    rendered_rows: list[dict[str, Any]] = []
+    broken: dict[int, str] = {}
     for message in todo:
         row = members.get(message.member_id)
         templates = arms.get((message.meta["campaign"], message.meta.get("variant")))
         if row is None or templates is None or message.channel not in templates:
-            broken.add(message.id)
+            broken[message.id] = GONE
             continue
         try:
             language, rendered = render_for(settings, row, templates, message.channel)
-        except (TemplateError, KeyError, TypeError, ValueError):
+        except TextRefused as exc:
+            log.warning("campaign %s: message %s refused: %s", message.meta["campaign"], message.id, exc)
+            broken[message.id] = f"the campaign's text was refused: {exc}"[:500]
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError):
             log.exception("campaign message %s cannot be rendered", message.id)
-            broken.add(message.id)
+            broken[message.id] = "the campaign's texts are malformed"
             continue
         message.text, message.subject, message.html = rendered.text, rendered.subject, rendered.html
         message.cost_parts, message.language = rendered.parts, language

@@ -16,6 +16,7 @@ from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, Channel
 from notifications.planner import insert_messages, message_row, queued_row
 from notifications.recipients import load_member, login_recipient, recipient_for
 from notifications.routing import next_channel
+from notifications.templates import TextRefused
 from shared.config import Settings
 
 log = logging.getLogger("loyalty.notifier")
@@ -48,7 +49,11 @@ async def apply_result(session: AsyncSession, settings: Settings, message: Messa
             message.attempts, settings.notify.retry_base_seconds)
         message.next_attempt_at = now + timedelta(seconds=delay)
         return
-    message.status = UNDELIVERABLE if result.status == DeliveryStatus.UNDELIVERABLE else FAILED
+    # Terminal either way: a 'failed' row is due again at next_attempt_at, so attempts used up must
+    # not stay 'failed' (the worker would claim it on every loop).
+    if result.status == DeliveryStatus.FAILED:
+        message.error = f"gave up after {message.attempts} attempts: {message.error}"[:1000]
+    message.status = UNDELIVERABLE
     message.next_attempt_at = now
     if result.status == DeliveryStatus.UNDELIVERABLE and message.member_id and message.channel in (
             "telegram", "push", "email", "viber"):
@@ -86,7 +91,11 @@ async def fall_through(session: AsyncSession, settings: Settings, message: Messa
     if is_deferred(message.meta):  # rendered for its own channel when claimed
         row = queued_row(**where, language=message.language, meta=dict(message.meta))
     else:
-        row = message_row(**where, context=dict(message.meta.get("context", {})))
+        try:
+            row = message_row(**where, context=dict(message.meta.get("context", {})))
+        except TextRefused as exc:  # a staff text that may not run: no next channel either
+            log.warning("message %s cannot fall through to %s: %s", message.id, channel, exc)
+            return False
     await insert_messages(session, [row])
     log.info("message %s on %s fell through to %s", message.id, message.channel, channel)
     return True

@@ -24,6 +24,7 @@ from notifications.rates import TokenBucket
 from shared import jobs
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.retention import run_retention
 
 log = logging.getLogger("loyalty.notifier")
 # Listeners see each claimed batch inside its transaction (so their writes commit with it, and a
@@ -35,7 +36,7 @@ _T = Message.__table__
 _LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=SENDING, lease_until=bindparam("lease"), attempts=_T.c.attempts + 1)
 _UNRENDERABLE = update(_T).where(_T.c.id == bindparam("mid")).values(
-    status=UNDELIVERABLE, lease_until=None, cascade=[], error="the member or the campaign's variant is gone")
+    status=UNDELIVERABLE, lease_until=None, cascade=[], error=bindparam("why"))
 _MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
     status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
     delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
@@ -125,7 +126,7 @@ class Worker:
                 await session.execute(_LEASE, [{"mid": m.id, "lease": lease} for m in messages])
                 broken = await render_claimed(session, self.settings, messages)
                 if broken:  # nothing to say any more (the member was merged away): never sent
-                    await session.execute(_UNRENDERABLE, [{"mid": mid} for mid in broken])
+                    await session.execute(_UNRENDERABLE, [{"mid": mid, "why": why} for mid, why in broken.items()])
                     messages = [m for m in messages if m.id not in broken]
         uncertain = {m.id for m in messages if m.status == SENDING}
         for message in messages:
@@ -307,3 +308,8 @@ class Worker:
             log.info("due jobs: %s", report)
         except Exception:
             log.exception("due jobs failed; the next run will pick them up")
+        try:  # personal data past its retention (shared/retention.py)
+            log.info("retention: %s", await run_retention(self.core.sessions, self.core.clock,
+                                                          self.settings.retention))
+        except Exception:
+            log.exception("retention failed; the next run will pick it up")

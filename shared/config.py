@@ -5,17 +5,22 @@ Factories take a Settings object; tests build one directly instead of editing os
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
+from shared.outbound import UrlPolicy, parse_host_list
 from shared.program import ProgramRules, load_program
 
 VAR_DIR = Path("var")
+ENV_FILE = Path(".env")  # read from the working directory; LOYALTY_ENV_FILE names another
 
 
 class _Section(BaseSettings):
@@ -30,6 +35,13 @@ class TelegramSettings(_Section):
     api_url: str = "https://api.telegram.org"
     bot_username: str | None = None
     rate_per_second: float = Field(default=30, gt=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_accepts_the_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("Telegram accepts only A-Z, a-z, 0-9, _ and -, 1 to 256 characters")
+        return value
 
 
 class SmsSettings(_Section):
@@ -79,6 +91,21 @@ class PushSettings(_Section):
     vapid_subject: str = "mailto:admin@localhost"
     ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
     request_timeout: float = Field(default=15, gt=0)
+    # endpoints a browser may give us: https on one of these hosts ("*." = any subdomain), never an IP
+    allowed_hosts: str = ("fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,"
+                          "web.push.apple.com,*.push.apple.com")
+    # tests only (a local push server): host or host:port allowed over http, as an IP, on a private address
+    allow_insecure_hosts: str = ""
+
+    @field_validator("allowed_hosts", "allow_insecure_hosts")
+    @classmethod
+    def _host_list(cls, value: str, info: ValidationInfo) -> str:
+        parse_host_list(value, insecure=info.field_name == "allow_insecure_hosts")
+        return value
+
+    @property
+    def endpoint_policy(self) -> UrlPolicy:
+        return UrlPolicy(parse_host_list(self.allowed_hosts), parse_host_list(self.allow_insecure_hosts, insecure=True))
 
 
 class WalletSettings(_Section):
@@ -134,7 +161,21 @@ class CabinetSettings(_Section):
     resend_seconds: int = Field(default=60, ge=0, description="wait before another code to the same phone")
     codes_per_phone_hour: int = Field(default=5, ge=1)
     codes_per_ip_hour: int = Field(default=20, ge=1)
+    codes_per_phone_day: int = Field(default=20, ge=1, description="codes to one phone a day, from all addresses")
+    guesses_per_ip_hour: int = Field(default=15, ge=1, description="wrong code guesses from one address an hour")
+    code_countries: str = Field(default="", pattern=r"^[0-9+, ]*$",
+                                description="calling codes codes may be sent to, e.g. '7,375'; empty: the program's")
     init_data_max_age: int = Field(default=3600, ge=60, description="Telegram Mini App initData freshness, s")
+
+
+class RetentionSettings(_Section):
+    """How long personal data that has served its purpose is kept (see docs/operations.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_RETENTION_", extra="ignore", frozen=True)
+
+    message_days: int = Field(default=180, ge=1, description="message addresses and texts are blanked after")
+    login_code_hours: int = Field(default=24, ge=1, description="one-time codes are deleted after")
+    batch_size: int = Field(default=1000, ge=1, le=50_000, description="rows per transaction")
 
 
 class Settings(BaseSettings):
@@ -150,7 +191,14 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_statement_cache_size: int | None = Field(
+        default=None, ge=0, description="asyncpg prepared statements per connection; 0 behind PgBouncer (transaction "
+        "mode), unset for asyncpg's default")
+    trusted_proxies: str = Field(default="", description="comma-separated addresses or networks of reverse proxies "
+                                 "whose X-Forwarded-For/-Proto are believed; * for any; empty for none")
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    console_session_max_hours: float = Field(default=12, gt=0, le=24 * 31,
+                                              description="a console sign-in ends this long after it, active or not")
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
@@ -158,6 +206,7 @@ class Settings(BaseSettings):
     notify: NotifierSettings = Field(default_factory=NotifierSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     cabinet: CabinetSettings = Field(default_factory=CabinetSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -165,6 +214,20 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        entries = [part.strip() for part in value.split(",") if part.strip()]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network; use e.g. 10.0.0.5,172.18.0.0/16 "
+                                 "or *") from None
+        return ",".join(entries)
 
     @field_validator("public_url")
     @classmethod
@@ -206,10 +269,26 @@ class Settings(BaseSettings):
         return path.read_text(encoding="utf-8").strip()
 
 
+def env_file() -> Path | None:
+    """The .env file the settings read (LOYALTY_ENV_FILE, default ./.env), if it exists."""
+    path = Path(os.environ.get("LOYALTY_ENV_FILE") or ENV_FILE)
+    return path if path.is_file() else None
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build Settings and the program rules, turning validation errors into ConfigError."""
+    """Build Settings and the program rules, turning validation errors into ConfigError.
+
+    LOYALTY_* lines of the .env file count as settings; the process environment wins over them."""
+    dotenv = env_file()
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        if dotenv is None:
+            settings = Settings(**overrides)  # type: ignore[arg-type]
+        else:
+            for name, field in Settings.model_fields.items():  # each section reads it with its own prefix
+                section = field.annotation
+                if name not in overrides and isinstance(section, type) and issubclass(section, _Section):
+                    overrides[name] = section(_env_file=dotenv, _env_file_encoding="utf-8")  # type: ignore[call-arg]
+            settings = Settings(_env_file=dotenv, _env_file_encoding="utf-8", **overrides)  # type: ignore[arg-type, call-arg]
     except ValidationError as exc:  # a section's own error carries its class name as title
         raise ConfigError(_describe(exc)) from exc
     settings.program  # noqa: B018 - validate the rules at start, not on first receipt
@@ -224,6 +303,7 @@ _PREFIXES = {
     "NotifierSettings": "LOYALTY_NOTIFY_",
     "PushSettings": "LOYALTY_PUSH_",
     "CabinetSettings": "LOYALTY_CABINET_",
+    "RetentionSettings": "LOYALTY_RETENTION_",
 }
 
 

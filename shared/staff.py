@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from passlib.context import CryptContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,10 +46,16 @@ class StaffView:
     id: int
     email: str
     role: str
+    generation: int = 0  # the account's session generation when this view was read
 
 
 def view(account: StaffAccount) -> StaffView:
-    return StaffView(account.id, account.email, account.role)
+    return StaffView(account.id, account.email, account.role, account.session_generation or 0)
+
+
+def _end_sessions(account: StaffAccount) -> None:
+    """Every console session issued before this moment stops working (see webapp/console/session.py)."""
+    account.session_generation = (account.session_generation or 0) + 1
 
 
 def _check(email: str, role: str, password: str | None) -> str:
@@ -69,7 +75,7 @@ async def create_staff(session: AsyncSession, clock: Clock, email: str, role: st
                        *, actor: str = "cli") -> StaffAccount:
     email = _check(email, role, password)
     account = StaffAccount(email=email, role=role, password_hash=await hash_password(password), active=True,
-                           created_at=clock.now())
+                           created_at=clock.now(), session_generation=0)
     try:
         async with session.begin_nested():
             session.add(account)
@@ -121,6 +127,31 @@ async def update_staff(session: AsyncSession, clock: Clock, staff_id: int, *, ro
             raise Conflict("This is the last active admin; make another admin first.")
     account.role, account.active = role, active
     if before != {"role": role, "active": active}:
+        _end_sessions(account)  # the person signs in again under the new role (or not at all)
         audit.record(session, clock, actor, "staff.update", ("staff", str(account.id)), before=before,
                      after={"role": role, "active": active})
     return account
+
+
+async def set_password(session: AsyncSession, clock: Clock, staff_id: int, password: str, *,
+                       actor: str) -> StaffAccount:
+    """A new password ends every console session of the account (a stolen cookie dies with the old one)."""
+    account = await session.get(StaffAccount, staff_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    if account is None:
+        raise NotFound(f"No staff account {staff_id}.")
+    if len(password) < MIN_PASSWORD:
+        problems = FieldErrors()
+        problems.add("password", f"at least {MIN_PASSWORD} characters")
+        problems.raise_if_any("The password is not valid.")
+    account.password_hash = await hash_password(password)
+    _end_sessions(account)
+    audit.record(session, clock, actor, "staff.password", ("staff", str(account.id)))
+    return account
+
+
+async def end_sessions(session: AsyncSession, staff_id: int, generation: int) -> bool:
+    """Sign-out: move the generation on if it is still the one the session carries (one UPDATE)."""
+    result = await session.execute(update(StaffAccount).where(
+        StaffAccount.id == staff_id, StaffAccount.session_generation == generation)
+        .values(session_generation=StaffAccount.session_generation + 1))
+    return bool(getattr(result, "rowcount", 0))

@@ -1,6 +1,9 @@
 """Test set-up: every suite runs on SQLite and on PostgreSQL (LOYALTY_TEST_DB=sqlite|postgres).
 
 PostgreSQL gets a fresh database per run, migrated once; tables are emptied between tests.
+LOYALTY_TEST_DB=pgbouncer runs only the tests marked `pgbouncer`, as on PostgreSQL, but the app and the
+migrations reach the database through PgBouncer in transaction mode (`.ci/pgbouncer`, 127.0.0.1:6543)
+with the statement cache off.
 """
 
 from __future__ import annotations
@@ -25,12 +28,23 @@ from shared.core import Core
 from shared.db.migrate import upgrade
 
 BACKEND = os.environ.get("LOYALTY_TEST_DB", "sqlite")
+ON_POSTGRES = BACKEND in ("postgres", "pgbouncer")
 PG_ADMIN = os.environ.get("LOYALTY_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PGBOUNCER = os.environ.get("LOYALTY_TEST_PGBOUNCER", "127.0.0.1:6543")  # host:port of `.ci/pgbouncer`
+STATEMENT_CACHE = 0 if BACKEND == "pgbouncer" else None  # LOYALTY_DB_STATEMENT_CACHE_SIZE of the app under test
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+# A developer's .env must not change what the tests (and the CLI processes they start) see.
+os.environ.setdefault("LOYALTY_ENV_FILE", os.devnull)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if BACKEND != "postgres":
+    if BACKEND == "pgbouncer":  # only what is meant to prove itself through PgBouncer
+        kept = [item for item in items if "pgbouncer" in item.keywords]
+        dropped = [item for item in items if "pgbouncer" not in item.keywords]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = kept
+    if not ON_POSTGRES:
         skip = pytest.mark.skip(reason="runs on PostgreSQL only (LOYALTY_TEST_DB=postgres)")
         for item in items:
             if "postgres_only" in item.keywords:
@@ -60,6 +74,14 @@ async def _drop_pg_database(name: str) -> None:
         await conn.close()
 
 
+def backend_url(url: str) -> str:
+    """A PostgreSQL URL as the app under test reaches it: through PgBouncer when BACKEND is pgbouncer."""
+    if BACKEND != "pgbouncer":
+        return url
+    user, rest = url.split("@", 1)
+    return f"{user}@{PGBOUNCER}/{rest.split('/', 1)[1]}"
+
+
 @pytest.fixture(scope="session")
 def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("var")
@@ -67,10 +89,11 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 async def database_url(var_dir: Path) -> AsyncIterator[str]:
-    if BACKEND == "postgres":
+    if ON_POSTGRES:
         name = f"loyalty_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
         url = await _create_pg_database(name)
-        await asyncio.to_thread(upgrade, url)
+        url = backend_url(url)
+        await asyncio.to_thread(upgrade, url, "heads", STATEMENT_CACHE)
         yield url
         await _drop_pg_database(name)
     else:
@@ -82,7 +105,7 @@ async def database_url(var_dir: Path) -> AsyncIterator[str]:
 @pytest.fixture
 def settings(database_url: str, var_dir: Path) -> Settings:
     return Settings(database_url=database_url, var_dir=var_dir, secret_key="test-secret-" + "x" * 32,
-                    public_url="http://testserver.local")
+                    public_url="http://testserver.local", db_statement_cache_size=STATEMENT_CACHE)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import delete
 
-from shared.apikeys import create_api_key, find_api_key
+from shared.apikeys import create_api_key, find_api_key, list_api_keys, revoke_api_key
 from shared.clock import FixedClock
 from shared.config import Settings, load_settings
 from shared.core import Core
@@ -51,7 +51,23 @@ def db_upgrade(revision: str) -> None:
     from shared.db.migrate import upgrade
 
     settings = _settings()
-    upgrade(settings.db_url, revision)
+    upgrade(settings.db_url, revision, settings.db_statement_cache_size)
+    click.echo(f"database at {revision}")
+
+
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})  # so "-1" is a revision
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Roll the schema back to REVISION (e.g. 0013, or -1 for one step); take a backup first."""
+    from alembic.util import CommandError
+
+    from shared.db.migrate import downgrade
+
+    settings = _settings()
+    try:
+        downgrade(settings.db_url, revision, settings.db_statement_cache_size)
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"database at {revision}")
 
 
@@ -140,6 +156,55 @@ def apikey_create(name: str, scope: str) -> None:
     click.echo(key)
 
 
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "-"
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """Every key: name, scope, first characters, created, last used (to within minutes), revoked."""
+    settings = _settings()
+
+    async def go() -> list[tuple[str, ...]]:
+        core = Core(settings)
+        try:
+            async with core.reading() as session:
+                return [(k.name, k.scope, k.prefix + "...", _when(k.created_at), _when(k.last_used_at),
+                         _when(k.revoked_at) if k.revoked_at else "live") for k in await list_api_keys(session)]
+        finally:
+            await core.close()
+
+    rows = asyncio.run(go())
+    if not rows:
+        click.echo("no API keys")
+        return
+    header = ("NAME", "SCOPE", "KEY", "CREATED", "LAST USED", "REVOKED")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())
+
+
+@apikey.command("revoke")
+@click.argument("name")
+def apikey_revoke(name: str) -> None:
+    """Revoke every live key with this name; the next request with it gets 401, in every process."""
+    settings = _settings()
+
+    async def go() -> int:
+        core = Core(settings)
+        try:
+            async with core.transaction() as session:
+                return await revoke_api_key(session, core.clock, name)
+        finally:
+            await core.close()
+
+    try:
+        count = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"revoked {count} API key{'s' if count != 1 else ''} named {name!r}")
+
+
 @main.group()
 def staff() -> None:
     """Console staff accounts."""
@@ -200,16 +265,96 @@ def jobs_run_due(as_of: str | None) -> None:
         clock = FixedClock(moment)
 
     async def go() -> None:
+        from shared.retention import run_retention
+
         core = Core(settings, clock)
         try:
             report = await run_due(core.sessions, core.clock, core.rules)
+            retention = await run_retention(core.sessions, core.clock, settings.retention)
         finally:
             await core.close()
         click.echo(f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
                    f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
                    f"{report.birthdays} birthdays, {report.tier_changes} tier changes")
+        click.echo(f"retention: {retention}")
 
     asyncio.run(go())
+
+
+@main.group()
+def member() -> None:
+    """Personal data of one member: export it, or erase the person (152-FZ, GDPR)."""
+
+
+def _member_phone(core: Core, phone: str) -> str:
+    from shared.phones import normalize_phone
+
+    try:
+        return normalize_phone(phone, core.rules.phone_region)
+    except InvalidInput as exc:
+        raise click.BadParameter(exc.detail, param_hint="PHONE") from exc
+
+
+@member.command("export")
+@click.argument("phone")
+def member_export(phone: str) -> None:
+    """Print everything held about the member with PHONE as JSON."""
+    import json
+
+    from shared.privacy import export_member, find_for_privacy
+
+    settings = _settings()
+
+    async def go() -> dict[str, Any]:
+        core = Core(settings)
+        try:
+            async with core.reading() as session:
+                found = await find_for_privacy(session, _member_phone(core, phone))
+                return await export_member(session, found, core.clock.now())
+        finally:
+            await core.close()
+
+    try:
+        data = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@member.command("erase")
+@click.argument("phone")
+@click.option("--reason", required=True, help="why (e.g. the request's number); no personal data")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation on a terminal")
+def member_erase(phone: str, reason: str, yes: bool) -> None:
+    """Erase the person with PHONE; their points and purchases stay under an anonymous member."""
+    import getpass
+
+    from shared.privacy import erase_member, find_for_privacy, validate_reason
+
+    settings = _settings()
+    try:
+        validate_reason(reason)
+    except InvalidInput as exc:
+        raise click.BadParameter("; ".join(e.message for e in exc.errors), param_hint="--reason") from exc
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Erase the member with phone {phone}? This cannot be undone", abort=True)
+
+    async def go() -> str:
+        core = Core(settings)
+        try:
+            async with core.transaction() as session:
+                found = await find_for_privacy(session, _member_phone(core, phone))
+                erased = await erase_member(session, core.clock, found.id, actor=f"cli:{getpass.getuser()}",
+                                            reason=reason)
+                return str(erased.id)
+        finally:
+            await core.close()
+
+    try:
+        member_id = asyncio.run(go())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"erased: the person is gone; points and purchases stay under anonymous member {member_id}")
 
 
 @main.command("import")
@@ -253,12 +398,21 @@ def import_csv(file: Path, report_path: Path | None) -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=1, show_default=True, help="web processes")
 def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web app (API, cabinet, console, wallet service, bot webhook)."""
+    """Serve the web app (API, cabinet, console, wallet service, bot webhook). Does not migrate: run
+    `loyalty db upgrade` once before starting (compose's `migrate` service does)."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
     uvicorn.run("webapp.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                proxy_headers=True, access_log=False)
+                access_log=False, **forwarded_headers(settings))
+
+
+def forwarded_headers(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options from LOYALTY_TRUSTED_PROXIES: X-Forwarded-For/-Proto are believed only from
+    those addresses (the client address rate limits see is then the shopper's); none trusted by default."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.trusted_proxies}
 
 
 @main.command()
@@ -284,6 +438,62 @@ def bot() -> None:
     asyncio.run(go())
 
 
+@main.group()
+def telegram() -> None:
+    """The bot's webhook registration with Telegram."""
+
+
+@telegram.command("set-webhook")
+@click.option("--url", default=None, help="default: LOYALTY_PUBLIC_URL + /telegram/webhook (https only)")
+@click.option("--drop-pending-updates", is_flag=True, help="forget updates Telegram queued meanwhile")
+def telegram_set_webhook(url: str | None, drop_pending_updates: bool) -> None:
+    """Register the webhook (setWebhook) with LOYALTY_TELEGRAM_WEBHOOK_SECRET as its secret token."""
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+    from bot.webhook import WebhookConfigError, set_webhook
+
+    settings = _settings()
+    if settings.telegram.token is None:
+        raise click.ClickException("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
+    try:
+        registered = asyncio.run(set_webhook(settings, url, drop_pending_updates))
+    except WebhookConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        raise click.ClickException(f"Telegram refused setWebhook: {exc}") from exc
+    click.echo(f"webhook set: {registered}")
+    click.echo("the web app must be running there with the same LOYALTY_TELEGRAM_WEBHOOK_SECRET; "
+               "do not run `loyalty bot` as well (it deletes the webhook to poll)")
+
+
+@telegram.command("webhook-info")
+def telegram_webhook_info() -> None:
+    """Show Telegram's view of the webhook (getWebhookInfo): URL, queue, last delivery error."""
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+    from bot.webhook import WEBHOOK_PATH, get_webhook_info
+
+    settings = _settings()
+    if settings.telegram.token is None:
+        raise click.ClickException("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
+    try:
+        info = asyncio.run(get_webhook_info(settings))
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        raise click.ClickException(f"Telegram refused getWebhookInfo: {exc}") from exc
+    expected = settings.public_url.rstrip("/") + WEBHOOK_PATH
+    click.echo(f"url: {info.url or '(none: polling mode)'}")
+    click.echo(f"expected: {expected} ({'matches' if info.url == expected else 'DIFFERENT'})")
+    click.echo(f"pending updates: {info.pending_update_count}")
+    if info.last_error_date is not None:
+        click.echo(f"last error: {info.last_error_date.isoformat()} {info.last_error_message or ''}".rstrip())
+    else:
+        click.echo("last error: none")
+    if info.max_connections is not None:
+        click.echo(f"max connections: {info.max_connections}")
+    if info.ip_address:
+        click.echo(f"ip address: {info.ip_address}")
+
+
 @main.command()
 def worker() -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
@@ -301,7 +511,7 @@ def run(host: str, port: int) -> None:
     settings = _settings()
     from shared.db.migrate import upgrade
 
-    upgrade(settings.db_url)
+    upgrade(settings.db_url, "heads", settings.db_statement_cache_size)
     processes: list[subprocess.Popen[Any]] = []
     exe = [sys.executable, "-m", "webapp.cli"]
     subprocess.run([*exe, "demo"], check=True)

@@ -12,6 +12,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Permi
 
 from shared.core import Core
 from shared.db.models import Member
+from shared.ratelimit import rate_limits
 from wallet.links import verify_pass_signature
 from wallet.passkit_service import (
     WrongToken,
@@ -127,16 +128,26 @@ async def latest_pass(request: Request[Any, Any, Any], pass_type: str, serial: s
         return _pass_response(await pass_for(session, core.settings, core.rules, member), member)
 
 
+LOG_POSTS_PER_HOUR = 30  # per address; devices post logs only when something goes wrong
+
+
 @post("/v1/log", status_code=200)
-async def device_log(request: Request[Any, Any, Any]) -> None:
+async def device_log(request: Request[Any, Any, Any]) -> Response[bytes] | None:
     import logging
 
+    core: Core = request.app.state.core
+    address = (request.client.host if request.client else "-")[:64]
+    now = core.clock.now()
+    counter = await rate_limits(core).hit("passkit-log:" + address, 3600, now)
+    if counter.hits > LOG_POSTS_PER_HOUR:
+        return Response(b"", status_code=429, headers={"Retry-After": str(counter.retry_after(now))})
     try:
         body = await request.json()
     except Exception:
-        return
+        return None
     for line in (body.get("logs", []) if isinstance(body, dict) else [])[:50]:
         logging.getLogger("loyalty.wallet.device").info("%s", str(line)[:500])
+    return None
 
 
 def create_passkit_router() -> Router:

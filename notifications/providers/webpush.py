@@ -2,7 +2,10 @@
 
 ``OutgoingMessage.to`` is the subscription JSON. When the push service answers 404/410 the browser
 unsubscribed: the subscription row is deleted (when the channel has the core) and the message is
-UNDELIVERABLE; 429/5xx are FAILED (transient).
+UNDELIVERABLE; 429/5xx are FAILED (transient). Only endpoints shared.outbound allows are called:
+the URL is checked before each request (redirects too) and the host's addresses after DNS, at
+connect time; a refused endpoint is UNDELIVERABLE and nothing is sent. What a push service answers
+is logged capped and sanitised, never verbatim.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import aiohttp
 from pywebpush import WebPusher, WebPushException
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
-from notifications.push_subscriptions import remove_subscription
+from notifications.outbound import guarded_session, refusal_of
+from notifications.push_subscriptions import push_policy, remove_subscription
 from notifications.vapid_keys import load_vapid, vapid_public_key
 from shared.config import Settings
 from shared.core import Core
+from shared.outbound import OutboundRefused, UnsafeURL, loggable
 
 __all__ = ["WebPushChannel", "vapid_public_key"]
 log = logging.getLogger(__name__)
@@ -37,13 +42,17 @@ class WebPushChannel:
         self.settings = settings
         self.core = core
         self.vapid = load_vapid(settings)
+        self.policy = push_policy(settings)
+        if self.policy.insecure_hosts:
+            log.warning("web push may reach %s without https or address checks (LOYALTY_PUSH_ALLOW_INSECURE_HOSTS):"
+                        " for tests only", ", ".join(self.policy.insecure_hosts))
         self._headers: dict[str, tuple[float, dict[str, str]]] = {}  # audience -> (expires, headers)
         self._session: aiohttp.ClientSession | None = None
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.settings.push.request_timeout)
+            self._session = guarded_session(
+                self.policy, aiohttp.ClientTimeout(total=self.settings.push.request_timeout)
             )
         return self._session
 
@@ -76,7 +85,10 @@ class WebPushChannel:
         try:
             subscription: dict[str, Any] = json.loads(message.to)
             endpoint = str(subscription["endpoint"])
+            self.policy.check_url(endpoint)  # rows stored before the allow-list are checked here
             pusher = WebPusher(subscription, aiohttp_session=self._http())
+        except UnsafeURL as exc:
+            return self._refused(message, exc)
         except (ValueError, KeyError, TypeError, WebPushException):
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="invalid subscription")
         try:
@@ -91,8 +103,11 @@ class WebPushChannel:
             async with response:
                 status = response.status
                 provider_id = response.headers.get("Location")
-                detail = (await response.text())[:200] if status > 202 else ""
-        except (aiohttp.ClientError, TimeoutError) as exc:
+                detail = loggable(await response.text(errors="replace")) if status > 202 else ""
+        except (aiohttp.ClientError, TimeoutError, OutboundRefused) as exc:
+            refusal = refusal_of(exc)
+            if refusal is not None:  # resolved to a private address, or redirected off the allow-list
+                return self._refused(message, refusal)
             return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0)
         if status <= 202:
             return DeliveryResult(DeliveryStatus.SENT, provider_id=provider_id)
@@ -106,10 +121,16 @@ class WebPushChannel:
                 error=f"http {status}",
                 retry_after=float(retry) if retry and retry.isdigit() else 60.0,
             )
-        log.warning("push service refused message %s: %s %s", message.id, status, detail)
+        log.warning("push service refused message %s: %s %r", message.id, status, detail)
         if status in (401, 403):  # our VAPID key or claims: fix the configuration, then retry
             return DeliveryResult(DeliveryStatus.FAILED, error=f"http {status}", retry_after=300.0)
         return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"http {status}")
+
+    @staticmethod
+    def _refused(message: OutgoingMessage, refusal: OutboundRefused) -> DeliveryResult:
+        """Never sent: the endpoint is not a push service we may call (permanent, no retry)."""
+        log.warning("push message %s not sent: %s", message.id, loggable(str(refusal)))
+        return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"endpoint refused: {loggable(str(refusal))}")
 
     async def _forget(self, endpoint: str) -> None:
         if self.core is None:

@@ -1,4 +1,5 @@
-"""Message templates by kind, language and channel (jinja2), with SMS cost known before sending."""
+"""Message templates by kind, language and channel (jinja2), with SMS cost known before sending.
+The catalogue's texts are ours; texts that staff write go through notifications.templates.staff_texts."""
 
 from __future__ import annotations
 
@@ -6,11 +7,23 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, pass_context
+from jinja2 import Environment, StrictUndefined, TemplateError, pass_context
 from jinja2.runtime import Context
 
 from notifications.sms_parts import count_parts
 from notifications.templates.catalog import CATALOG, EMAIL_HTML
+from notifications.templates.staff_texts import (
+    FIELDS,
+    FILTER_NAMES,
+    MAX_OUTPUT,
+    Refusal,
+    TextRefused,
+    capped,
+    check_text,
+    refusal_of,
+    refuse,
+    sandbox,
+)
 from shared.plurals import points_text
 
 
@@ -20,12 +33,14 @@ def _points(context: Context, n: int) -> str:
     return points_text(int(n), str(context.get("language") or "ru"))
 
 
-# plain text for SMS, Telegram, push: no HTML to escape (the e-mail HTML goes through _html_env)
+# our own catalogue, plain text for SMS, Telegram, push: no HTML to escape (the e-mail HTML goes through _html_env)
 _env = Environment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)  # noqa: S701
 _html_env = Environment(autoescape=True, undefined=StrictUndefined)
 for _environment in (_env, _html_env):
     _environment.filters["points"] = _points
 _compiled: dict[str, Any] = {}
+_staff_compiled: dict[str, Any] = {}
+_CACHE_LIMIT = 1024  # distinct staff texts kept compiled per process
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,16 @@ class _Fields:
             values = [str(context[name]) for name in self.names]
         except KeyError:
             return str(self.jinja.render(**context))
+        return self.join(values)
+
+    def generate(self, **context: Any) -> Any:
+        try:
+            values = [str(context[name]) for name in self.names]
+        except KeyError:
+            return self.jinja.generate(**context)
+        return iter((self.join(values),))
+
+    def join(self, values: list[str]) -> str:
         out = [self.parts[0]]
         for value, part in zip(values, self.parts[1:], strict=True):
             out += (value, part)
@@ -70,6 +95,7 @@ def _fields_only(source: str, jinja: Any) -> _Fields | None:
 
 
 def _template(source: str, html: bool = False) -> Any:
+    """One of our catalogue's texts, compiled once."""
     key = ("h:" if html else "t:") + source
     if key not in _compiled:
         compiled = (_html_env if html else _env).from_string(source)
@@ -77,16 +103,36 @@ def _template(source: str, html: bool = False) -> Any:
     return _compiled[key]
 
 
+def render_staff_text(source: Any, context: dict[str, Any]) -> str:
+    """A text staff wrote, checked (again: it may have been stored before the rules or around
+    them), rendered in the sandbox and capped; any failure is a TextRefused, never anything else."""
+    if not isinstance(source, str):
+        raise refuse("fails", reason="not a text")
+    check_text(source)
+    compiled = _staff_compiled.get(source)
+    if compiled is None:
+        if len(_staff_compiled) >= _CACHE_LIMIT:
+            _staff_compiled.clear()
+        jinja = sandbox.from_string(source)
+        compiled = _staff_compiled[source] = _fields_only(source, jinja) or jinja
+    try:
+        return capped(compiled.generate(**context))
+    except TextRefused:
+        raise
+    except Exception as exc:  # whatever a stored text does, it fails as a refusal
+        raise refuse("fails", reason=str(exc)[:200] or type(exc).__name__) from None
+
+
 CUSTOM_KINDS = frozenset({"campaign", "chain"})
 
 
 def render_custom(channel: str, texts: dict[str, str], context: dict[str, Any]) -> Rendered:
-    """A marketer's text (jinja2, the member's fields) for one channel: "text" and, for e-mail and
-    push, "subject"."""
-    body = _template(texts["text"]).render(**context).strip()
+    """A marketer's text (the member's fields, our filters, {% if %}) for one channel: "text" and,
+    for e-mail and push, "subject". Raises TextRefused when a text may not run."""
+    body = render_staff_text(texts["text"], context).strip()
     if channel == "sms":
         return Rendered(text=body, parts=count_parts(body))
-    subject = _template(texts["subject"]).render(**context).strip() if texts.get("subject") else None
+    subject = render_staff_text(texts["subject"], context).strip() if texts.get("subject") else None
     if channel == "email":
         html = _template(EMAIL_HTML, html=True).render(subject=subject or "", paragraphs=body.split("\n"), **context)
         return Rendered(text=body, subject=subject, html=html)
@@ -113,3 +159,8 @@ def render_message(kind: str, channel: str, language: str, context: dict[str, An
         html = _template(EMAIL_HTML, html=True).render(subject=subject, paragraphs=body.split("\n"), **context)
         return Rendered(text=body, subject=subject, html=html)
     return Rendered(text=body, subject=subject)
+
+
+__all__ = ["CUSTOM_KINDS", "FIELDS", "FILTER_NAMES", "MAX_OUTPUT", "Refusal", "Rendered", "TemplateError",
+           "TextRefused", "check_text", "has_template", "refusal_of", "render_custom", "render_message",
+           "render_staff_text"]

@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, pool_size: int = 10, statement_cache_size: int | None = None) -> AsyncEngine:
+    """statement_cache_size: asyncpg's prepared statement cache per connection (None: asyncpg's default).
+    0 is for PgBouncer in transaction mode, where a connection may land on another server connection."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                               connect_args=asyncpg_cache_args(statement_cache_size))
+
+
+def asyncpg_cache_args(statement_cache_size: int | None) -> dict[str, Any]:
+    """connect_args for the SQLAlchemy asyncpg dialect: its own cache and asyncpg's both sized; with 0 every
+    prepared statement gets a unique name, so two clients sharing a server connection never collide."""
+    if statement_cache_size is None:
+        return {}
+    args: dict[str, Any] = {"prepared_statement_cache_size": statement_cache_size,
+                            "statement_cache_size": statement_cache_size}
+    if statement_cache_size == 0:
+        args["prepared_statement_name_func"] = _unique_statement_name
+    return args
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid4().hex}__"
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

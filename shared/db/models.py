@@ -210,6 +210,7 @@ class ApiKey(Base):
     scope: Mapped[str] = mapped_column(String(16), default="pos")
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]  # written at most every few minutes
 
 
 class Segment(Base):

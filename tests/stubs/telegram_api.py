@@ -5,6 +5,8 @@
     stub.blocked.add(555)                # -> 403 "Forbidden: bot was blocked by the user"
     stub.retry_after[556] = 7            # -> 429 with parameters.retry_after = 7
     stub.calls                           # [(method, {field: value}), ...]
+    stub.webhook                         # what setWebhook registered: {"url", "secret_token", ...}
+    stub.webhook_error = (1765000000, "Wrong response from the webhook: 403 Forbidden")  # for getWebhookInfo
 
 Unknown tokens get 401, unknown methods 404, a missing chat_id 400, exactly as the real API words them.
 """
@@ -29,6 +31,8 @@ class TelegramApiStub:
         self.retry_after: dict[int, int] = {}
         self.fail_with_500 = False
         self.updates: list[dict[str, Any]] = []  # served by getUpdates (polling mode), in order
+        self.webhook: dict[str, Any] = {}  # setWebhook's fields; deleteWebhook empties it
+        self.webhook_error: tuple[int, str] | None = None
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -57,6 +61,18 @@ class TelegramApiStub:
             body["parameters"] = parameters
         return web.json_response(body, status=status)
 
+    def _set_webhook(self, fields: dict[str, Any]) -> web.Response:
+        url = str(fields.get("url") or "")
+        if url and not url.startswith("https://"):
+            return self._error(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = str(fields.get("secret_token") or "")
+        if secret and (len(secret) > 256 or not all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
+            return self._error(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = dict(fields) if url else {}
+        if str(fields.get("drop_pending_updates")).lower() == "true":
+            self.updates.clear()
+        return web.json_response({"ok": True, "result": True, "description": "Webhook was set"})
+
     async def _call(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
@@ -80,8 +96,22 @@ class TelegramApiStub:
                     },
                 }
             )
-        if method in ("deleteWebhook", "setMyCommands", "answerCallbackQuery"):
+        if method == "deleteWebhook":
+            self.webhook = {}
             return web.json_response({"ok": True, "result": True})
+        if method in ("setMyCommands", "answerCallbackQuery"):
+            return web.json_response({"ok": True, "result": True})
+        if method == "setWebhook":
+            return self._set_webhook(fields)
+        if method == "getWebhookInfo":
+            info: dict[str, Any] = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                                    "pending_update_count": len(self.updates)}
+            if self.webhook:
+                info["max_connections"] = int(self.webhook.get("max_connections") or 40)
+                info["ip_address"] = "127.0.0.1"
+            if self.webhook_error:
+                info["last_error_date"], info["last_error_message"] = self.webhook_error
+            return web.json_response({"ok": True, "result": info})
         if method == "getUpdates":
             offset = int(fields.get("offset") or 0)
             pending = [u for u in self.updates if u["update_id"] >= offset]
@@ -113,6 +143,7 @@ class TelegramApiStub:
             "text": fields.get("text", ""),
             "chat": {"id": chat_id, "type": "private"},
         }
-        if markup:
-            result["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        if markup and "inline_keyboard" in markup:  # Telegram echoes inline keyboards only
+            result["reply_markup"] = markup
         return web.json_response({"ok": True, "result": result})

@@ -66,3 +66,60 @@ def test_section_errors_name_their_prefix(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("LOYALTY_SMS_PROVIDER", "pigeon")
     with pytest.raises(ConfigError, match="LOYALTY_SMS_PROVIDER"):
         load_settings(var_dir=tmp_path)
+
+
+def _dotenv(path: Path, *lines: str) -> Path:
+    path.write_text("\n".join(["# deployment settings", "POSTGRES_PASSWORD=not-ours", *lines]) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_the_dotenv_file_in_the_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOYALTY_ENV_FILE", raising=False)
+    _dotenv(tmp_path / ".env", "LOYALTY_PUBLIC_URL=https://loyalty.example.com/",
+            "LOYALTY_TELEGRAM_TOKEN=123:abc", "LOYALTY_SMS_PROVIDER=smsc", "LOYALTY_DB_STATEMENT_CACHE_SIZE=0",
+            'LOYALTY_TRUSTED_PROXIES="10.0.0.5, 172.18.0.0/16"', "LOYALTY_DB_POOL_SIZE=4")
+    monkeypatch.setenv("LOYALTY_DB_POOL_SIZE", "7")  # the environment wins over the file
+    settings = load_settings(var_dir=tmp_path)
+    assert settings.public_url == "https://loyalty.example.com"
+    assert settings.telegram.token is not None
+    assert settings.telegram.token.get_secret_value() == "123:abc"
+    assert settings.sms.provider == "smsc"  # sections read it with their own prefix
+    assert settings.db_statement_cache_size == 0
+    assert settings.trusted_proxies == "10.0.0.5,172.18.0.0/16"
+    assert settings.db_pool_size == 7
+
+
+def test_another_dotenv_file_and_its_errors_name_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    elsewhere = _dotenv(tmp_path / "prod.env", "LOYALTY_EMAIL_PROVIDER=pigeon")
+    monkeypatch.setenv("LOYALTY_ENV_FILE", str(elsewhere))
+    with pytest.raises(ConfigError, match="LOYALTY_EMAIL_PROVIDER"):
+        load_settings(var_dir=tmp_path)
+    _dotenv(elsewhere, "LOYALTY_DB_STATEMENT_CACHE_SIZE=-1")
+    with pytest.raises(ConfigError, match="LOYALTY_DB_STATEMENT_CACHE_SIZE"):
+        load_settings(var_dir=tmp_path)
+    monkeypatch.setenv("LOYALTY_ENV_FILE", str(tmp_path / "absent.env"))  # no file: environment only
+    assert load_settings(var_dir=tmp_path).db_statement_cache_size is None
+
+
+@pytest.mark.parametrize(("given", "kept"), [("", ""), ("*", "*"), (" 127.0.0.1 ", "127.0.0.1"),
+                                             ("10.0.0.5,172.18.0.0/16,::1", "10.0.0.5,172.18.0.0/16,::1")])
+def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path, given: str, kept: str) -> None:
+    assert load_settings(var_dir=tmp_path, trusted_proxies=given).trusted_proxies == kept
+
+
+@pytest.mark.parametrize("given", ["proxy.local", "10.0.0.300", "*,10.0.0.1"])
+def test_a_proxy_that_is_not_an_address_names_the_setting(tmp_path: Path, given: str) -> None:
+    with pytest.raises(ConfigError, match="LOYALTY_TRUSTED_PROXIES"):
+        load_settings(var_dir=tmp_path, trusted_proxies=given)
+
+
+def test_a_webhook_secret_telegram_would_refuse_names_the_setting(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOYALTY_TELEGRAM_WEBHOOK_SECRET", "not allowed!")
+    with pytest.raises(ConfigError, match="LOYALTY_TELEGRAM_WEBHOOK_SECRET"):
+        load_settings(var_dir=tmp_path)
+    monkeypatch.setenv("LOYALTY_TELEGRAM_WEBHOOK_SECRET", "Ab_9-" * 10)
+    assert load_settings(var_dir=tmp_path).telegram.webhook_secret is not None

@@ -15,9 +15,17 @@ from bot.init_data import InitDataError, validate_init_data
 from shared.db.models import Member
 from shared.errors import InvalidInput
 from shared.inputs import text_problem
-from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
+from shared.login_codes import (
+    IssueStatus,
+    VerifyStatus,
+    allowed_calling_codes,
+    calling_code,
+    issue_code,
+    verify_code,
+)
 from shared.members import CHANNELS, Registration, find_by_phone, register
 from shared.phones import mask_phone, normalize_phone
+from shared.ratelimit import rate_limits
 from webapp.cabinet.session_cookie import (
     PHONE_COOKIE,
     SESSION_COOKIE,
@@ -45,7 +53,11 @@ def signed_in(request: Request[Any, Any, Any], member: Member) -> Response[Any]:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    return request.client.host if request.client else "unknown"
+    return (request.client.host if request.client else "unknown")[:64]
+
+
+def _guesses_key(ip: str) -> str:
+    return "code-guess:ip:" + ip
 
 
 class LoginController(Controller):
@@ -71,6 +83,10 @@ class LoginController(Controller):
             phone = normalize_phone(raw, core.rules.phone_region)
         except InvalidInput:
             return render(request, "login", step="phone", phone=raw[:40], error="bad_phone", status=422)
+        allowed = allowed_calling_codes(settings.cabinet.code_countries, core.rules.phone_region)
+        if calling_code(phone) not in allowed:
+            return render(request, "login", step="phone", phone=phone, error="country", status=422,
+                          countries=", ".join(f"+{code}" for code in sorted(allowed)))
         async with core.transaction() as db:
             result = await issue_code(db, settings.cabinet, settings.secret, phone, client_ip(request),
                                       core.clock.now(), language_of(request))
@@ -90,10 +106,19 @@ class LoginController(Controller):
         except InvalidInput:
             return render(request, "login", step="phone", phone="", error="bad_phone", status=422)
         code = str(form.get("code", "")).strip()
-        now = core.clock.now()
+        now, ip, limits = core.clock.now(), client_ip(request), rate_limits(core)
+        guesses = await limits.peek(_guesses_key(ip), now)
+        if guesses.hits >= settings.cabinet.guesses_per_ip_hour:
+            minutes = (guesses.retry_after(now) + 59) // 60
+            page = render(request, "login", step="code", phone=phone, error="too_many_guesses", seconds=minutes,
+                          status=429)
+            page.headers["Retry-After"] = str(guesses.retry_after(now))
+            return page
         async with core.transaction() as db:
             result = await verify_code(db, settings.cabinet, settings.secret, phone, code[:12], now)
             member = await find_by_phone(db, phone) if result.status is VerifyStatus.OK else None
+        if result.status is not VerifyStatus.OK:  # counted after the transaction (SQLite: one writer)
+            await limits.hit(_guesses_key(ip), 3600, now)
         if result.status is VerifyStatus.WRONG:
             return render(request, "login", step="code", phone=phone, error="wrong_code",
                           left=result.attempts_left, status=422)

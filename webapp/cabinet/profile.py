@@ -1,5 +1,6 @@
 """My purchases (charts) and the profile: name, birth date once, e-mail with a confirmation link,
-consents per channel with when they were given, language; and the browser's push opt-in."""
+consents per channel with when they were given, language; the browser's push opt-in; and the shopper's
+own data: "download my data" (JSON) and "delete my account" (confirmed by a one-time code)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,18 @@ from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
-from notifications.push_subscriptions import save_subscription
+from notifications.push_subscriptions import push_policy, save_subscription
 from notifications.vapid_keys import vapid_public_key
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
 from shared.inputs import text_problem
 from shared.ledger import lock_member
+from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
 from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
+from shared.privacy import erase_member, export_member
 from webapp.cabinet.auth import SignedIn, provide_member
+from webapp.cabinet.login import client_ip
+from webapp.cabinet.session_cookie import PHONE_COOKIE, SESSION_COOKIE, cleared
 from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
 from webapp.cabinet.texts import LANGUAGES, translator
 from webapp.cabinet.views import core_of, local_time, render, settings_of
@@ -153,6 +158,50 @@ class ProfileController(Controller):
         return render(request, "profile", member=member, notice="saved", error=None,
                       **await profile_context(request, member))
 
+    @get("/profile/data.json")
+    async def my_data(self, request: Request[Any, Any, Any], member: SignedIn) -> Response[Any]:
+        """Everything held about me, as a JSON file to keep."""
+        core = core_of(request)
+        async with core.reading() as db:
+            data = await export_member(db, member, core.clock.now())
+        return Response(data, headers={"Content-Disposition": 'attachment; filename="my-loyalty-data.json"',
+                                       "Cache-Control": "no-store"})
+
+    @post("/profile/delete/code", status_code=200)
+    async def delete_code(self, request: HTMXRequest, member: SignedIn) -> Template:
+        """Send a one-time code, like the sign-in code, to confirm the deletion."""
+        core, settings = core_of(request), settings_of(request)
+        async with core.transaction() as db:
+            result = await issue_code(db, settings.cabinet, settings.secret, member.phone, client_ip(request),
+                                      core.clock.now(), member.language)
+        if result.status is IssueStatus.SENT:
+            return render(request, "profile", member=member, notice="delete_code_sent", error=None,
+                          delete_step="code", **await profile_context(request, member))
+        error = "limited" if result.status is IssueStatus.LIMITED else "wait"
+        return render(request, "profile", member=member, notice=None, error=error, seconds=result.retry_after,
+                      delete_step="code" if error == "wait" else None, status=429,
+                      **await profile_context(request, member))
+
+    @post("/profile/delete", status_code=200)
+    async def delete_account(self, request: HTMXRequest, member: SignedIn) -> Template:
+        """With the right code: erase the person (points and purchases stay anonymous) and sign out."""
+        core, settings = core_of(request), settings_of(request)
+        form = await request.form()
+        code = str(form.get("code", "")).strip()[:12]
+        async with core.transaction() as db:  # the code and the erasure: one transaction
+            result = await verify_code(db, settings.cabinet, settings.secret, member.phone, code, core.clock.now())
+            if result.status is VerifyStatus.OK:
+                await erase_member(db, core.clock, member.id, actor="member:cabinet",
+                                   reason="the member deleted their account in the cabinet")
+        if result.status is not VerifyStatus.OK:
+            wrong = result.status is VerifyStatus.WRONG
+            return render(request, "profile", member=member, notice=None, error="wrong_code" if wrong
+                          else "code_expired", left=result.attempts_left, delete_step="code" if wrong else None,
+                          status=422, **await profile_context(request, member))
+        request.state.cabinet_cookies = []  # no rotated session cookie on the way out
+        return render(request, "deleted", language=member.language, status=200,
+                      cookies=[cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)])
+
     @get("/push/key.json")
     async def push_key(self, request: Request[Any, Any, Any], member: SignedIn) -> dict[str, str]:
         return {"key": vapid_public_key(settings_of(request))}
@@ -168,9 +217,13 @@ class ProfileController(Controller):
             return Response({"detail": "send the browser's PushSubscription as JSON"}, status_code=400)
         try:
             async with core.transaction() as db:
-                await save_subscription(db, member.id, body, core.clock.now())
+                await save_subscription(db, member.id, body, core.clock.now(), push_policy(settings_of(request)))
                 await set_consent(db, core.clock, member, "push", True, source="web:cabinet",
                                   method="web-push-permission")
         except InvalidInput as exc:
-            return Response({"detail": exc.detail}, status_code=422)
+            return Response({"detail": exc.detail, "errors": [{"field": e.field, "message": e.message}
+                                                              for e in exc.errors]}, status_code=422)
+        except Conflict:  # this browser is subscribed for another card; it stays theirs
+            return Response({"detail": translator(member.language)("push_taken"), "status": "taken"},
+                            status_code=409)
         return Response({"status": "subscribed"}, status_code=201)

@@ -51,9 +51,10 @@ def local_time(request: Request[Any, Any, Any], member: Member | None, moment: d
 
 
 def render(request: HTMXRequest, name: str, *, member: Member | None = None, status: int = 200,
-           cookies: list[Cookie] | None = None, fragment: str | None = None, **context: Any) -> Template:
+           cookies: list[Cookie] | None = None, fragment: str | None = None, language: str | None = None,
+           **context: Any) -> Template:
     """The page `cabinet/<name>.html.j2`, or for htmx its fragment (or the named partial)."""
-    language = language_of(request, member)
+    language = language if language in LANGUAGES else language_of(request, member)
     partial = wants_fragment(request)
     cookies = [*(cookies or []), *getattr(request.state, "cabinet_cookies", [])]
     template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"

@@ -10,7 +10,7 @@ from litestar.di import Provide
 from litestar.response import Template
 
 from shared.core import Core
-from webapp.console.auth import SignInController
+from webapp.console.auth import PasswordController, SignInController
 from webapp.console.campaigns import CampaignsController
 from webapp.console.chains import ChainsController
 from webapp.console.login_limits import LoginLimits
@@ -39,7 +39,7 @@ def create_console_router() -> Router:
                                                CampaignsController, ChainsController], guards=[console_guard])
     return Router(
         path="/",
-        route_handlers=[SignInController, guarded],
+        route_handlers=[SignInController, PasswordController, guarded],
         dependencies={"core": Provide(_core, sync_to_thread=False),
                       "login_limits": Provide(lambda: limits, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""Sign in with e-mail and password (failures limited per account and IP), sign out."""
+"""Sign in with e-mail and password (failures delayed per account+address and per address, see
+login_limits.py), sign out (ends every copy of the session)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from litestar.response import Redirect, Template
 
 from shared.core import Core
 from shared.inputs import has_control
-from shared.staff import authenticate, view
+from shared.ratelimit import rate_limits
+from shared.staff import MIN_PASSWORD, authenticate, end_sessions, set_password, view
 from webapp.console.login_limits import LoginLimits
-from webapp.console.pages import page
-from webapp.console.session import clear_cookie, issue_cookie, signed_in
+from webapp.console.pages import current_staff, page
+from webapp.console.session import clear_cookie, console_guard, issue_cookie, session_claims, signed_in
 
 
 class SignInController(Controller):
@@ -33,20 +35,85 @@ class SignInController(Controller):
         if has_control(email):  # never reaches the database (PostgreSQL refuses NUL in text)
             return page(request, "console/login.html.j2", status_code=422, email="",
                         message="The e-mail address has characters an address cannot have.")
-        address = request.client.host if request.client else "-"
-        if login_limits.blocked(email, address):
-            return page(request, "console/login.html.j2", status_code=429, email=email,
-                        message="Too many failed attempts. Wait 15 minutes and try again.")
+        address = (request.client.host if request.client else "-")[:64]
+        limits, now = rate_limits(core), core.clock.now()
+        wait = await login_limits.wait_seconds(limits, email, address, now)
+        if wait:
+            response = page(
+                request,
+                "console/login.html.j2",
+                status_code=429,
+                email=email,
+                message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.",
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
         async with core.transaction() as session:
             account = await authenticate(session, core.clock, email, password) if email and password else None
             staff = view(account) if account is not None else None
         if staff is None:
-            login_limits.failed(email, address)
-            return page(request, "console/login.html.j2", status_code=401, email=email,
-                        message="Wrong e-mail or password.")
-        login_limits.succeeded(email)
+            await login_limits.failed(limits, email, address, now)
+            return page(
+                request, "console/login.html.j2", status_code=401, email=email, message="Wrong e-mail or password."
+            )
+        await login_limits.succeeded(limits, email, address)
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, staff)])
 
     @post("/logout", status_code=303)
-    async def logout(self) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
+        """Ends this session and every copy of it: the account's session generation moves on."""
+        claims = session_claims(request)
+        if claims is not None:
+            async with core.transaction() as session:
+                await end_sessions(session, int(claims["sub"]), int(claims["gen"]))
         return Redirect("/console/login", status_code=303, cookies=[clear_cookie()])
+
+
+class PasswordController(Controller):
+    """Anyone signed in changes their own password; every other session of theirs ends."""
+
+    path = "/console/password"
+    guards = [console_guard]  # noqa: RUF012 - Litestar's layered options
+    opt = {"roles": None}  # noqa: RUF012
+    include_in_schema = False
+
+    @get("/")
+    async def form(self, request: Request[Any, Any, Any]) -> Template:
+        return page(request, "console/password.html.j2", message=None)
+
+    @post("/", status_code=303)
+    async def change(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+        form = await request.form()
+        current, new = str(form.get("current") or "")[:1024], str(form.get("password") or "")[:1024]
+        staff = current_staff(request)
+        address = (request.client.host if request.client else "-")[:64]
+        limits, now = rate_limits(core), core.clock.now()
+        if new != str(form.get("repeat") or "")[:1024]:
+            return page(request, "console/password.html.j2", status_code=422,
+                        message="The new password and its repetition differ.")
+        if len(new) < MIN_PASSWORD:
+            return page(request, "console/password.html.j2", status_code=422,
+                        message=f"The new password needs at least {MIN_PASSWORD} characters.")
+        if wait := await login_limits.wait_seconds(limits, staff.email, address, now):
+            response = page(request, "console/password.html.j2", status_code=429,
+                            message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.")
+            response.headers["Retry-After"] = str(wait)
+            return response
+        async with core.transaction() as session:
+            account = await authenticate(session, core.clock, staff.email, current) if current else None
+            if account is not None and account.id == staff.id:
+                account = await set_password(session, core.clock, staff.id, new, actor=staff.email)
+                fresh = view(account)
+            else:
+                fresh = None
+        if fresh is None:  # a stolen cookie must not turn into a password by guessing: counted like sign-ins
+            await login_limits.failed(limits, staff.email, address, now)
+            return page(request, "console/password.html.j2", status_code=401,
+                        message="The current password is wrong.")
+        return Redirect("/console", status_code=303, cookies=[issue_cookie(core, fresh)])
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{(seconds + 59) // 60} minutes"

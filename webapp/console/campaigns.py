@@ -1,6 +1,7 @@
-"""Campaign pages: create (segment, cascade, A/B texts, control group), preview on a real member,
-SMS estimate, test send to oneself, send now or schedule, a live progress bar, results per channel
-and purchases attributed against the control group."""
+"""Campaign pages: create (segment, cascade, A/B texts, control group), preview on a sample member
+(or, for marketers and admins, on a real one, audited), SMS estimate, test send to oneself, send
+now or schedule, a live progress bar, results per channel and purchases attributed against the
+control group."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 
 from notifications.campaign_models import CANCELLED, DONE, DRAFT
 from notifications.campaign_results import attribution, progress, results
@@ -26,13 +26,19 @@ from notifications.campaigns import (
 )
 from shared.audit import record
 from shared.core import Core
-from shared.db.models import SegmentMember
 from shared.errors import DomainError, FieldError, InvalidInput
 from shared.segments import get_segment, list_segments
 from shared.support import find_members
 from webapp.console.campaign_form import VARIANT_CODES, campaign_args, field_name, schedule_time
 from webapp.console.pages import current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
+
+REAL_MEMBER_PREVIEW = MARKETING_EDIT  # analysts read campaigns but have no member tools
+
+
+class NotAllowed(DomainError):
+    status = 403
+    title = "Not allowed"
 
 
 def finished(figures: dict[str, Any]) -> bool:
@@ -94,7 +100,8 @@ class CampaignsController(Controller):
             cost = await estimate(session, core.settings, campaign_id)
             figures = await self._figures(session, campaign_id)
         return page(request, "console/campaigns/show.html.j2", campaign=campaign, segment=segment, estimate=cost,
-                    can_edit=current_staff(request).role in MARKETING_EDIT, zone=core.rules.zone, **figures)
+                    can_edit=current_staff(request).role in MARKETING_EDIT, zone=core.rules.zone,
+                    real_preview=current_staff(request).role in REAL_MEMBER_PREVIEW, **figures)
 
     @staticmethod
     async def _figures(session: Any, campaign_id: int) -> dict[str, Any]:
@@ -111,30 +118,36 @@ class CampaignsController(Controller):
 
     @post("/{campaign_id:int}/preview", status_code=200)
     async def preview_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+        """On the sample member by default; on a real member (named by card, phone or e-mail) only
+        for marketers and admins, and each such preview is in the audit log."""
         form = await request.form()
         query = str(form.get("member") or "").strip()[:120]
+        channel, variant = str(form.get("channel") or "")[:16], str(form.get("variant") or "")[:16] or None
+        staff = current_staff(request)
         try:
-            async with core.reading() as session:
-                campaign = await get_campaign(session, campaign_id)
-                if query:
+            if not query:
+                async with core.reading() as session:
+                    rendered = await preview(session, core.settings, campaign_id, None, channel, variant,
+                                             language=str(form.get("language") or "ru"))
+            elif staff.role not in REAL_MEMBER_PREVIEW:
+                raise NotAllowed("Analysts preview campaigns on the sample member only.",
+                                 [FieldError("member", "leave empty: previews on real members are for marketers")])
+            else:
+                async with core.transaction() as session:
+                    await get_campaign(session, campaign_id)
                     found = await find_members(session, core.rules, query, limit=1)
                     if not found:
                         raise InvalidInput("No member matches.", [FieldError("member", "no member found")])
-                    member_id: uuid.UUID | None = found[0].id
-                else:
-                    member_id = (await session.execute(select(SegmentMember.member_id).where(
-                        SegmentMember.segment_id == campaign.segment_id).limit(1))).scalar_one_or_none()
-                    if member_id is None:
-                        raise InvalidInput("The segment is empty; name a member to preview on.",
-                                           [FieldError("member", "give a card number or phone")])
-                assert member_id is not None
-                rendered = await preview(session, core.settings, campaign_id, member_id,
-                                         str(form.get("channel") or ""), str(form.get("variant") or "") or None)
+                    member_id: uuid.UUID = found[0].id
+                    rendered = await preview(session, core.settings, campaign_id, member_id, channel, variant)
+                    record(session, core.clock, staff.email, "campaign_previewed", ("campaign", str(campaign_id)),
+                           after={"member_id": str(member_id), "channel": rendered["channel"],
+                                  "variant": rendered["variant"]})
         except DomainError as exc:
             return page(request, "console/campaigns/preview.html.j2", status_code=exc.status, problem=exc,
                         rendered=None)
         return page(request, "console/campaigns/preview.html.j2", problem=None, rendered=rendered,
-                    part_cost=core.settings.sms.part_cost_minor)
+                    on_sample=not query, part_cost=core.settings.sms.part_cost_minor)
 
     @post("/{campaign_id:int}/test", opt={"roles": MARKETING_EDIT}, status_code=200)
     async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:

@@ -1,4 +1,5 @@
-"""Member tools for support: find a member, see the ledger, adjust points with a reason, merge a duplicate."""
+"""Member tools for support: find a member, see the ledger, adjust points with a reason, merge a duplicate;
+export everything held about a member and erase the person (personal-data requests)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 
+from shared import audit
 from shared.audit import recent
 from shared.core import Core
 from shared.db.models import Entry, Member
 from shared.errors import FieldError, InvalidInput
 from shared.inputs import CONTROL_MESSAGE, has_control, strip_control
 from shared.phones import mask_phone
+from shared.privacy import erase_member, export_member, is_erased
 from shared.support import adjust_points as adjust
 from shared.support import find_members, merge_members
 from webapp.console.pages import MEMBER_TOOLS, current_staff, page
@@ -58,7 +61,38 @@ class MembersController(Controller):
     async def show(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
         member, entries, history = await _load(core, member_id)
         return page(request, "console/members/show.html.j2", member=member, entries=entries, history=history,
-                    request_id=secrets.token_urlsafe(12), tier=core.rules.tier(member.tier_code))
+                    request_id=secrets.token_urlsafe(12), tier=core.rules.tier(member.tier_code),
+                    erased=is_erased(member))
+
+    @get("/{member_id:uuid}/export.json")
+    async def export(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Response[Any]:
+        """Everything held about the member as a JSON download; the export itself is audit-logged."""
+        async with core.transaction() as session:
+            member = await session.get(Member, member_id)
+            if member is None:
+                raise NotFoundException("This member does not exist (merged or never registered).")
+            data = await export_member(session, member, core.clock.now())
+            audit.record(session, core.clock, current_staff(request).email, "member.export",
+                         ("member", str(member_id)))
+        return Response(data, headers={"Content-Disposition": f'attachment; filename="member-{member_id}.json"',
+                                       "Cache-Control": "no-store"})
+
+    @get("/{member_id:uuid}/erase")
+    async def confirm_erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
+        """The confirm step: what goes, what stays, and why."""
+        member, _, _ = await _load(core, member_id)
+        return page(request, "console/members/erase.html.j2", member=member, erased=is_erased(member))
+
+    @post("/{member_id:uuid}/erase", status_code=303)
+    async def erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+        form = await request.form()
+        if form.get("confirm") != "yes":
+            raise InvalidInput("Tick the box to confirm the erasure; it cannot be undone.",
+                               [FieldError("confirm", "required")])
+        async with core.transaction() as session:
+            await erase_member(session, core.clock, member_id, actor=current_staff(request).email,
+                               reason=str(form.get("reason") or "")[:300])
+        return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/adjust", status_code=303)
     async def adjust(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:

@@ -43,7 +43,7 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
     """The template extends the layout for a full request and only the fragment for htmx."""
     staff = getattr(request.state, "staff", None)
     nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
-    cookies = [issue_cookie(request.app.state.core, staff)] \
+    cookies = [issue_cookie(request.app.state.core, staff, getattr(request.state, "session_started", None))] \
         if staff is not None and getattr(request.state, "renew_session", False) else None
     return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML, cookies=cookies,
                     context={"fragment": is_htmx(request), "staff": staff, "nav": nav, "path": request.url.path,

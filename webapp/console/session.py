@@ -1,9 +1,14 @@
 """The console session: a short-lived JWT (HS256, settings.secret) in an HttpOnly, Secure, SameSite=Strict
-cookie; every request re-reads the account, so a changed role or a deactivation applies at once."""
+cookie; every request re-reads the account, so a changed role or a deactivation applies at once.
+
+The token carries the account's session generation ("gen") and the moment of sign-in ("auth"). Sign-out,
+a new password, a role change and a deactivation move the generation, which ends every copy of every
+session of that person; pages renew an idle session, but never past the absolute lifetime
+(LOYALTY_CONSOLE_SESSION_MAX_HOURS, 12 h by default) counted from the sign-in."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -20,12 +25,33 @@ LIFETIME = timedelta(minutes=30)
 AUDIENCE = "loyalty-console"
 
 
-def issue_cookie(core: Core, staff: StaffView) -> Cookie:
+def issue_cookie(core: Core, staff: StaffView, started: datetime | None = None) -> Cookie:
+    """A session cookie; `started` is the sign-in a renewal belongs to (None: signing in now)."""
     now = core.clock.now()
-    token = jwt.encode({"sub": str(staff.id), "role": staff.role, "aud": AUDIENCE, "iat": now,
-                        "exp": now + LIFETIME}, core.settings.secret, algorithm="HS256")
-    return Cookie(key=COOKIE, value=token, path="/console", httponly=True, secure=True, samesite="strict",
-                  max_age=int(LIFETIME.total_seconds()))
+    started = started or now
+    expires = min(now + LIFETIME, started + timedelta(hours=core.settings.console_session_max_hours))
+    token = jwt.encode(
+        {
+            "sub": str(staff.id),
+            "role": staff.role,
+            "aud": AUDIENCE,
+            "iat": now,
+            "auth": int(started.timestamp()),
+            "gen": staff.generation,
+            "exp": expires,
+        },
+        core.settings.secret,
+        algorithm="HS256",
+    )
+    return Cookie(
+        key=COOKIE,
+        value=token,
+        path="/console",
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        max_age=max(1, int((expires - now).total_seconds())),
+    )
 
 
 def clear_cookie() -> Cookie:
@@ -33,31 +59,47 @@ def clear_cookie() -> Cookie:
 
 
 def _claims(core: Core, token: str) -> dict[str, Any] | None:
+    """The claims of a well-formed, unexpired session token of the current format, else None."""
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, core.settings.secret, algorithms=["HS256"], audience=AUDIENCE,
-            options={"require": ["sub", "exp", "aud"], "verify_iat": False, "verify_exp": False},
+            token,
+            core.settings.secret,
+            algorithms=["HS256"],
+            audience=AUDIENCE,
+            options={"require": ["sub", "exp", "aud", "auth", "gen"], "verify_iat": False, "verify_exp": False},
             leeway=0,
         )
-    except jwt.InvalidTokenError:
+        if not str(claims["sub"]).isdigit() or len(str(claims["sub"])) > 18:
+            return None
+        expires, started, _ = float(claims["exp"]), float(claims["auth"]), int(claims["gen"])
+    except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError):
         return None
     # Our clock, not the wall clock, decides expiry (tests and "as of" runs use a fixed one).
-    if int(claims["exp"]) <= core.clock.now().timestamp():
+    now = core.clock.now().timestamp()
+    if expires <= now or started + core.settings.console_session_max_hours * 3600 <= now:
         return None
     return claims
 
 
+def session_claims(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any] | None:
+    token = connection.cookies.get(COOKIE)
+    return _claims(connection.app.state.core, token) if token else None
+
+
 async def signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> StaffView | None:
     core: Core = connection.app.state.core
-    token = connection.cookies.get(COOKIE)
-    claims = _claims(core, token) if token else None
-    if claims is None or not str(claims["sub"]).isdigit():
+    claims = session_claims(connection)
+    if claims is None:
         return None
-    # Past half its life, pages hand out a fresh cookie: an active person stays signed in.
-    connection.state.renew_session = int(claims["exp"]) - core.clock.now().timestamp() < LIFETIME.total_seconds() / 2
     async with core.reading() as session:
         account = await active_staff(session, int(claims["sub"]))
-    return view(account) if account is not None else None
+    if account is None or account.session_generation != int(claims["gen"]):
+        return None  # signed out, new password, new role or deactivated since this cookie was issued
+    # Past half its life, pages hand out a fresh cookie (up to the absolute lifetime): an active person
+    # stays signed in.
+    connection.state.renew_session = float(claims["exp"]) - core.clock.now().timestamp() < LIFETIME.total_seconds() / 2
+    connection.state.session_started = datetime.fromtimestamp(float(claims["auth"]), core.clock.now().tzinfo)
+    return view(account)
 
 
 async def console_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from shared.audit import recent
 from shared.core import Core
 from shared.inputs import MAX_BIGINT
-from shared.staff import ROLES, create_staff, list_staff, update_staff
+from shared.staff import ROLES, create_staff, list_staff, set_password, update_staff
 from webapp.console.pages import ADMIN_ONLY, current_staff, page
 
 
@@ -41,6 +41,16 @@ class StaffController(Controller):
             await update_staff(session, core.clock, staff_id, role=str(form.get("role") or ""),
                                active=form.get("active") == "yes", actor=current_staff(request).email)
         return Redirect("/console/staff", status_code=303)
+
+    @post("/{staff_id:int}/password", status_code=303)
+    async def password(self, request: Request[Any, Any, Any], core: Core, staff_id: int) -> Redirect:
+        """A new password for an account; every console session of that account ends."""
+        form = await request.form()
+        async with core.transaction() as session:
+            await set_password(session, core.clock, staff_id, str(form.get("password") or "")[:1024],
+                               actor=current_staff(request).email)
+        return Redirect("/console/staff" if staff_id != current_staff(request).id else "/console/login",
+                        status_code=303)
 
 
 class AuditController(Controller):

@@ -56,11 +56,13 @@
     var padded = (base64 + "===".slice((base64.length + 3) % 4)).replace(/-/g, "+").replace(/_/g, "/");
     return Uint8Array.from(atob(padded), function (c) { return c.charCodeAt(0); });
   }
+  var pushBusy = false;
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("#push");
-    if (!button) return;
+    if (!button || pushBusy) return;
     var status = document.getElementById("push-status");
     if (!("PushManager" in window) || !navigator.serviceWorker) { status.textContent = button.dataset.unsupported; return; }
+    pushBusy = true;
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") throw new Error(permission);
       return Promise.all([navigator.serviceWorker.ready, fetch("/cabinet/push/key.json").then(function (r) { return r.json(); })]);
@@ -72,8 +74,12 @@
         body: JSON.stringify(subscription)
       });
     }).then(function (response) {
+      // 409: this browser's subscription belongs to another card. It stays theirs: say so once,
+      // and never unsubscribe and subscribe again to get round it.
+      if (response.status === 409) { status.textContent = button.dataset.taken; button.disabled = true; return; }
       if (!response.ok) throw new Error(response.status);
       status.textContent = button.dataset.on;
-    }).catch(function () { status.textContent = button.dataset.unsupported; });
+    }).catch(function () { status.textContent = button.dataset.unsupported; })
+      .then(function () { pushBusy = false; });
   });
 })();

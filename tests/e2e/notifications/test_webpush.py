@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from notifications.channels.base import DeliveryStatus, OutgoingMessage
 from notifications.providers.webpush import WebPushChannel, vapid_public_key
-from notifications.push_subscriptions import PushSubscription, save_subscription, subscriptions_of
-from shared.config import Settings
+from notifications.push_subscriptions import PushSubscription, push_policy, save_subscription, subscriptions_of
+from shared.config import PushSettings, Settings
 from shared.core import Core
 from shared.members import Registration, register
 from tests.stubs.serving import free_port
@@ -55,7 +55,10 @@ async def call(base: str, path: str, body: dict[str, Any] | None = None) -> tupl
 
 @pytest.fixture
 def push_settings(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.model_copy(update={"var_dir": tmp_path})  # fresh VAPID keys per test
+    """Fresh VAPID keys per test; the local test server (plain http on localhost) is let through by
+    the setting meant for it."""
+    push = PushSettings(provider="webpush", allow_insecure_hosts="localhost")
+    return settings.model_copy(update={"var_dir": tmp_path, "push": push})
 
 
 async def subscribe(base: str, settings: Settings) -> dict[str, Any]:
@@ -105,6 +108,21 @@ async def test_push_is_delivered_and_decrypted(
     assert delivered["url"] == "https://shop.example/card"
 
 
+async def test_the_test_server_is_refused_without_the_setting(
+    push_service: str, push_settings: Settings, settings: Settings
+) -> None:
+    subscription = await subscribe(push_service, push_settings)
+    channel = WebPushChannel(push_settings.model_copy(update={"push": PushSettings(provider="webpush")}))
+    try:
+        result = await channel.send(push(subscription))
+    finally:
+        await channel.close()
+    assert result.status is DeliveryStatus.UNDELIVERABLE
+    status, body = await call(push_service, "/get-notifications", {"clientHash": subscription["clientHash"]})
+    assert status == 200
+    assert body["data"]["messages"] == []
+
+
 async def test_wrong_vapid_key_is_refused(push_service: str, push_settings: Settings, tmp_path: Path) -> None:
     subscription = await subscribe(push_service, push_settings)
     other = push_settings.model_copy(update={"var_dir": tmp_path / "other"})
@@ -122,7 +140,7 @@ async def test_expired_subscription_is_removed(
     subscription = await subscribe(push_service, push_settings)
     async with core.transaction() as session:
         member, _ = await register(session, core.clock, core.rules, Registration(phone="+79123456789"))
-        await save_subscription(session, member.id, subscription, core.clock.now())
+        await save_subscription(session, member.id, subscription, core.clock.now(), push_policy(push_settings))
     status, _ = await call(push_service, f"/expire-subscription/{subscription['clientHash']}")
     assert status == 200
     channel = WebPushChannel(push_settings, core)

@@ -131,7 +131,7 @@ async def test_a_campaign_from_the_form_to_results_against_the_control_group(con
     assert "<td>A</td>" in done.text and "<td>control</td>" in done.text and "2500.00" in done.text
     async with core.reading() as session:
         actions = [a.action for a in await recent(session, limit=10)]
-    assert actions[:3] == ["campaign_scheduled", "campaign_test_sent", "campaign_created"]
+    assert actions[:4] == ["campaign_scheduled", "campaign_test_sent", "campaign_previewed", "campaign_created"]
 
 
 async def _treated_member(core: Core, campaign_id: int) -> object:

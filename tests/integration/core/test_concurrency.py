@@ -15,7 +15,7 @@ from shared.errors import NotEnoughPoints
 from shared.members import Registration, register
 from tests.integration.core.helpers import confirm, member_row, new_member, receipt
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.pgbouncer]
 
 
 async def test_fifty_identical_confirms_accrue_once(core: Core) -> None:

@@ -204,7 +204,7 @@ async def test_bad_campaigns_name_each_field(core: Core) -> None:
                                                       "variants[0].code"}
     assert {e.field for e in typo.value.errors} == {"variants[0].templates.email.ru"}
     said = " / ".join(e.message for e in typo.value.errors)
-    assert "subject" in said and "'nmae' is undefined" in said
+    assert "subject" in said and "{{ nmae }} is not a member field" in said
     async with core.reading() as session:
         assert (await session.execute(select(func.count()).select_from(CampaignMember))).scalar_one() == 0
 

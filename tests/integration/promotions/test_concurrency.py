@@ -11,7 +11,7 @@ from shared.errors import InvalidInput
 from tests.integration.core.helpers import confirm, new_member, refund
 from tests.integration.promotions.helpers import batch, certificate, certificate_balance, line, promotion, receipt
 
-pytestmark = pytest.mark.postgres_only
+pytestmark = [pytest.mark.postgres_only, pytest.mark.pgbouncer]
 WINE = line("w1", "wine", 150000)
 
 

@@ -1,4 +1,5 @@
-"""Pieces of the console that need no database: login limits, periods and the SVG chart."""
+"""Pieces of the console that need no database: periods and the SVG chart (sign-in limits live in the
+shared counters: tests/integration/console/test_sign_in_limits.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +8,6 @@ from zoneinfo import ZoneInfo
 
 from shared.reports import Chart, Period
 from webapp.console.charts import render_chart
-from webapp.console.login_limits import LoginLimits
-
-
-def test_failures_block_the_account_and_the_address_and_success_clears_the_account() -> None:
-    limits = LoginLimits(per_account=3, per_address=5)
-    for _ in range(3):
-        limits.failed("a@x.org", "10.0.0.1")
-    assert limits.blocked("a@x.org", "10.0.0.9")
-    assert not limits.blocked("b@x.org", "10.0.0.1")
-    limits.failed("b@x.org", "10.0.0.1")
-    limits.failed("c@x.org", "10.0.0.1")
-    assert limits.blocked("d@x.org", "10.0.0.1")  # five failures from one address
-    limits.succeeded("a@x.org")
-    assert not limits.blocked("a@x.org", "10.0.0.9")
-
-
-def test_failures_are_forgotten_after_the_window() -> None:
-    limits = LoginLimits(per_account=1, window=0)
-    limits.failed("a@x.org", "ip")
-    assert not limits.blocked("a@x.org", "ip")
 
 
 def test_a_period_is_whole_local_days_in_at_most_31_buckets() -> None:

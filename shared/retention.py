@@ -1,0 +1,112 @@
+"""Retention: personal data that has served its purpose is blanked or deleted on a schedule.
+
+- message addresses and texts (and the subject, HTML and render context) after `message_days`;
+  the message row itself stays, so delivery counts and SMS costs still add up;
+- one-time login codes, and the outbox events that carried them in plain text, after `login_code_hours`.
+
+PassKit device logs are not stored in the database (the web service only writes them to the process
+log), so there is nothing to remove for them here.
+
+Each step works in batches, one transaction per batch, and looks only at the data as of the moment
+it is run: running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import String, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.clock import Clock
+from shared.config import RetentionSettings
+from shared.db.login_code_models import LoginCode
+from shared.db.models import OutboxEvent
+from shared.events import EventKind
+from shared.privacy import messages
+
+
+@dataclass
+class RetentionReport:
+    messages_blanked: int = 0
+    login_codes_deleted: int = 0
+    code_events_deleted: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.messages_blanked} messages blanked, {self.login_codes_deleted} login codes and "
+            f"{self.code_events_deleted} code events deleted"
+        )
+
+
+async def run_retention(
+    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: RetentionSettings
+) -> RetentionReport:
+    now = clock.now()
+    report = RetentionReport()
+    report.messages_blanked = await blank_old_messages(
+        sessions, now - timedelta(days=settings.message_days), settings.batch_size
+    )
+    code_cutoff = now - timedelta(hours=settings.login_code_hours)
+    report.login_codes_deleted = await _delete_in_batches(
+        sessions, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size
+    )
+    report.code_events_deleted = await _delete_in_batches(
+        sessions,
+        OutboxEvent.id,
+        (OutboxEvent.kind == EventKind.LOGIN_CODE.value)
+        & (OutboxEvent.created_at < code_cutoff)
+        & OutboxEvent.processed_at.is_not(None),
+        settings.batch_size,
+    )
+    return report
+
+
+async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff: object, batch: int) -> int:
+    """Blank the address and text of messages created before the cutoff, oldest first, in batches."""
+    done = 0
+    while True:
+        async with sessions() as session, session.begin():
+            ids = list(
+                (
+                    await session.execute(
+                        select(messages.c.id)
+                        .where(messages.c.created_at < cutoff, or_(messages.c.address != "", messages.c.text != ""))
+                        .order_by(messages.c.id)
+                        .limit(batch)
+                    )
+                ).scalars()
+            )
+            if ids:
+                await session.execute(
+                    update(messages)
+                    .where(messages.c.id.in_(ids))
+                    .values(address="", text="", html=None, subject=None, meta={})
+                )
+                # a recipient that is not a member id is an address (a phone asked for a code)
+                await session.execute(
+                    update(messages)
+                    .where(messages.c.id.in_(ids), messages.c.member_id.is_(None))
+                    .values(recipient="blanked:" + messages.c.id.cast(String))
+                )
+        done += len(ids)
+        if len(ids) < batch:
+            return done
+
+
+async def _delete_in_batches(
+    sessions: async_sessionmaker[AsyncSession], id_column: object, where: object, batch: int
+) -> int:
+    done = 0
+    model = id_column.class_  # type: ignore[attr-defined]
+    while True:
+        async with sessions() as session, session.begin():
+            ids = list(
+                (await session.execute(select(id_column).where(where).order_by(id_column).limit(batch))).scalars()
+            )
+            if ids:
+                await session.execute(delete(model).where(id_column.in_(ids)))  # type: ignore[attr-defined]
+        done += len(ids)
+        if len(ids) < batch:
+            return done
