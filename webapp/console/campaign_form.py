@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import FieldError, FieldErrors, InvalidInput
+from shared.inputs import date_problem
 from shared.vocabulary import CHANNELS_CHEAPEST_FIRST, LANGUAGES
 
 VARIANT_CODES = ("A", "B")
@@ -80,5 +81,7 @@ def schedule_time(form: Any, zone: ZoneInfo, now: datetime) -> datetime:
         raise InvalidInput("When should it go?", [FieldError("at", "a date and time")]) from None
     if at < now:
         raise InvalidInput("That time has passed.", [FieldError("at", "must be in the future")])
+    if (problem := date_problem(at.date())) is not None:
+        raise InvalidInput("When should it go?", [FieldError("at", problem)])
     return at
 
