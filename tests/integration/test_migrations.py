@@ -47,7 +47,7 @@ async def test_stairway(tmp_path: Path) -> None:
 
 async def test_models_match_migrations(tmp_path: Path) -> None:
     """`alembic check`: autogenerate against the migrated schema finds nothing to do, so every
-    model is known to env.py and no index, nullability or default differs from the migrations."""
+    model is known to env.py and no type, index, nullability or server default differs from the migrations."""
     url, name = await _fresh_database(tmp_path, "check")
     try:
         await asyncio.to_thread(upgrade, url)
