@@ -42,8 +42,11 @@ def test_a_wallet_pass_url_signed_before_still_verifies() -> None:
 
 def test_an_unsubscribe_link_sent_before_still_verifies() -> None:
     mac = _old_hmac(f"unsubscribe:email:{MEMBER}")[:16]
-    old = (base64.urlsafe_b64encode(MEMBER.bytes).rstrip(b"=").decode() + "."
-           + base64.urlsafe_b64encode(mac).rstrip(b"=").decode())
+    old = (
+        base64.urlsafe_b64encode(MEMBER.bytes).rstrip(b"=").decode()
+        + "."
+        + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    )
     assert unsubscribe_token(_settings(), MEMBER) == old
     assert verify_unsubscribe_token(_settings(), old) == MEMBER
     assert verify_unsubscribe_token(_settings(), old, channel="sms") is None
@@ -55,13 +58,20 @@ def test_login_code_hashes_stored_before_still_match() -> None:
 
 def test_cabinet_cookies_issued_before_still_read() -> None:
     now = int(NOW.timestamp())
-    session = jwt.encode({"sub": str(MEMBER), "aud": "cabinet", "iat": now, "exp": now + 3600, "gen": 2},
-                         _old_hmac("cabinet:session"), algorithm="HS256")
+    session = jwt.encode(
+        {"sub": str(MEMBER), "aud": "cabinet", "iat": now, "exp": now + 3600, "gen": 2},
+        _old_hmac("cabinet:session"),
+        algorithm="HS256",
+    )
     read = read_session(_settings(), session, NOW)
-    assert read is not None and read.member_id == MEMBER and read.generation == 2
+    assert read is not None
+    assert (read.member_id, read.generation) == (MEMBER, 2)
     assert read_session(_settings(), session, NOW + timedelta(hours=1)) is None
-    phone = jwt.encode({"phone": "+79123456789", "aud": "cabinet:phone", "exp": now + 600},
-                       _old_hmac("cabinet:phone"), algorithm="HS256")
+    phone = jwt.encode(
+        {"phone": "+79123456789", "aud": "cabinet:phone", "exp": now + 600},
+        _old_hmac("cabinet:phone"),
+        algorithm="HS256",
+    )
     assert read_phone(_settings(), phone, NOW) == "+79123456789"
     assert read_phone(_settings(), phone, NOW + timedelta(minutes=10)) is None
 
@@ -69,7 +79,9 @@ def test_cabinet_cookies_issued_before_still_read() -> None:
 def test_a_token_signed_for_one_purpose_fails_every_other() -> None:
     token = signing.encode_claims(SECRET, "cabinet:email", {"sub": "x", "exp": int(NOW.timestamp()) + 60})
     assert signing.decode_claims(SECRET, "cabinet:email", token, NOW, require=("sub",)) == {
-        "sub": "x", "exp": int(NOW.timestamp()) + 60}
+        "sub": "x",
+        "exp": int(NOW.timestamp()) + 60,
+    }
     assert signing.decode_claims(SECRET, "cabinet:session", token, NOW) is None
     assert signing.decode_claims(SECRET + "x", "cabinet:email", token, NOW) is None
     assert signing.decode_claims(SECRET, "cabinet:email", token, NOW, require=("email",)) is None
