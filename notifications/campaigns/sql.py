@@ -7,6 +7,7 @@ tests/integration/marketing/test_campaign_sql.py holds the two paths to the same
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,7 +35,7 @@ FROM b LEFT JOIN members m ON m.id = b.member_id
 # where each channel's address comes from, per member (a column of `picked` below)
 _ADDRESS = {"sms": "phone", "viber": "phone", "email": "email", "telegram": "telegram", "push": "push"}
 # routing's channel tests (routing.checks_for) in SQL, for channel {ch} with its address in x.{address}
-_TESTS = {
+SQL_TESTS = {
     ADDRESSED: "x.{address} IS NOT NULL",
     REACHABLE: "NOT '{ch}' = ANY(coalesce(d.channels, '{{}}'))",
     CONSENTED: "'{ch}' = ANY(g.channels)",
@@ -55,14 +56,14 @@ _FACTS = {
   GROUP BY member_id
 ), """, "LEFT JOIN capped c ON c.member_id = x.id "),
 }
-_STATEMENTS: dict[tuple[str, ...], str] = {}
 
 
 def _quoted(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _statement(channels: tuple[str, ...]) -> str:
+@functools.cache
+def statement(channels: tuple[str, ...]) -> str:
     """The batch statement for one cascade, generated from the campaign kind's routing policy: the
     first usable channel is a CASE over the cascade, each branch routing's tests for that channel
     (names from _ADDRESS and our constants only, so nothing from outside reaches the SQL text).
@@ -70,23 +71,21 @@ def _statement(channels: tuple[str, ...]) -> str:
     bounds  $8 total weight  $9 cascade  $10 now  $11 cap window start  $12 cap  $13 counted
     statuses  $14/$15 zones and their send times  $16 send time elsewhere  $17 default language
     $18 source"""
-    if channels not in _STATEMENTS:
-        checks = checks_for(KIND)
-        unknown = [name for name in checks if name not in _TESTS]
-        if unknown:
-            raise NotImplementedError(f"routing checks {unknown} have no SQL in notifications.campaigns.sql")
-        usable = [" AND ".join(_TESTS[name].format(ch=ch, address=_ADDRESS[ch]) for name in checks)
-                  for ch in channels]
-        pick = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(usable, start=1))
-        address = " ".join(f"WHEN {i} THEN x.{_ADDRESS[ch]}" for i, ch in enumerate(channels, start=1))
-        facts = [_FACTS[name] for name in checks if name in _FACTS]
-        _STATEMENTS[channels] = (_EXPAND.replace("{facts}", "".join(cte for cte, _ in facts))
-                                 .replace("{joins}", "".join(join for _, join in facts))
-                                 .replace("{pick}", pick).replace("{address}", address)
-                                 .replace("{control}", _quoted(CONTROL)).replace("{kind}", _quoted(KIND))
-                                 .replace("{promotional}", "true" if POLICIES[KIND].promotional else "false")
-                                 .replace("{languages}", ", ".join(_quoted(lang) for lang in LANGUAGES)))
-    return _STATEMENTS[channels]
+    checks = checks_for(KIND)
+    unknown = [name for name in checks if name not in SQL_TESTS]
+    if unknown:
+        raise NotImplementedError(f"routing checks {unknown} have no SQL in notifications.campaigns.sql")
+    usable = [" AND ".join(SQL_TESTS[name].format(ch=ch, address=_ADDRESS[ch]) for name in checks)
+              for ch in channels]
+    pick = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(usable, start=1))
+    address = " ".join(f"WHEN {i} THEN x.{_ADDRESS[ch]}" for i, ch in enumerate(channels, start=1))
+    facts = [_FACTS[name] for name in checks if name in _FACTS]
+    return (_EXPAND.replace("{facts}", "".join(cte for cte, _ in facts))
+            .replace("{joins}", "".join(join for _, join in facts))
+            .replace("{pick}", pick).replace("{address}", address)
+            .replace("{control}", _quoted(CONTROL)).replace("{kind}", _quoted(KIND))
+            .replace("{promotional}", "true" if POLICIES[KIND].promotional else "false")
+            .replace("{languages}", ", ".join(_quoted(lang) for lang in LANGUAGES)))
 
 
 # Plain INSERTs, no ON CONFLICT (which writes a second WAL record per row, a quarter of the time):
@@ -165,5 +164,5 @@ async def sql_slice(session: AsyncSession, settings: Settings, campaign: Campaig
         [send_time(KIND, now, ZoneInfo(zone), notify) for zone in zones],
         send_time(KIND, now, settings.program.zone, notify), settings.program.language,
         source_of(campaign.id)]
-    await raw.execute(_statement(tuple(campaign.channels)), *args)
+    await raw.execute(statement(tuple(campaign.channels)), *args)
     return int(count), last

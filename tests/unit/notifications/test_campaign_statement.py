@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,14 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
-def fresh_statements(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sql, "_STATEMENTS", {})
+def fresh_statements() -> Iterator[None]:
+    sql.statement.cache_clear()
+    yield
+    sql.statement.cache_clear()
 
 
 def test_each_routing_check_of_the_policy_is_in_the_statement(fresh_statements: None) -> None:
-    statement = sql._statement(("telegram", "sms"))
+    statement = sql.statement(("telegram", "sms"))
     assert checks_for(sql.KIND) == ("addressed", "reachable", "consented", "under_cap")
     for ch, address in (("telegram", "telegram"), ("sms", "phone")):
         assert (f"WHEN x.{address} IS NOT NULL AND NOT '{ch}' = ANY(coalesce(d.channels, '{{}}')) "
@@ -38,7 +41,7 @@ def test_a_policy_without_consent_or_cap_drops_those_tests(fresh_statements: Non
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(POLICIES, sql.KIND, KindPolicy(quiet_hours=True, promotional=False, needs_consent=False,
                                                        email_alongside=False))
-    statement = sql._statement(("sms",))
+    statement = sql.statement(("sms",))
     assert "g.channels" not in statement
     assert "granted" not in statement
     assert "c.channels" not in statement
@@ -47,9 +50,9 @@ def test_a_policy_without_consent_or_cap_drops_those_tests(fresh_statements: Non
 
 
 def test_a_routing_check_without_sql_is_refused(fresh_statements: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sql._TESTS, "consented")
+    monkeypatch.delitem(sql.SQL_TESTS, "consented")
     with pytest.raises(NotImplementedError, match="consented"):
-        sql._statement(("sms",))
+        sql.statement(("sms",))
 
 
 def test_the_campaigns_package_imports_under_python_O() -> None:
