@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -548,10 +549,8 @@ def run(host: str, port: int) -> None:
     reported: set[int] = set()
     try:
         while processes[0].poll() is None:  # the web app: while it runs, so does `run`
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 processes[0].wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
             for process in processes[1:]:  # a worker or bot that died is reported; /readyz shows it too
                 if process.poll() is not None and process.pid not in reported:
                     reported.add(process.pid)
