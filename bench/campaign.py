@@ -26,9 +26,9 @@ import asyncpg
 from sqlalchemy import func, select
 
 from bench.common import PG_ADMIN, write_result
-from notifications.campaign_expansion import SQL_BATCH, expand_campaign
 from notifications.campaigns import create_campaign, schedule_campaign
-from notifications.deferred import render_claimed
+from notifications.campaigns.deferred import render_claimed
+from notifications.campaigns.expansion import SQL_BATCH, expand_campaign
 from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core

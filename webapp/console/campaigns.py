@@ -11,24 +11,28 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from notifications.campaign_results import attribution, progress, results
 from notifications.campaigns import (
+    CAMPAIGN_CHANNELS,
+    CANCELLED,
+    DONE,
+    DRAFT,
+    attribution,
     cancel_campaign,
     create_campaign,
     estimate,
     get_campaign,
     list_campaigns,
     preview,
+    progress,
+    results,
     schedule_campaign,
     send_test,
 )
 from shared.audit import record
 from shared.core import Core
-from shared.db.models.campaigns import CANCELLED, DONE, DRAFT
 from shared.errors import DomainError, FieldError, InvalidInput
 from shared.segments import get_segment, list_segments
 from shared.support import find_members
-from shared.vocabulary import CHANNELS_CHEAPEST_FIRST
 from webapp.console.campaign_form import VARIANT_CODES, campaign_args, field_name, schedule_time
 from webapp.console.pages import current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
@@ -66,7 +70,7 @@ class CampaignsController(Controller):
             segments = await list_segments(session)
         fields = {field_name(e.field): e.message for e in problem.errors} if problem else {}
         return page(request, "console/campaigns/new.html.j2", status_code=status_code, segments=segments,
-                    values=values, problem=problem, fields=fields, channels=CHANNELS_CHEAPEST_FIRST, codes=VARIANT_CODES)
+                    values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS, codes=VARIANT_CODES)
 
     @get("/new", opt={"roles": MARKETING_EDIT})
     async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:

@@ -8,12 +8,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from notifications.chains import create_chain, list_chains, set_chain_active
+from notifications.campaigns import CAMPAIGN_CHANNELS, create_chain, list_chains, set_chain_active
 from shared.audit import record
 from shared.core import Core
 from shared.errors import DomainError, FieldErrors
 from shared.segments import list_segments
-from shared.vocabulary import CHANNELS_CHEAPEST_FIRST, LANGUAGES
+from shared.vocabulary import LANGUAGES
 from webapp.console.campaign_form import form_int
 from webapp.console.pages import current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
@@ -68,7 +68,7 @@ class ChainsController(Controller):
             segments = await list_segments(session)
         fields = {_field(e.field): e.message for e in problem.errors} if problem else {}
         return page(request, "console/chains.html.j2", status_code=status_code, chains=chains, segments=segments,
-                    values=values, problem=problem, fields=fields, channels=CHANNELS_CHEAPEST_FIRST,
+                    values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS,
                     can_edit=current_staff(request).role in MARKETING_EDIT)
 
     @get("/")

@@ -17,6 +17,11 @@ DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "d
 CONTROL = "control"
 
 
+def source_of(campaign_id: int) -> str:
+    """The `source` of a campaign's messages (test sends have their own)."""
+    return f"campaign:{campaign_id}"
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 

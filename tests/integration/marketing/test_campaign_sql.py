@@ -1,4 +1,4 @@
-"""The PostgreSQL statement that expands a campaign (notifications.campaign_sql) against the
+"""The PostgreSQL statement that expands a campaign (notifications.campaigns.sql) against the
 member-by-member Python path it replaces there: over members covering every routing case
 (consents, missing addresses, dead channels, the promotional cap, time zones at night, languages,
 two push subscriptions, the control group and weighted arms), both write the same rows."""
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from notifications.campaign_expansion import expand_campaign
 from notifications.campaigns import create_campaign, schedule_campaign
+from notifications.campaigns.expansion import expand_campaign
 from shared.core import Core
 from shared.db.models import Member
 from shared.db.models.campaigns import SENDING, Campaign, CampaignMember

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from notifications.chains import create_chain, run_due_chains
+from notifications.campaigns.chains import create_chain, run_due_chains
 from shared.core import Core
 from shared.db.models import Entry, Member, OutboxEvent
 from shared.db.models.campaigns import ChainProgress

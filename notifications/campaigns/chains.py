@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import MEMBER_FIELDS, member_fields, recipients_of
-from notifications.campaigns import _check_variants, refused_texts, texts_for
-from notifications.chain_grants import grant_bonus
+from notifications.campaigns.audience import MEMBER_FIELDS, member_fields, recipients_of
+from notifications.campaigns.grants import grant_bonus
+from notifications.campaigns.texts import check_variants, refused_texts, texts_for
 from notifications.planner import insert_messages, message_row
 from notifications.routing import next_channel, send_time
 from notifications.templates import TextRefused
@@ -25,7 +25,7 @@ from shared.db.models import Member, Segment, SegmentMember
 from shared.db.models.campaigns import ChainProgress, TriggerChain
 from shared.errors import FieldErrors, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
-from shared.vocabulary import CHANNELS_CHEAPEST_FIRST
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST as CAMPAIGN_CHANNELS
 
 log = logging.getLogger("loyalty.campaigns")
 ACTIVE, DONE, EXITED = "active", "done", "exited"
@@ -40,11 +40,11 @@ def _check_steps(errors: FieldErrors, steps: Any) -> None:
         at, kind = f"steps[{i}]", step.get("type") if isinstance(step, dict) else None
         if kind == "message":
             channels = step.get("channels")
-            if not isinstance(channels, list) or not channels or any(c not in CHANNELS_CHEAPEST_FIRST for c in channels):
-                errors.add(f"{at}.channels", f"give channels from {', '.join(CHANNELS_CHEAPEST_FIRST)}")
+            if not isinstance(channels, list) or not channels or any(c not in CAMPAIGN_CHANNELS for c in channels):
+                errors.add(f"{at}.channels", f"give channels from {', '.join(CAMPAIGN_CHANNELS)}")
                 continue
             inner = FieldErrors()
-            _check_variants(inner, channels, [{"code": "A", "templates": step.get("templates")}])
+            check_variants(inner, channels, [{"code": "A", "templates": step.get("templates")}])
             for item in inner.items:
                 errors.add(item.field.replace("variants[0]", at), item.message)
         elif kind == "wait":
