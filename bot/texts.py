@@ -18,7 +18,7 @@ TEXTS: dict[str, dict[str, str]] = {
                    "Уровень: {tier} ({percent}% баллами)\n{progress}",
         "pending_line": "\n  • {points} — с {date}",
         "expiring": "Сгорят в ближайшие 30 дней: {points}\n",
-        "progress": "До уровня «{next}»: {needed} ₽\n{bar}",
+        "progress": "До уровня «{next}»: {needed}\n{bar}",
         "top_tier": "У вас высший уровень.",
         "card": "Карта {card}\nПокажите QR-код на кассе.",
         "apple": "Добавить в Apple Wallet", "google": "Добавить в Google Wallet",
@@ -39,7 +39,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "offers": "Уровни программы:\n{tiers}\nВ день рождения и за 2 дня до него — {birthday}%.\n"
                   "Баллы доступны через {pending} ч и сгорают через {expiry} дн.; "
                   "баллами можно оплатить до {cap}% покупки.",
-        "tier_line": "• {name}: от {threshold} ₽ в год — {percent}%",
+        "tier_line": "• {name}: от {threshold} в год — {percent}%",
         "settings": "Настройки. Язык и каналы, по которым мы пишем вам:",
         "on": "✅", "off": "❌", "saved": "Сохранено",
         "channel_sms": "SMS", "channel_viber": "Viber", "channel_email": "E-mail", "channel_push": "Push",
@@ -61,7 +61,7 @@ TEXTS: dict[str, dict[str, str]] = {
                    "Tier: {tier} ({percent}% back in points)\n{progress}",
         "pending_line": "\n  • {points} — from {date}",
         "expiring": "Expiring within 30 days: {points}\n",
-        "progress": "To {next}: {needed} ₽\n{bar}",
+        "progress": "To {next}: {needed}\n{bar}",
         "top_tier": "You are at the top tier.",
         "card": "Card {card}\nShow the QR code at the till.",
         "apple": "Add to Apple Wallet", "google": "Add to Google Wallet",
@@ -81,7 +81,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "offers": "Tiers:\n{tiers}\nOn your birthday and the 2 days before: {birthday}%.\n"
                   "Points are usable after {pending} h and expire after {expiry} days; points pay up to {cap}% "
                   "of a purchase.",
-        "tier_line": "• {name}: from {threshold} ₽ a year — {percent}%",
+        "tier_line": "• {name}: from {threshold} a year — {percent}%",
         "settings": "Settings. Language, and the channels we may write to you on:",
         "on": "✅", "off": "❌", "saved": "Saved",
         "channel_sms": "SMS", "channel_viber": "Viber", "channel_email": "E-mail", "channel_push": "Push",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.plurals import points_text
+from shared.i18n import points_text
 from shared.program import ProgramRules
 
 TEXTS = {

@@ -24,7 +24,7 @@ from notifications.templates.staff_texts import (
     refuse,
     sandbox,
 )
-from shared.plurals import points_text
+from shared.i18n import points_text
 
 
 @pass_context

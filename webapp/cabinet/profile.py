@@ -21,6 +21,7 @@ from notifications.push_subscriptions import push_policy, save_subscription
 from notifications.vapid_keys import vapid_public_key
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
+from shared.i18n import currency_symbol, format_money
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
 from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
@@ -28,7 +29,7 @@ from shared.privacy import erase_member, export_member
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.login import client_ip
 from webapp.cabinet.session_cookie import PHONE_COOKIE, SESSION_COOKIE, cleared
-from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
+from webapp.cabinet.spend_charts import bar_chart_svg, spend_summary
 from webapp.cabinet.texts import LANGUAGES, translator
 from webapp.cabinet.views import core_of, local_time, render, settings_of
 
@@ -62,9 +63,9 @@ class ProfileController(Controller):
         async with core.reading() as db:
             summary = await spend_summary(db, member.id, core.clock.now(), zone, member.language,
                                           t("category_other"))
-        return render(request, "purchases", member=member, summary=summary, total=rubles(summary.total),
-                      by_month=bar_chart_svg(summary.by_month, t("by_month"), t("rub")),
-                      by_category=bar_chart_svg(summary.by_category, t("by_category"), t("rub")))
+        return render(request, "purchases", member=member, summary=summary, total=format_money(summary.total, core.rules.currency, member.language),
+                      by_month=bar_chart_svg(summary.by_month, t("by_month"), currency_symbol(core.rules.currency, member.language)),
+                      by_category=bar_chart_svg(summary.by_category, t("by_category"), currency_symbol(core.rules.currency, member.language)))
 
     @get("/profile")
     async def profile(self, request: HTMXRequest, member: SignedIn,

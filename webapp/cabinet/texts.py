@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.plurals import points_text
+from shared.i18n import points_text
 
 LANGUAGES = ("ru", "en")
 
@@ -40,19 +40,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "available": "Доступно", "pending": "Ожидают начисления",
         "pending_line": "{points} — с {date}",
         "expiring": "Скоро сгорят", "expiring_line": "{points} — {date}", "tier": "Уровень {tier}: {percent}%",
-        "tier_next": "До уровня «{tier}» осталось {needed} ₽", "tier_top": "У вас высший уровень",
+        "tier_next": "До уровня «{tier}» осталось {needed}", "tier_top": "У вас высший уровень",
         "tier_progress": "Прогресс до следующего уровня", "nothing": "Пока ничего нет.",
         "history_title": "История баллов", "more": "Показать ещё", "loading": "Загрузка…",
         "entry_accrual": "Начисление", "entry_redemption": "Списание за покупку", "entry_bonus": "Бонус",
         "entry_expiry": "Сгорание", "entry_refund": "Возврат покупки",
         "entry_adjustment": "Корректировка",
         "offers_title": "Предложения", "offers_welcome": "Приветственный бонус: {points}",
-        "offers_tier": "{name}: от {threshold} ₽ в год — {percent}% баллами",
+        "offers_tier": "{name}: от {threshold} в год — {percent}% баллами",
         "offers_birthday": "В день рождения и за 2 дня до него — {percent}% баллами",
         "offers_rules": "Баллы доступны через {pending} ч и сгорают через {expiry} дн.; ими можно оплатить до "
                         "{cap}% покупки.",
         "purchases_title": "Мои покупки", "by_month": "Траты по месяцам", "by_category": "Траты по категориям",
-        "spent_total": "Всего за 12 месяцев: {total} ₽ в {count} покупках", "rub": "₽",
+        "spent_total": "Всего за 12 месяцев: {total} в {count} покупках",
         "category_other": "Другое",
         "profile_title": "Профиль", "name": "Имя", "last_name": "Фамилия", "birth_date": "Дата рождения",
         "birth_date_once": "Дату рождения можно указать один раз.", "language": "Язык", "save": "Сохранить",
@@ -111,19 +111,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "balance_as_of": "Balance as of {time}", "offline": "Offline: showing the last known data.",
         "available": "Available", "pending": "Pending", "pending_line": "{points} from {date}",
         "expiring": "Expiring soon", "expiring_line": "{points} on {date}", "tier": "Tier {tier}: {percent}%",
-        "tier_next": "{needed} ₽ more to reach {tier}", "tier_top": "You are at the top tier",
+        "tier_next": "{needed} more to reach {tier}", "tier_top": "You are at the top tier",
         "tier_progress": "Progress to the next tier", "nothing": "Nothing yet.",
         "history_title": "Points history", "more": "Show more", "loading": "Loading…",
         "entry_accrual": "Earned", "entry_redemption": "Spent on a purchase", "entry_bonus": "Bonus",
         "entry_expiry": "Expired", "entry_refund": "Purchase refunded",
         "entry_adjustment": "Adjustment",
         "offers_title": "Offers", "offers_welcome": "Welcome bonus: {points}",
-        "offers_tier": "{name}: from {threshold} ₽ a year, {percent}% back in points",
+        "offers_tier": "{name}: from {threshold} a year, {percent}% back in points",
         "offers_birthday": "On your birthday and the 2 days before: {percent}% back in points",
         "offers_rules": "Points are usable after {pending} h and expire after {expiry} days; they pay up to {cap}% "
                         "of a purchase.",
         "purchases_title": "My purchases", "by_month": "Spend by month", "by_category": "Spend by category",
-        "spent_total": "Last 12 months: {total} ₽ in {count} purchases", "rub": "₽",
+        "spent_total": "Last 12 months: {total} in {count} purchases",
         "category_other": "Other",
         "profile_title": "Profile", "name": "First name", "last_name": "Last name", "birth_date": "Birth date",
         "birth_date_once": "The birth date can be set once.", "language": "Language", "save": "Save",
