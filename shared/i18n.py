@@ -35,11 +35,13 @@ __all__ = [
     "currency_symbol",
     "format_money",
     "gettext",
+    "keys",
     "ngettext",
     "npgettext",
     "pgettext",
     "points_text",
     "points_word",
+    "text",
     "translations",
 ]
 
@@ -87,6 +89,17 @@ def pgettext(language: str | None, context: str, message: str, **values: Any) ->
 
 def npgettext(language: str | None, context: str, singular: str, plural: str, n: int, **values: Any) -> str:
     return _format(translations(language).npgettext(context, singular, plural, abs(n)), {"n": n, **values})
+
+
+def text(language: str | None, context: str, key: str, **values: Any) -> str:
+    """A keyed text of one part of the product (msgctxt = the part, msgid = the key), formatted with values."""
+    return _format(translations(language).pgettext(context, key), values)
+
+
+@cache
+def keys(context: str) -> tuple[str, ...]:
+    """Every key of one part of the product, in catalogue order."""
+    return tuple(m.id for m in catalog(DEFAULT_LANGUAGE) if m.context == context and isinstance(m.id, str) and m.id)
 
 
 def points_text(n: int, language: str | None = DEFAULT_LANGUAGE) -> str:

@@ -8,7 +8,8 @@ import pytest
 
 from shared.i18n import LANGUAGES, best_language, catalog, format_money, ngettext, points_text
 
-PLACEHOLDER = re.compile(r"\{[a-z_][a-z0-9_]*\}|%\([a-z_]+\)s")
+# str.format fields, %-style fields of the console templates, and the variables a message template prints.
+PLACEHOLDER = re.compile(r"\{[a-z_][a-z0-9_]*\}|%\([a-z_]+\)s|\{\{ ?[a-z_]+|%@")
 
 
 def _entries(language: str) -> dict[tuple[str | None, str], object]:
@@ -80,3 +81,18 @@ def test_money_uses_the_currency_given(minor: int, currency: str, language: str,
 )
 def test_the_browser_language_is_ru_or_en_and_russian_when_neither(header: str | None, language: str) -> None:
     assert best_language(header) == language
+
+
+def test_every_part_of_the_product_reads_its_texts_from_the_catalogue() -> None:
+    from bot.texts import t
+    from notifications.templates.catalog import kinds
+    from shared.i18n import keys, text
+    from webapp.cabinet.texts import translator
+
+    for context in ("bot", "cabinet", "unsubscribe", "receipt", "receipt_reason", "messages", "wallet"):
+        assert keys(context), context
+    assert t("en", "btn_help") == "❓ Help"
+    assert translator("ru")("code_sent", phone="+7 916") == "Код отправлен на +7 916."
+    assert "points_accrued" in kinds()
+    # Apple Wallet puts the new number where %@ stands: no noun after it to disagree with the number.
+    assert text("ru", "wallet", "change") == "Баланс баллов: %@"
