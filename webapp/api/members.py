@@ -14,6 +14,7 @@ from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Entry, Member, Purchase
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
+from shared.inputs import id_from_digits
 from shared.members import Registration, get_member, register, resolve_member
 from shared.phones import normalize_phone
 from webapp.api.docs import MEMBER_BODY
@@ -120,9 +121,9 @@ class MemberController(Controller):
         core: Core = request.app.state.core
         before = None
         if cursor is not None:
-            if not cursor.isdigit():
+            before = id_from_digits(cursor)
+            if before is None:
                 raise InvalidInput("The cursor is not one this API gave.", [FieldError("cursor", "invalid")])
-            before = int(cursor)
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await transactions_page(session, member, limit, before)

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, get
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from shared import ledger
 from shared.balance import balance_view
 from shared.db.models import Entry
 from shared.i18n import format_money
+from shared.inputs import MAX_BIGINT
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.card_codes import ean13_svg, qr_svg
@@ -84,7 +85,8 @@ class PagesController(Controller):
         return render(request, "balance", member=member, **await balance_context(request, member))
 
     @get("/history")
-    async def history(self, request: HTMXRequest, member: SignedIn, before: FromQuery[int | None] = None) -> Template:
+    async def history(self, request: HTMXRequest, member: SignedIn,
+                      before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
         core = core_of(request)
         query = select(Entry).where(Entry.member_id == member.id)
@@ -102,6 +104,7 @@ class PagesController(Controller):
     @get("/offers")
     async def offers(self, request: HTMXRequest, member: SignedIn) -> Template:
         rules = core_of(request).rules
-        tiers = [{"name": tier.title(member.language), "threshold": format_money(tier.threshold * 100, rules.currency, member.language),
+        tiers = [{"name": tier.title(member.language),
+                  "threshold": format_money(tier.threshold * 100, rules.currency, member.language),
                   "percent": tier.accrual_percent} for tier in rules.tiers]
         return render(request, "offers", member=member, rules=rules, tiers=tiers)

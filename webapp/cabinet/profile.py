@@ -22,6 +22,7 @@ from notifications.vapid_keys import vapid_public_key
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
 from shared.i18n import currency_symbol, format_money
+from shared.inputs import text_problem
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
 from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
@@ -63,9 +64,12 @@ class ProfileController(Controller):
         async with core.reading() as db:
             summary = await spend_summary(db, member.id, core.clock.now(), zone, member.language,
                                           t("category_other"))
-        return render(request, "purchases", member=member, summary=summary, total=format_money(summary.total, core.rules.currency, member.language),
-                      by_month=bar_chart_svg(summary.by_month, t("by_month"), currency_symbol(core.rules.currency, member.language)),
-                      by_category=bar_chart_svg(summary.by_category, t("by_category"), currency_symbol(core.rules.currency, member.language)))
+        currency = core.rules.currency
+        return render(request, "purchases", member=member, summary=summary,
+                      total=format_money(summary.total, currency, member.language),
+                      by_month=bar_chart_svg(summary.by_month, t("by_month"), currency_symbol(currency, member.language)),
+                      by_category=bar_chart_svg(summary.by_category, t("by_category"),
+                                                currency_symbol(currency, member.language)))
 
     @get("/profile")
     async def profile(self, request: HTMXRequest, member: SignedIn,
@@ -88,11 +92,13 @@ class ProfileController(Controller):
             if birth is not None and not date(1900, 1, 1) <= birth <= today:
                 error, birth = "bad_date", None
         language = str(form.get("language", member.language))
+        names = [str(form.get(key, "")).strip() for key in ("first_name", "last_name")]
+        if any(text_problem(name, 100) is not None for name in names):
+            error = "bad_name"
         if error is None:
             async with core.transaction() as db:
                 row = await lock_member(db, member.id)
-                row.first_name = str(form.get("first_name", "")).strip()[:100] or None
-                row.last_name = str(form.get("last_name", "")).strip()[:100] or None
+                row.first_name, row.last_name = (name or None for name in names)
                 if language in LANGUAGES:
                     row.language = language
                 if birth is not None and row.birth_date is None:  # set once
