@@ -67,7 +67,8 @@ class ProfileController(Controller):
         currency = core.rules.currency
         return render(request, "purchases", member=member, summary=summary,
                       total=format_money(summary.total, currency, member.language),
-                      by_month=bar_chart_svg(summary.by_month, t("by_month"), currency_symbol(currency, member.language)),
+                      by_month=bar_chart_svg(summary.by_month, t("by_month"),
+                                             currency_symbol(currency, member.language)),
                       by_category=bar_chart_svg(summary.by_category, t("by_category"),
                                                 currency_symbol(currency, member.language)))
 
