@@ -96,3 +96,16 @@ def test_every_part_of_the_product_reads_its_texts_from_the_catalogue() -> None:
     assert "points_accrued" in kinds()
     # Apple Wallet puts the new number where %@ stands: no noun after it to disagree with the number.
     assert text("ru", "wallet", "change") == "Баланс баллов: %@"
+
+
+def test_every_console_text_in_the_templates_is_in_the_catalogue() -> None:
+    from babel.messages.extract import extract_from_dir
+
+    from webapp.site import TEMPLATES_DIR
+
+    found = extract_from_dir(str(TEMPLATES_DIR / "console"), method_map=[("**.j2", "jinja2")],
+                             options_map={"**.j2": {"extensions": "jinja2.ext.i18n"}})
+    msgids = {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
+    assert len(msgids) > 200
+    known = {(key[1]) for key in _entries("ru") if key[0] is None}
+    assert sorted(msgids - known) == []
