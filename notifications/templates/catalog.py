@@ -17,8 +17,11 @@ def kinds() -> tuple[str, ...]:
 
 def texts(kind: str, language: str) -> dict[str, str]:
     """The sms, subject and text templates of one kind in a language (ru when unknown)."""
-    return {field: i18n.text(language, CONTEXT, f"{kind}.{field}") for field in FIELDS
-            if f"{kind}.{field}" in i18n.keys(CONTEXT)}
+    return {
+        field: i18n.text(language, CONTEXT, f"{kind}.{field}")
+        for field in FIELDS
+        if f"{kind}.{field}" in i18n.keys(CONTEXT)
+    }
 
 
 EMAIL_HTML = """<!doctype html>

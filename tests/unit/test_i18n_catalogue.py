@@ -30,7 +30,8 @@ def test_every_message_has_a_ru_and_an_en_translation_with_the_same_placeholders
         assert not missing, f"{language}: no entry for {missing[:5]}"
         for key, message in entries.items():
             forms = _forms(message)
-            assert forms and all(form.strip() for form in forms), f"{language}: empty translation of {key}"
+            assert forms, f"{language}: no translation of {key}"
+            assert all(form.strip() for form in forms), f"{language}: empty translation of {key}"
             source = message.id if isinstance(message.id, str) else message.id[1]  # type: ignore[attr-defined]
             wanted = set(PLACEHOLDER.findall(source)) if key[0] is None else None
             reference = set(PLACEHOLDER.findall(_forms(by_language["ru"][key])[-1]))
@@ -40,7 +41,8 @@ def test_every_message_has_a_ru_and_an_en_translation_with_the_same_placeholders
 
 
 def test_plural_forms_follow_cldr() -> None:
-    assert catalog("ru").num_plurals == 3 and catalog("en").num_plurals == 2
+    assert catalog("ru").num_plurals == 3
+    assert catalog("en").num_plurals == 2
     assert [points_text(n, "ru") for n in (1, 2, 5, 21, 111)] == [
         "1 балл",
         "2 балла",
@@ -103,8 +105,11 @@ def test_every_console_text_in_the_templates_is_in_the_catalogue() -> None:
 
     from webapp.site import TEMPLATES_DIR
 
-    found = extract_from_dir(str(TEMPLATES_DIR / "console"), method_map=[("**.j2", "jinja2")],
-                             options_map={"**.j2": {"extensions": "jinja2.ext.i18n"}})
+    found = extract_from_dir(
+        str(TEMPLATES_DIR / "console"),
+        method_map=[("**.j2", "jinja2")],
+        options_map={"**.j2": {"extensions": "jinja2.ext.i18n"}},
+    )
     msgids = {message if isinstance(message, str) else message[0] for _file, _line, message, _c, _ctx in found}
     assert len(msgids) > 200
     known = {(key[1]) for key in _entries("ru") if key[0] is None}
