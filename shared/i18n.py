@@ -84,16 +84,16 @@ def ngettext(language: str | None, singular: str, plural: str, n: int, **values:
 
 
 def pgettext(language: str | None, context: str, message: str, **values: Any) -> str:
-    return _format(translations(language).pgettext(context, message), values)
+    return _format(str(translations(language).pgettext(context, message)), values)
 
 
 def npgettext(language: str | None, context: str, singular: str, plural: str, n: int, **values: Any) -> str:
-    return _format(translations(language).npgettext(context, singular, plural, abs(n)), {"n": n, **values})
+    return _format(str(translations(language).npgettext(context, singular, plural, abs(n))), {"n": n, **values})
 
 
 def text(language: str | None, context: str, key: str, **values: Any) -> str:
     """A keyed text of one part of the product (msgctxt = the part, msgid = the key), formatted with values."""
-    return _format(translations(language).pgettext(context, key), values)
+    return _format(str(translations(language).pgettext(context, key)), values)
 
 
 @cache
