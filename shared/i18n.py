@@ -29,7 +29,6 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "LOCALES_DIR",
-    "Translator",
     "best_language",
     "catalog",
     "currency_symbol",
@@ -158,19 +157,3 @@ def best_language(accept_language: str | None) -> str:
         if primary in LANGUAGES and weight > 0:
             choices.append((-weight, index, primary))
     return min(choices)[2] if choices else DEFAULT_LANGUAGE
-
-
-class Translator:
-    """The callables a template or a handler needs for one language."""
-
-    def __init__(self, language: str | None) -> None:
-        self.language = _language(language)
-
-    def gettext(self, message: str, **values: Any) -> str:
-        return gettext(self.language, message, **values)
-
-    def ngettext(self, singular: str, plural: str, n: int, **values: Any) -> str:
-        return ngettext(self.language, singular, plural, n, **values)
-
-    def money(self, minor: int, currency: str) -> str:
-        return format_money(minor, currency, self.language)
