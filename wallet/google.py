@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.config import Settings
 from shared.db.models import Member
 from shared.db.models.wallet import GoogleNotice
+from shared.i18n import pgettext, points_text
 from shared.program import ProgramRules
 from wallet.google_keys import class_id, object_id, service_account, signing_key
 
@@ -105,7 +106,7 @@ async def sync_member(session: AsyncSession, client: GoogleWalletClient, setting
     await client.ensure_class(rules)
     body = loyalty_object(settings, rules, member)
     if kinds & NOTIFY_KINDS and await may_notify(session, member.id, now):
-        text = ("Баланс: {n} баллов" if member.language == "ru" else "Balance: {n} points").format(n=member.available)
+        text = pgettext(member.language, "wallet", "balance_notice", points=points_text(member.available, member.language))
         body["messages"] = [{"id": f"update-{int(now.timestamp())}", "header": settings.wallet.organization_name,
                              "body": text, "messageType": "TEXT_AND_NOTIFY"}]
         session.add(GoogleNotice(member_id=member.id, sent_at=now))

@@ -15,6 +15,7 @@ from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Member
+from shared.i18n import format_money
 
 
 def progress_bar(done: float, width: int = 10) -> str:
@@ -45,7 +46,7 @@ async def balance(message: Message, core: Core, member: Member | None, lang: str
     else:
         threshold = core.rules.tier(tier["next"]["code"]).threshold * 100
         needed = tier["next"]["spend_needed"]
-        progress = t(lang, "progress", next=tier["next"]["name"], needed=f"{needed // 100:,}".replace(",", " "),
+        progress = t(lang, "progress", next=tier["next"]["name"], needed=format_money(needed, core.rules.currency, lang),
                      bar=progress_bar(1 - needed / threshold if threshold else 1))
     await message.answer(t(lang, "balance", available=view["available"], pending=view["pending"],
                            pending_lines=lines, expiring=t(lang, "expiring", points=expiring) if expiring else "",

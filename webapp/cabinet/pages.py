@@ -16,6 +16,7 @@ from sqlalchemy import select
 from shared import ledger
 from shared.balance import balance_view
 from shared.db.models import Entry
+from shared.i18n import format_money
 from shared.inputs import MAX_BIGINT
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
@@ -38,7 +39,7 @@ async def balance_context(request: HTMXRequest, member: SignedIn) -> dict[str, A
         threshold = core.rules.tier(tier["next"]["code"]).threshold * 100
         needed = tier["next"]["spend_needed"]
         progress = {"percent": round(100 * (1 - needed / threshold)) if threshold else 100,
-                    "needed": f"{needed // 100:,}".replace(",", "\u202f"), "next": tier["next"]["name"]}
+                    "needed": format_money(needed, core.rules.currency, member.language), "next": tier["next"]["name"]}
     when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
     day = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
     return {
@@ -103,6 +104,7 @@ class PagesController(Controller):
     @get("/offers")
     async def offers(self, request: HTMXRequest, member: SignedIn) -> Template:
         rules = core_of(request).rules
-        tiers = [{"name": tier.title(member.language), "threshold": f"{tier.threshold:,}".replace(",", "\u202f"),
+        tiers = [{"name": tier.title(member.language),
+                  "threshold": format_money(tier.threshold * 100, rules.currency, member.language),
                   "percent": tier.accrual_percent} for tier in rules.tiers]
         return render(request, "offers", member=member, rules=rules, tiers=tiers)

@@ -34,7 +34,7 @@ from shared.errors import DomainError, FieldError, InvalidInput
 from shared.segments import get_segment, list_segments
 from shared.support import find_members
 from webapp.console.campaign_form import VARIANT_CODES, campaign_args, field_name, schedule_time
-from webapp.console.pages import current_staff, page
+from webapp.console.pages import _, current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
 
 REAL_MEMBER_PREVIEW = MARKETING_EDIT  # analysts read campaigns but have no member tools
@@ -166,7 +166,8 @@ class CampaignsController(Controller):
         except DomainError as exc:
             return page(request, "console/campaigns/notice.html.j2", status_code=exc.status, problem=exc, text=None)
         return page(request, "console/campaigns/notice.html.j2", problem=None,
-                    text=f"Test {channel} message queued to {address}; it goes out within seconds.")
+                    text=_(request, "Test {channel} message queued to {address}; it goes out within seconds.",
+                           channel=channel, address=address))
 
     @post("/{campaign_id:int}/schedule", opt={"roles": MARKETING_EDIT}, status_code=303)
     async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:

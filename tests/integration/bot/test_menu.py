@@ -33,7 +33,7 @@ async def test_offers_list_the_program(registered: tuple[Bot, Any, RecordingSess
     bot, dispatcher, session = registered
     await dispatcher.feed_update(bot, message_update(USER, text="🎁 Предложения"))
     text = session.texts()[-1]
-    assert "Золото: от 30 000 ₽ в год — 10%" in text and "14%" in text and "70%" in text
+    assert "Золото: от 30\xa0000\xa0₽ в год — 10%" in text and "14%" in text and "70%" in text
 
 
 async def test_settings_switch_language_and_channels(core: Core, registered: tuple[Bot, Any, RecordingSession]) -> None:

@@ -106,7 +106,7 @@ async def test_purchases_are_charted_by_month_and_category(web: httpx.AsyncClien
         {"sku": "2", "name": "Хлеб", "category": "bakery", "quantity": 2, "price": 5000, "amount": 10000}])
     await sign_in(web, core)
     page = (await web.get("/cabinet/purchases")).text
-    assert "Всего за 12 месяцев: 1\u202f000 ₽ в 1 покупках" in page
+    assert "Всего за 12 месяцев: 1\xa0000\xa0₽ в 1 покупках" in page
     assert page.count('class="chart"') == 2 and ">Вино<" in page and ">Выпечка<" in page and "900 ₽" in page
     assert ">ноя 26<" in page
 

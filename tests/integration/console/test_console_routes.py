@@ -29,12 +29,15 @@ class Console:
         self.http = http
         self.session = ""
         self.csrf = ""
+        # The console follows the browser's language (ru when it asks for neither); these tests read English.
+        self.language: str | None = "en"
 
     def _cookies(self, session: str | None = None) -> dict[str, str]:
         token = self.session if session is None else session
         pairs = [f"{CSRF_COOKIE}={self.csrf}"] if self.csrf else []
         pairs += [f"console_session={token}"] if token else []
-        return {"Cookie": "; ".join(pairs)} if pairs else {}
+        language = {"Accept-Language": self.language} if self.language else {}
+        return {**language, "Cookie": "; ".join(pairs)} if pairs else language
 
     async def get(self, url: str, session: str | None = None, **headers: str) -> httpx.Response:
         response = await self.http.get(url, headers={**self._cookies(session), **headers})

@@ -90,6 +90,7 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         assert [p["loyaltyPoints"]["balance"]["int"] for p in accruals] == [90, 80, 70, 60, 50]
         assert sum(1 for p in accruals if p.get("messages")) == 3  # Google's daily limit
         assert all(m["messageType"] == "TEXT_AND_NOTIFY" for p in accruals for m in p.get("messages", []))
+        assert accruals[0]["messages"][0]["body"] == "Баланс: 90 баллов"  # the number and its noun agree
         core.clock.advance(days=1, minutes=1)  # type: ignore[attr-defined]
         await client.post("/api/v1/purchases", json={
             "store_id": "s", "receipt_id": "next-day", "member": {"phone": "+79123456789"},
