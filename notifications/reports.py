@@ -22,7 +22,7 @@ async def record_delivery_report(core: Core, *, channel: str, provider_id: str |
             stmt = stmt.where(Message.provider_id == provider_id)
         else:
             return False
-        message = (await session.execute(stmt.with_for_update() if session.bind.dialect.name == "postgresql"
+        message = (await session.execute(stmt.with_for_update() if session.get_bind().dialect.name == "postgresql"
                                           else stmt)).scalar_one_or_none()
         if message is None:
             return False

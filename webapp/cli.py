@@ -11,7 +11,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import click
 from sqlalchemy import delete
@@ -380,7 +380,7 @@ def import_csv(file: Path, report_path: Path | None) -> None:
                 position = [0]
 
                 def advance(_: int) -> None:
-                    now = source.buffer.tell() if hasattr(source, "buffer") else position[0]
+                    now = cast(BinaryIO, source.buffer).tell() if hasattr(source, "buffer") else position[0]
                     bar.update(max(0, now - position[0]))
                     position[0] = now
 
@@ -554,7 +554,7 @@ def run(host: str, port: int) -> None:
             for process in processes[1:]:  # a worker or bot that died is reported; /readyz shows it too
                 if process.poll() is not None and process.pid not in reported:
                     reported.add(process.pid)
-                    click.echo(f"  {' '.join(process.args[3:])} exited ({process.returncode}); the web app keeps "
+                    click.echo(f"  {' '.join(cast(list[str], process.args)[3:])} exited ({process.returncode}); the web app keeps "
                                f"running and /readyz says what is missing", err=True)
     except KeyboardInterrupt:
         pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +19,9 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db.types import BigIntPK, JSONType, UTCDateTime
@@ -35,6 +38,10 @@ NAMING = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+    if TYPE_CHECKING:
+        # Every model maps exactly one Table; SQLAlchemy types it as the wider FromClause.
+        __table__: ClassVar[Table]
 
 
 class Store(Base):

@@ -66,7 +66,7 @@ def not_signed_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) 
     if is_htmx(request):  # htmx follows HX-Redirect with a full page load
         return Response(b"", status_code=401, headers={"HX-Redirect": "/console/login"})
     if request.method == "GET":
-        return Redirect("/console/login", status_code=303)  # type: ignore[return-value]
+        return Redirect("/console/login", status_code=303)
     return _problem_page(request, 401, "Signed out", "Your session has ended; sign in again.")
 
 
