@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, delete, or_, select, update

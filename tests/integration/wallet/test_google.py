@@ -27,7 +27,8 @@ class GoogleStub:
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
-        assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer" and form["assertion"]
+        assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        assert form["assertion"]
         self.tokens += 1
         return web.json_response({"access_token": "stub-token", "expires_in": 3600})
 
@@ -97,7 +98,8 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         await worker.process_outbox()
         assert stub.patches[-1].get("messages")  # a new day, a new allowance
         assert stub.tokens == 1  # the access token is reused
-        assert len(stub.classes) == 1 and all(p["classId"] in stub.classes for p in stub.patches)
+        assert len(stub.classes) == 1
+        assert all(p["classId"] in stub.classes for p in stub.patches)
     finally:
         await updater.close()
         await runner.cleanup()
