@@ -131,7 +131,8 @@ async def stub_capacity(mode: str, total: int) -> dict[str, Any]:
         if mode == "batch":
             async def send(start: int) -> None:
                 body = {"login": "shop", "psw": "secret", "list": [
-                    {"id": str(i), "phone": f"+7916{i:07d}", "mes": "Начислено 42 балла"} for i in range(start, start + 500)]}
+                    {"id": str(i), "phone": f"+7916{i:07d}", "mes": "Начислено 42 балла"}
+                    for i in range(start, start + 500)]}
                 async with http.post(f"{base}/rest/send_list/", data=json.dumps(body)) as answer:
                     await answer.read()
 
@@ -139,7 +140,8 @@ async def stub_capacity(mode: str, total: int) -> dict[str, Any]:
                 await asyncio.gather(*(send(s) for s in range(start, min(total, start + 2000), 500)))
         else:
             async def one(i: int) -> None:
-                form = {"login": "shop", "psw": "secret", "phones": f"+7916{i:07d}", "mes": "Начислено 42", "id": str(i)}
+                form = {"login": "shop", "psw": "secret", "phones": f"+7916{i:07d}", "mes": "Начислено 42",
+                        "id": str(i)}
                 async with http.post(f"{base}/sys/send.php", data=form) as answer:
                     await answer.read()
 

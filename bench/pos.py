@@ -185,7 +185,8 @@ async def main() -> None:
     targets = None
     if pg:
         targets = {"confirms_per_second_min": 500, "p99_ms_at_250_max": 50,
-                   "confirms_per_second": pg["sustained"]["per_second"], "p99_ms_at_250": pg["at_250_per_second"]["p99_ms"],
+                   "confirms_per_second": pg["sustained"]["per_second"],
+                   "p99_ms_at_250": pg["at_250_per_second"]["p99_ms"],
                    "met": pg["sustained"]["per_second"] >= 500 and pg["at_250_per_second"]["p99_ms"] <= 50}
     write_result("pos", {"results": results, "pgbench": reference, "targets": targets})
 

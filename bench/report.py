@@ -21,7 +21,8 @@ def pos_section(data: dict[str, Any]) -> list[str]:
     for r in data["results"]:
         s, f = r["sustained"], r["at_250_per_second"]
         lines.append(f"| {r['backend']} | {r['web_workers']} | **{s['per_second']}** | {s['p50_ms']} ms | "
-                     f"{s['p95_ms']} ms | {s['p99_ms']} ms | {f['p50_ms']} ms | {f['p95_ms']} ms | **{f['p99_ms']} ms** |")
+                     f"{s['p95_ms']} ms | {s['p99_ms']} ms | {f['p50_ms']} ms | {f['p95_ms']} ms | "
+                     f"**{f['p99_ms']} ms** |")
     ref = data["pgbench"]
     lines += ["", f"Physical limit beside it, same run, same PostgreSQL: pgbench TPC-B-like **{ref['tps']} tps** "
               f"({ref['clients']} clients, scale {ref['scale']}, {ref['seconds']} s). A confirm is about "
@@ -112,7 +113,8 @@ SECTIONS = {"promotions": promotions_section, "pos": pos_section, "fanout": fano
 
 
 def main() -> None:
-    results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "bench/results").glob("*.json"))}
+    results = {p.stem: json.loads(p.read_text(encoding="utf-8"))
+               for p in sorted((ROOT / "bench/results").glob("*.json"))}
     out = ["# Benchmarks", "", "Produced by `make bench` (each benchmark prints its figures and writes "
            "`bench/results/NAME.json`; `bench/report.py` turns them into this page).", ""]
     machine = next(iter(results.values()))["machine"] if results else {}

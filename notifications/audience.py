@@ -33,7 +33,8 @@ def _among(column: Any, ids: list[uuid.UUID], ordered: bool) -> Any:
     return column.between(ids[0], ids[-1]) if ordered else column.in_(ids)
 
 
-async def recipients_of(session: AsyncSession, settings: Settings, members: Sequence[Row[*tuple[Any, ...]]], now: datetime,
+async def recipients_of(session: AsyncSession, settings: Settings, members: Sequence[Row[*tuple[Any, ...]]],
+                        now: datetime,
                         *, ordered: bool = False) -> dict[uuid.UUID, Recipient]:
     """members: rows of MEMBER_FIELDS (ordered=True: sorted by id, as a keyset batch is). The same
     facts recipients.recipient_for reads, in bulk."""

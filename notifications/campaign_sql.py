@@ -50,7 +50,8 @@ def _statement(channels: tuple[str, ...]) -> str:
     $18 source"""
     if channels not in _STATEMENTS:
         usable = [f"x.{_ADDRESS[ch]} IS NOT NULL AND '{ch}' = ANY(g.channels) "
-                  f"AND NOT '{ch}' = ANY(coalesce(d.channels, '{{}}')) AND NOT '{ch}' = ANY(coalesce(c.channels, '{{}}'))"
+                  f"AND NOT '{ch}' = ANY(coalesce(d.channels, '{{}}')) "
+                  f"AND NOT '{ch}' = ANY(coalesce(c.channels, '{{}}'))"
                   for ch in channels]
         pick = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(usable, start=1))
         address = " ".join(f"WHEN {i} THEN x.{_ADDRESS[ch]}" for i, ch in enumerate(channels, start=1))

@@ -251,7 +251,8 @@ def _line_record(line: Any, discount: int) -> dict[str, Any]:
 
 
 async def _stored_answer(conn: AsyncConnection, request: ReceiptRequest) -> dict[str, Any] | None:
-    found = (await conn.execute(_STORED, {"store_id": request.store_id, "receipt_id": request.receipt_id})).one_or_none()
+    key = {"store_id": request.store_id, "receipt_id": request.receipt_id}
+    found = (await conn.execute(_STORED, key)).one_or_none()
     if found is None:
         return None
     if found.request_hash != request.body_hash:

@@ -98,7 +98,10 @@ async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff:
 
 
 async def _delete_in_batches(
-    sessions: async_sessionmaker[AsyncSession], id_column: InstrumentedAttribute[Any], where: ColumnElement[bool], batch: int
+    sessions: async_sessionmaker[AsyncSession],
+    id_column: InstrumentedAttribute[Any],
+    where: ColumnElement[bool],
+    batch: int,
 ) -> int:
     done = 0
     model = id_column.class_

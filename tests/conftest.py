@@ -119,7 +119,8 @@ async def empty_tables(core: Core) -> None:
     async with core.sessions() as session, session.begin():
         if session.bind.dialect.name == "postgresql":
             names = (await session.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                "SELECT tablename FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             ))).scalars().all()
             await session.execute(text(f"TRUNCATE {', '.join(chr(34) + n + chr(34) for n in names)} "
                                        "RESTART IDENTITY CASCADE"))

@@ -22,8 +22,8 @@ CSRF_COOKIE = "loyalty_csrf"
 CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz", "^/schema",
                "^/swagger", "^/readyz", "^/metrics"]
 
-__all__ = ["CSRF_COOKIE", "CSRF_EXEMPT", "STATIC_DIR", "TEMPLATES_DIR", "compression_config", "create_static_router", "csrf_config",
-           "template_config"]
+__all__ = ["CSRF_COOKIE", "CSRF_EXEMPT", "STATIC_DIR", "TEMPLATES_DIR", "compression_config", "create_static_router",
+           "csrf_config", "template_config"]
 
 
 def create_static_router() -> Router:

@@ -37,7 +37,9 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType
+    }
 
     if TYPE_CHECKING:
         # Every model maps exactly one Table; SQLAlchemy types it as the wider FromClause.

@@ -17,7 +17,7 @@ STAFF = {"scope": "staff"}
 
 class CertificateController(Controller):
     path = "/api/v1/certificates"
-    tags = ["certificates"]
+    tags = ("certificates",)
 
     @post("/", status_code=201, opt=STAFF, summary="Issue gift certificates (numbered, with a balance)")
     async def issue(self, request: Request[Any, Any, Any], data: CERTIFICATE_BODY) -> dict[str, Any]:
@@ -36,7 +36,7 @@ class CertificateController(Controller):
 
 class BonusGrantController(Controller):
     path = "/api/v1/bonus-grants"
-    tags = ["bonus grants"]
+    tags = ("bonus grants",)
 
     @post("/", status_code=201, opt=STAFF, summary="Describe a bonus grant (a segment or a list of members)")
     async def create(self, request: Request[Any, Any, Any], data: GRANT_BODY) -> dict[str, Any]:

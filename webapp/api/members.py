@@ -70,7 +70,7 @@ def _member_id(raw: str) -> uuid.UUID:
 
 class MemberController(Controller):
     path = "/api/v1/members"
-    tags = ["members"]
+    tags = ("members",)
 
     @post("/", status_code=201, summary="Register a member (or find the one with this phone)",
           description="201 with a new Member; 200 with the existing Member when the phone is registered.")

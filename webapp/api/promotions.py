@@ -19,7 +19,7 @@ STAFF = {"scope": "staff"}
 
 class PromotionController(Controller):
     path = "/api/v1/promotions"
-    tags = ["promotions"]
+    tags = ("promotions",)
 
     @post("/", status_code=201, opt=STAFF, summary="Create a promotion",
           description="kind: discount, bundle or accrual; see docs/promotions.md for every field.")
@@ -66,7 +66,7 @@ class PromotionController(Controller):
 
 class CodeBatchController(Controller):
     path = "/api/v1/code-batches"
-    tags = ["promotions"]
+    tags = ("promotions",)
 
     @get("/{batch_id:int}/codes.csv", opt=STAFF, summary="Export a batch's codes as CSV (code, uses, max_uses)",
          media_type="text/csv")

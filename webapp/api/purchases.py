@@ -14,7 +14,7 @@ from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
 
 class PurchaseController(Controller):
     path = "/api/v1/purchases"
-    tags = ["purchases"]
+    tags = ("purchases",)
 
     @post("/calculate", status_code=200, summary="Price a receipt; changes nothing")
     async def calculate(self, request: Request[Any, Any, Any], data: RECEIPT_BODY) -> dict[str, Any]:

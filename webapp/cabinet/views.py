@@ -61,7 +61,8 @@ def render(request: HTMXRequest, name: str, *, member: Member | None = None, sta
     return HTMXTemplate(
         template_name=template,
         context={"layout": FRAGMENT if partial else FULL, "t": translator(language),
-                 "points_word": points_word(language), "lang": language, "member": member, "page": name, "program": settings_of(request).program.name, **context},
+                 "points_word": points_word(language), "lang": language, "member": member, "page": name,
+                 "program": settings_of(request).program.name, **context},
         status_code=status,
         cookies=cookies,
         headers={"Vary": "HX-Request", "Cache-Control": "private, no-cache"},

@@ -135,7 +135,8 @@ async def test_push_subscription_is_stored_for_the_signed_in_member(web: httpx.A
     junk = await web.post("/cabinet/push/subscription.json", headers={**csrf, "Content-Type": "application/json"},
                           content=b"{not json")
     assert junk.status_code == 400
-    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}
+    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc",
+                    "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}
     done = await web.post("/cabinet/push/subscription.json", headers=csrf, json=subscription)
     assert done.status_code == 201
     async with core.reading() as session:

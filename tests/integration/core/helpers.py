@@ -29,7 +29,8 @@ async def confirm(core: Core, body: dict[str, Any], clock: FixedClock | None = N
         return await purchases.confirm(session, clock or core.clock, core.rules, body)
 
 
-async def refund(core: Core, receipt_id: str, body: dict[str, Any], store: str = "msk-001") -> tuple[dict[str, Any], bool]:
+async def refund(core: Core, receipt_id: str, body: dict[str, Any],
+                 store: str = "msk-001") -> tuple[dict[str, Any], bool]:
     async with core.transaction() as session:
         return await purchases.refund(session, core.clock, core.rules, store, receipt_id, body)
 

@@ -187,7 +187,7 @@ async def test_delivery_report_of_undelivered_viber_falls_back_at_once(core: Cor
     async with core.transaction() as session:
         await emit(session, EventKind.POINTS_AVAILABLE, found.id, {"points": 3}, core.clock.now())
     await drain(worker)
-    viber = [m for m in await messages(core) if m.channel == "viber"][0]
+    viber = next(m for m in await messages(core) if m.channel == "viber")
     assert await record_delivery_report(core, channel="viber", provider_id=viber.provider_id, message_id=None,
                                         status=DeliveryStatus.UNDELIVERABLE, error="not a viber user")
     await drain(worker)

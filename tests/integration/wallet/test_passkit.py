@@ -51,7 +51,8 @@ async def test_pass_is_signed_detached_with_the_chain_and_a_signing_time(
     (tmp_path / "manifest.json").write_bytes(files["manifest.json"])
     (tmp_path / "signature").write_bytes(files["signature"])
     root = settings.var_dir / "wallet" / "dev-root.pem"
-    verify = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp_path / "signature"),
+    verify = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER",
+                             "-in", str(tmp_path / "signature"),
                              "-content", str(tmp_path / "manifest.json"), "-CAfile", str(root), "-purpose", "any",
                              "-out", "/dev/null"], capture_output=True, text=True, check=False)
     assert verify.returncode == 0, verify.stderr

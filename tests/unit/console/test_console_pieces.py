@@ -3,6 +3,7 @@ shared counters: tests/integration/console/test_sign_in_limits.py)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ def test_a_period_is_whole_local_days_in_at_most_31_buckets() -> None:
     assert len(buckets) <= 31
     assert buckets[0][1] == year.start
     assert buckets[-1][2] == year.end
-    assert all(a[2] == b[1] for a, b in zip(buckets, buckets[1:], strict=False))
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(buckets))
 
 
 def test_the_chart_is_escaped_svg_with_a_title_and_a_legend() -> None:

@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-22 16:27:54.995275
 """
 
@@ -101,7 +101,8 @@ def upgrade() -> None:
     sa.Column('changed_at', shared.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=128), nullable=False),
     sa.Column('method', sa.String(length=64), nullable=False),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_consents_member_id_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_consents_member_id_members'),
+                            ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consents')),
     sa.UniqueConstraint('member_id', 'channel', name=op.f('uq_consents_member_id'))
     )
@@ -145,7 +146,8 @@ def upgrade() -> None:
     sa.Column('purchase_id', sa.Uuid(), nullable=True),
     sa.Column('lot_id', sa.BigInteger(), nullable=True),
     sa.Column('comment', sa.String(length=300), nullable=True),
-    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_entries_member_id_members'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_entries_member_id_members'),
+                            ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['purchase_id'], ['purchases.id'], name=op.f('fk_entries_purchase_id_purchases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_entries'))
     )

@@ -60,7 +60,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_due', ['status', 'next_attempt_at'], unique=False)
-        batch_op.create_index('ix_messages_member_channel_created', ['member_id', 'channel', 'created_at'], unique=False)
+        batch_op.create_index('ix_messages_member_channel_created', ['member_id', 'channel', 'created_at'],
+                              unique=False)
         batch_op.create_index('ix_messages_provider', ['channel', 'provider_id'], unique=False)
 
     # ### end Alembic commands ###
