@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
 
 from shared.core import Core
 from shared.db.models import Member
@@ -49,7 +50,7 @@ def _pass_response(body: bytes, member: Member) -> Response[bytes]:
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
-async def download(request: Request[Any, Any, Any], filename: str, expires: int, sig: str) -> Response[bytes]:
+async def download(request: Request[Any, Any, Any], filename: FromPath[str], expires: int, sig: str) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
     core: Core = request.app.state.core
     serial = filename.removesuffix(".pkpass")
@@ -65,7 +66,8 @@ async def download(request: Request[Any, Any, Any], filename: str, expires: int,
 
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
-async def register(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> Response[None]:
+async def register(request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str],
+                   serial: FromPath[str]) -> Response[None]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     try:
@@ -85,7 +87,8 @@ async def register(request: Request[Any, Any, Any], device: str, pass_type: str,
 
 
 @delete("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=200)
-async def unregister(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> None:
+async def unregister(request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str],
+                     serial: FromPath[str]) -> None:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     async with core.transaction() as session:
@@ -97,7 +100,7 @@ async def unregister(request: Request[Any, Any, Any], device: str, pass_type: st
 
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
-async def updated_serials(request: Request[Any, Any, Any], device: str, pass_type: str,
+async def updated_serials(request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str],
                           passesUpdatedSince: str | None = None) -> Response[Any]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
@@ -115,7 +118,8 @@ async def updated_serials(request: Request[Any, Any, Any], device: str, pass_typ
 
 
 @get("/v1/passes/{pass_type:str}/{serial:str}")
-async def latest_pass(request: Request[Any, Any, Any], pass_type: str, serial: str) -> Response[bytes]:
+async def latest_pass(request: Request[Any, Any, Any], pass_type: FromPath[str], serial: FromPath[str],
+                      ) -> Response[bytes]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     async with core.reading() as session:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from sqlalchemy import select
 
 from shared.balance import balance_view
@@ -97,14 +97,14 @@ class MemberController(Controller):
             return await member_view(core, session, member)
 
     @get("/{member_id:str}", summary="A member")
-    async def read(self, request: Request[Any, Any, Any], member_id: str) -> dict[str, Any]:
+    async def read(self, request: Request[Any, Any, Any], member_id: FromPath[str]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await member_view(core, session, member)
 
     @get("/{member_id:str}/balance", summary="A member's balance")
-    async def balance(self, request: Request[Any, Any, Any], member_id: str) -> dict[str, Any]:
+    async def balance(self, request: Request[Any, Any, Any], member_id: FromPath[str]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
@@ -114,7 +114,7 @@ class MemberController(Controller):
     async def transactions(
         self,
         request: Request[Any, Any, Any],
-        member_id: str,
+        member_id: FromPath[str],
         limit: int = Parameter(default=50, ge=1, le=100),
         cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
     ) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from shared.core import Core
 from shared.csv_export import csv_text
@@ -39,7 +39,7 @@ class PromotionController(Controller):
             return {"items": [definitions.promotion_view(p) for p in rows]}
 
     @get("/{promotion_id:int}", opt=STAFF, summary="A promotion with its promo-code batches")
-    async def read(self, request: Request[Any, Any, Any], promotion_id: int) -> dict[str, Any]:
+    async def read(self, request: Request[Any, Any, Any], promotion_id: FromPath[int]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             view = definitions.promotion_view(await definitions.get_promotion(session, promotion_id))
@@ -47,7 +47,7 @@ class PromotionController(Controller):
             return view
 
     @patch("/{promotion_id:int}", opt=STAFF, summary="Change a promotion (e.g. {\"active\": false} to stop it)")
-    async def change(self, request: Request[Any, Any, Any], promotion_id: int,
+    async def change(self, request: Request[Any, Any, Any], promotion_id: FromPath[int],
                      data: PROMOTION_PATCH) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
@@ -56,7 +56,7 @@ class PromotionController(Controller):
 
     @post("/{promotion_id:int}/code-batches", status_code=201, opt=STAFF,
           summary="Make promo codes for a promotion: a unique single-use batch or one shared code")
-    async def create_batch(self, request: Request[Any, Any, Any], promotion_id: int,
+    async def create_batch(self, request: Request[Any, Any, Any], promotion_id: FromPath[int],
                            data: BATCH_BODY) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
@@ -70,7 +70,7 @@ class CodeBatchController(Controller):
 
     @get("/{batch_id:int}/codes.csv", opt=STAFF, summary="Export a batch's codes as CSV (code, uses, max_uses)",
          media_type="text/csv")
-    async def export(self, request: Request[Any, Any, Any], batch_id: int) -> Response[str]:
+    async def export(self, request: Request[Any, Any, Any], batch_id: FromPath[int]) -> Response[str]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             if await session.get(PromoCodeBatch, batch_id) is None:

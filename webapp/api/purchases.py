@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.params import FromPath
 
 from shared import purchases
 from shared.core import Core
@@ -38,7 +39,7 @@ class PurchaseController(Controller):
     @post("/{store_id:str}/{receipt_id:str}/refunds", status_code=201,
           summary="Refund part or all of a receipt (idempotent by refund_id)")
     async def refund(
-        self, request: Request[Any, Any, Any], store_id: str, receipt_id: str, data: REFUND_BODY
+        self, request: Request[Any, Any, Any], store_id: FromPath[str], receipt_id: FromPath[str], data: REFUND_BODY
     ) -> Response[dict[str, Any]]:
         core: Core = request.app.state.core
         async with core.transaction() as session:

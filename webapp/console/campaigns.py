@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from notifications.campaign_models import CANCELLED, DONE, DRAFT
@@ -93,7 +94,7 @@ class CampaignsController(Controller):
         return Redirect(f"/console/campaigns/{campaign.id}", status_code=303)
 
     @get("/{campaign_id:int}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Template:
         async with core.reading() as session:
             campaign = await get_campaign(session, campaign_id)
             segment = await get_segment(session, campaign.segment_id)
@@ -110,14 +111,16 @@ class CampaignsController(Controller):
                 "attribution": await attribution(session, campaign_id), "finished": finished(bar)}
 
     @get("/{campaign_id:int}/progress")
-    async def progress_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def progress_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int],
+                                ) -> Template:
         """Polled every second while sending; the answer drops the trigger once nothing is left to do."""
         async with core.reading() as session:
             figures = await self._figures(session, campaign_id)
         return page(request, "console/campaigns/progress.html.j2", campaign_id=campaign_id, **figures)
 
     @post("/{campaign_id:int}/preview", status_code=200)
-    async def preview_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def preview_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int],
+                               ) -> Template:
         """On the sample member by default; on a real member (named by card, phone or e-mail) only
         for marketers and admins, and each such preview is in the audit log."""
         form = await request.form()
@@ -150,7 +153,7 @@ class CampaignsController(Controller):
                     on_sample=not query, part_cost=core.settings.sms.part_cost_minor)
 
     @post("/{campaign_id:int}/test", opt={"roles": MARKETING_EDIT}, status_code=200)
-    async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Template:
         form = await request.form()
         channel, address = str(form.get("channel") or ""), str(form.get("address") or "").strip()
         try:
@@ -165,7 +168,7 @@ class CampaignsController(Controller):
                     text=f"Test {channel} message queued to {address}; it goes out within seconds.")
 
     @post("/{campaign_id:int}/schedule", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
+    async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Redirect:
         form = await request.form()
         now = core.clock.now()
         at = schedule_time(form, core.rules.zone, now)
@@ -178,7 +181,7 @@ class CampaignsController(Controller):
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)
 
     @post("/{campaign_id:int}/cancel", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def cancel(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
+    async def cancel(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Redirect:
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             await cancel_campaign(session, campaign_id, core.clock.now())

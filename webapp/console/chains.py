@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from notifications.campaigns import CAMPAIGN_CHANNELS
@@ -92,7 +93,7 @@ class ChainsController(Controller):
         return Redirect("/console/chains", status_code=303)
 
     @post("/{chain_id:int}/active", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def toggle(self, request: Request[Any, Any, Any], core: Core, chain_id: int) -> Redirect:
+    async def toggle(self, request: Request[Any, Any, Any], core: Core, chain_id: FromPath[int]) -> Redirect:
         active = (await request.form()).get("active") == "yes"
         async with core.transaction() as session:
             before = await set_chain_active(session, chain_id, active)

@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 
@@ -58,14 +59,15 @@ class MembersController(Controller):
         return page(request, template, q=q, found=found, mask=mask_phone)
 
     @get("/{member_id:uuid}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Template:
         member, entries, history = await _load(core, member_id)
         return page(request, "console/members/show.html.j2", member=member, entries=entries, history=history,
                     request_id=secrets.token_urlsafe(12), tier=core.rules.tier(member.tier_code),
                     erased=is_erased(member))
 
     @get("/{member_id:uuid}/export.json")
-    async def export(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Response[Any]:
+    async def export(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID],
+                     ) -> Response[Any]:
         """Everything held about the member as a JSON download; the export itself is audit-logged."""
         async with core.transaction() as session:
             member = await session.get(Member, member_id)
@@ -78,13 +80,14 @@ class MembersController(Controller):
                                        "Cache-Control": "no-store"})
 
     @get("/{member_id:uuid}/erase")
-    async def confirm_erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
+    async def confirm_erase(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID],
+                            ) -> Template:
         """The confirm step: what goes, what stays, and why."""
         member, _, _ = await _load(core, member_id)
         return page(request, "console/members/erase.html.j2", member=member, erased=is_erased(member))
 
     @post("/{member_id:uuid}/erase", status_code=303)
-    async def erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+    async def erase(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Redirect:
         form = await request.form()
         if form.get("confirm") != "yes":
             raise InvalidInput("Tick the box to confirm the erasure; it cannot be undone.",
@@ -95,7 +98,7 @@ class MembersController(Controller):
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/adjust", status_code=303)
-    async def adjust(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+    async def adjust(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
             await adjust(session, core.clock, core.rules, member_id, _points(form.get("points")),
@@ -104,7 +107,7 @@ class MembersController(Controller):
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/merge", status_code=303)
-    async def merge(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+    async def merge(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Redirect:
         """Merge the duplicate named in the form (card number or phone) into this member."""
         form = await request.form()
         if form.get("confirm") != "yes":

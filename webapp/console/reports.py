@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Template
 
 from shared.core import Core
@@ -61,7 +62,7 @@ class ReportsController(Controller):
         return page(request, "console/reports/index.html.j2", period=period, results=results)
 
     @get("/{code:str}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, code: str, since: str | None = None,
+    async def show(self, request: Request[Any, Any, Any], core: Core, code: FromPath[str], since: str | None = None,
                    until: str | None = None) -> Template:
         report = _report(code)
         period = period_from(core, since, until)
@@ -71,7 +72,7 @@ class ReportsController(Controller):
                     chart=render_chart(result.chart, report.title))
 
     @get("/{code:str}/csv")
-    async def export(self, core: Core, code: str, since: str | None = None,
+    async def export(self, core: Core, code: FromPath[str], since: str | None = None,
                      until: str | None = None) -> Response[bytes]:
         report = _report(code)
         period = period_from(core, since, until)

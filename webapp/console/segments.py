@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from shared.audit import record
@@ -55,7 +56,7 @@ class SegmentsController(Controller):
         return self._builder(request, core, values=form_from_definition({}), name="", segment_id=None, count=count)
 
     @get("/{segment_id:int}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, segment_id: int) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: Core, segment_id: FromPath[int]) -> Template:
         async with core.reading() as session:
             segment = await get_segment(session, segment_id)
             count = await count_members(session, core.rules, segment.definition, core.clock.now())
@@ -78,7 +79,8 @@ class SegmentsController(Controller):
         return await self._save(request, core, None)
 
     @post("/{segment_id:int}", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def update(self, request: Request[Any, Any, Any], core: Core, segment_id: int) -> Template | Redirect:
+    async def update(self, request: Request[Any, Any, Any], core: Core, segment_id: FromPath[int],
+                     ) -> Template | Redirect:
         return await self._save(request, core, segment_id)
 
     async def _save(self, request: Request[Any, Any, Any], core: Core, segment_id: int | None) -> Template | Redirect:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 
 from shared.audit import recent
@@ -35,7 +35,7 @@ class StaffController(Controller):
         return Redirect("/console/staff", status_code=303)
 
     @post("/{staff_id:int}", status_code=303)
-    async def update(self, request: Request[Any, Any, Any], core: Core, staff_id: int) -> Redirect:
+    async def update(self, request: Request[Any, Any, Any], core: Core, staff_id: FromPath[int]) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
             await update_staff(session, core.clock, staff_id, role=str(form.get("role") or ""),
@@ -43,7 +43,7 @@ class StaffController(Controller):
         return Redirect("/console/staff", status_code=303)
 
     @post("/{staff_id:int}/password", status_code=303)
-    async def password(self, request: Request[Any, Any, Any], core: Core, staff_id: int) -> Redirect:
+    async def password(self, request: Request[Any, Any, Any], core: Core, staff_id: FromPath[int]) -> Redirect:
         """A new password for an account; every console session of that account ends."""
         form = await request.form()
         async with core.transaction() as session:
