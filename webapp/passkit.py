@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from shared.core import Core
 from shared.db.models import Member
@@ -50,7 +50,8 @@ def _pass_response(body: bytes, member: Member) -> Response[bytes]:
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
-async def download(request: Request[Any, Any, Any], filename: FromPath[str], expires: int, sig: str) -> Response[bytes]:
+async def download(request: Request[Any, Any, Any], filename: FromPath[str], expires: FromQuery[int],
+                   sig: FromQuery[str]) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
     core: Core = request.app.state.core
     serial = filename.removesuffix(".pkpass")
@@ -101,7 +102,7 @@ async def unregister(request: Request[Any, Any, Any], device: FromPath[str], pas
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
 async def updated_serials(request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str],
-                          passesUpdatedSince: str | None = None) -> Response[Any]:
+                          passesUpdatedSince: FromQuery[str | None] = None) -> Response[Any]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     since = None

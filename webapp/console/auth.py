@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from shared.core import Core
@@ -28,7 +29,8 @@ class SignInController(Controller):
         return page(request, "console/login.html.j2", email="", message=None)
 
     @post("/login", status_code=303)
-    async def login(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+    async def login(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                    login_limits: NamedDependency[LoginLimits]) -> Any:
         form = await request.form()
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
@@ -60,7 +62,7 @@ class SignInController(Controller):
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, staff)])
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Redirect:
         """Ends this session and every copy of it: the account's session generation moves on."""
         claims = session_claims(request)
         if claims is not None:
@@ -82,7 +84,8 @@ class PasswordController(Controller):
         return page(request, "console/password.html.j2", message=None)
 
     @post("/", status_code=303)
-    async def change(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+    async def change(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                     login_limits: NamedDependency[LoginLimits]) -> Any:
         form = await request.form()
         current, new = str(form.get("current") or "")[:1024], str(form.get("password") or "")[:1024]
         staff = current_staff(request)

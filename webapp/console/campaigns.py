@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -54,7 +55,7 @@ class CampaignsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         async with core.reading() as session:
             campaigns = await list_campaigns(session)
             segments = {s.id: s.name for s in await list_segments(session)}
@@ -70,14 +71,14 @@ class CampaignsController(Controller):
                     values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS, codes=VARIANT_CODES)
 
     @get("/new", opt={"roles": MARKETING_EDIT})
-    async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def new(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         values = {"segment_id": request.query_params.get("segment_id", ""), "control_percent": "10",
                   "attribution_days": "7", "channel_1": "telegram", "channel_2": "sms", "A_weight": "1",
                   "B_weight": "1"}
         return await self._form(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template | Redirect:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if k != "_csrf_token"}
         try:
@@ -94,7 +95,8 @@ class CampaignsController(Controller):
         return Redirect(f"/console/campaigns/{campaign.id}", status_code=303)
 
     @get("/{campaign_id:int}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                   campaign_id: FromPath[int]) -> Template:
         async with core.reading() as session:
             campaign = await get_campaign(session, campaign_id)
             segment = await get_segment(session, campaign.segment_id)
@@ -111,7 +113,8 @@ class CampaignsController(Controller):
                 "attribution": await attribution(session, campaign_id), "finished": finished(bar)}
 
     @get("/{campaign_id:int}/progress")
-    async def progress_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int],
+    async def progress_fragment(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                                campaign_id: FromPath[int],
                                 ) -> Template:
         """Polled every second while sending; the answer drops the trigger once nothing is left to do."""
         async with core.reading() as session:
@@ -119,7 +122,8 @@ class CampaignsController(Controller):
         return page(request, "console/campaigns/progress.html.j2", campaign_id=campaign_id, **figures)
 
     @post("/{campaign_id:int}/preview", status_code=200)
-    async def preview_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int],
+    async def preview_fragment(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                               campaign_id: FromPath[int],
                                ) -> Template:
         """On the sample member by default; on a real member (named by card, phone or e-mail) only
         for marketers and admins, and each such preview is in the audit log."""
@@ -153,7 +157,8 @@ class CampaignsController(Controller):
                     on_sample=not query, part_cost=core.settings.sms.part_cost_minor)
 
     @post("/{campaign_id:int}/test", opt={"roles": MARKETING_EDIT}, status_code=200)
-    async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Template:
+    async def test_send(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                        campaign_id: FromPath[int]) -> Template:
         form = await request.form()
         channel, address = str(form.get("channel") or ""), str(form.get("address") or "").strip()
         try:
@@ -168,7 +173,8 @@ class CampaignsController(Controller):
                     text=f"Test {channel} message queued to {address}; it goes out within seconds.")
 
     @post("/{campaign_id:int}/schedule", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Redirect:
+    async def schedule(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                       campaign_id: FromPath[int]) -> Redirect:
         form = await request.form()
         now = core.clock.now()
         at = schedule_time(form, core.rules.zone, now)
@@ -181,7 +187,8 @@ class CampaignsController(Controller):
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)
 
     @post("/{campaign_id:int}/cancel", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def cancel(self, request: Request[Any, Any, Any], core: Core, campaign_id: FromPath[int]) -> Redirect:
+    async def cancel(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                     campaign_id: FromPath[int]) -> Redirect:
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             await cancel_campaign(session, campaign_id, core.clock.now())

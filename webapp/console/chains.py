@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -73,13 +74,13 @@ class ChainsController(Controller):
                     can_edit=current_staff(request).role in MARKETING_EDIT)
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         values = {"no_purchase_days": "60", "wait_days": "7", "bonus_points": "200", "expires_days": "30",
                   "channel_1": "telegram", "channel_2": "sms"}
         return await self._page(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template | Redirect:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if k != "_csrf_token"}
         try:
@@ -93,7 +94,8 @@ class ChainsController(Controller):
         return Redirect("/console/chains", status_code=303)
 
     @post("/{chain_id:int}/active", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def toggle(self, request: Request[Any, Any, Any], core: Core, chain_id: FromPath[int]) -> Redirect:
+    async def toggle(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                     chain_id: FromPath[int]) -> Redirect:
         active = (await request.form()).get("active") == "yes"
         async with core.transaction() as session:
             before = await set_chain_active(session, chain_id, active)

@@ -8,8 +8,9 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 
@@ -51,7 +52,8 @@ class MembersController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def search(self, request: Request[Any, Any, Any], core: Core, q: str = "") -> Template:
+    async def search(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                     q: FromQuery[str] = "") -> Template:
         async with core.reading() as session:
             found = await find_members(session, core.rules, strip_control(q[:120]))
         template = "console/members/results.html.j2" if request.headers.get("hx-target") == "results" \
@@ -59,14 +61,15 @@ class MembersController(Controller):
         return page(request, template, q=q, found=found, mask=mask_phone)
 
     @get("/{member_id:uuid}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                   member_id: FromPath[uuid.UUID]) -> Template:
         member, entries, history = await _load(core, member_id)
         return page(request, "console/members/show.html.j2", member=member, entries=entries, history=history,
                     request_id=secrets.token_urlsafe(12), tier=core.rules.tier(member.tier_code),
                     erased=is_erased(member))
 
     @get("/{member_id:uuid}/export.json")
-    async def export(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID],
+    async def export(self, request: Request[Any, Any, Any], core: NamedDependency[Core], member_id: FromPath[uuid.UUID],
                      ) -> Response[Any]:
         """Everything held about the member as a JSON download; the export itself is audit-logged."""
         async with core.transaction() as session:
@@ -80,14 +83,16 @@ class MembersController(Controller):
                                        "Cache-Control": "no-store"})
 
     @get("/{member_id:uuid}/erase")
-    async def confirm_erase(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID],
+    async def confirm_erase(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                            member_id: FromPath[uuid.UUID],
                             ) -> Template:
         """The confirm step: what goes, what stays, and why."""
         member, _, _ = await _load(core, member_id)
         return page(request, "console/members/erase.html.j2", member=member, erased=is_erased(member))
 
     @post("/{member_id:uuid}/erase", status_code=303)
-    async def erase(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Redirect:
+    async def erase(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                    member_id: FromPath[uuid.UUID]) -> Redirect:
         form = await request.form()
         if form.get("confirm") != "yes":
             raise InvalidInput("Tick the box to confirm the erasure; it cannot be undone.",
@@ -98,7 +103,8 @@ class MembersController(Controller):
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/adjust", status_code=303)
-    async def adjust(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Redirect:
+    async def adjust(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                     member_id: FromPath[uuid.UUID]) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
             await adjust(session, core.clock, core.rules, member_id, _points(form.get("points")),
@@ -107,7 +113,8 @@ class MembersController(Controller):
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/merge", status_code=303)
-    async def merge(self, request: Request[Any, Any, Any], core: Core, member_id: FromPath[uuid.UUID]) -> Redirect:
+    async def merge(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                    member_id: FromPath[uuid.UUID]) -> Redirect:
         """Merge the duplicate named in the form (card number or phone) into this member."""
         form = await request.form()
         if form.get("confirm") != "yes":

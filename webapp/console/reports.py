@@ -6,8 +6,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from shared.core import Core
@@ -54,16 +55,18 @@ class ReportsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core, since: str | None = None,
-                    until: str | None = None) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core],
+                    since: FromQuery[str | None] = None,
+                    until: FromQuery[str | None] = None) -> Template:
         period = period_from(core, since, until)
         async with core.reading() as session:
             results = [(report, await report.compute(session, core.rules, period)) for report in REPORTS.values()]
         return page(request, "console/reports/index.html.j2", period=period, results=results)
 
     @get("/{code:str}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, code: FromPath[str], since: str | None = None,
-                   until: str | None = None) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: NamedDependency[Core], code: FromPath[str],
+                   since: FromQuery[str | None] = None,
+                   until: FromQuery[str | None] = None) -> Template:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
@@ -72,8 +75,8 @@ class ReportsController(Controller):
                     chart=render_chart(result.chart, report.title))
 
     @get("/{code:str}/csv")
-    async def export(self, core: Core, code: FromPath[str], since: str | None = None,
-                     until: str | None = None) -> Response[bytes]:
+    async def export(self, core: NamedDependency[Core], code: FromPath[str], since: FromQuery[str | None] = None,
+                     until: FromQuery[str | None] = None) -> Response[bytes]:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
