@@ -30,7 +30,7 @@ def period_from(core: Core, since: str | None, until: str | None) -> Period:
     try:
         last = date.fromisoformat(until) if until else today
         first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: 30 days before 0001-01-01
         raise InvalidInput("Dates look like 2026-11-01.", [FieldError("period", "use YYYY-MM-DD")]) from exc
     for day in (first, last):
         if (problem := date_problem(day)) is not None:
