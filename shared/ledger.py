@@ -19,21 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db.models import Entry, Lot, Member, Purchase
 from shared.errors import NotFound
 from shared.ledger_plan import (  # the lot statuses are read as ledger.AVAILABLE etc. too
-    AVAILABLE as AVAILABLE,
-)
-from shared.ledger_plan import (
-    EXPIRED as EXPIRED,
-)
-from shared.ledger_plan import (
-    PENDING as PENDING,
-)
-from shared.ledger_plan import (
-    REVERSED as REVERSED,
-)
-from shared.ledger_plan import (
-    SPENT as SPENT,
-)
-from shared.ledger_plan import (
+    AVAILABLE,
+    EXPIRED,
+    PENDING,
+    REVERSED,  # noqa: F401
+    SPENT,  # noqa: F401
     Draw,
     check_balance,
     draw,
