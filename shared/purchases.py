@@ -168,8 +168,10 @@ async def confirm(
         tier_code=member.tier_code if member else None, promo_code=request.promo_code,
         asks=request.certificates, confirming=True, lines=request.lines,
         segments=member.segment_ids if member else None)
-    pricing: Pricing = await checkout.claim(conn, offer, lambda o: price_receipt(
-        rules, request, member, at, strict=True, offer=o))  # type: ignore[arg-type]
+    def price(o: Offer) -> Pricing:  # the till's MemberState carries every field price_receipt reads
+        return price_receipt(rules, request, member, at, strict=True, offer=o)  # type: ignore[arg-type]
+
+    pricing: Pricing = await checkout.claim(conn, offer, price)
     purchase_id = uuid.uuid4()
     answer: dict[str, Any] = {"purchase_id": str(purchase_id)}
     row = {

@@ -151,7 +151,7 @@ async def create_grant(session: AsyncSession, body: Any, now: datetime) -> Bonus
                                   or not all(isinstance(m, str) and text_problem(m, 64) is None for m in members)):
         problems.add("members", f"a list of 1 to {MAX_LIST} member ids, phones or card numbers")
     problems.raise_if_any("The bonus grant has invalid fields.")
-    grant = BonusGrant(name=name.strip(), points=points, expires_at=expires_at, expires_days=days,  # type: ignore
+    grant = BonusGrant(name=str(name).strip(), points=points, expires_at=expires_at, expires_days=days,
                        segment_id=segment_id, members=members or [], status="new", granted=0, skipped=[],
                        created_at=now, finished_at=None)
     session.add(grant)
