@@ -22,11 +22,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 
 from notifications.liveness import heartbeats, lease_holder
-from notifications.models import FAILED, QUEUED, SENDING
-from notifications.models import Message as OutboxMessage
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.db.models.messages import FAILED, QUEUED, SENDING
+from shared.db.models.messages import Message as OutboxMessage
 from shared.metrics import DB_POOL_IN_USE, HTTP_DURATION, HTTP_REQUESTS
 from webapp.health import certificates
 from webapp.logs import REQUEST_ID, request_id_from

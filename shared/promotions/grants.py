@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import ledger
 from shared.clock import Clock
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.promotions import BonusGrant, BonusGrantMember
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.events import EventKind, emit
 from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem, text_problem
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
-from shared.promotions.models import BonusGrant, BonusGrantMember
 
 BATCH = 500
 MAX_LIST = 100_000

@@ -8,9 +8,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 
 from shared.core import Core
+from shared.db.models.promotions import BonusGrant
 from shared.errors import NotFound
 from shared.promotions import certificates, grants
-from shared.promotions.models import BonusGrant
 from webapp.api.docs import CERTIFICATE_BODY, GRANT_BODY
 
 STAFF = {"scope": "staff"}

@@ -9,9 +9,9 @@ from litestar.params import FromPath, Parameter
 
 from shared.core import Core
 from shared.csv_export import csv_text
+from shared.db.models.promotions import PromoCodeBatch
 from shared.errors import NotFound
 from shared.promotions import codes, definitions
-from shared.promotions.models import PromoCodeBatch
 from webapp.api.docs import BATCH_BODY, PROMOTION_BODY, PROMOTION_PATCH
 
 STAFF = {"scope": "staff"}

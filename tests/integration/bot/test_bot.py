@@ -61,8 +61,8 @@ async def test_registration_with_ones_own_contact(core: Core, bot: Bot, dispatch
     await dispatcher.feed_update(bot, callback_update(USER, "consent:yes"))
     (member,) = await members(core)
     assert member.telegram_user_id == USER
-    assert member.registration_channel == "bot"
-    assert member.registration_source == "store-msk-001"
+    assert member.source == "bot"
+    assert member.referral == "store-msk-001"
     assert str(member.birth_date) == "1990-05-17"
     async with core.reading() as s:
         consents = {c.channel: (c.granted, c.method) for c in (await s.execute(
@@ -88,7 +88,7 @@ async def test_a_till_member_is_linked_not_duplicated(core: Core, client: httpx.
     assert "Баланс: 70" in session.texts()[-1]
     (member,) = await members(core)
     assert member.telegram_user_id == USER
-    assert member.registration_channel == "pos"
+    assert member.source == "pos"
     await dispatcher.feed_update(bot, message_update(USER, text="💰 Баланс"))
     answer = session.texts()[-1]
     assert "Доступно: 70" in answer
@@ -176,4 +176,4 @@ async def test_a_telegram_name_with_control_characters_is_cleaned_not_refused(
     assert "Готово! Ваша карта" in session.texts()[-2]
     (member,) = await members(core)
     assert member.first_name == stored
-    assert member.registration_source == "store -msk"
+    assert member.referral == "store -msk"
