@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_PG = postgresql.dialect()
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect __init__ is untyped
 _SQL: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
@@ -25,19 +25,23 @@ def _sql(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]) -> s
             kind = table.c[name].type
             impl = getattr(kind, "impl", kind)
             casts.append(f"${i}::{'text' if isinstance(impl, JSON) else impl.compile(dialect=_PG)}[]")
-        targets = ", ".join(f"{c}::json" if isinstance(getattr(table.c[c].type, "impl", table.c[c].type), JSON)
-                            else c for c in columns)
+        targets = ", ".join(
+            f"{c}::json" if isinstance(getattr(table.c[c].type, "impl", table.c[c].type), JSON) else c for c in columns
+        )
         # names come from our own table metadata; every value is a bound array
-        _SQL[key] = (f'INSERT INTO {table.name} ({", ".join(columns)}) SELECT {targets} FROM unnest('  # noqa: S608
-                     f'{", ".join(casts)}) AS t({", ".join(columns)}) ON CONFLICT ({", ".join(conflict)}) DO NOTHING')
+        _SQL[key] = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {targets} FROM unnest("  # noqa: S608
+            f"{', '.join(casts)}) AS t({', '.join(columns)}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+        )
     return _SQL[key]
 
 
-async def insert_ignoring_conflicts(session: AsyncSession, table: Table, rows: list[dict[str, Any]],
-                                    conflict: tuple[str, ...]) -> None:
+async def insert_ignoring_conflicts(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], conflict: tuple[str, ...]
+) -> None:
     if not rows:
         return
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
         await session.execute(stmt, rows)
         return

@@ -37,7 +37,7 @@ from shared.ledger_plan import (  # the lot statuses are read as ledger.AVAILABL
 async def lock_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
     """Load a member for writing; concurrent writers to the same member queue here."""
     stmt = select(Member).where(Member.id == member_id)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     member = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if member is None:
@@ -156,9 +156,9 @@ async def reverse(
     left = points
     own = None
     if purchase_id is not None:
-        own = (await session.execute(
-            select(Lot).where(Lot.purchase_id == purchase_id, Lot.source == "purchase")
-        )).scalar_one_or_none()
+        own = (
+            await session.execute(select(Lot).where(Lot.purchase_id == purchase_id, Lot.source == "purchase"))
+        ).scalar_one_or_none()
     if own is not None:
         take, status = own_lot_take(points, own.remaining, own.status)
         if take:
@@ -229,9 +229,7 @@ class ExpiringLot:
     expires_at: datetime
 
 
-async def expiring_lots(
-    session: AsyncSession, member_id: uuid.UUID, now: datetime, days: int
-) -> list[ExpiringLot]:
+async def expiring_lots(session: AsyncSession, member_id: uuid.UUID, now: datetime, days: int) -> list[ExpiringLot]:
     stmt = (
         select(Lot.remaining, Lot.expires_at)
         .where(

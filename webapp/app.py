@@ -34,17 +34,32 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
     async def close_core(app: Litestar) -> None:
         await app.state.core.close()
 
-    handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
-                           create_passkit_router(), passkit_download, create_cabinet_router(), create_console_router(),
-                           create_static_router(), readyz, metrics]
+    handlers: list[Any] = [
+        healthz,
+        create_api_router(),
+        create_callbacks_router(),
+        create_unsubscribe_router(),
+        create_passkit_router(),
+        passkit_download,
+        create_cabinet_router(),
+        create_console_router(),
+        create_static_router(),
+        readyz,
+        metrics,
+    ]
     if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
         from bot.factory import create_bot, create_dispatcher
         from wallet.links import wallet_links
         from webapp.bot_webhook import create_webhook_router
 
         secret = settings.telegram.webhook_secret
-        handlers.append(create_webhook_router(create_bot(settings), create_dispatcher(core, settings, wallet_links),
-                                              secret.get_secret_value() if secret else ""))
+        handlers.append(
+            create_webhook_router(
+                create_bot(settings),
+                create_dispatcher(core, settings, wallet_links),
+                secret.get_secret_value() if secret else "",
+            )
+        )
     app = Litestar(
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),

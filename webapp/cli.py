@@ -11,7 +11,7 @@ import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import click
 from sqlalchemy import delete
@@ -170,8 +170,17 @@ def apikey_list() -> None:
         core = Core(settings)
         try:
             async with core.reading() as session:
-                return [(k.name, k.scope, k.prefix + "...", _when(k.created_at), _when(k.last_used_at),
-                         _when(k.revoked_at) if k.revoked_at else "live") for k in await list_api_keys(session)]
+                return [
+                    (
+                        k.name,
+                        k.scope,
+                        k.prefix + "...",
+                        _when(k.created_at),
+                        _when(k.last_used_at),
+                        _when(k.revoked_at) if k.revoked_at else "live",
+                    )
+                    for k in await list_api_keys(session)
+                ]
         finally:
             await core.close()
 
@@ -236,8 +245,7 @@ def staff_create(email: str, role: str, password_stdin: bool) -> None:
     try:
         asyncio.run(go())
     except InvalidInput as exc:
-        raise click.ClickException(exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)) \
-            from exc
+        raise click.ClickException(exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from exc
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"staff account {email.strip().lower()} ({role}) created")
@@ -274,9 +282,11 @@ def jobs_run_due(as_of: str | None) -> None:
             retention = await run_retention(core.sessions, core.clock, settings.retention)
         finally:
             await core.close()
-        click.echo(f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
-                   f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
-                   f"{report.birthdays} birthdays, {report.tier_changes} tier changes")
+        click.echo(
+            f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
+            f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
+            f"{report.birthdays} birthdays, {report.tier_changes} tier changes"
+        )
         click.echo(f"retention: {retention}")
 
     asyncio.run(go())
@@ -345,8 +355,9 @@ def member_erase(phone: str, reason: str, yes: bool) -> None:
         try:
             async with core.transaction() as session:
                 found = await find_for_privacy(session, _member_phone(core, phone))
-                erased = await erase_member(session, core.clock, found.id, actor=f"cli:{getpass.getuser()}",
-                                            reason=reason)
+                erased = await erase_member(
+                    session, core.clock, found.id, actor=f"cli:{getpass.getuser()}", reason=reason
+                )
                 return str(erased.id)
         finally:
             await core.close()
@@ -360,8 +371,13 @@ def member_erase(phone: str, reason: str, yes: bool) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="where rejected rows go (default FILE.rejected.csv)")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where rejected rows go (default FILE.rejected.csv)",
+)
 def import_csv(file: Path, report_path: Path | None) -> None:
     """Import members from a CSV (phone, card_number, names, email, birth_date, balance, consent_*)."""
     from shared.importer import import_members
@@ -372,15 +388,16 @@ def import_csv(file: Path, report_path: Path | None) -> None:
     async def go() -> None:
         core = Core(settings)
         try:
-            size = file.stat().st_size
+            size = file.stat().st_size  # noqa: ASYNC240 - one stat before a long import
             # bytes that are not UTF-8 reach the importer as lone surrogates: it rejects those rows
-            with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source, click.progressbar(
-                length=size, label="importing", file=sys.stderr
-            ) as bar:
+            with (
+                file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source,
+                click.progressbar(length=size, label="importing", file=sys.stderr) as bar,
+            ):
                 position = [0]
 
                 def advance(_: int) -> None:
-                    now = source.buffer.tell() if hasattr(source, "buffer") else position[0]
+                    now = cast(BinaryIO, source.buffer).tell() if hasattr(source, "buffer") else position[0]
                     bar.update(max(0, now - position[0]))
                     position[0] = now
 
@@ -389,8 +406,10 @@ def import_csv(file: Path, report_path: Path | None) -> None:
             raise click.ClickException(exc.detail) from exc
         finally:
             await core.close()
-        click.echo(f"{report.rows} rows: {report.imported} imported with {report.points} points, "
-                   f"{report.rejected} rejected (reasons in {report_path})")
+        click.echo(
+            f"{report.rows} rows: {report.imported} imported with {report.points} points, "
+            f"{report.rejected} rejected (reasons in {report_path})"
+        )
 
     asyncio.run(go())
 
@@ -407,8 +426,16 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     # our own handlers format uvicorn's lines too (log_config=None); the access log is ours
     # (LOYALTY_ACCESS_LOG: route templates, not raw paths, with the request id)
-    uvicorn.run("webapp.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, log_config=None, **forwarded_headers(settings))
+    uvicorn.run(
+        "webapp.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        **forwarded_headers(settings),
+    )
 
 
 def forwarded_headers(settings: Settings) -> dict[str, Any]:
@@ -466,8 +493,10 @@ def telegram_set_webhook(url: str | None, drop_pending_updates: bool) -> None:
     except (TelegramAPIError, TelegramNetworkError) as exc:
         raise click.ClickException(f"Telegram refused setWebhook: {exc}") from exc
     click.echo(f"webhook set: {registered}")
-    click.echo("the web app must be running there with the same LOYALTY_TELEGRAM_WEBHOOK_SECRET; "
-               "do not run `loyalty bot` as well (it deletes the webhook to poll)")
+    click.echo(
+        "the web app must be running there with the same LOYALTY_TELEGRAM_WEBHOOK_SECRET; "
+        "do not run `loyalty bot` as well (it deletes the webhook to poll)"
+    )
 
 
 @telegram.command("webhook-info")
@@ -499,8 +528,11 @@ def telegram_webhook_info() -> None:
 
 
 @main.command()
-@click.option("--check", is_flag=True,
-              help="exit 0 when a worker on this host sent a heartbeat recently, 1 otherwise (health checks)")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="exit 0 when a worker on this host sent a heartbeat recently, 1 otherwise (health checks)",
+)
 def worker(check: bool) -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
     from webapp.processes import run_worker, worker_alive_here
@@ -524,12 +556,12 @@ def run(host: str, port: int) -> None:
     upgrade(settings.db_url, "heads", settings.db_statement_cache_size)
     processes: list[subprocess.Popen[Any]] = []
     exe = [sys.executable, "-m", "webapp.cli"]
-    subprocess.run([*exe, "demo"], check=True)
+    subprocess.run([*exe, "demo"], check=True)  # noqa: S603 - our own executable, fixed arguments
     key = (settings.var_dir / "demo-api-key").read_text(encoding="utf-8").strip()
     staff_password = (settings.var_dir / "demo-staff-password").read_text(encoding="utf-8").strip()
-    processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))
+    processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))  # noqa: S603 - our CLI
     for extra in _extra_processes(settings):
-        processes.append(subprocess.Popen([*exe, *extra]))
+        processes.append(subprocess.Popen([*exe, *extra]))  # noqa: S603 - our own CLI, fixed arguments
     base = f"http://{host}:{port}"
     click.echo(
         f"\n  Loyalty is running\n  Cabinet       {base}/  (sign in with the demo member's phone; the code is in"
@@ -554,8 +586,12 @@ def run(host: str, port: int) -> None:
             for process in processes[1:]:  # a worker or bot that died is reported; /readyz shows it too
                 if process.poll() is not None and process.pid not in reported:
                     reported.add(process.pid)
-                    click.echo(f"  {' '.join(process.args[3:])} exited ({process.returncode}); the web app keeps "
-                               f"running and /readyz says what is missing", err=True)
+                    command = " ".join(cast(list[str], process.args)[3:])
+                    click.echo(
+                        f"  {command} exited ({process.returncode}); the web app keeps "
+                        f"running and /readyz says what is missing",
+                        err=True,
+                    )
     except KeyboardInterrupt:
         pass
     finally:

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 
 from shared.core import Core
 from shared.db.models import Member
@@ -34,7 +35,7 @@ device_log_writer = logging.getLogger("loyalty.wallet.device")
 
 def _token(request: Request[Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization", "")
-    return header[len("ApplePass "):] if header.startswith("ApplePass ") else None
+    return header[len("ApplePass ") :] if header.startswith("ApplePass ") else None
 
 
 def _check_type(core: Core, pass_type: str) -> None:
@@ -44,12 +45,17 @@ def _check_type(core: Core, pass_type: str) -> None:
 
 def _pass_response(body: bytes, member: Member) -> Response[bytes]:
     modified = update_tag(member).replace(microsecond=0)
-    return Response(body, media_type=PKPASS, headers={"Last-Modified": format_datetime(modified, usegmt=True),
-                                                      "Cache-Control": "no-cache"})
+    return Response(
+        body,
+        media_type=PKPASS,
+        headers={"Last-Modified": format_datetime(modified, usegmt=True), "Cache-Control": "no-cache"},
+    )
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
-async def download(request: Request[Any, Any, Any], filename: str, expires: int, sig: str) -> Response[bytes]:
+async def download(
+    request: Request[Any, Any, Any], filename: FromPath[str], expires: FromQuery[int], sig: FromQuery[str]
+) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
     core: Core = request.app.state.core
     serial = filename.removesuffix(".pkpass")
@@ -65,7 +71,9 @@ async def download(request: Request[Any, Any, Any], filename: str, expires: int,
 
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
-async def register(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> Response[None]:
+async def register(
+    request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str], serial: FromPath[str]
+) -> Response[None]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     try:
@@ -85,7 +93,9 @@ async def register(request: Request[Any, Any, Any], device: str, pass_type: str,
 
 
 @delete("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=200)
-async def unregister(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> None:
+async def unregister(
+    request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str], serial: FromPath[str]
+) -> None:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     async with core.transaction() as session:
@@ -97,8 +107,12 @@ async def unregister(request: Request[Any, Any, Any], device: str, pass_type: st
 
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
-async def updated_serials(request: Request[Any, Any, Any], device: str, pass_type: str,
-                          passesUpdatedSince: str | None = None) -> Response[Any]:
+async def updated_serials(
+    request: Request[Any, Any, Any],
+    device: FromPath[str],
+    pass_type: FromPath[str],
+    passesUpdatedSince: FromQuery[str | None] = None,
+) -> Response[Any]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     since = None
@@ -115,7 +129,11 @@ async def updated_serials(request: Request[Any, Any, Any], device: str, pass_typ
 
 
 @get("/v1/passes/{pass_type:str}/{serial:str}")
-async def latest_pass(request: Request[Any, Any, Any], pass_type: str, serial: str) -> Response[bytes]:
+async def latest_pass(
+    request: Request[Any, Any, Any],
+    pass_type: FromPath[str],
+    serial: FromPath[str],
+) -> Response[bytes]:
     core: Core = request.app.state.core
     _check_type(core, pass_type)
     async with core.reading() as session:
@@ -165,8 +183,11 @@ async def device_log(request: Request[Any, Any, Any]) -> Response[None]:
 
 
 def create_passkit_router() -> Router:
-    return Router(path="/wallet/apple", route_handlers=[register, unregister, updated_serials, latest_pass,
-                                                         device_log], include_in_schema=False)
+    return Router(
+        path="/wallet/apple",
+        route_handlers=[register, unregister, updated_serials, latest_pass, device_log],
+        include_in_schema=False,
+    )
 
 
 __all__ = ["create_passkit_router", "download"]

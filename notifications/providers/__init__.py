@@ -20,7 +20,7 @@ __all__ = ["build_channels", "send_rates"]
 def _log_channel(name: str, settings: Settings) -> Channel:
     from notifications.channels.log import LogChannel  # the engine's sink
 
-    return LogChannel(name, settings.var_dir / "messages.jsonl")  # type: ignore[no-any-return]
+    return LogChannel(name, settings.var_dir / "messages.jsonl")
 
 
 def _provider_of(name: str, settings: Settings) -> str:
@@ -66,5 +66,9 @@ def build_channels(settings: Settings, core: Any = None) -> dict[str, Channel]:
 
 def send_rates(settings: Settings) -> dict[str, float]:
     """Per-channel sends per second the worker keeps to (Telegram: 30/s per bot)."""
-    return {"telegram": settings.telegram.rate_per_second, "sms": settings.sms.rate_per_second,
-            "viber": settings.sms.rate_per_second, "email": settings.email.rate_per_second}
+    return {
+        "telegram": settings.telegram.rate_per_second,
+        "sms": settings.sms.rate_per_second,
+        "viber": settings.sms.rate_per_second,
+        "email": settings.email.rate_per_second,
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath
 
 from shared.core import Core
 from shared.db.models.promotions import BonusGrant
@@ -17,7 +18,7 @@ STAFF = {"scope": "staff"}
 
 class CertificateController(Controller):
     path = "/api/v1/certificates"
-    tags = ["certificates"]
+    tags = ("certificates",)
 
     @post("/", status_code=201, opt=STAFF, summary="Issue gift certificates (numbered, with a balance)")
     async def issue(self, request: Request[Any, Any, Any], data: CERTIFICATE_BODY) -> dict[str, Any]:
@@ -27,7 +28,7 @@ class CertificateController(Controller):
             return {"items": [await certificates.certificate_view(session, c, core.clock.now()) for c in issued]}
 
     @get("/{number:str}", summary="Check a certificate: balance, whether it can pay, its operations")
-    async def check(self, request: Request[Any, Any, Any], number: str) -> dict[str, Any]:
+    async def check(self, request: Request[Any, Any, Any], number: FromPath[str]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             cert = await certificates.find_certificate(session, number)
@@ -36,7 +37,7 @@ class CertificateController(Controller):
 
 class BonusGrantController(Controller):
     path = "/api/v1/bonus-grants"
-    tags = ["bonus grants"]
+    tags = ("bonus grants",)
 
     @post("/", status_code=201, opt=STAFF, summary="Describe a bonus grant (a segment or a list of members)")
     async def create(self, request: Request[Any, Any, Any], data: GRANT_BODY) -> dict[str, Any]:
@@ -44,14 +45,18 @@ class BonusGrantController(Controller):
         async with core.transaction() as session:
             return grants.grant_view(await grants.create_grant(session, data, core.clock.now()))
 
-    @post("/{grant_id:int}/run", status_code=200, opt=STAFF,
-          summary="Grant the points (idempotent and resumable: nobody gets them twice)")
-    async def run(self, request: Request[Any, Any, Any], grant_id: int) -> dict[str, Any]:
+    @post(
+        "/{grant_id:int}/run",
+        status_code=200,
+        opt=STAFF,
+        summary="Grant the points (idempotent and resumable: nobody gets them twice)",
+    )
+    async def run(self, request: Request[Any, Any, Any], grant_id: FromPath[int]) -> dict[str, Any]:
         core: Core = request.app.state.core
         return await grants.run_grant(core.sessions, core.clock, core.rules, grant_id)
 
     @get("/{grant_id:int}", opt=STAFF, summary="A bonus grant and how far it got")
-    async def read(self, request: Request[Any, Any, Any], grant_id: int) -> dict[str, Any]:
+    async def read(self, request: Request[Any, Any, Any], grant_id: FromPath[int]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             grant = await session.get(BonusGrant, grant_id)

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from sqlalchemy import select
 
 from shared.balance import balance_view
@@ -26,8 +26,7 @@ def registration_from(body: Any) -> Registration:
         raise InvalidInput("The body must be a JSON object.")
     problems = FieldErrors()
     strings = {}
-    for key in ("phone", "first_name", "last_name", "email", "channel", "store_id", "source", "time_zone",
-                "language"):
+    for key in ("phone", "first_name", "last_name", "email", "channel", "store_id", "source", "time_zone", "language"):
         value = body.get(key)
         if value is not None and not isinstance(value, str):
             problems.add(key, "must be a string")
@@ -70,10 +69,14 @@ def _member_id(raw: str) -> uuid.UUID:
 
 class MemberController(Controller):
     path = "/api/v1/members"
-    tags = ["members"]
+    tags = ("members",)
 
-    @post("/", status_code=201, summary="Register a member (or find the one with this phone)",
-          description="201 with a new Member; 200 with the existing Member when the phone is registered.")
+    @post(
+        "/",
+        status_code=201,
+        summary="Register a member (or find the one with this phone)",
+        description="201 with a new Member; 200 with the existing Member when the phone is registered.",
+    )
     async def create(self, request: Request[Any, Any, Any], data: MEMBER_BODY) -> Response[dict[str, Any]]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
@@ -97,14 +100,14 @@ class MemberController(Controller):
             return await member_view(core, session, member)
 
     @get("/{member_id:str}", summary="A member")
-    async def read(self, request: Request[Any, Any, Any], member_id: str) -> dict[str, Any]:
+    async def read(self, request: Request[Any, Any, Any], member_id: FromPath[str]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await member_view(core, session, member)
 
     @get("/{member_id:str}/balance", summary="A member's balance")
-    async def balance(self, request: Request[Any, Any, Any], member_id: str) -> dict[str, Any]:
+    async def balance(self, request: Request[Any, Any, Any], member_id: FromPath[str]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
@@ -114,7 +117,7 @@ class MemberController(Controller):
     async def transactions(
         self,
         request: Request[Any, Any, Any],
-        member_id: str,
+        member_id: FromPath[str],
         limit: int = Parameter(default=50, ge=1, le=100),
         cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
     ) -> dict[str, Any]:
@@ -155,4 +158,3 @@ async def transactions_page(session: Any, member: Member, limit: int, before: in
     ]
     next_cursor = items[-1]["id"] if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from shared.core import Core
 from shared.csv_export import csv_text
@@ -19,10 +19,15 @@ STAFF = {"scope": "staff"}
 
 class PromotionController(Controller):
     path = "/api/v1/promotions"
-    tags = ["promotions"]
+    tags = ("promotions",)
 
-    @post("/", status_code=201, opt=STAFF, summary="Create a promotion",
-          description="kind: discount, bundle or accrual; see docs/promotions.md for every field.")
+    @post(
+        "/",
+        status_code=201,
+        opt=STAFF,
+        summary="Create a promotion",
+        description="kind: discount, bundle or accrual; see docs/promotions.md for every field.",
+    )
     async def create(self, request: Request[Any, Any, Any], data: PROMOTION_BODY) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
@@ -30,34 +35,42 @@ class PromotionController(Controller):
             return definitions.promotion_view(promotion)
 
     @get("/", opt=STAFF, summary="List promotions, highest priority first")
-    async def list(self, request: Request[Any, Any, Any],
-                   active: bool | None = Parameter(default=None, description="only active or only inactive")
-                   ) -> dict[str, Any]:
+    async def list(
+        self,
+        request: Request[Any, Any, Any],
+        active: bool | None = Parameter(default=None, description="only active or only inactive"),
+    ) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             rows = await definitions.list_promotions(session, active)
             return {"items": [definitions.promotion_view(p) for p in rows]}
 
     @get("/{promotion_id:int}", opt=STAFF, summary="A promotion with its promo-code batches")
-    async def read(self, request: Request[Any, Any, Any], promotion_id: int) -> dict[str, Any]:
+    async def read(self, request: Request[Any, Any, Any], promotion_id: FromPath[int]) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             view = definitions.promotion_view(await definitions.get_promotion(session, promotion_id))
             view["code_batches"] = await definitions.code_counts(session, promotion_id)
             return view
 
-    @patch("/{promotion_id:int}", opt=STAFF, summary="Change a promotion (e.g. {\"active\": false} to stop it)")
-    async def change(self, request: Request[Any, Any, Any], promotion_id: int,
-                     data: PROMOTION_PATCH) -> dict[str, Any]:
+    @patch("/{promotion_id:int}", opt=STAFF, summary='Change a promotion (e.g. {"active": false} to stop it)')
+    async def change(
+        self, request: Request[Any, Any, Any], promotion_id: FromPath[int], data: PROMOTION_PATCH
+    ) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
             promotion = await definitions.update_promotion(session, core.rules, promotion_id, data, core.clock.now())
             return definitions.promotion_view(promotion)
 
-    @post("/{promotion_id:int}/code-batches", status_code=201, opt=STAFF,
-          summary="Make promo codes for a promotion: a unique single-use batch or one shared code")
-    async def create_batch(self, request: Request[Any, Any, Any], promotion_id: int,
-                           data: BATCH_BODY) -> dict[str, Any]:
+    @post(
+        "/{promotion_id:int}/code-batches",
+        status_code=201,
+        opt=STAFF,
+        summary="Make promo codes for a promotion: a unique single-use batch or one shared code",
+    )
+    async def create_batch(
+        self, request: Request[Any, Any, Any], promotion_id: FromPath[int], data: BATCH_BODY
+    ) -> dict[str, Any]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
             batch = await codes.create_batch(session, promotion_id, data, core.clock.now())
@@ -66,16 +79,22 @@ class PromotionController(Controller):
 
 class CodeBatchController(Controller):
     path = "/api/v1/code-batches"
-    tags = ["promotions"]
+    tags = ("promotions",)
 
-    @get("/{batch_id:int}/codes.csv", opt=STAFF, summary="Export a batch's codes as CSV (code, uses, max_uses)",
-         media_type="text/csv")
-    async def export(self, request: Request[Any, Any, Any], batch_id: int) -> Response[str]:
+    @get(
+        "/{batch_id:int}/codes.csv",
+        opt=STAFF,
+        summary="Export a batch's codes as CSV (code, uses, max_uses)",
+        media_type="text/csv",
+    )
+    async def export(self, request: Request[Any, Any, Any], batch_id: FromPath[int]) -> Response[str]:
         core: Core = request.app.state.core
         async with core.reading() as session:
             if await session.get(PromoCodeBatch, batch_id) is None:
                 raise NotFound(f"No promo-code batch {batch_id}.")
             rows = await codes.batch_codes(session, batch_id)
-        return Response(csv_text(["code", "uses", "max_uses"], rows, lineterminator="\n"), media_type="text/csv",
-                        headers={
-            "Content-Disposition": f'attachment; filename="promo-codes-{batch_id}.csv"'})
+        return Response(
+            csv_text(["code", "uses", "max_uses"], rows, lineterminator="\n"),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="promo-codes-{batch_id}.csv"'},
+        )

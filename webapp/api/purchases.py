@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, post
+from litestar.params import FromPath
 
 from shared import purchases
 from shared.core import Core
@@ -14,7 +15,7 @@ from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
 
 class PurchaseController(Controller):
     path = "/api/v1/purchases"
-    tags = ["purchases"]
+    tags = ("purchases",)
 
     @post("/calculate", status_code=200, summary="Price a receipt; changes nothing")
     async def calculate(self, request: Request[Any, Any, Any], data: RECEIPT_BODY) -> dict[str, Any]:
@@ -22,9 +23,13 @@ class PurchaseController(Controller):
         async with core.reading() as session:
             return await purchases.calculate(session, core.clock, core.rules, data)
 
-    @post("/", status_code=201, summary="Confirm a receipt (idempotent by store_id + receipt_id)",
-          description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
-                      "422 with `max` when more points are asked than allowed.")
+    @post(
+        "/",
+        status_code=201,
+        summary="Confirm a receipt (idempotent by store_id + receipt_id)",
+        description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
+        "422 with `max` when more points are asked than allowed.",
+    )
     async def confirm(self, request: Request[Any, Any, Any], data: RECEIPT_BODY) -> Response[dict[str, Any]]:
         core: Core = request.app.state.core
         async with core.transaction() as session:
@@ -35,10 +40,13 @@ class PurchaseController(Controller):
             POINTS_SPENT.inc(int((answer.get("redeem") or {}).get("applied") or 0))
         return Response(answer, status_code=201 if created else 200)
 
-    @post("/{store_id:str}/{receipt_id:str}/refunds", status_code=201,
-          summary="Refund part or all of a receipt (idempotent by refund_id)")
+    @post(
+        "/{store_id:str}/{receipt_id:str}/refunds",
+        status_code=201,
+        summary="Refund part or all of a receipt (idempotent by refund_id)",
+    )
     async def refund(
-        self, request: Request[Any, Any, Any], store_id: str, receipt_id: str, data: REFUND_BODY
+        self, request: Request[Any, Any, Any], store_id: FromPath[str], receipt_id: FromPath[str], data: REFUND_BODY
     ) -> Response[dict[str, Any]]:
         core: Core = request.app.state.core
         async with core.transaction() as session:

@@ -38,18 +38,27 @@ async def balance_context(request: HTMXRequest, member: SignedIn) -> dict[str, A
     if tier["next"] is not None:
         threshold = core.rules.tier(tier["next"]["code"]).threshold * 100
         needed = tier["next"]["spend_needed"]
-        progress = {"percent": round(100 * (1 - needed / threshold)) if threshold else 100,
-                    "needed": format_money(needed, core.rules.currency, member.language), "next": tier["next"]["name"]}
+        progress = {
+            "percent": round(100 * (1 - needed / threshold)) if threshold else 100,
+            "needed": format_money(needed, core.rules.currency, member.language),
+            "next": tier["next"]["name"],
+        }
     when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
     day = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
     return {
-        "balance": view, "progress": progress,
+        "balance": view,
+        "progress": progress,
         "as_of": local_time(request, member, now, when),
-        "pending_lots": [{"points": lot.points, "date": local_time(request, member, lot.available_at, when)}
-                         for lot in pending],
-        "expiring": [{"points": lot["points"],
-                      "date": local_time(request, member, datetime.fromisoformat(lot["expires_at"]), day)}
-                     for lot in view["expiring"]],
+        "pending_lots": [
+            {"points": lot.points, "date": local_time(request, member, lot.available_at, when)} for lot in pending
+        ],
+        "expiring": [
+            {
+                "points": lot["points"],
+                "date": local_time(request, member, datetime.fromisoformat(lot["expires_at"]), day),
+            }
+            for lot in view["expiring"]
+        ],
     }
 
 
@@ -67,10 +76,15 @@ class PagesController(Controller):
         """The till page: number, codes and the balance as of now, from the member row alone (one query)."""
         t = translator(member.language)
         when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
-        return render(request, "card", member=member, balance={"available": member.available},
-                      as_of=local_time(request, member, core_of(request).clock.now(), when),
-                      qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
-                      barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)))
+        return render(
+            request,
+            "card",
+            member=member,
+            balance={"available": member.available},
+            as_of=local_time(request, member, core_of(request).clock.now(), when),
+            qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
+            barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)),
+        )
 
     @get("/wallet/{kind:str}")
     async def wallet(self, request: HTMXRequest, member: SignedIn, kind: FromPath[str]) -> Redirect:
@@ -85,8 +99,9 @@ class PagesController(Controller):
         return render(request, "balance", member=member, **await balance_context(request, member))
 
     @get("/history")
-    async def history(self, request: HTMXRequest, member: SignedIn,
-                      before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)) -> Template:
+    async def history(
+        self, request: HTMXRequest, member: SignedIn, before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)
+    ) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
         core = core_of(request)
         query = select(Entry).where(Entry.member_id == member.id)
@@ -96,15 +111,34 @@ class PagesController(Controller):
             rows = list((await db.execute(query.order_by(Entry.id.desc()).limit(HISTORY_PAGE + 1))).scalars())
         more = rows[HISTORY_PAGE].id + 1 if len(rows) > HISTORY_PAGE else None
         fmt = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
-        entries = [{"id": row.id, "kind": row.kind, "points": row.points, "comment": row.comment,
-                    "date": local_time(request, member, row.created_at, fmt)} for row in rows[:HISTORY_PAGE]]
-        return render(request, "history", member=member, entries=entries, more=more,
-                      fragment="partials/history_rows.html.j2" if before is not None else None)
+        entries = [
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "points": row.points,
+                "comment": row.comment,
+                "date": local_time(request, member, row.created_at, fmt),
+            }
+            for row in rows[:HISTORY_PAGE]
+        ]
+        return render(
+            request,
+            "history",
+            member=member,
+            entries=entries,
+            more=more,
+            fragment="partials/history_rows.html.j2" if before is not None else None,
+        )
 
     @get("/offers")
     async def offers(self, request: HTMXRequest, member: SignedIn) -> Template:
         rules = core_of(request).rules
-        tiers = [{"name": tier.title(member.language),
-                  "threshold": format_money(tier.threshold * 100, rules.currency, member.language),
-                  "percent": tier.accrual_percent} for tier in rules.tiers]
+        tiers = [
+            {
+                "name": tier.title(member.language),
+                "threshold": format_money(tier.threshold * 100, rules.currency, member.language),
+                "percent": tier.accrual_percent,
+            }
+            for tier in rules.tiers
+        ]
         return render(request, "offers", member=member, rules=rules, tiers=tiers)

@@ -40,10 +40,14 @@ async def profile_context(request: Request[Any, Any, Any], member: SignedIn) -> 
     async with core_of(request).reading() as db:
         consents = await consents_of(db, member.id)
     fmt = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
-    return {"channels": CHANNELS, "consents": {channel: {"granted": c.granted,
-                                                         "date": local_time(request, member, c.changed_at, fmt)}
-                                               for channel, c in consents.items()},
-            "languages": LANGUAGES}
+    return {
+        "channels": CHANNELS,
+        "consents": {
+            channel: {"granted": c.granted, "date": local_time(request, member, c.changed_at, fmt)}
+            for channel, c in consents.items()
+        },
+        "languages": LANGUAGES,
+    }
 
 
 class ProfileController(Controller):
@@ -57,21 +61,32 @@ class ProfileController(Controller):
         t = translator(member.language)
         zone = ZoneInfo(member.time_zone) if member.time_zone else core.rules.zone
         async with core.reading() as db:
-            summary = await spend_summary(db, member.id, core.clock.now(), zone, member.language,
-                                          t("category_other"))
+            summary = await spend_summary(db, member.id, core.clock.now(), zone, member.language, t("category_other"))
         currency = core.rules.currency
-        return render(request, "purchases", member=member, summary=summary,
-                      total=format_money(summary.total, currency, member.language),
-                      by_month=bar_chart_svg(summary.by_month, t("by_month"),
-                                             currency_symbol(currency, member.language)),
-                      by_category=bar_chart_svg(summary.by_category, t("by_category"),
-                                                currency_symbol(currency, member.language)))
+        return render(
+            request,
+            "purchases",
+            member=member,
+            summary=summary,
+            total=format_money(summary.total, currency, member.language),
+            by_month=bar_chart_svg(summary.by_month, t("by_month"), currency_symbol(currency, member.language)),
+            by_category=bar_chart_svg(
+                summary.by_category, t("by_category"), currency_symbol(currency, member.language)
+            ),
+        )
 
     @get("/profile")
-    async def profile(self, request: HTMXRequest, member: SignedIn,
-                      email_confirmed: FromQuery[bool] = False) -> Template:
-        return render(request, "profile", member=member, notice="email_confirmed" if email_confirmed else None,
-                      error=None, **await profile_context(request, member))
+    async def profile(
+        self, request: HTMXRequest, member: SignedIn, email_confirmed: FromQuery[bool] = False
+    ) -> Template:
+        return render(
+            request,
+            "profile",
+            member=member,
+            notice="email_confirmed" if email_confirmed else None,
+            error=None,
+            **await profile_context(request, member),
+        )
 
     @post("/profile", status_code=200)
     async def save_profile(self, request: HTMXRequest, member: SignedIn) -> Template:
@@ -101,8 +116,15 @@ class ProfileController(Controller):
                     row.birth_date, row.birth_mmdd = birth, birth.month * 100 + birth.day
                 row.updated_at = core.clock.now()
             member = row
-        return render(request, "profile", member=member, notice=None if error else "saved", error=error,
-                      status=422 if error else 200, **await profile_context(request, member))
+        return render(
+            request,
+            "profile",
+            member=member,
+            notice=None if error else "saved",
+            error=error,
+            status=422 if error else 200,
+            **await profile_context(request, member),
+        )
 
     @post("/profile/email", status_code=200)
     async def change_email(self, request: HTMXRequest, member: SignedIn) -> Template:
@@ -111,11 +133,21 @@ class ProfileController(Controller):
         form = await request.form()
         email = str(form.get("email", "")).strip().lower()
         if not EMAIL_RE.match(email) or len(email) > 254:
-            return render(request, "profile", member=member, notice=None, error="bad_email", status=422,
-                          **await profile_context(request, member))
+            return render(
+                request,
+                "profile",
+                member=member,
+                notice=None,
+                error="bad_email",
+                status=422,
+                **await profile_context(request, member),
+            )
         now = core.clock.now()
-        token = signing.encode_claims(settings.secret, "cabinet:email", {
-            "sub": str(member.id), "email": email, "exp": int((now + timedelta(hours=EMAIL_LINK_HOURS)).timestamp())})
+        token = signing.encode_claims(
+            settings.secret,
+            "cabinet:email",
+            {"sub": str(member.id), "email": email, "exp": int((now + timedelta(hours=EMAIL_LINK_HOURS)).timestamp())},
+        )
         link = f"{settings.public_url}/cabinet/email/confirm?token={token}"
         async with core.transaction() as db:
             row = await lock_member(db, member.id)
@@ -123,23 +155,39 @@ class ProfileController(Controller):
                 row.email, row.email_confirmed_at = email, None
             row.updated_at = now
             await emit(db, EventKind.EMAIL_CONFIRMATION, member.id, {"email": email, "link": link}, now)
-        return render(request, "profile", member=row, notice="email_sent", error=None, email=email,
-                      **await profile_context(request, row))
+        return render(
+            request,
+            "profile",
+            member=row,
+            notice="email_sent",
+            error=None,
+            email=email,
+            **await profile_context(request, row),
+        )
 
     @get("/email/confirm")
-    async def confirm_email(self, request: HTMXRequest, member: SignedIn,
-                            token: FromQuery[str] = "") -> Template | Response[Any]:
+    async def confirm_email(
+        self, request: HTMXRequest, member: SignedIn, token: FromQuery[str] = ""
+    ) -> Template | Response[Any]:
         core, settings = core_of(request), settings_of(request)
-        claims = signing.decode_claims(settings.secret, "cabinet:email", token, core.clock.now(),
-                                       require=("sub", "email"))
+        claims = signing.decode_claims(
+            settings.secret, "cabinet:email", token, core.clock.now(), require=("sub", "email")
+        )
         if claims is not None and claims["sub"] == str(member.id):
             async with core.transaction() as db:
                 row = await lock_member(db, member.id)
                 if row.email == claims["email"]:
                     row.email_confirmed_at = core.clock.now()
                     return Response(b"", status_code=303, headers={"Location": "/cabinet/profile?email_confirmed=1"})
-        return render(request, "profile", member=member, notice=None, error="email_link_bad", status=400,
-                      **await profile_context(request, member))
+        return render(
+            request,
+            "profile",
+            member=member,
+            notice=None,
+            error="email_link_bad",
+            status=400,
+            **await profile_context(request, member),
+        )
 
     @post("/profile/consents", status_code=200)
     async def save_consents(self, request: HTMXRequest, member: SignedIn) -> Template:
@@ -148,10 +196,18 @@ class ProfileController(Controller):
         async with core.transaction() as db:
             row = await lock_member(db, member.id)
             for channel in CHANNELS:
-                await set_consent(db, core.clock, row, channel, form.get(f"consent_{channel}") == "yes",
-                                  source="web:cabinet", method="web-checkbox")
-        return render(request, "profile", member=member, notice="saved", error=None,
-                      **await profile_context(request, member))
+                await set_consent(
+                    db,
+                    core.clock,
+                    row,
+                    channel,
+                    form.get(f"consent_{channel}") == "yes",
+                    source="web:cabinet",
+                    method="web-checkbox",
+                )
+        return render(
+            request, "profile", member=member, notice="saved", error=None, **await profile_context(request, member)
+        )
 
     @get("/profile/data.json")
     async def my_data(self, request: Request[Any, Any, Any], member: SignedIn) -> Response[Any]:
@@ -159,23 +215,47 @@ class ProfileController(Controller):
         core = core_of(request)
         async with core.reading() as db:
             data = await export_member(db, member, core.clock.now())
-        return Response(data, headers={"Content-Disposition": 'attachment; filename="my-loyalty-data.json"',
-                                       "Cache-Control": "no-store"})
+        return Response(
+            data,
+            headers={"Content-Disposition": 'attachment; filename="my-loyalty-data.json"', "Cache-Control": "no-store"},
+        )
 
     @post("/profile/delete/code", status_code=200)
     async def delete_code(self, request: HTMXRequest, member: SignedIn) -> Template:
         """Send a one-time code, like the sign-in code, to confirm the deletion."""
         core, settings = core_of(request), settings_of(request)
         async with core.transaction() as db:
-            result = await issue_code(db, settings.cabinet, settings.secret, member.phone, client_ip(request),
-                                      core.clock.now(), member.language)
+            result = await issue_code(
+                db,
+                settings.cabinet,
+                settings.secret,
+                member.phone,
+                client_ip(request),
+                core.clock.now(),
+                member.language,
+            )
         if result.status is IssueStatus.SENT:
-            return render(request, "profile", member=member, notice="delete_code_sent", error=None,
-                          delete_step="code", **await profile_context(request, member))
+            return render(
+                request,
+                "profile",
+                member=member,
+                notice="delete_code_sent",
+                error=None,
+                delete_step="code",
+                **await profile_context(request, member),
+            )
         error = "limited" if result.status is IssueStatus.LIMITED else "wait"
-        return render(request, "profile", member=member, notice=None, error=error, seconds=result.retry_after,
-                      delete_step="code" if error == "wait" else None, status=429,
-                      **await profile_context(request, member))
+        return render(
+            request,
+            "profile",
+            member=member,
+            notice=None,
+            error=error,
+            seconds=result.retry_after,
+            delete_step="code" if error == "wait" else None,
+            status=429,
+            **await profile_context(request, member),
+        )
 
     @post("/profile/delete", status_code=200)
     async def delete_account(self, request: HTMXRequest, member: SignedIn) -> Template:
@@ -186,16 +266,34 @@ class ProfileController(Controller):
         async with core.transaction() as db:  # the code and the erasure: one transaction
             result = await verify_code(db, settings.cabinet, settings.secret, member.phone, code, core.clock.now())
             if result.status is VerifyStatus.OK:
-                await erase_member(db, core.clock, member.id, actor="member:cabinet",
-                                   reason="the member deleted their account in the cabinet")
+                await erase_member(
+                    db,
+                    core.clock,
+                    member.id,
+                    actor="member:cabinet",
+                    reason="the member deleted their account in the cabinet",
+                )
         if result.status is not VerifyStatus.OK:
             wrong = result.status is VerifyStatus.WRONG
-            return render(request, "profile", member=member, notice=None, error="wrong_code" if wrong
-                          else "code_expired", left=result.attempts_left, delete_step="code" if wrong else None,
-                          status=422, **await profile_context(request, member))
+            return render(
+                request,
+                "profile",
+                member=member,
+                notice=None,
+                error="wrong_code" if wrong else "code_expired",
+                left=result.attempts_left,
+                delete_step="code" if wrong else None,
+                status=422,
+                **await profile_context(request, member),
+            )
         request.state.cabinet_cookies = []  # no rotated session cookie on the way out
-        return render(request, "deleted", language=member.language, status=200,
-                      cookies=[cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)])
+        return render(
+            request,
+            "deleted",
+            language=member.language,
+            status=200,
+            cookies=[cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)],
+        )
 
     @get("/push/key.json")
     async def push_key(self, request: Request[Any, Any, Any], member: SignedIn) -> dict[str, str]:
@@ -213,12 +311,14 @@ class ProfileController(Controller):
         try:
             async with core.transaction() as db:
                 await save_subscription(db, member.id, body, core.clock.now(), push_policy(settings_of(request)))
-                await set_consent(db, core.clock, member, "push", True, source="web:cabinet",
-                                  method="web-push-permission")
+                await set_consent(
+                    db, core.clock, member, "push", True, source="web:cabinet", method="web-push-permission"
+                )
         except InvalidInput as exc:
-            return Response({"detail": exc.detail, "errors": [{"field": e.field, "message": e.message}
-                                                              for e in exc.errors]}, status_code=422)
+            return Response(
+                {"detail": exc.detail, "errors": [{"field": e.field, "message": e.message} for e in exc.errors]},
+                status_code=422,
+            )
         except Conflict:  # this browser is subscribed for another card; it stays theirs
-            return Response({"detail": translator(member.language)("push_taken"), "status": "taken"},
-                            status_code=409)
+            return Response({"detail": translator(member.language)("push_taken"), "status": "taken"}, status_code=409)
         return Response({"status": "subscribed"}, status_code=201)

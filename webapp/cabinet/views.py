@@ -35,7 +35,7 @@ def language_of(request: Request[Any, Any, Any], member: Member | None = None) -
         return member.language
     chosen = request.query_params.get("lang") or request.cookies.get("lang")
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     accept = request.headers.get("accept-language", "")
     if accept.lower().startswith("en"):
         return "en"
@@ -47,9 +47,17 @@ def local_time(request: Request[Any, Any, Any], member: Member | None, moment: d
     return moment.astimezone(zone).strftime(fmt)
 
 
-def render(request: HTMXRequest, name: str, *, member: Member | None = None, status: int = 200,
-           cookies: list[Cookie] | None = None, fragment: str | None = None, language: str | None = None,
-           **context: Any) -> Template:
+def render(
+    request: HTMXRequest,
+    name: str,
+    *,
+    member: Member | None = None,
+    status: int = 200,
+    cookies: list[Cookie] | None = None,
+    fragment: str | None = None,
+    language: str | None = None,
+    **context: Any,
+) -> Template:
     """The page `cabinet/<name>.html.j2`, or for htmx its fragment (or the named partial)."""
     language = language if language in LANGUAGES else language_of(request, member)
     partial = htmx.wants_fragment(request)
@@ -57,8 +65,16 @@ def render(request: HTMXRequest, name: str, *, member: Member | None = None, sta
     template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"
     return htmx.template(
         template,
-        {"layout": FRAGMENT if partial else FULL, "t": translator(language),
-                 "points_word": points_word(language), "lang": language, "member": member, "page": name, "program": settings_of(request).program.name, **context},
+        {
+            "layout": FRAGMENT if partial else FULL,
+            "t": translator(language),
+            "points_word": points_word(language),
+            "lang": language,
+            "member": member,
+            "page": name,
+            "program": settings_of(request).program.name,
+            **context,
+        },
         status_code=status,
         cookies=cookies,
         headers={"Cache-Control": "private, no-cache"},

@@ -47,14 +47,28 @@ def _core(state: State) -> Core:
 
 def create_console_router() -> Router:
     limits = LoginLimits()
-    guarded = Router(path="/", route_handlers=[home, pick_language, ReportsController, ProgramController,
-                                               MembersController,
-                                               StaffController, AuditController, SegmentsController,
-                                               CampaignsController, ChainsController], guards=[console_guard])
+    guarded = Router(
+        path="/",
+        route_handlers=[
+            home,
+            pick_language,
+            ReportsController,
+            ProgramController,
+            MembersController,
+            StaffController,
+            AuditController,
+            SegmentsController,
+            CampaignsController,
+            ChainsController,
+        ],
+        guards=[console_guard],
+    )
     return Router(
         path="/",
         route_handlers=[SignInController, PasswordController, guarded],
-        dependencies={"core": Provide(_core, sync_to_thread=False),
-                      "login_limits": Provide(lambda: limits, sync_to_thread=False)},
+        dependencies={
+            "core": Provide(_core, sync_to_thread=False),
+            "login_limits": Provide(lambda: limits, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )

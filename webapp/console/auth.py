@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from shared.core import Core
@@ -29,13 +30,20 @@ class SignInController(Controller):
         return page(request, "console/login.html.j2", email="", message=None)
 
     @post("/login", status_code=303)
-    async def login(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+    async def login(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], login_limits: NamedDependency[LoginLimits]
+    ) -> Any:
         form = await request.form()
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
         if has_control(email):  # never reaches the database (PostgreSQL refuses NUL in text)
-            return page(request, "console/login.html.j2", status_code=422, email="",
-                        message="The e-mail address has characters an address cannot have.")
+            return page(
+                request,
+                "console/login.html.j2",
+                status_code=422,
+                email="",
+                message="The e-mail address has characters an address cannot have.",
+            )
         address = (request.client.host if request.client else "-")[:64]
         limits, now = rate_limits(core), core.clock.now()
         wait = await login_limits.wait_seconds(limits, email, address, now)
@@ -45,8 +53,11 @@ class SignInController(Controller):
                 "console/login.html.j2",
                 status_code=429,
                 email=email,
-                message=_(request, "Too many failed attempts from here. Wait {duration} and try again.",
-                          duration=_duration(request, wait)),
+                message=_(
+                    request,
+                    "Too many failed attempts from here. Wait {duration} and try again.",
+                    duration=_duration(request, wait),
+                ),
             )
             response.headers["Retry-After"] = str(wait)
             return response
@@ -56,14 +67,17 @@ class SignInController(Controller):
         if staff is None:
             await login_limits.failed(limits, email, address, now)
             return page(
-                request, "console/login.html.j2", status_code=401, email=email,
+                request,
+                "console/login.html.j2",
+                status_code=401,
+                email=email,
                 message=_(request, "Wrong e-mail or password."),
             )
         await login_limits.succeeded(limits, email, address)
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, staff)])
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Redirect:
         """Ends this session and every copy of it: the account's session generation moves on."""
         claims = session_claims(request)
         if claims is not None:
@@ -85,22 +99,39 @@ class PasswordController(Controller):
         return page(request, "console/password.html.j2", message=None)
 
     @post("/", status_code=303)
-    async def change(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+    async def change(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], login_limits: NamedDependency[LoginLimits]
+    ) -> Any:
         form = await request.form()
         current, new = str(form.get("current") or "")[:1024], str(form.get("password") or "")[:1024]
         staff = current_staff(request)
         address = (request.client.host if request.client else "-")[:64]
         limits, now = rate_limits(core), core.clock.now()
         if new != str(form.get("repeat") or "")[:1024]:
-            return page(request, "console/password.html.j2", status_code=422,
-                        message=_(request, "The new password and its repetition differ."))
+            return page(
+                request,
+                "console/password.html.j2",
+                status_code=422,
+                message=_(request, "The new password and its repetition differ."),
+            )
         if len(new) < MIN_PASSWORD:
-            return page(request, "console/password.html.j2", status_code=422,
-                        message=_(request, "The new password needs at least {n} characters.", n=MIN_PASSWORD))
+            return page(
+                request,
+                "console/password.html.j2",
+                status_code=422,
+                message=_(request, "The new password needs at least {n} characters.", n=MIN_PASSWORD),
+            )
         if wait := await login_limits.wait_seconds(limits, staff.email, address, now):
-            response = page(request, "console/password.html.j2", status_code=429,
-                            message=_(request, "Too many failed attempts from here. Wait {duration} and try again.",
-                          duration=_duration(request, wait)))
+            response = page(
+                request,
+                "console/password.html.j2",
+                status_code=429,
+                message=_(
+                    request,
+                    "Too many failed attempts from here. Wait {duration} and try again.",
+                    duration=_duration(request, wait),
+                ),
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         async with core.transaction() as session:
@@ -112,8 +143,12 @@ class PasswordController(Controller):
                 fresh = None
         if fresh is None:  # a stolen cookie must not turn into a password by guessing: counted like sign-ins
             await login_limits.failed(limits, staff.email, address, now)
-            return page(request, "console/password.html.j2", status_code=401,
-                        message=_(request, "The current password is wrong."))
+            return page(
+                request,
+                "console/password.html.j2",
+                status_code=401,
+                message=_(request, "The current password is wrong."),
+            )
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, fresh)])
 
 

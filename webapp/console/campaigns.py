@@ -9,6 +9,8 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from notifications.campaigns import (
@@ -57,71 +59,130 @@ class CampaignsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         async with core.reading() as session:
             campaigns = await list_campaigns(session)
             segments = {s.id: s.name for s in await list_segments(session)}
-        return page(request, "console/campaigns/index.html.j2", campaigns=campaigns, segments=segments,
-                    can_edit=current_staff(request).role in MARKETING_EDIT)
+        return page(
+            request,
+            "console/campaigns/index.html.j2",
+            campaigns=campaigns,
+            segments=segments,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+        )
 
-    async def _form(self, request: Request[Any, Any, Any], core: Core, values: dict[str, Any],
-                    problem: DomainError | None = None, status_code: int = 200) -> Template:
+    async def _form(
+        self,
+        request: Request[Any, Any, Any],
+        core: Core,
+        values: dict[str, Any],
+        problem: DomainError | None = None,
+        status_code: int = 200,
+    ) -> Template:
         async with core.reading() as session:
             segments = await list_segments(session)
         fields = {field_name(e.field): e.message for e in problem.errors} if problem else {}
-        return page(request, "console/campaigns/new.html.j2", status_code=status_code, segments=segments,
-                    values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS, codes=VARIANT_CODES)
+        return page(
+            request,
+            "console/campaigns/new.html.j2",
+            status_code=status_code,
+            segments=segments,
+            values=values,
+            problem=problem,
+            fields=fields,
+            channels=CAMPAIGN_CHANNELS,
+            codes=VARIANT_CODES,
+        )
 
     @get("/new", opt={"roles": MARKETING_EDIT})
-    async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
-        values = {"segment_id": request.query_params.get("segment_id", ""), "control_percent": "10",
-                  "attribution_days": "7", "channel_1": "telegram", "channel_2": "sms", "A_weight": "1",
-                  "B_weight": "1"}
+    async def new(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
+        values = {
+            "segment_id": request.query_params.get("segment_id", ""),
+            "control_percent": "10",
+            "attribution_days": "7",
+            "channel_1": "telegram",
+            "channel_2": "sms",
+            "A_weight": "1",
+            "B_weight": "1",
+        }
         return await self._form(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template | Redirect:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if k != "_csrf_token"}
         try:
             args = campaign_args(form)
             async with core.transaction() as session:
                 campaign = await create_campaign(session, now=core.clock.now(), **args)
-                record(session, core.clock, current_staff(request).email, "campaign_created",
-                       ("campaign", str(campaign.id)), after={"name": campaign.name, "segment_id": campaign.segment_id,
-                                                              "channels": campaign.channels,
-                                                              "variants": campaign.variants,
-                                                              "control_percent": campaign.control_percent})
+                record(
+                    session,
+                    core.clock,
+                    current_staff(request).email,
+                    "campaign_created",
+                    ("campaign", str(campaign.id)),
+                    after={
+                        "name": campaign.name,
+                        "segment_id": campaign.segment_id,
+                        "channels": campaign.channels,
+                        "variants": campaign.variants,
+                        "control_percent": campaign.control_percent,
+                    },
+                )
         except DomainError as exc:
             return await self._form(request, core, values, problem=exc, status_code=exc.status)
         return Redirect(f"/console/campaigns/{campaign.id}", status_code=303)
 
     @get("/{campaign_id:int}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def show(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Template:
         async with core.reading() as session:
             campaign = await get_campaign(session, campaign_id)
             segment = await get_segment(session, campaign.segment_id)
             cost = await estimate(session, core.settings, campaign_id)
             figures = await self._figures(session, campaign_id)
-        return page(request, "console/campaigns/show.html.j2", campaign=campaign, segment=segment, estimate=cost,
-                    can_edit=current_staff(request).role in MARKETING_EDIT, zone=core.rules.zone,
-                    real_preview=current_staff(request).role in REAL_MEMBER_PREVIEW, **figures)
+        return page(
+            request,
+            "console/campaigns/show.html.j2",
+            campaign=campaign,
+            segment=segment,
+            estimate=cost,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+            zone=core.rules.zone,
+            real_preview=current_staff(request).role in REAL_MEMBER_PREVIEW,
+            **figures,
+        )
 
     @staticmethod
     async def _figures(session: Any, campaign_id: int) -> dict[str, Any]:
         bar = await progress(session, campaign_id)
-        return {"progress": bar, "results": await results(session, campaign_id),
-                "attribution": await attribution(session, campaign_id), "finished": finished(bar)}
+        return {
+            "progress": bar,
+            "results": await results(session, campaign_id),
+            "attribution": await attribution(session, campaign_id),
+            "finished": finished(bar),
+        }
 
     @get("/{campaign_id:int}/progress")
-    async def progress_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def progress_fragment(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        campaign_id: FromPath[int],
+    ) -> Template:
         """Polled every second while sending; the answer drops the trigger once nothing is left to do."""
         async with core.reading() as session:
             figures = await self._figures(session, campaign_id)
         return page(request, "console/campaigns/progress.html.j2", campaign_id=campaign_id, **figures)
 
     @post("/{campaign_id:int}/preview", status_code=200)
-    async def preview_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def preview_fragment(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        campaign_id: FromPath[int],
+    ) -> Template:
         """On the sample member by default; on a real member (named by card, phone or e-mail) only
         for marketers and admins, and each such preview is in the audit log."""
         form = await request.form()
@@ -131,11 +192,20 @@ class CampaignsController(Controller):
         try:
             if not query:
                 async with core.reading() as session:
-                    rendered = await preview(session, core.settings, campaign_id, None, channel, variant,
-                                             language=str(form.get("language") or "ru"))
+                    rendered = await preview(
+                        session,
+                        core.settings,
+                        campaign_id,
+                        None,
+                        channel,
+                        variant,
+                        language=str(form.get("language") or "ru"),
+                    )
             elif staff.role not in REAL_MEMBER_PREVIEW:
-                raise NotAllowed("Analysts preview campaigns on the sample member only.",
-                                 [FieldError("member", "leave empty: previews on real members are for marketers")])
+                raise NotAllowed(
+                    "Analysts preview campaigns on the sample member only.",
+                    [FieldError("member", "leave empty: previews on real members are for marketers")],
+                )
             else:
                 async with core.transaction() as session:
                     await get_campaign(session, campaign_id)
@@ -144,49 +214,105 @@ class CampaignsController(Controller):
                         raise InvalidInput("No member matches.", [FieldError("member", "no member found")])
                     member_id: uuid.UUID = found[0].id
                     rendered = await preview(session, core.settings, campaign_id, member_id, channel, variant)
-                    record(session, core.clock, staff.email, "campaign_previewed", ("campaign", str(campaign_id)),
-                           after={"member_id": str(member_id), "channel": rendered["channel"],
-                                  "variant": rendered["variant"]})
+                    record(
+                        session,
+                        core.clock,
+                        staff.email,
+                        "campaign_previewed",
+                        ("campaign", str(campaign_id)),
+                        after={
+                            "member_id": str(member_id),
+                            "channel": rendered["channel"],
+                            "variant": rendered["variant"],
+                        },
+                    )
         except DomainError as exc:
-            return page(request, "console/campaigns/preview.html.j2", status_code=exc.status, problem=exc,
-                        rendered=None)
-        return page(request, "console/campaigns/preview.html.j2", problem=None, rendered=rendered,
-                    on_sample=not query, part_cost=core.settings.sms.part_cost_minor)
+            return page(
+                request, "console/campaigns/preview.html.j2", status_code=exc.status, problem=exc, rendered=None
+            )
+        return page(
+            request,
+            "console/campaigns/preview.html.j2",
+            problem=None,
+            rendered=rendered,
+            on_sample=not query,
+            part_cost=core.settings.sms.part_cost_minor,
+        )
 
     @post("/{campaign_id:int}/test", opt={"roles": MARKETING_EDIT}, status_code=200)
-    async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def test_send(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Template:
         form = await request.form()
         channel, address = str(form.get("channel") or ""), str(form.get("address") or "").strip()
         try:
             async with core.transaction() as session:
-                await send_test(session, core.settings, campaign_id, channel, address, core.clock.now(),
-                                variant=str(form.get("variant") or "") or None)
-                record(session, core.clock, current_staff(request).email, "campaign_test_sent",
-                       ("campaign", str(campaign_id)), after={"channel": channel, "address": address[:64]})
+                await send_test(
+                    session,
+                    core.settings,
+                    campaign_id,
+                    channel,
+                    address,
+                    core.clock.now(),
+                    variant=str(form.get("variant") or "") or None,
+                )
+                record(
+                    session,
+                    core.clock,
+                    current_staff(request).email,
+                    "campaign_test_sent",
+                    ("campaign", str(campaign_id)),
+                    after={"channel": channel, "address": address[:64]},
+                )
         except DomainError as exc:
             return page(request, "console/campaigns/notice.html.j2", status_code=exc.status, problem=exc, text=None)
-        return page(request, "console/campaigns/notice.html.j2", problem=None,
-                    text=_(request, "Test {channel} message queued to {address}; it goes out within seconds.",
-                           channel=channel, address=address))
+        return page(
+            request,
+            "console/campaigns/notice.html.j2",
+            problem=None,
+            text=_(
+                request,
+                "Test {channel} message queued to {address}; it goes out within seconds.",
+                channel=channel,
+                address=address,
+            ),
+        )
 
     @post("/{campaign_id:int}/schedule", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
+    async def schedule(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Redirect:
         form = await request.form()
         now = core.clock.now()
         at = schedule_time(form, core.rules.zone, now)
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             after = await schedule_campaign(session, campaign_id, at, now)
-            record(session, core.clock, current_staff(request).email, "campaign_scheduled",
-                   ("campaign", str(campaign_id)), before={"status": before.status},
-                   after={"status": after.status, "at": after.scheduled_at.isoformat() if after.scheduled_at else None})
+            record(
+                session,
+                core.clock,
+                current_staff(request).email,
+                "campaign_scheduled",
+                ("campaign", str(campaign_id)),
+                before={"status": before.status},
+                after={"status": after.status, "at": after.scheduled_at.isoformat() if after.scheduled_at else None},
+            )
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)
 
     @post("/{campaign_id:int}/cancel", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def cancel(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
+    async def cancel(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Redirect:
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             await cancel_campaign(session, campaign_id, core.clock.now())
-            record(session, core.clock, current_staff(request).email, "campaign_cancelled",
-                   ("campaign", str(campaign_id)), before={"status": before.status}, after={"status": CANCELLED})
+            record(
+                session,
+                core.clock,
+                current_staff(request).email,
+                "campaign_cancelled",
+                ("campaign", str(campaign_id)),
+                before={"status": before.status},
+                after={"status": CANCELLED},
+            )
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)

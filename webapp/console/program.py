@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from shared.core import Core
@@ -64,15 +65,21 @@ class ProgramController(Controller):
         async with core.reading() as session:
             version = await newest_version(session)
         staff = current_staff(request)
-        return page(request, "console/program.html.j2", rules=rules, version=version,
-                    can_edit=staff.role in EDIT_PROGRAM, **extra)
+        return page(
+            request,
+            "console/program.html.j2",
+            rules=rules,
+            version=version,
+            can_edit=staff.role in EDIT_PROGRAM,
+            **extra,
+        )
 
     @get("/")
-    async def show(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         return await self._form(request, core, core.rules, saved=request.query_params.get("saved"))
 
     @post("/preview", opt={"roles": EDIT_PROGRAM})
-    async def preview(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def preview(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         try:
             rules = rules_from_form(core.rules, await request.form())
         except InvalidInput as exc:
@@ -82,7 +89,7 @@ class ProgramController(Controller):
         return page(request, "console/program_preview.html.j2", moves=moves, rules=rules, problem=None)
 
     @post("/", opt={"roles": EDIT_PROGRAM}, status_code=200)
-    async def save(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def save(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         form = await request.form()
         try:
             rules = rules_from_form(core.rules, form)
@@ -94,7 +101,8 @@ class ProgramController(Controller):
             return await self._form(request, core, core.rules, problem=problem, status_code=422)
         async with core.transaction() as session:
             moves = await preview_tier_moves(session, rules, core.clock.now())
-            version = await save_rules(session, core.clock, core.rules, rules, actor=current_staff(request).email,
-                                       comment=comment)
+            version = await save_rules(
+                session, core.clock, core.rules, rules, actor=current_staff(request).email, comment=comment
+            )
         core.use_rules(version.id, rules)
         return await self._form(request, core, rules, saved=version.id, moves=moves)

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from shared.core import Core
@@ -28,7 +30,7 @@ def period_from(core: Core, since: str | None, until: str | None) -> Period:
     try:
         last = date.fromisoformat(until) if until else today
         first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: 30 days before 0001-01-01
         raise InvalidInput("Dates look like 2026-11-01.", [FieldError("period", "use YYYY-MM-DD")]) from exc
     for day in (first, last):
         if (problem := date_problem(day)) is not None:
@@ -53,31 +55,56 @@ class ReportsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core, since: str | None = None,
-                    until: str | None = None) -> Template:
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+    ) -> Template:
         period = period_from(core, since, until)
         async with core.reading() as session:
             results = [(report, await report.compute(session, core.rules, period)) for report in REPORTS.values()]
         return page(request, "console/reports/index.html.j2", period=period, results=results)
 
     @get("/{code:str}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, code: str, since: str | None = None,
-                   until: str | None = None) -> Template:
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        code: FromPath[str],
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+    ) -> Template:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
             result = await report.compute(session, core.rules, period)
-        return page(request, "console/reports/show.html.j2", period=period, report=report, result=result,
-                    chart=render_chart(result.chart, report.title))
+        return page(
+            request,
+            "console/reports/show.html.j2",
+            period=period,
+            report=report,
+            result=result,
+            chart=render_chart(result.chart, report.title),
+        )
 
     @get("/{code:str}/csv")
-    async def export(self, core: Core, code: str, since: str | None = None,
-                     until: str | None = None) -> Response[bytes]:
+    async def export(
+        self,
+        core: NamedDependency[Core],
+        code: FromPath[str],
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
             result = await report.compute(session, core.rules, period)
         text = csv_text(result.columns, result.rows)  # formulas in names neutralised, None as empty
         name = f"{code}_{period.first_day}_{period.last_day}.csv"
-        return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            text.encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

@@ -40,8 +40,8 @@ async def test_preview_counts_members_moving_up_and_down(core: Core, clock: Fixe
     await new_member(core, "+79123450021")
     await new_member(core, "+79123450022")
     await new_member(core, "+79123450023")
-    await confirm(core, receipt("P1", "+79123450021", amount=2_000_000))   # 20,000 ₽: standard
-    await confirm(core, receipt("P2", "+79123450022", amount=3_500_000))   # 35,000 ₽: becomes gold
+    await confirm(core, receipt("P1", "+79123450021", amount=2_000_000))  # 20,000 ₽: standard
+    await confirm(core, receipt("P2", "+79123450022", amount=3_500_000))  # 35,000 ₽: becomes gold
     clock.advance(minutes=1)
     lower = validate_rules(with_changes(core, gold=15_000))
     higher = validate_rules(with_changes(core, gold=40_000))
@@ -54,7 +54,8 @@ async def test_preview_counts_members_moving_up_and_down(core: Core, clock: Fixe
 
 
 async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_seconds(
-        core: Core, settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    core: Core, settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = Core(settings, clock)  # another process
     try:
         async with other.reading():
@@ -62,8 +63,9 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         assert other.rules.tier("gold").threshold == 30_000
         new = validate_rules(with_changes(core, gold=25_000))
         async with core.transaction() as session:
-            version = await save_rules(session, core.clock, core.rules, new, actor="m@example.com",
-                                       comment="members stuck on tier 1")
+            version = await save_rules(
+                session, core.clock, core.rules, new, actor="m@example.com", comment="members stuck on tier 1"
+            )
         core.use_rules(version.id, new)
         assert core.rules.tier("gold").threshold == 25_000
         async with other.reading():
@@ -72,7 +74,8 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         monkeypatch.setattr(core_module, "RULES_CHECK_SECONDS", 0.0)
         async with other.transaction():
             pass
-        assert other.rules.tier("gold").threshold == 25_000 and other.rules_version == version.id
+        assert other.rules.tier("gold").threshold == 25_000
+        assert other.rules_version == version.id
         fresh = Core(settings, clock)  # a process starting now loads the newest version
         async with fresh.reading():
             pass
@@ -80,8 +83,10 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         await fresh.close()
         async with core.reading() as session:
             entry = (await recent(session))[0]
-        assert entry.action == "program.update" and entry.reason == "members stuck on tier 1"
-        assert entry.before["tiers"][1]["threshold"] == 30_000 and entry.after["tiers"][1]["threshold"] == 25_000
+        assert entry.action == "program.update"
+        assert entry.reason == "members stuck on tier 1"
+        assert entry.before["tiers"][1]["threshold"] == 30_000
+        assert entry.after["tiers"][1]["threshold"] == 25_000
         # the new threshold is what the till applies
         await new_member(core, "+79123450031")
         clock.advance(minutes=1)

@@ -25,13 +25,19 @@ async def events(core: Core, kind: str | None = None) -> list[OutboxEvent]:
 
 async def entry_sum(core: Core, member_id: object) -> int:
     async with core.reading() as session:
-        return int((await session.execute(
-            select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member_id))).scalar_one())
+        return int(
+            (
+                await session.execute(
+                    select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member_id)
+                )
+            ).scalar_one()
+        )
 
 
 async def test_registration_gives_a_card_and_the_welcome_bonus_at_once(core: Core) -> None:
     member = await new_member(core, first_name="Anna")
-    assert member.available == 100 and member.pending == 0
+    assert member.available == 100
+    assert member.pending == 0
     assert len(member.card_number) == 13
     assert [e.kind for e in await events(core)] == ["member_registered"]
 
@@ -39,7 +45,8 @@ async def test_registration_gives_a_card_and_the_welcome_bonus_at_once(core: Cor
 async def test_accrual_is_pending_for_24_hours_then_available(core: Core, clock: FixedClock) -> None:
     member = await new_member(core)
     answer, created = await confirm(core, receipt("R1"))
-    assert created and answer["accrue"] == 50  # 5% of 1000 ₽
+    assert created
+    assert answer["accrue"] == 50
     row = await member_row(core, member.id)
     assert (row.available, row.pending) == (100, 50)
     clock.advance(hours=23, minutes=59)
@@ -76,8 +83,8 @@ async def test_expiring_notice_once_per_set_of_lots(core: Core, clock: FixedCloc
 
 
 async def test_redemption_spends_the_soonest_expiring_lot_first(core: Core, clock: FixedClock) -> None:
-    member = await new_member(core)                     # 100 points expiring at T0+180d
-    await confirm(core, receipt("R1", amount=400000))   # 200 points, available at T0+1d
+    member = await new_member(core)  # 100 points expiring at T0+180d
+    await confirm(core, receipt("R1", amount=400000))  # 200 points, available at T0+1d
     clock.advance(days=2)
     await jobs.run_due(core.sessions, clock, core.rules)
     await confirm(core, receipt("R2", amount=20000, redeem=120))
@@ -127,7 +134,9 @@ async def test_retry_returns_the_original_answer_and_a_different_body_conflicts(
     member = await new_member(core)
     first, created = await confirm(core, receipt("R1"))
     again, created_again = await confirm(core, receipt("R1"))
-    assert created and not created_again and again == first
+    assert created
+    assert not created_again
+    assert again == first
     with pytest.raises(Conflict):
         await confirm(core, receipt("R1", amount=50000))
     assert (await member_row(core, member.id)).pending == 50
@@ -159,14 +168,16 @@ async def test_unknown_member_is_not_found(core: Core) -> None:
 async def test_full_refund_reverses_accrual_and_restores_redemption(core: Core) -> None:
     member = await new_member(core)
     answer, _ = await confirm(core, receipt("R1", amount=10000, redeem=70))
-    assert answer["accrue"] == 1   # 5% of the 30 ₽ paid in money
+    assert answer["accrue"] == 1  # 5% of the 30 ₽ paid in money
     result, created = await refund(core, "R1", {"refund_id": "X1", "amount": 10000})
-    assert created and (result["points_reversed"], result["points_restored"]) == (1, 70)
+    assert created
+    assert (result["points_reversed"], result["points_restored"]) == (1, 70)
     row = await member_row(core, member.id)
     assert (row.available, row.pending) == (100, 0)
     assert await entry_sum(core, member.id) == 100
     replay, created_again = await refund(core, "R1", {"refund_id": "X1", "amount": 10000})
-    assert not created_again and replay == result
+    assert not created_again
+    assert replay == result
     with pytest.raises(Conflict):
         await refund(core, "R1", {"refund_id": "X1", "amount": 5000})
 
@@ -179,7 +190,8 @@ async def test_partial_refunds_round_down_per_receipt_and_sum_to_the_whole(core:
     third, _ = await refund(core, "R1", {"refund_id": "C", "amount": 10000})
     reversed_ = [r["points_reversed"] for r in (first, second, third)]
     restored = [r["points_restored"] for r in (first, second, third)]
-    assert reversed_ == [4, 4, 5] and sum(reversed_) == 13  # floor(13/3), floor(26/3) − 4, 13 − 8
+    assert reversed_ == [4, 4, 5]
+    assert sum(reversed_) == 13
     assert restored == [7, 7, 7]
     with pytest.raises(InvalidInput):
         await refund(core, "R1", {"refund_id": "D", "amount": 1})
@@ -187,12 +199,18 @@ async def test_partial_refunds_round_down_per_receipt_and_sum_to_the_whole(core:
 
 async def test_refund_by_lines_checks_quantities(core: Core) -> None:
     await new_member(core)
-    body = {"store_id": "msk-001", "receipt_id": "L1", "member": {"phone": "+79123456789"},
-            "lines": [{"sku": "a", "quantity": 2, "price": 10000, "amount": 20000},
-                      {"sku": "b", "quantity": 1.5, "price": 10000, "amount": 15000}]}
+    body = {
+        "store_id": "msk-001",
+        "receipt_id": "L1",
+        "member": {"phone": "+79123456789"},
+        "lines": [
+            {"sku": "a", "quantity": 2, "price": 10000, "amount": 20000},
+            {"sku": "b", "quantity": 1.5, "price": 10000, "amount": 15000},
+        ],
+    }
     await confirm(core, body)
     done, _ = await refund(core, "L1", {"refund_id": "1", "lines": [{"sku": "a", "quantity": 1}]})
-    assert done["points_reversed"] == 4   # 17 points × 100/350 = 4.86, rounded down
+    assert done["points_reversed"] == 4  # 17 points × 100/350 = 4.86, rounded down
     with pytest.raises(InvalidInput):
         await refund(core, "L1", {"refund_id": "2", "lines": [{"sku": "a", "quantity": 2}]})
     with pytest.raises(InvalidInput):
@@ -203,9 +221,9 @@ async def test_refund_after_the_points_were_spent_leaves_a_debt_that_new_points_
     core: Core, clock: FixedClock
 ) -> None:
     member = await new_member(core)
-    await confirm(core, receipt("R1", amount=400000))           # +200 pending
+    await confirm(core, receipt("R1", amount=400000))  # +200 pending
     clock.advance(days=1)
-    await jobs.run_due(core.sessions, clock, core.rules)         # 300 available
+    await jobs.run_due(core.sessions, clock, core.rules)  # 300 available
     await confirm(core, receipt("R2", amount=50000, redeem=300))  # all 300 spent; +10 pending
     row = await member_row(core, member.id)
     assert row.available == 0
@@ -213,7 +231,7 @@ async def test_refund_after_the_points_were_spent_leaves_a_debt_that_new_points_
     row = await member_row(core, member.id)
     assert (row.available, row.debt) == (-200, 200)
     assert await entry_sum(core, member.id) == row.available + row.pending
-    await confirm(core, receipt("R3", amount=600000))            # +300 pending
+    await confirm(core, receipt("R3", amount=600000))  # +300 pending
     clock.advance(days=1)
     await jobs.run_due(core.sessions, clock, core.rules)
     row = await member_row(core, member.id)
@@ -229,8 +247,11 @@ async def test_anonymous_receipt_is_recorded_once(core: Core) -> None:
     body = receipt("ANON-1", phone=None)
     first, created = await confirm(core, body)
     again, created_again = await confirm(core, body)
-    assert created and not created_again and first == again
-    assert first["accrue"] == 0 and first["balance"] is None
+    assert created
+    assert not created_again
+    assert first == again
+    assert first["accrue"] == 0
+    assert first["balance"] is None
 
 
 async def test_birthday_rate_in_the_window(core: Core) -> None:
@@ -238,5 +259,6 @@ async def test_birthday_rate_in_the_window(core: Core) -> None:
 
     await new_member(core, birth_date=date(1990, 11, 23))  # T0 is 22 November
     answer, _ = await confirm(core, receipt("B1"))
-    assert answer["accrue"] == 140 and answer["accrual_percent"] == 14
+    assert answer["accrue"] == 140
+    assert answer["accrual_percent"] == 14
     assert any("14%" in line for line in answer["receipt_text"])
