@@ -158,9 +158,9 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             env = {"LOYALTY_VAR_DIR": str(work / "var"), "LOYALTY_PUBLIC_URL": base,
                    "LOYALTY_SECRET_KEY": "bench-" + "s" * 40, "LOYALTY_DATABASE_URL": ""}
-            subprocess.run([sys.executable, "-m", "webapp.cli", "db", "upgrade"], check=True, cwd=ROOT,
+            subprocess.run([sys.executable, "-m", "loyalty.cli", "db", "upgrade"], check=True, cwd=ROOT,
                            env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-            subprocess.run([sys.executable, "-m", "webapp.cli", "demo", "--members", "20"], check=True, cwd=ROOT,
+            subprocess.run([sys.executable, "-m", "loyalty.cli", "demo", "--members", "20"], check=True, cwd=ROOT,
                            env={**os.environ, **env}, stdout=subprocess.DEVNULL)
             server = start_server(env, port)
         try:

@@ -22,7 +22,9 @@ RULES_CHECK_SECONDS = 3.0
 
 
 class Core:
-    """One per process: web handlers, bot handlers, jobs and the CLI all get sessions here."""
+    """One per process: web handlers, bot handlers, jobs and the CLI all get sessions here.
+
+    `async with Core(settings) as core:` closes the engine at the end."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
@@ -88,3 +90,9 @@ class Core:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def __aenter__(self) -> Core:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import String, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.clock import Clock
 from shared.config import RetentionSettings
@@ -25,6 +25,9 @@ from shared.db.login_code_models import LoginCode
 from shared.db.models import OutboxEvent
 from shared.events import EventKind
 from shared.privacy import messages
+
+if TYPE_CHECKING:
+    from shared.core import Core
 
 
 @dataclass
@@ -41,19 +44,19 @@ class RetentionReport:
 
 
 async def run_retention(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: RetentionSettings
+    core: Core, clock: Clock, settings: RetentionSettings
 ) -> RetentionReport:
     now = clock.now()
     report = RetentionReport()
     report.messages_blanked = await blank_old_messages(
-        sessions, now - timedelta(days=settings.message_days), settings.batch_size
+        core, now - timedelta(days=settings.message_days), settings.batch_size
     )
     code_cutoff = now - timedelta(hours=settings.login_code_hours)
     report.login_codes_deleted = await _delete_in_batches(
-        sessions, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size
+        core, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size
     )
     report.code_events_deleted = await _delete_in_batches(
-        sessions,
+        core,
         OutboxEvent.id,
         (OutboxEvent.kind == EventKind.LOGIN_CODE.value)
         & (OutboxEvent.created_at < code_cutoff)
@@ -63,11 +66,11 @@ async def run_retention(
     return report
 
 
-async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff: object, batch: int) -> int:
+async def blank_old_messages(core: Core, cutoff: object, batch: int) -> int:
     """Blank the address and text of messages created before the cutoff, oldest first, in batches."""
     done = 0
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             ids = list(
                 (
                     await session.execute(
@@ -96,12 +99,12 @@ async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff:
 
 
 async def _delete_in_batches(
-    sessions: async_sessionmaker[AsyncSession], id_column: object, where: object, batch: int
+    core: Core, id_column: object, where: object, batch: int
 ) -> int:
     done = 0
     model = id_column.class_  # type: ignore[attr-defined]
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             ids = list(
                 (await session.execute(select(id_column).where(where).order_by(id_column).limit(batch))).scalars()
             )

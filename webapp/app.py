@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -10,7 +10,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
-from shared.clock import Clock
 from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
@@ -26,24 +25,28 @@ from webapp.security_headers import security_headers
 from webapp.site import compression_config, create_static_router, csrf_config, template_config
 from webapp.unsubscribe import create_unsubscribe_router
 
+if TYPE_CHECKING:
+    from bot.factory import Telegram
 
-def create_app(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Litestar:
-    """Build the web app from settings; nothing is wired at import time."""
-    core = core or Core(settings, clock)
 
-    async def close_core(app: Litestar) -> None:
-        await app.state.core.close()
+def create_app(settings: Settings, *, core: Core, telegram: Telegram | None = None) -> Litestar:
+    """Build the web app from settings and the runtime the entry point made; nothing is wired at import time.
+    With `telegram` (webhook mode) the app serves /telegram/webhook. On shutdown it closes the bot's
+    session and FSM storage, then the core."""
+
+    async def close_all(app: Litestar) -> None:
+        if telegram is not None:
+            await telegram.close()
+        await core.close()
 
     handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
                            create_passkit_router(), passkit_download, create_cabinet_router(), create_console_router(),
                            create_static_router(), readyz, metrics]
-    if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
-        from bot.factory import create_bot, create_dispatcher
-        from wallet.links import wallet_links
+    if telegram is not None:  # webhook mode; `loyalty bot` polls instead
         from webapp.bot_webhook import create_webhook_router
 
         secret = settings.telegram.webhook_secret
-        handlers.append(create_webhook_router(create_bot(settings), create_dispatcher(core, settings, wallet_links),
+        handlers.append(create_webhook_router(telegram.bot, telegram.dispatcher,
                                               secret.get_secret_value() if secret else ""))
     app = Litestar(
         route_handlers=handlers,
@@ -55,7 +58,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         plugins=[HTMXPlugin()],
         request_max_body_size=settings.max_body_bytes,
         before_send=[security_headers(settings)],  # CSP, nosniff, Referrer-Policy, HSTS on https
-        on_shutdown=[close_core],
+        on_shutdown=[close_all],
         openapi_config=OpenAPIConfig(
             title="Loyalty POS and integration API",
             version="1.0.0",

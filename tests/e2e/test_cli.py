@@ -23,7 +23,7 @@ def loyalty(settings: Settings, *args: str, env: dict[str, str] | None = None, s
             ) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "LOYALTY_DATABASE_URL": settings.db_url, "LOYALTY_VAR_DIR": str(settings.var_dir),
                    "LOYALTY_SECRET_KEY": "cli-test-" + "k" * 32, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "webapp.cli", *args], env=environment, cwd=ROOT, text=True,
+    return subprocess.run([sys.executable, "-m", "loyalty.cli", *args], env=environment, cwd=ROOT, text=True,
                           capture_output=True, input=stdin, timeout=300, check=False)
 
 

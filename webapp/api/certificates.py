@@ -48,7 +48,7 @@ class BonusGrantController(Controller):
           summary="Grant the points (idempotent and resumable: nobody gets them twice)")
     async def run(self, request: Request[Any, Any, Any], grant_id: int) -> dict[str, Any]:
         core: Core = request.app.state.core
-        return await grants.run_grant(core.sessions, core.clock, core.rules, grant_id)
+        return await grants.run_grant(core, core.clock, core.rules, grant_id)
 
     @get("/{grant_id:int}", opt=STAFF, summary="A bonus grant and how far it got")
     async def read(self, request: Request[Any, Any, Any], grant_id: int) -> dict[str, Any]:

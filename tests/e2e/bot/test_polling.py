@@ -33,7 +33,7 @@ async def test_start_contact_and_card_over_a_real_socket(core: Core, settings: S
     env = {**os.environ, "LOYALTY_DATABASE_URL": settings.db_url, "LOYALTY_VAR_DIR": str(settings.var_dir),
            "LOYALTY_SECRET_KEY": "bot-" + "k" * 40, "LOYALTY_TELEGRAM_TOKEN": TOKEN,
            "LOYALTY_TELEGRAM_API_URL": base}
-    bot = subprocess.Popen([sys.executable, "-m", "webapp.cli", "bot"], cwd=ROOT, env=env,
+    bot = subprocess.Popen([sys.executable, "-m", "loyalty.cli", "bot"], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 60
