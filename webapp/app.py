@@ -16,6 +16,7 @@ from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
 from webapp.cabinet import create_cabinet_router
 from webapp.console import create_console_router
+from webapp.deps import runtime_dependencies
 from webapp.health import healthz, readyz
 from webapp.metrics import ObserveMiddleware, metrics
 from webapp.passkit import create_passkit_router
@@ -50,7 +51,8 @@ def create_app(settings: Settings, *, core: Core, telegram: Telegram | None = No
                                               secret.get_secret_value() if secret else ""))
     app = Litestar(
         route_handlers=handlers,
-        state=State({"core": core, "settings": settings}),
+        state=State({"core": core, "settings": settings}),  # for guards and middleware; handlers get DI
+        dependencies=runtime_dependencies(core, settings),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=template_config(),
         csrf_config=csrf_config(settings),

@@ -27,6 +27,7 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import OutboxEvent
 from shared.metrics import DB_POOL_IN_USE, HTTP_DURATION, HTTP_REQUESTS
+from webapp.deps import CoreDep, SettingsDep
 from webapp.health import certificates
 from webapp.logs import REQUEST_ID, request_id_from
 
@@ -138,8 +139,7 @@ def authorised(settings: Settings, header: str | None) -> bool:
 
 
 @get("/metrics", include_in_schema=False)
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    settings: Settings = request.app.state.settings
+async def metrics(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Response[bytes]:
     if settings.metrics_token is None:
         raise NotFoundException()
     if not authorised(settings, request.headers.get("authorization")):
@@ -149,7 +149,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
             media_type="text/plain",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    body = await render(request.app.state.core, settings)
+    body = await render(core, settings)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 

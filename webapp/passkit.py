@@ -27,6 +27,7 @@ from wallet.passkit_service import (
     unregister_device,
     update_tag,
 )
+from webapp.deps import CoreDep
 
 PKPASS = "application/vnd.apple.pkpass"
 device_log_writer = logging.getLogger("loyalty.wallet.device")
@@ -49,9 +50,8 @@ def _pass_response(body: bytes, member: Member) -> Response[bytes]:
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
-async def download(request: Request[Any, Any, Any], filename: str, expires: int, sig: str) -> Response[bytes]:
+async def download(core: CoreDep, filename: str, expires: int, sig: str) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
-    core: Core = request.app.state.core
     serial = filename.removesuffix(".pkpass")
     if not verify_pass_signature(core.settings.secret, serial, expires, sig, core.clock.now()):
         raise PermissionDeniedException("This link is wrong or has expired; ask for a new one.")
@@ -65,8 +65,8 @@ async def download(request: Request[Any, Any, Any], filename: str, expires: int,
 
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
-async def register(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> Response[None]:
-    core: Core = request.app.state.core
+async def register(request: Request[Any, Any, Any], core: CoreDep, device: str, pass_type: str,
+                   serial: str) -> Response[None]:
     _check_type(core, pass_type)
     try:
         body = await request.json()
@@ -85,8 +85,7 @@ async def register(request: Request[Any, Any, Any], device: str, pass_type: str,
 
 
 @delete("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=200)
-async def unregister(request: Request[Any, Any, Any], device: str, pass_type: str, serial: str) -> None:
-    core: Core = request.app.state.core
+async def unregister(request: Request[Any, Any, Any], core: CoreDep, device: str, pass_type: str, serial: str) -> None:
     _check_type(core, pass_type)
     async with core.transaction() as session:
         try:
@@ -97,9 +96,8 @@ async def unregister(request: Request[Any, Any, Any], device: str, pass_type: st
 
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
-async def updated_serials(request: Request[Any, Any, Any], device: str, pass_type: str,
+async def updated_serials(core: CoreDep, device: str, pass_type: str,
                           passesUpdatedSince: str | None = None) -> Response[Any]:
-    core: Core = request.app.state.core
     _check_type(core, pass_type)
     since = None
     if passesUpdatedSince:
@@ -115,8 +113,7 @@ async def updated_serials(request: Request[Any, Any, Any], device: str, pass_typ
 
 
 @get("/v1/passes/{pass_type:str}/{serial:str}")
-async def latest_pass(request: Request[Any, Any, Any], pass_type: str, serial: str) -> Response[bytes]:
-    core: Core = request.app.state.core
+async def latest_pass(request: Request[Any, Any, Any], core: CoreDep, pass_type: str, serial: str) -> Response[bytes]:
     _check_type(core, pass_type)
     async with core.reading() as session:
         try:
@@ -137,11 +134,10 @@ LOG_POSTS_PER_HOUR = 30  # per address; devices post logs only when something go
 
 
 @post("/v1/log", status_code=200)
-async def device_log(request: Request[Any, Any, Any]) -> Response[None]:
+async def device_log(request: Request[Any, Any, Any], core: CoreDep) -> Response[None]:
     """Devices report PassKit errors here, without authentication (Apple's protocol): rate-limited per
     address in the shared counters; only Apple's shape is accepted, bounded, and written without
     control characters."""
-    core: Core = request.app.state.core
     address = (request.client.host if request.client else "-")[:64]
     now = core.clock.now()
     counter = await rate_limits(core).hit("passkit-log:" + address, 3600, now)

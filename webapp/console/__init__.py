@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get
-from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.response import Template
 
-from shared.core import Core
 from webapp.console.auth import PasswordController, SignInController
 from webapp.console.campaigns import CampaignsController
 from webapp.console.chains import ChainsController
@@ -28,10 +26,6 @@ async def home(request: Request[Any, Any, Any]) -> Template:
     return page(request, "console/home.html.j2")
 
 
-def _core(state: State) -> Core:
-    return state.core  # type: ignore[no-any-return]
-
-
 def create_console_router() -> Router:
     limits = LoginLimits()
     guarded = Router(path="/", route_handlers=[home, ReportsController, ProgramController, MembersController,
@@ -40,7 +34,6 @@ def create_console_router() -> Router:
     return Router(
         path="/",
         route_handlers=[SignInController, PasswordController, guarded],
-        dependencies={"core": Provide(_core, sync_to_thread=False),
-                      "login_limits": Provide(lambda: limits, sync_to_thread=False)},
+        dependencies={"login_limits": Provide(lambda: limits, sync_to_thread=False)},  # core: the app's
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )
