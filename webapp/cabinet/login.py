@@ -12,6 +12,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select, update
 
 from bot.init_data import InitDataError, validate_init_data
+from shared.config import Settings
+from shared.core import Core
 from shared.db.models import Member
 from shared.errors import InvalidInput
 from shared.login_codes import (
@@ -35,16 +37,16 @@ from webapp.cabinet.session_cookie import (
     session_cookie,
 )
 from webapp.cabinet.texts import LANGUAGES
-from webapp.cabinet.views import core_of, language_of, render, settings_of
+from webapp.cabinet.views import language_of, render
+from webapp.deps import CoreDep, SettingsDep
 
 log = logging.getLogger("loyalty.cabinet")
 HOME = "/cabinet/card"
 
 
-def signed_in(request: Request[Any, Any, Any], member: Member) -> Response[Any]:
+def signed_in(request: Request[Any, Any, Any], member: Member, core: Core, settings: Settings) -> Response[Any]:
     """Land on the card with a fresh session; htmx navigates the whole page there."""
-    settings = settings_of(request)
-    cookies = [session_cookie(settings, member.id, core_of(request).clock.now(), member.session_generation),
+    cookies = [session_cookie(settings, member.id, core.clock.now(), member.session_generation),
                cleared(settings, PHONE_COOKIE)]
     if request.headers.get("hx-request") == "true":
         return Response(b"", status_code=200, headers={"HX-Redirect": HOME}, cookies=cookies)
@@ -64,8 +66,8 @@ class LoginController(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: HTMXRequest) -> Template | Redirect:
-        settings, now = settings_of(request), core_of(request).clock.now()
+    async def login_page(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Redirect:
+        now = core.clock.now()
         if read_session(settings, request.cookies.get(SESSION_COOKIE), now) is not None:
             return Redirect(HOME, status_code=303)
         chosen = request.query_params.get("lang")
@@ -74,10 +76,9 @@ class LoginController(Controller):
         return render(request, "login", step="phone", phone="", error=None, cookies=cookies)
 
     @post("/login/code", status_code=200)
-    async def send_code(self, request: HTMXRequest) -> Template:
+    async def send_code(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template:
         form = await request.form()
         raw = str(form.get("phone", "")).strip()
-        core, settings = core_of(request), settings_of(request)
         try:
             phone = normalize_phone(raw, core.rules.phone_region)
         except InvalidInput:
@@ -97,9 +98,8 @@ class LoginController(Controller):
                       seconds=result.retry_after, status=200 if result.status is IssueStatus.SENT else 429)
 
     @post("/login/verify", status_code=200)
-    async def check_code(self, request: HTMXRequest) -> Template | Response[Any]:
+    async def check_code(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Response[Any]:
         form = await request.form()
-        core, settings = core_of(request), settings_of(request)
         try:
             phone = normalize_phone(str(form.get("phone", "")), core.rules.phone_region)
         except InvalidInput:
@@ -124,13 +124,12 @@ class LoginController(Controller):
         if result.status is VerifyStatus.EXPIRED:
             return render(request, "login", step="phone", phone=phone, error="code_expired", status=422)
         if member is not None:
-            return signed_in(request, member)
+            return signed_in(request, member, core, settings)
         return render(request, "register", phone=phone, channels=CHANNELS, error=None,
                       cookies=[phone_cookie(settings, phone, now)])
 
     @post("/register", status_code=200)
-    async def join(self, request: HTMXRequest) -> Template | Response[Any]:
-        core, settings = core_of(request), settings_of(request)
+    async def join(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Response[Any]:
         phone = read_phone(settings, request.cookies.get(PHONE_COOKIE), core.clock.now())
         if phone is None:
             return render(request, "login", step="phone", phone="", error="code_expired", status=422)
@@ -143,16 +142,16 @@ class LoginController(Controller):
                            consent_method="web-checkbox")
         async with core.transaction() as db:
             member, _ = await register(db, core.clock, core.rules, reg)
-        return signed_in(request, member)
+        return signed_in(request, member, core, settings)
 
     @get("/telegram")
     async def telegram_page(self, request: HTMXRequest) -> Template:
         return render(request, "telegram", error=None)
 
     @post("/telegram", status_code=200)
-    async def telegram_login(self, request: HTMXRequest) -> Template | Response[Any]:
+    async def telegram_login(self, request: HTMXRequest, core: CoreDep,
+                             settings: SettingsDep) -> Template | Response[Any]:
         """A Mini App opened from the bot: initData proves the Telegram user; their linked card signs in."""
-        core, settings = core_of(request), settings_of(request)
         form = await request.form()
         token = settings.telegram.token
         try:
@@ -167,12 +166,11 @@ class LoginController(Controller):
             member = (await db.execute(select(Member).where(Member.telegram_user_id == user_id))).scalar_one_or_none()
         if member is None:
             return render(request, "telegram", error="telegram_unlinked", status=404)
-        return signed_in(request, member)
+        return signed_in(request, member, core, settings)
 
     @post("/logout", status_code=200)
-    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def logout(self, request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Response[Any]:
         """Ends this session and every copy of it: the member's session generation moves on."""
-        core, settings = core_of(request), settings_of(request)
         session = read_session(settings, request.cookies.get(SESSION_COOKIE), core.clock.now())
         if session is not None:
             async with core.transaction() as db:
