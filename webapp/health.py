@@ -107,6 +107,8 @@ def _head_revisions() -> frozenset[str]:
 
 async def _check_database(core: Core) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
+        # a bare session on purpose: this probe must answer before the migrations made the tables that
+        # core.reading() looks at for the program rules
         async with core.sessions() as session:
             await session.execute(text("SELECT 1"))
             versions = set((await session.execute(text("SELECT version_num FROM alembic_version"))).scalars())

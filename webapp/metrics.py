@@ -72,7 +72,7 @@ async def database_metrics(core: Core, settings: Settings) -> list[Metric]:
     events_age = GaugeMetricFamily("loyalty_outbox_events_oldest_seconds", "Age of the oldest unplanned event")
     beat = GaugeMetricFamily("loyalty_worker_heartbeat_age_seconds", "Seconds since the freshest worker heartbeat")
     leader = GaugeMetricFamily("loyalty_scheduler_lease_held", "1 when a worker holds the scheduler lease")
-    async with core.sessions() as session:
+    async with core.reading() as session:
         rows = (
             await session.execute(
                 select(OutboxMessage.channel, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
