@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -501,12 +502,16 @@ def run(host: str, port: int) -> None:
             process.terminate()
 
     signal.signal(signal.SIGTERM, stop)
+    reported: set[int] = set()
     try:
-        while all(p.poll() is None for p in processes):
-            try:
+        while processes[0].poll() is None:  # the web app: while it runs, so does `run`
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 processes[0].wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                continue
+            for process in processes[1:]:  # a worker or bot that died is reported; /readyz shows it too
+                if process.poll() is not None and process.pid not in reported:
+                    reported.add(process.pid)
+                    click.echo(f"  {' '.join(process.args[3:])} exited ({process.returncode}); the web app keeps "
+                               f"running and /readyz says what is missing", err=True)
     except KeyboardInterrupt:
         pass
     finally:

@@ -20,6 +20,7 @@ from notifications.templates import Rendered, TextRefused, refusal_of, render_cu
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
 from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
+from shared.inputs import CONTROL_MESSAGE, has_control
 
 CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")
 SAMPLE = {"language": "ru", "program": "Program", "card_url": "https://example.org/card", "unsubscribe_url": None,
@@ -142,6 +143,8 @@ async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, 
     errors = FieldErrors()
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
         errors.add("name", "must be 1 to 200 characters")
+    elif has_control(name):
+        errors.add("name", CONTROL_MESSAGE)
     if await session.get(Segment, segment_id) is None:
         errors.add("segment_id", "no such segment")
     if not isinstance(channels, list) or not channels or len(set(channels)) != len(channels) \

@@ -24,6 +24,7 @@ from notifications.templates import TextRefused
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
 from shared.errors import FieldErrors, NotFound
+from shared.inputs import CONTROL_MESSAGE, has_control
 
 log = logging.getLogger("loyalty.campaigns")
 ACTIVE, DONE, EXITED = "active", "done", "exited"
@@ -62,6 +63,8 @@ async def create_chain(session: AsyncSession, *, name: str, no_purchase_days: in
     errors = FieldErrors()
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
         errors.add("name", "must be 1 to 200 characters")
+    elif has_control(name):
+        errors.add("name", CONTROL_MESSAGE)
     if type(no_purchase_days) is not int or not 1 <= no_purchase_days <= 3650:
         errors.add("no_purchase_days", "must be from 1 to 3650")
     if segment_id is not None and await session.get(Segment, segment_id) is None:

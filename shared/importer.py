@@ -16,6 +16,7 @@ already imported are reported as such and kept as they are.
 from __future__ import annotations
 
 import csv
+import os
 import secrets
 import unicodedata
 import uuid
@@ -176,7 +177,10 @@ async def import_members(
     fieldnames = [f.strip() for f in header]
     if "phone" not in fieldnames or any(_undecodable(f) for f in fieldnames):
         raise InvalidInput("The CSV needs a UTF-8 header row with at least a 'phone' column.")
-    with report_path.open("w", newline="", encoding="utf-8") as out:
+    # the report holds phone numbers: readable by its owner only, wherever it is written
+    fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
         writer = SafeWriter(out)
         writer.writerow(["line", "phone", "reason"])
         rejects: list[list[object]] = []

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,12 +20,13 @@ from shared.clock import Clock
 from shared.db.models import Consent, Member
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.events import EventKind, emit
+from shared.inputs import has_control, text_problem, zone_problem
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
 
 CHANNELS = ("sms", "viber", "email", "push", "telegram")
 REGISTRATION_CHANNELS = ("pos", "web", "bot", "api", "import")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s\x00-\x1f\x7f-\x9f]{1,189}\.[^@\s\x00-\x1f\x7f-\x9f]{2,}$")
 
 
 @dataclass
@@ -58,27 +59,26 @@ def validate_registration(reg: Registration, rules: ProgramRules, today: date) -
         value = getattr(reg, name)
         if value is not None:
             value = value.strip()
-            if len(value) > 100:
-                problems.add(name, "at most 100 characters")
+            if (problem := text_problem(value, 100)) is not None:
+                problems.add(name, problem)
             setattr(reg, name, value or None)
     if reg.email is not None:
         reg.email = reg.email.strip().lower() or None
-        if reg.email and not EMAIL_RE.match(reg.email):
+        if reg.email and (len(reg.email) > 254 or has_control(reg.email) or not EMAIL_RE.match(reg.email)):
             problems.add("email", "not an e-mail address")
     if reg.birth_date is not None and not (date(1900, 1, 1) <= reg.birth_date <= today):
         problems.add("birth_date", "must be a real date between 1900-01-01 and today")
-    if reg.time_zone is not None:
-        try:
-            ZoneInfo(reg.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.add("time_zone", "unknown IANA time zone, e.g. Europe/Moscow")
+    if reg.time_zone is not None and (problem := zone_problem(reg.time_zone)) is not None:
+        problems.add("time_zone", problem)
     if reg.language is not None and reg.language not in ("ru", "en"):
         problems.add("language", "must be ru or en")
     for channel in reg.consents:
         if channel not in CHANNELS:
             problems.add(f"consents.{channel}", f"unknown channel; use {', '.join(CHANNELS)}")
-    if reg.store_id is not None and len(reg.store_id) > 64:
-        problems.add("store_id", "at most 64 characters")
+    for name, limit in (("store_id", 64), ("source", 128)):
+        value = getattr(reg, name)
+        if value is not None and (problem := text_problem(value, limit)) is not None:
+            problems.add(name, problem)
     problems.raise_if_any("The member could not be registered.")
     return reg
 

@@ -283,7 +283,9 @@ async def refund(
     if purchase is None:
         raise NotFound(f"No confirmed receipt {receipt_id} in store {store_id}.")
     member = await ledger.lock_member(session, purchase.member_id) if purchase.member_id else None
-    await session.refresh(purchase)  # read after the lock: an earlier refund may have just committed
+    # Lock the receipt itself (an anonymous one has no member to queue on) and read it after the lock:
+    # an earlier refund may have just committed. SQLite's writer lock serialises refunds already.
+    await session.refresh(purchase, with_for_update=True)
     stored = await _stored_refund(session, purchase, request)
     if stored is not None:
         return stored, False

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from shared.errors import FieldErrors, InvalidInput
+from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem
 
 MAX_LINES = 1000
 MAX_MONEY = 10**13  # 100 billion roubles in kopecks: far above any receipt
@@ -77,6 +78,9 @@ def _text(problems: FieldErrors, body: dict[str, Any], key: str, *, required: bo
     if len(value) > limit:
         problems.add(key, f"at most {limit} characters")
         return None
+    if has_control(value):
+        problems.add(key, CONTROL_MESSAGE)
+        return None
     return value.strip()
 
 
@@ -94,7 +98,7 @@ def money(problems: FieldErrors, value: Any, field: str) -> int:
 
 
 def quantity(problems: FieldErrors, value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, int | float | str) or len(str(value)) > 40:
         problems.add(field, "must be a number")
         return Decimal(0)
     try:
@@ -105,7 +109,7 @@ def quantity(problems: FieldErrors, value: Any, field: str) -> Decimal:
     if not number.is_finite() or number <= 0:
         problems.add(field, "must be greater than zero")
         return Decimal(0)
-    if number != number.quantize(Decimal("0.001")) or number > 10**6:
+    if number > 10**6 or number != number.quantize(Decimal("0.001")):  # the bound first: 1e30 cannot quantize
         problems.add(field, "at most 3 decimals and at most 1,000,000")
         return Decimal(0)
     return number
@@ -122,8 +126,8 @@ def parse_time(problems: FieldErrors, value: Any, field: str, now: datetime) -> 
     except ValueError:
         problems.add(field, "must be an RFC 3339 time with offset, e.g. 2026-11-22T12:00:00+03:00")
         return None
-    if moment.tzinfo is None:
-        problems.add(field, "needs a UTC offset, e.g. +03:00")
+    if (problem := moment_problem(moment)) is not None:
+        problems.add(field, problem)
         return None
     if moment > now + CLOCK_SKEW:
         problems.add(field, "is in the future; check the till's clock")
@@ -156,11 +160,12 @@ def parse_receipt(body: Any, now: datetime) -> ReceiptRequest:
     redeem = body.get("redeem", 0)
     if redeem is None:
         redeem = 0
-    if redeem != "max" and (isinstance(redeem, bool) or not isinstance(redeem, int) or redeem < 0):
+    if redeem != "max" and (isinstance(redeem, bool) or not isinstance(redeem, int) or not 0 <= redeem <= MAX_MONEY):
         problems.add("redeem", 'must be a non-negative whole number of points or "max"')
         redeem = 0
     promo_code = body.get("promo_code")
-    if promo_code is not None and (not isinstance(promo_code, str) or len(promo_code) > MAX_ID):
+    if promo_code is not None and (not isinstance(promo_code, str) or len(promo_code) > MAX_ID
+                                   or has_control(promo_code)):
         problems.add("promo_code", "must be a string of at most 64 characters or null")
         promo_code = None
     certificates = _parse_certificates(problems, body.get("certificates"))
@@ -189,7 +194,7 @@ def _parse_certificates(problems: FieldErrors, raw: Any) -> tuple[CertificatePar
     for i, item in enumerate(raw):
         where = f"certificates[{i}]"
         number = item.get("number") if isinstance(item, dict) else None
-        if not isinstance(number, str) or not number.strip() or len(number) > MAX_ID:
+        if not isinstance(number, str) or not number.strip() or len(number) > MAX_ID or has_control(number):
             problems.add(f"{where}.number", "the certificate's number, a string")
             continue
         if number.strip() in seen:
@@ -249,7 +254,8 @@ def parse_refund(body: Any) -> RefundRequest:
         else:
             parsed = []
             for i, raw in enumerate(raw_lines):
-                if not isinstance(raw, dict) or not isinstance(raw.get("sku"), str):
+                sku = raw.get("sku") if isinstance(raw, dict) else None
+                if not isinstance(sku, str) or len(sku) > MAX_ID or has_control(sku):
                     problems.add(f"lines[{i}]", "must be an object with sku and quantity")
                     continue
                 parsed.append((raw["sku"], quantity(problems, raw.get("quantity"), f"lines[{i}].quantity")))

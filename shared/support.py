@@ -19,6 +19,7 @@ from shared.clock import Clock
 from shared.db.models import Consent, Entry, Lot, Member, OutboxEvent, Purchase, SegmentMember
 from shared.errors import Conflict, FieldErrors, InvalidInput
 from shared.events import EventKind, emit
+from shared.inputs import CONTROL_MESSAGE, has_control
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
 from shared.promotions.models import BonusGrantMember, PromoCodeUse, PromotionUse
@@ -66,7 +67,9 @@ async def adjust_points(
         problems.add("points", f"a non-zero whole number up to ±{MAX_ADJUSTMENT}")
     if not 3 <= len(reason) <= 300:
         problems.add("reason", "say why, in 3 to 300 characters")
-    if not 8 <= len(request_id) <= 64:
+    elif has_control(reason, multiline=True):
+        problems.add("reason", CONTROL_MESSAGE)
+    if not 8 <= len(request_id) <= 64 or has_control(request_id):
         problems.add("request_id", "missing")
     problems.raise_if_any("The adjustment was not made.")
     member = await ledger.lock_member(session, member_id)

@@ -15,6 +15,7 @@ from bot.texts import t
 from shared.core import Core
 from shared.db.models import Member
 from shared.errors import InvalidInput
+from shared.inputs import strip_control
 from shared.members import Registration, find_by_phone, register
 from shared.phones import mask_phone, normalize_phone
 
@@ -28,7 +29,7 @@ async def start(message: Message, command: CommandObject, state: FSMContext, mem
                              reply_markup=menu_keyboard(lang))
         return
     if command.args:  # deep link: store, campaign or referral the user came from
-        await state.update_data(source=command.args[:128])
+        await state.update_data(source=strip_control(command.args)[:128] or None)
     await message.answer(t(lang, "ask_contact"), reply_markup=contact_keyboard(lang))
 
 
@@ -45,6 +46,8 @@ async def contact(message: Message, state: FSMContext, core: Core, member: Membe
         await message.answer(t(lang, "not_your_contact"), reply_markup=contact_keyboard(lang))
         return
     source = (await state.get_data()).get("source")
+    # A Telegram name is whatever the user typed there: control characters become spaces, long ones are cut.
+    first_name = strip_control(message.from_user.first_name or "")[:100].strip() or None
     async with core.transaction() as session:
         existing = await find_by_phone(session, phone)
         if existing is not None and existing.telegram_user_id not in (None, message.from_user.id):
@@ -55,7 +58,7 @@ async def contact(message: Message, state: FSMContext, core: Core, member: Membe
             found, created = existing, False
         else:
             found, created = await register(session, core.clock, core.rules, Registration(
-                phone=phone, first_name=message.from_user.first_name, channel="bot", source=source,
+                phone=phone, first_name=first_name, channel="bot", source=source,
                 language=lang, telegram_user_id=message.from_user.id, consent_method="telegram-contact"))
     await state.clear()
     log.info("telegram user linked to %s (%s)", mask_phone(phone), "new" if created else "existing")

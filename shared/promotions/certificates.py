@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.errors import FieldErrors, NotFound
+from shared.inputs import moment_problem
 from shared.promotions.models import CertificateOperation, GiftCertificate
 
 G, OPS = GiftCertificate.__table__, CertificateOperation.__table__
@@ -119,7 +120,7 @@ async def issue(session: AsyncSession, body: Any, now: datetime) -> list[GiftCer
     if data.get("expires_at") is not None:
         try:
             expires_at = datetime.fromisoformat(str(data["expires_at"]))
-            if expires_at.tzinfo is None:
+            if moment_problem(expires_at) is not None:
                 raise ValueError
         except ValueError:
             problems.add("expires_at", "an RFC 3339 time with offset")

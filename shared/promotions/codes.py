@@ -13,6 +13,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.errors import Conflict, FieldErrors, NotFound
+from shared.inputs import text_problem
 from shared.promotions.models import PromoCode, PromoCodeBatch, PromoCodeUse, Promotion
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
@@ -125,7 +126,7 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
     limits = {}
     for key in ("total_limit", "per_member_limit", "count"):
         value = data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < 2**31):
             problems.add(key, "must be a positive integer")
             value = None
         limits[key] = value
@@ -137,6 +138,9 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
     if kind == SHARED and (not isinstance(code, str) or not code.strip() or len(code.strip()) > 64
                            or not code.strip().replace("-", "").isalnum()):
         problems.add("code", "a shared batch needs a code: letters, digits and '-', at most 64")
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or text_problem(name, 200) is not None):
+        problems.add("name", "a string of at most 200 characters, without control characters")
     count = limits["count"] or 0
     if kind == UNIQUE and not 1 <= count <= MAX_BATCH:
         problems.add("count", f"a unique batch needs a count from 1 to {MAX_BATCH}")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Segment
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
+from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem
 from shared.program import ProgramRules
 from shared.promotions import catalog
 from shared.promotions.models import PromoCode, PromoCodeBatch, Promotion
@@ -19,6 +20,7 @@ LISTS = ("store_ids", "tier_codes", "segment_ids", "skus", "categories", "with_s
 NUMBERS = {"priority": (-1000, 1000), "min_total": (0, 10**13), "percent": (0, 100), "amount": (0, 10**13),
            "multiplier": (0, 10), "extra_percent": (0, 100), "points": (0, 10**7)}
 LIMITS = ("max_uses", "max_uses_per_member")
+MAX_INT = 2**31 - 1  # an INTEGER column
 FLAGS = ("active", "combinable", "code_only")
 DEFAULTS: dict[str, Any] = {"active": True, "combinable": True, "code_only": False, "starts_at": None,
                             "ends_at": None, "max_uses": None, "max_uses_per_member": None,
@@ -34,6 +36,9 @@ def _time(problems: FieldErrors, value: Any, key: str) -> datetime | None:
         moment = None
     if moment is None or moment.tzinfo is None:
         problems.add(key, "an RFC 3339 time with offset, e.g. 2026-12-05T00:00:00+03:00")
+        return None
+    if (problem := moment_problem(moment)) is not None:
+        problems.add(key, problem)
         return None
     return moment
 
@@ -51,6 +56,8 @@ def read_fields(body: Any, rules: ProgramRules, *, partial: bool) -> dict[str, A
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             problems.add("name", "is required: at most 200 characters")
+        elif has_control(name):
+            problems.add("name", CONTROL_MESSAGE)
         else:
             fields["name"] = name.strip()
     if "kind" in body or not partial:
@@ -80,7 +87,8 @@ def read_fields(body: Any, rules: ProgramRules, *, partial: bool) -> dict[str, A
     for key in LIMITS:
         if key in body:
             value = body[key]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 1 <= value <= MAX_INT):
                 problems.add(key, "a positive whole number, or null for no limit")
             else:
                 fields[key] = value
@@ -90,11 +98,13 @@ def read_fields(body: Any, rules: ProgramRules, *, partial: bool) -> dict[str, A
 
 def _list(problems: FieldErrors, value: Any, key: str, rules: ProgramRules) -> list[Any]:
     if key == "segment_ids":
-        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        if not isinstance(value, list) or len(value) > 1000 \
+                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_INT for v in value):
             problems.add(key, "a list of segment ids")
             return []
         return sorted(set(value))
-    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
+    if not isinstance(value, list) or len(value) > 1000 \
+            or not all(isinstance(v, str) and 0 < len(v) <= 64 and not has_control(v) for v in value):
         problems.add(key, "a list of strings")
         return []
     if key == "tier_codes":

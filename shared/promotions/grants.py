@@ -18,6 +18,7 @@ from shared.clock import Clock
 from shared.db.models import Member, Segment, SegmentMember
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.events import EventKind, emit
+from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem, text_problem
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
 from shared.promotions.models import BonusGrant, BonusGrantMember
@@ -128,13 +129,15 @@ async def create_grant(session: AsyncSession, body: Any, now: datetime) -> Bonus
     name, points = body.get("name"), body.get("points")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         problems.add("name", "is required: at most 200 characters")
+    elif has_control(name):
+        problems.add("name", CONTROL_MESSAGE)
     if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= 10**7:
         problems.add("points", "a whole number from 1 to 10000000")
     expires_at, days = None, body.get("expires_days")
     if body.get("expires_at") is not None:
         try:
             expires_at = datetime.fromisoformat(str(body["expires_at"]).replace("Z", "+00:00"))
-            if expires_at.tzinfo is None or expires_at <= now:
+            if moment_problem(expires_at) is not None or expires_at <= now:
                 problems.add("expires_at", "a future RFC 3339 time with offset")
         except ValueError:
             problems.add("expires_at", "a future RFC 3339 time with offset")
@@ -144,10 +147,11 @@ async def create_grant(session: AsyncSession, body: Any, now: datetime) -> Bonus
     if (segment_id is None) == (members is None):
         problems.add("segment_id", "give either segment_id or members (ids, phones or card numbers)")
     elif segment_id is not None and (isinstance(segment_id, bool) or not isinstance(segment_id, int)
+                                     or not 0 < segment_id < 2**31
                                      or await session.get(Segment, segment_id) is None):
         problems.add("segment_id", "no such segment")
     elif members is not None and (not isinstance(members, list) or not 0 < len(members) <= MAX_LIST
-                                  or not all(isinstance(m, str) for m in members)):
+                                  or not all(isinstance(m, str) and text_problem(m, 64) is None for m in members)):
         problems.add("members", f"a list of 1 to {MAX_LIST} member ids, phones or card numbers")
     problems.raise_if_any("The bonus grant has invalid fields.")
     grant = BonusGrant(name=name.strip(), points=points, expires_at=expires_at, expires_days=days,  # type: ignore

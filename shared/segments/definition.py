@@ -12,12 +12,16 @@ from datetime import date
 from typing import Any
 
 from shared.errors import FieldErrors
+from shared.inputs import date_problem, text_problem
 from shared.segments.rfm import RFM_SEGMENTS
 
 CHANNELS = ("sms", "viber", "email", "telegram")
 _MMDD = re.compile(r"^(\d\d)-(\d\d)$")
 _INT_FIELDS = ("spend_min", "spend_max", "purchases_min", "purchases_max",
                "last_purchase_days_min", "last_purchase_days_max")
+# Business ranges (a century of days, a billion purchases, 100 billion roubles): far beyond real use,
+# well inside date arithmetic and a 64-bit column.
+_HIGHEST = {"spend": 10**13, "purchases": 10**9, "last_purchase_days": 36600}
 _LIST_FIELDS = ("tiers", "registration_channels", "registration_sources", "rfm_segments",
                 "r_scores", "f_scores", "m_scores", "channels")
 KNOWN = frozenset((*_INT_FIELDS, *_LIST_FIELDS, "window_days", "birthday_from", "birthday_to",
@@ -77,8 +81,9 @@ class SegmentDefinition:
 
 
 def _strings(errors: FieldErrors, name: str, value: Any, allowed: Iterable[str] | None) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        errors.add(name, "must be a list of non-empty strings")
+    if not isinstance(value, list) or len(value) > 100 or not all(
+            isinstance(v, str) and v.strip() and text_problem(v, 128) is None for v in value):
+        errors.add(name, "must be a list of non-empty strings (at most 128 characters, no control characters)")
         return ()
     allowed_set = set(allowed) if allowed is not None else None
     unknown = [v for v in value if allowed_set is not None and v not in allowed_set]
@@ -110,11 +115,15 @@ def _mmdd(errors: FieldErrors, name: str, value: Any) -> int | None:
 
 def _date(errors: FieldErrors, name: str, value: Any) -> date | None:
     try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
+        day = date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
-        pass
-    errors.add(name, "must be a date as YYYY-MM-DD")
-    return None
+        day = None
+    if day is None:
+        errors.add(name, "must be a date as YYYY-MM-DD")
+    elif (problem := date_problem(day)) is not None:
+        errors.add(name, problem)
+        day = None
+    return day
 
 
 def validate_definition(raw: Any, *, tiers: Iterable[str] | None = None,
@@ -130,8 +139,9 @@ def validate_definition(raw: Any, *, tiers: Iterable[str] | None = None,
         errors.add(key, "is not a known filter")
     for key in _INT_FIELDS:
         if raw.get(key) is not None:
-            if type(raw[key]) is not int or raw[key] < 0:
-                errors.add(key, "must be a whole number, 0 or more")
+            highest = _HIGHEST[key.rsplit("_", 1)[0]]
+            if type(raw[key]) is not int or not 0 <= raw[key] <= highest:
+                errors.add(key, f"must be a whole number from 0 to {highest}")
             else:
                 values[key] = raw[key]
     if "window_days" in raw:

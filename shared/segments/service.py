@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Segment, SegmentMember
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
+from shared.inputs import CONTROL_MESSAGE, has_control
 from shared.program import ProgramRules
 from shared.segments.definition import SegmentDefinition, validate_definition
 from shared.segments.query import compile_definition
@@ -68,6 +69,8 @@ async def save_segment(session: AsyncSession, rules: ProgramRules, name: str, ra
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("The segment needs a name.", [FieldError("name", "must be 1 to 200 characters")])
+    if has_control(name):
+        raise InvalidInput("The segment's name has control characters.", [FieldError("name", CONTROL_MESSAGE)])
     definition = parse_definition(rules, raw).as_json()
     clash = (await session.execute(select(Segment.id).where(Segment.name == name))).scalar_one_or_none()
     if clash is not None and clash != segment_id:

@@ -52,6 +52,7 @@ async def test_a_row_in_another_encoding_is_a_rejected_row_and_a_rerun_continues
     report = list(csv.DictReader((tmp_path / "base.rejected.csv").read_text(encoding="utf-8").splitlines()))
     assert [(r["line"], r["phone"]) for r in report] == [(str(line), f"8916{BAD:07d}")]
     assert "UTF-8" in report[0]["reason"]
+    assert (tmp_path / "base.rejected.csv").stat().st_mode & 0o777 == 0o600  # it holds phone numbers
     assert await _members(core) == ROWS - 1
 
     again = loyalty(settings, "import", str(source))  # the same file again: nothing twice, no crash

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, StatementError
 
 from shared.errors import DomainError
 
@@ -50,7 +51,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
     """An overloaded or unreachable database: nothing was applied and a retry is safe."""
     if "locked" not in str(exc) and "connect" not in str(exc).lower():
-        return server_error(request, exc)
+        return database_error(request, exc)
     log.warning("database busy on %s %s: %s", request.method, route_of(request), exc.orig)
     response = problem(503, "Service unavailable", "The database is busy; nothing was applied. Retry shortly.")
     response.headers["Retry-After"] = "1"
@@ -60,6 +61,61 @@ def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Res
 def route_of(request: Request[Any, Any, Any]) -> str:
     """The route template (/unsubscribe/{token}), never the raw path: paths carry tokens and serials."""
     return str(request.scope.get("path_template") or "<unmatched>")
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+        if current in chain:
+            break
+    return chain
+
+
+def _is_bad_value(exc: BaseException) -> bool:
+    """A value the database cannot hold (SQLSTATE class 22: out of range, NUL in text, bad encoding):
+    something from outside that slipped past a check, so the caller's 400, not our 500."""
+    for cause in _causes(exc):
+        sqlstate = str(getattr(cause, "sqlstate", "") or getattr(cause, "pgcode", "") or "")
+        if sqlstate.startswith("22") or type(cause).__name__ == "DataError":
+            return True
+        if isinstance(cause, OverflowError) and ("INTEGER" in str(cause) or "int64" in str(cause)):
+            return True
+    return False
+
+
+def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A failed SQL statement. Its message carries the SQL parameters (phones, names): never logged,
+    only the error's kind, SQLSTATE and where in our code it happened."""
+    kind = " <- ".join(type(cause).__name__ for cause in _causes(exc))
+    if _is_bad_value(exc):
+        log.warning("value refused by the database on %s %s: %s", request.method, route_of(request), kind)
+        return problem(400, "Bad request", "A value in the request is out of range or has characters that "
+                       "cannot be stored; nothing was applied.",
+                       [{"field": "request", "message": "a value out of range or with control characters"}])
+    where = "".join(traceback.format_tb(exc.__traceback__)[-6:])
+    log.error("database error on %s %s: %s (SQL parameters not logged)\n%s", request.method, route_of(request),
+              kind, where)
+    if request.url.path.startswith("/api/"):
+        return problem(500, "Internal error", "Something failed on our side; the operation was not applied.")
+    return Response("Internal error", status_code=500, media_type=MediaType.TEXT)
+
+
+def unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body the framework could not decode (a form that is not UTF-8, JSON nested too deep):
+    the caller's mistake, answered 400 naming the body; anything else of the kind is still a bug."""
+    if isinstance(exc, UnicodeDecodeError) and request.method in ("POST", "PUT", "PATCH"):
+        return problem(400, "Bad request", "The form is not UTF-8 text.",
+                       [{"field": "body", "message": "send the form as UTF-8"}])
+    if isinstance(exc, RecursionError) and "deserializ" in str(exc):
+        return problem(400, "Bad request", "The body is not valid JSON: it is nested too deeply.",
+                       [{"field": "body", "message": "nested too deeply"}])
+    return server_error(request, exc)
+
+
+def overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[Any]:
+    """SQLite's driver refuses an int beyond 64 bits before SQL runs (e.g. a path id of 20 digits)."""
+    return database_error(request, exc) if _is_bad_value(exc) else server_error(request, exc)
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -70,4 +126,5 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 
 
 EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, OperationalError: database_busy,
-                      Exception: server_error}
+                      StatementError: database_error, OverflowError: overflow,
+                      UnicodeDecodeError: unreadable_body, RecursionError: unreadable_body, Exception: server_error}

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from shared.balance import balance_view
 from shared.db.models import Entry, Member, Purchase
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
+from shared.inputs import id_from_digits
 from shared.members import Registration, get_member, register, resolve_member
 from shared.phones import normalize_phone
 from webapp.api.docs import MEMBER_BODY
@@ -115,9 +116,9 @@ class MemberController(Controller):
     ) -> dict[str, Any]:
         before = None
         if cursor is not None:
-            if not cursor.isdigit():
+            before = id_from_digits(cursor)
+            if before is None:
                 raise InvalidInput("The cursor is not one this API gave.", [FieldError("cursor", "invalid")])
-            before = int(cursor)
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await transactions_page(session, member, limit, before)

@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member
 from shared.errors import InvalidInput
+from shared.inputs import text_problem
 from shared.login_codes import (
     IssueStatus,
     VerifyStatus,
@@ -136,7 +137,10 @@ class LoginController(Controller):
         form = await request.form()
         if form.get("rules") != "yes":
             return render(request, "register", phone=phone, channels=CHANNELS, error="rules_required", status=422)
-        reg = Registration(phone=phone, first_name=str(form.get("first_name", ""))[:100] or None, channel="web",
+        first_name = str(form.get("first_name", "")).strip()
+        if text_problem(first_name, 100) is not None:
+            return render(request, "register", phone=phone, channels=CHANNELS, error="bad_name", status=422)
+        reg = Registration(phone=phone, first_name=first_name or None, channel="web",
                            language=language_of(request), source="cabinet",
                            consents={channel: form.get(f"consent_{channel}") == "yes" for channel in CHANNELS},
                            consent_method="web-checkbox")

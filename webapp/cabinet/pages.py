@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, get
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, Parameter
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Entry
+from shared.inputs import MAX_BIGINT
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.card_codes import ean13_svg, qr_svg
@@ -86,7 +87,7 @@ class PagesController(Controller):
 
     @get("/history")
     async def history(self, request: HTMXRequest, core: CoreDep, member: SignedIn,
-                      before: FromQuery[int | None] = None) -> Template:
+                      before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
         query = select(Entry).where(Entry.member_id == member.id)
         if before is not None:

@@ -22,6 +22,7 @@ from notifications.vapid_keys import vapid_public_key
 from shared.core import Core
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
+from shared.inputs import text_problem
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
 from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
@@ -87,11 +88,13 @@ class ProfileController(Controller):
             if birth is not None and not date(1900, 1, 1) <= birth <= today:
                 error, birth = "bad_date", None
         language = str(form.get("language", member.language))
+        names = [str(form.get(key, "")).strip() for key in ("first_name", "last_name")]
+        if any(text_problem(name, 100) is not None for name in names):
+            error = "bad_name"
         if error is None:
             async with core.transaction() as db:
                 row = await lock_member(db, member.id)
-                row.first_name = str(form.get("first_name", "")).strip()[:100] or None
-                row.last_name = str(form.get("last_name", "")).strip()[:100] or None
+                row.first_name, row.last_name = (name or None for name in names)
                 if language in LANGUAGES:
                     row.language = language
                 if birth is not None and row.birth_date is None:  # set once

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from shared.core import Core
+from shared.inputs import has_control
 from shared.ratelimit import rate_limits
 from shared.staff import MIN_PASSWORD, authenticate, end_sessions, set_password, view
 from webapp.console.login_limits import LoginLimits
@@ -31,6 +32,9 @@ class SignInController(Controller):
         form = await request.form()
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
+        if has_control(email):  # never reaches the database (PostgreSQL refuses NUL in text)
+            return page(request, "console/login.html.j2", status_code=422, email="",
+                        message="The e-mail address has characters an address cannot have.")
         address = (request.client.host if request.client else "-")[:64]
         limits, now = rate_limits(core), core.clock.now()
         wait = await login_limits.wait_seconds(limits, email, address, now)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from notifications.campaigns import CAMPAIGN_CHANNELS
 from shared.errors import FieldError, FieldErrors, InvalidInput
+from shared.inputs import date_problem
 
 VARIANT_CODES = ("A", "B")
 
@@ -80,5 +81,7 @@ def schedule_time(form: Any, zone: ZoneInfo, now: datetime) -> datetime:
         raise InvalidInput("When should it go?", [FieldError("at", "a date and time")]) from None
     if at < now:
         raise InvalidInput("That time has passed.", [FieldError("at", "must be in the future")])
+    if (problem := date_problem(at.date())) is not None:
+        raise InvalidInput("When should it go?", [FieldError("at", problem)])
     return at
 

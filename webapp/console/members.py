@@ -17,6 +17,7 @@ from shared.audit import recent
 from shared.core import Core
 from shared.db.models import Entry, Member
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import CONTROL_MESSAGE, has_control, strip_control
 from shared.phones import mask_phone
 from shared.privacy import erase_member, export_member, is_erased
 from shared.support import adjust_points as adjust
@@ -37,7 +38,7 @@ async def _load(core: Core, member_id: uuid.UUID) -> tuple[Member, list[Entry], 
 
 def _points(raw: Any) -> int:
     try:
-        return int(str(raw or "").strip().replace(" ", "").replace("+", ""))
+        return int(str(raw or "").strip().replace(" ", "").replace("+", "")[:20])
     except ValueError as exc:
         raise InvalidInput("Points must be a whole number, e.g. 150 or -150.",
                            [FieldError("points", "a whole number")]) from exc
@@ -51,7 +52,7 @@ class MembersController(Controller):
     @get("/")
     async def search(self, request: Request[Any, Any, Any], core: Core, q: str = "") -> Template:
         async with core.reading() as session:
-            found = await find_members(session, core.rules, q[:120])
+            found = await find_members(session, core.rules, strip_control(q[:120]))
         template = "console/members/results.html.j2" if request.headers.get("hx-target") == "results" \
             else "console/members/search.html.j2"
         return page(request, template, q=q, found=found, mask=mask_phone)
@@ -109,11 +110,14 @@ class MembersController(Controller):
         if form.get("confirm") != "yes":
             raise InvalidInput("Tick the box to confirm the merge; it cannot be undone.",
                                [FieldError("confirm", "required")])
+        reason = str(form.get("reason") or "")[:300]
+        if has_control(reason, multiline=True):
+            raise InvalidInput("The reason has control characters.", [FieldError("reason", CONTROL_MESSAGE)])
         async with core.transaction() as session:
-            found = await find_members(session, core.rules, str(form.get("duplicate") or "")[:120])
+            found = await find_members(session, core.rules, strip_control(str(form.get("duplicate") or "")[:120]))
             if len(found) != 1:
                 raise InvalidInput("Name the duplicate by its card number or phone (exactly one member).",
                                    [FieldError("duplicate", f"{len(found)} members match")])
             await merge_members(session, core.clock, core.rules, found[0].id, member_id,
-                                actor=current_staff(request).email, reason=str(form.get("reason") or "")[:300])
+                                actor=current_staff(request).email, reason=reason)
         return Redirect(f"/console/members/{member_id}", status_code=303)

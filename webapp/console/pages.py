@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.response import Redirect, Template
 
-from shared.errors import DomainError
+from shared.errors import DomainError, FieldError
 from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
 from webapp.console.session import issue_cookie
 from webapp.health import certificate_warnings
@@ -84,7 +84,10 @@ def domain_problem(request: Request[Any, Any, Any], exc: DomainError) -> Respons
 def http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     titles = {400: "Bad request", 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many attempts"}
     detail = "Some fields are missing or malformed." if exc.status_code == 400 else exc.detail
-    return _problem_page(request, exc.status_code, titles.get(exc.status_code, "Error"), detail)
+    errors = [FieldError(str(e.get("key", "form")), str(e.get("message", "")))
+              for e in (exc.extra if isinstance(exc, ValidationException) and isinstance(exc.extra, list) else [])
+              if isinstance(e, dict)]
+    return _problem_page(request, exc.status_code, titles.get(exc.status_code, "Error"), detail, errors)
 
 
 EXCEPTION_HANDLERS = {NotAuthorizedException: not_signed_in, PermissionDeniedException: forbidden,

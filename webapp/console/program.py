@@ -9,7 +9,8 @@ from litestar import Controller, Request, get, post
 from litestar.response import Template
 
 from shared.core import Core
-from shared.errors import FieldErrors, InvalidInput
+from shared.errors import FieldError, FieldErrors, InvalidInput
+from shared.inputs import CONTROL_MESSAGE, has_control
 from shared.program import ProgramRules
 from shared.program_versions import newest_version, preview_tier_moves, rules_data, save_rules, validate_rules
 from webapp.console.pages import EDIT_PROGRAM, READ_REPORTS, current_staff, page
@@ -33,10 +34,14 @@ def rules_from_form(current: ProgramRules, form: Any) -> ProgramRules:
     def number(name: str, fallback: int) -> int:
         raw = str(form.get(name, fallback)).strip().replace(" ", "")
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             problems.add(name, "a whole number")
             return fallback
+        if abs(value) > 10**12:  # thresholds are major units: a trillion roubles is beyond any program
+            problems.add(name, "too large")
+            return fallback
+        return value
 
     for name, path in SIMPLE_FIELDS.items():
         target = data
@@ -84,6 +89,9 @@ class ProgramController(Controller):
         except InvalidInput as exc:
             return await self._form(request, core, core.rules, problem=exc, status_code=422)
         comment = str(form.get("comment") or "").strip()[:500] or None
+        if comment is not None and has_control(comment, multiline=True):
+            problem = InvalidInput("The comment has control characters.", [FieldError("comment", CONTROL_MESSAGE)])
+            return await self._form(request, core, core.rules, problem=problem, status_code=422)
         async with core.transaction() as session:
             moves = await preview_tier_moves(session, rules, core.clock.now())
             version = await save_rules(session, core.clock, core.rules, rules, actor=current_staff(request).email,

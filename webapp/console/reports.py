@@ -12,6 +12,7 @@ from litestar.response import Template
 from shared.core import Core
 from shared.csv_export import csv_text
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import date_problem
 from shared.reports import REPORTS, Period, Report
 from webapp.console.charts import render_chart
 from webapp.console.pages import READ_REPORTS, page
@@ -29,6 +30,9 @@ def period_from(core: Core, since: str | None, until: str | None) -> Period:
         first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
     except ValueError as exc:
         raise InvalidInput("Dates look like 2026-11-01.", [FieldError("period", "use YYYY-MM-DD")]) from exc
+    for day in (first, last):
+        if (problem := date_problem(day)) is not None:
+            raise InvalidInput("The period is out of range.", [FieldError("period", problem)])
     if first > last:
         raise InvalidInput("The period ends before it starts.", [FieldError("period", "swap the dates")])
     if (last - first).days >= MAX_DAYS:

@@ -3,6 +3,7 @@ in the definition); a field that is not a number is a field error under the form
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from shared.errors import FieldErrors
@@ -30,16 +31,18 @@ def definition_from_form(form: Any) -> dict[str, Any]:
         text = str(form.get(name) or "").strip().replace(" ", "").replace(",", ".")
         if not text:
             continue
+        if len(text) > 20:  # longer is never a sensible filter, and int() of 5,000 digits refuses anyway
+            problems.add(name, "must be 0 or more and not absurdly large")
+            continue
         try:
             number = float(text) if name in MONEY else int(text)
         except ValueError:
             problems.add(name, "a whole number" if name not in MONEY else "an amount, e.g. 1500 or 1500.50")
             continue
-        value = round(number * 100) if name in MONEY else number
-        if not 0 <= value < 10**15:
+        if not math.isfinite(number) or not 0 <= number < 10**15:  # nan, inf and 1e308 stop here
             problems.add(name, "must be 0 or more and not absurdly large")
             continue
-        raw[name] = value
+        raw[name] = round(number * 100) if name in MONEY else number
     for name in LISTS:
         if values := _values(form, name):
             raw[name] = values

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
 from shared.audit import recent
 from shared.core import Core
+from shared.inputs import MAX_BIGINT
 from shared.staff import ROLES, create_staff, list_staff, set_password, update_staff
 from webapp.console.pages import ADMIN_ONLY, current_staff, page
 
@@ -57,7 +59,8 @@ class AuditController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core, before: int | None = None) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: Core,
+                    before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)) -> Template:
         async with core.reading() as session:
             entries = await recent(session, limit=100, before_id=before)
         return page(request, "console/audit.html.j2", entries=entries)

@@ -2,7 +2,7 @@
 // (the card page shows its balance "as of" the time it was fetched); static files cache-first.
 "use strict";
 var PAGES = "cabinet-pages";
-var STATIC = "cabinet-static-v1";
+var STATIC = "cabinet-static-v2";  // bump when a file in ASSETS changes, or installed apps keep the old one
 var ASSETS = ["/static/cabinet.css", "/static/cabinet.js", "/static/htmx.min.js", "/static/icons/icon.svg",
   "/static/icons/icon-192.png"];
 

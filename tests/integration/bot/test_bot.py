@@ -152,3 +152,18 @@ async def test_no_mini_app_button_without_https(core: Core, bot: Bot, dispatcher
     assert isinstance(photo, SendPhoto)
     buttons = [b for row in photo.reply_markup.inline_keyboard for b in row]  # type: ignore[union-attr]
     assert len(buttons) == 2 and all(b.web_app is None for b in buttons)
+
+
+@pytest.mark.parametrize(("telegram_name", "stored"), [("An\x00na", "An na"), ("\x1b[31mAnna\x07", "[31mAnna"),
+                                                      ("\x00\x01", None), ("Ann" + "a" * 200, "Ann" + "a" * 97)])
+async def test_a_telegram_name_with_control_characters_is_cleaned_not_refused(
+        core: Core, bot: Bot, dispatcher: Any, session: RecordingSession, telegram_name: str, stored: str | None,
+) -> None:
+    await dispatcher.feed_update(bot, message_update(USER, text="/start store\x00-msk"))
+    user = {"id": USER, "is_bot": False, "first_name": telegram_name, "language_code": "ru"}
+    await dispatcher.feed_update(bot, message_update(
+        USER, contact={"phone_number": "79123456789", "first_name": telegram_name, "user_id": USER}, **{"from": user}))
+    assert "Готово! Ваша карта" in session.texts()[-2]
+    (member,) = await members(core)
+    assert member.first_name == stored
+    assert member.registration_source == "store -msk"

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from notifications.models import Message
-from notifications.push_subscriptions import save_subscription
+from notifications.push_subscriptions import push_policy, save_subscription
 from shared.core import Core
 from shared.db.models import Member
 from shared.login_codes import issue_code
@@ -16,7 +16,7 @@ from tests.integration.core.helpers import confirm, receipt
 from wallet.models import WalletRegistration
 
 PHONE = "+79161112233"
-PUSH = {"endpoint": "https://push.example.com/send/abc123", "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}
+PUSH = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc123", "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}
 
 
 def message(
@@ -71,7 +71,7 @@ async def rich_member(core: Core, phone: str = PHONE) -> Member:
                 consents={"sms": True, "email": False},
             ),
         )
-        await save_subscription(session, member.id, PUSH, now)
+        await save_subscription(session, member.id, PUSH, now, push_policy(core.settings))
         session.add(
             WalletRegistration(
                 device_id="device-anna-1", serial=member.wallet_serial, push_token="apns-token-anna", created_at=now

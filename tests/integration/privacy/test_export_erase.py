@@ -69,7 +69,7 @@ async def test_export_holds_profile_consents_card_ledger_purchases_messages_devi
     assert [p["receipt_id"] for p in data["purchases"]] == ["r-anna-1"]
     assert data["purchases"][0]["total"] == 150000
     assert {m["address"] for m in data["messages"]} == {PHONE, "777001"}
-    assert data["devices"]["push_subscriptions"][0]["endpoint"] == "https://push.example.com/send/abc123"
+    assert data["devices"]["push_subscriptions"][0]["endpoint"] == "https://fcm.googleapis.com/fcm/send/abc123"
     assert data["devices"]["wallet_registrations"][0]["device_id"] == "device-anna-1"
     assert len(data["login_codes"]) == 1
     assert data["login_codes"][0]["ip"] == "10.0.0.7"
