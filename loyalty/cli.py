@@ -250,7 +250,7 @@ def jobs_run_due(as_of: str | None) -> None:
         from shared.retention import run_retention
 
         async with Core(settings, clock) as core:
-            report = await run_due(core, core.clock, core.rules)
+            report = await run_due(core, core.clock)
             retention = await run_retention(core, core.clock, settings.retention)
         click.echo(f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
                    f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
@@ -353,7 +353,8 @@ def import_csv(file: Path, report_path: Path | None) -> None:
                     bar.update(max(0, now - position[0]))
                     position[0] = now
 
-                report = await import_members(core, core.clock, core.rules, source, report_path, advance)
+                rules = await core.current_rules()
+                report = await import_members(core, core.clock, rules, source, report_path, advance)
         click.echo(f"{report.rows} rows: {report.imported} imported with {report.points} points, "
                    f"{report.rejected} rejected (reasons in {report_path})")
 

@@ -334,7 +334,7 @@ class Worker:
     async def _run_due(self) -> None:
         JOB_RUNS.labels("due-jobs").inc()
         try:
-            report = await jobs.run_due(self.core, self.core.clock, self.core.rules)
+            report = await jobs.run_due(self.core, self.core.clock)
             log.info("due jobs: %s", report)
         except Exception:
             JOB_FAILURES.labels("due-jobs").inc()

@@ -57,6 +57,12 @@ class Core:
             await self._refresh_rules(session)
             yield session
 
+    async def current_rules(self) -> ProgramRules:
+        """The rules in force after checking for a newer saved version (a process that has just started
+        holds the program file's until its first transaction)."""
+        async with self.reading():
+            return self._rules
+
     @property
     def rules(self) -> ProgramRules:
         """The program rules in force: the newest saved version, else the program file."""

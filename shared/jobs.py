@@ -39,7 +39,10 @@ class DueReport:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-async def run_due(core: Core, clock: Clock, rules: ProgramRules) -> DueReport:
+async def run_due(core: Core, clock: Clock, rules: ProgramRules | None = None) -> DueReport:
+    """Every due job as of `clock`, under `rules` (default: the rules in force, saved versions included)."""
+    if rules is None:
+        rules = await core.current_rules()
     as_of = clock.now()
     report = DueReport()
     report.activated = await activate_due_lots(core, rules, as_of)
