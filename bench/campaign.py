@@ -26,10 +26,10 @@ import asyncpg
 from sqlalchemy import func, select
 
 from bench.common import PG_ADMIN, write_result
-from notifications.campaign_expansion import SQL_BATCH, expand_campaign
-from notifications.campaign_models import CONTROL, CampaignMember
 from notifications.campaigns import create_campaign, schedule_campaign
-from notifications.deferred import render_claimed
+from notifications.campaigns.deferred import render_claimed
+from notifications.campaigns.expansion import SQL_BATCH, expand_campaign
+from notifications.campaigns.models import CONTROL, CampaignMember
 from notifications.models import Message
 from shared.clock import FixedClock
 from shared.config import Settings

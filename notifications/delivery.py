@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.campaigns import is_deferred
 from notifications.channels.base import DeliveryResult, DeliveryStatus
-from notifications.deferred import is_deferred
 from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
 from notifications.planner import insert_messages, message_row, queued_row
 from notifications.recipients import load_member, login_recipient, recipient_for

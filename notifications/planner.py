@@ -25,7 +25,7 @@ def queued_row(*, source: str, recipient: str, member_id: Any, kind: str, channe
                rest: tuple[str, ...] | list[str], when: datetime, now: datetime, language: str,
                meta: dict[str, Any]) -> dict[str, Any]:
     """A queued message row with no text yet: campaign messages are rendered when a worker claims
-    them (notifications.deferred); message_row fills the text in for everything else."""
+    them (notifications.campaigns.deferred); message_row fills the text in for everything else."""
     return {
         "source": source, "recipient": recipient, "member_id": member_id, "channel": channel, "kind": kind,
         "promotional": POLICIES[kind].promotional, "address": address, "language": language,

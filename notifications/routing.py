@@ -3,6 +3,7 @@ quiet hours and the promotional frequency cap, decided once, above every channel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -63,13 +64,30 @@ def cascade_for(kind: str, settings: NotifierSettings) -> tuple[str, ...]:
     return policy.cascade or tuple(settings.cascade.split(","))
 
 
-def usable(channel: str, kind: str, who: Recipient) -> bool:
+# What a channel must pass to carry a message of a kind, one named test each. The campaigns' batch
+# statement (notifications.campaigns.sql) is generated from checks_for(), with the same test in SQL.
+ADDRESSED, REACHABLE, CONSENTED, UNDER_CAP = "addressed", "reachable", "consented", "under_cap"
+_TESTS: dict[str, Callable[[str, Recipient], bool]] = {
+    ADDRESSED: lambda channel, who: channel in who.addresses,
+    REACHABLE: lambda channel, who: channel not in who.unreachable,
+    CONSENTED: lambda channel, who: who.consents.get(channel, False),
+    UNDER_CAP: lambda channel, who: channel not in who.capped,
+}
+
+
+def checks_for(kind: str) -> tuple[str, ...]:
+    """The tests a channel must pass for this kind: an address and no known failure always, consent
+    where the kind needs it, room under the daily cap where it is promotional."""
     policy = POLICIES[kind]
-    if channel not in who.addresses or channel in who.unreachable:
-        return False
-    if policy.needs_consent and not who.consents.get(channel, False):
-        return False
-    return not (policy.promotional and channel in who.capped)
+    return ((ADDRESSED, REACHABLE) + ((CONSENTED,) if policy.needs_consent else ())
+            + ((UNDER_CAP,) if policy.promotional else ()))
+
+
+_KIND_TESTS = {kind: tuple(_TESTS[name] for name in checks_for(kind)) for kind in POLICIES}
+
+
+def usable(channel: str, kind: str, who: Recipient) -> bool:
+    return all(test(channel, who) for test in _KIND_TESTS[kind])
 
 
 def next_channel(kind: str, channels: tuple[str, ...], who: Recipient) -> tuple[str, tuple[str, ...]] | None:

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifications.campaigns import render_claimed, run_marketing
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
-from notifications.deferred import render_claimed
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
 from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
 from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
@@ -320,8 +320,6 @@ class Worker:
 
     async def _run_marketing(self) -> None:
         """Due campaigns and trigger chains (idempotent: a double run changes nothing)."""
-        from notifications.marketing_jobs import run_marketing
-
         JOB_RUNS.labels("campaigns").inc()
         try:
             report = await run_marketing(self.core)

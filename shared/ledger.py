@@ -3,6 +3,8 @@
 Invariant: for every member, sum(entries.points) == available + pending, where
 available = points in available lots - debt. Debt only arises when a refund reverses
 accrued points that were already spent; new points repay it as they become available.
+The rules themselves (which lots pay, how new points repay debt) are shared.ledger_plan's,
+applied here to ORM objects and in shared.receipt_ledger to the till's rows.
 """
 
 from __future__ import annotations
@@ -15,9 +17,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Entry, Lot, Member, Purchase
-from shared.errors import NotEnoughPoints, NotFound
-
-PENDING, AVAILABLE, SPENT, EXPIRED, REVERSED = "pending", "available", "spent", "expired", "reversed"
+from shared.errors import NotFound
+from shared.ledger_plan import (  # the lot statuses are read as ledger.AVAILABLE etc. too
+    AVAILABLE,
+    EXPIRED,
+    PENDING,
+    REVERSED,  # noqa: F401
+    SPENT,  # noqa: F401
+    Draw,
+    check_balance,
+    draw,
+    own_lot_take,
+    plan_accrual,
+    plan_spend,
+    repay,
+)
 
 
 async def lock_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
@@ -45,13 +59,13 @@ def add_lot(
     comment: str | None = None,
 ) -> Lot:
     """Credit points as a new lot (pending until available_at) with its ledger entry."""
-    status = AVAILABLE if available_at <= now else PENDING
+    accrual = plan_accrual(points, member.debt, available=available_at <= now)
     lot = Lot(
         member_id=member.id,
         source=source,
         points=points,
-        remaining=points,
-        status=status,
+        remaining=accrual.remaining,
+        status=accrual.status,
         created_at=now,
         available_at=available_at,
         expires_at=expires_at,
@@ -70,21 +84,15 @@ def add_lot(
             comment=comment,
         )
     )
-    if status == AVAILABLE:
-        member.available += points
-        _repay_debt(member, lot)
-    else:
-        member.pending += points
+    member.available += accrual.to_available
+    member.pending += accrual.to_pending
+    member.debt -= accrual.repaid
     return lot
 
 
-def _repay_debt(member: Member, lot: Lot) -> None:
-    repaid = min(member.debt, lot.remaining)
-    if repaid:
-        lot.remaining -= repaid
-        member.debt -= repaid
-        if lot.remaining == 0:
-            lot.status = SPENT
+def _apply(lots: list[Lot], draws: list[Draw]) -> None:
+    for d in draws:
+        lots[d.index].remaining, lots[d.index].status = d.remaining, d.status
 
 
 async def spend(
@@ -103,17 +111,12 @@ async def spend(
     `lots` may pass the member's available lots already loaded (ordered as available_lots does)."""
     if points <= 0:
         return None
-    if points > member.available:
-        raise NotEnoughPoints(
-            f"Only {max(member.available, 0)} points are available.", max=max(member.available, 0)
-        )
+    check_balance(member.available, points)  # before reading any lot
     if lots is None:
         lots = await available_lots(session, member.id)
-    draws, latest = plan_draws([(lot.remaining, lot.expires_at) for lot in lots], points)
-    for index, take in draws:
-        lots[index].remaining -= take
-        if lots[index].remaining == 0:
-            lots[index].status = SPENT
+    drawing = plan_spend(member.available, [(lot.remaining, lot.expires_at) for lot in lots], points)
+    _apply(lots, drawing.draws)
+    latest = drawing.latest
     member.available -= points
     session.add(
         Entry(
@@ -127,24 +130,6 @@ async def spend(
         )
     )
     return latest
-
-
-def plan_draws(lots: list[tuple[int, datetime]], points: int) -> tuple[list[tuple[int, int]], datetime | None]:
-    """Which lots pay `points`: (index, points taken) soonest-expiring first (lots come sorted so),
-    and the latest expiry drawn. Refuses rather than overdraw if the lots fall short."""
-    draws, left, latest = [], points, None
-    for index, (remaining, expires_at) in enumerate(lots):
-        if left == 0:
-            break
-        if remaining <= 0:
-            continue
-        take = min(remaining, left)
-        draws.append((index, take))
-        left -= take
-        latest = expires_at if latest is None else max(latest, expires_at)
-    if left:  # the running total disagreed with the lots
-        raise NotEnoughPoints("The balance is being recomputed; try again.", max=points - left)
-    return draws, latest
 
 
 async def available_lots(session: AsyncSession, member_id: uuid.UUID) -> list[Lot]:
@@ -174,28 +159,20 @@ async def reverse(
         own = (await session.execute(
             select(Lot).where(Lot.purchase_id == purchase_id, Lot.source == "purchase")
         )).scalar_one_or_none()
-    if own is not None and own.remaining > 0 and own.status in (PENDING, AVAILABLE):
-        take = min(own.remaining, left)
-        own.remaining -= take
-        left -= take
-        if own.status == PENDING:
-            member.pending -= take
-        else:
-            member.available -= take
-        if own.remaining == 0:
-            own.status = REVERSED
-    if left:
-        for lot in await available_lots(session, member.id):
-            take = min(lot.remaining, left)
-            lot.remaining -= take
+    if own is not None:
+        take, status = own_lot_take(points, own.remaining, own.status)
+        if take:
+            if own.status == PENDING:
+                member.pending -= take
+            else:
+                member.available -= take
+            own.remaining, own.status = own.remaining - take, status
             left -= take
-            member.available -= take
-            if lot.remaining == 0:
-                lot.status = SPENT
-            if left == 0:
-                break
-    if left:
-        member.debt += left
+    if left:  # the own lot, emptied or not available, is not among these
+        lots = await available_lots(session, member.id)
+        drawing = draw([(lot.remaining, lot.expires_at) for lot in lots], left)
+        _apply(lots, drawing.draws)
+        member.debt += drawing.short
         member.available -= left
     session.add(
         Entry(
@@ -211,10 +188,11 @@ async def reverse(
 
 def activate(member: Member, lot: Lot) -> None:
     """A pending lot becomes spendable (and first repays any debt)."""
-    lot.status = AVAILABLE
     member.pending -= lot.remaining
     member.available += lot.remaining
-    _repay_debt(member, lot)
+    repayment = repay(member.debt, lot.remaining)
+    lot.remaining, lot.status = repayment.remaining, repayment.status
+    member.debt -= repayment.repaid
 
 
 def expire(session: AsyncSession, member: Member, lot: Lot, now: datetime) -> int:

@@ -1,6 +1,6 @@
 """The confirm hot path in SQL expressions: one locked read of the member with their spend,
 one read of their available lots, then a handful of writes. Same rules as shared.ledger, which
-serves the colder paths (refunds, jobs) through the ORM; both draw lots with ledger.plan_draws."""
+serves the colder paths (refunds, jobs) through the ORM: both apply shared.ledger_plan's plans."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import String, bindparam, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared import ledger
 from shared.db.models import Entry, Lot, Member, Purchase, SegmentMember
-from shared.errors import NotEnoughPoints, NotFound
+from shared.errors import NotFound
+from shared.ledger_plan import AVAILABLE, plan_accrual, plan_spend
 
 M, L, E, P, SM = Member.__table__, Lot.__table__, Entry.__table__, Purchase.__table__, SegmentMember.__table__
 
@@ -51,7 +51,7 @@ def _lock_statement(column: Any, postgres: bool) -> Any:
 _LOCKS = {(name, pg): _lock_statement(M.c[name], pg) for name in ("phone", "card_number", "id") for pg in (True, False)}
 _LOTS = (
     select(L.c.id, L.c.remaining, L.c.expires_at)
-    .where(L.c.member_id == bindparam("member_id"), L.c.status == ledger.AVAILABLE, L.c.remaining > 0)
+    .where(L.c.member_id == bindparam("member_id"), L.c.status == AVAILABLE, L.c.remaining > 0)
     .order_by(L.c.expires_at, L.c.id)
 )
 _UPDATE_LOT = update(L).where(L.c.id == bindparam("lot_id")).values(
@@ -81,7 +81,7 @@ class LotRow:
     id: int
     remaining: int
     expires_at: datetime
-    status: str = ledger.AVAILABLE
+    status: str = AVAILABLE
 
 
 async def available_lots(conn: AsyncConnection, member_id: uuid.UUID) -> list[LotRow]:
@@ -98,15 +98,12 @@ class Writes:
 
     def spend(self, member: MemberState, lots: list[LotRow], points: int, now: datetime,
               purchase_id: uuid.UUID, comment: str) -> datetime | None:
-        if points > member.available:
-            raise NotEnoughPoints(f"Only {max(member.available, 0)} points are available.",
-                                  max=max(member.available, 0))
-        draws, latest = ledger.plan_draws([(lot.remaining, lot.expires_at) for lot in lots], points)
-        for index, take in draws:
-            lot = lots[index]
-            lot.remaining -= take
-            lot.status = ledger.SPENT if lot.remaining == 0 else ledger.AVAILABLE
+        drawing = plan_spend(member.available, [(lot.remaining, lot.expires_at) for lot in lots], points)
+        for d in drawing.draws:
+            lot = lots[d.index]
+            lot.remaining, lot.status = d.remaining, d.status
             self.lot_updates.append({"lot_id": lot.id, "new_remaining": lot.remaining, "new_status": lot.status})
+        latest = drawing.latest
         member.available -= points
         self.entries.append({"member_id": member.id, "kind": "redemption", "points": -points, "created_at": now,
                              "available_at": None, "expires_at": latest, "purchase_id": purchase_id,
@@ -115,16 +112,11 @@ class Writes:
 
     async def accrue(self, conn: AsyncConnection, member: MemberState, points: int, now: datetime,
                      available_at: datetime, expires_at: datetime, purchase_id: uuid.UUID, comment: str) -> LotRow:
-        available = available_at <= now
-        remaining, status = points, ledger.AVAILABLE if available else ledger.PENDING
-        if available:
-            member.available += points
-            repaid = min(member.debt, remaining)
-            member.debt -= repaid
-            remaining -= repaid
-            status = ledger.SPENT if remaining == 0 else status
-        else:
-            member.pending += points
+        accrual = plan_accrual(points, member.debt, available=available_at <= now)
+        remaining, status = accrual.remaining, accrual.status
+        member.available += accrual.to_available
+        member.pending += accrual.to_pending
+        member.debt -= accrual.repaid
         lot_id = (await conn.execute(L.insert().returning(L.c.id), {
             "member_id": member.id, "source": "purchase", "points": points, "remaining": remaining,
             "status": status, "created_at": now, "available_at": available_at, "expires_at": expires_at,

@@ -11,16 +11,20 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from notifications.campaign_models import CANCELLED, DONE, DRAFT
-from notifications.campaign_results import attribution, progress, results
 from notifications.campaigns import (
     CAMPAIGN_CHANNELS,
+    CANCELLED,
+    DONE,
+    DRAFT,
+    attribution,
     cancel_campaign,
     create_campaign,
     estimate,
     get_campaign,
     list_campaigns,
     preview,
+    progress,
+    results,
     schedule_campaign,
     send_test,
 )

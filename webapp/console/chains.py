@@ -8,8 +8,7 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
-from notifications.campaigns import CAMPAIGN_CHANNELS
-from notifications.chains import create_chain, list_chains, set_chain_active
+from notifications.campaigns import CAMPAIGN_CHANNELS, create_chain, list_chains, set_chain_active
 from shared.audit import record
 from shared.core import Core
 from shared.errors import DomainError, FieldErrors

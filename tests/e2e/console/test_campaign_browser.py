@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from notifications.campaign_models import CampaignMember
+from notifications.campaigns.models import CampaignMember
 from notifications.channels.log import LogChannel
 from notifications.worker import Worker
 from shared.config import Settings

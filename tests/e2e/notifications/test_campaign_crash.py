@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from notifications.campaign_models import CampaignMember
 from notifications.campaigns import create_campaign, schedule_campaign
+from notifications.campaigns.models import CampaignMember
 from notifications.models import Message
 from shared.config import Settings
 from shared.core import Core

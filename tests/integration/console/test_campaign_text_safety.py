@@ -9,7 +9,7 @@ import re
 
 from sqlalchemy import func, select
 
-from notifications.campaign_models import Campaign, CampaignVariant, TriggerChain
+from notifications.campaigns.models import Campaign, CampaignVariant, TriggerChain
 from shared.audit import recent
 from shared.core import Core
 from tests.integration.console.test_console_routes import Console, console, password_hash, signed_in, staff

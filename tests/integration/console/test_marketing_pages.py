@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from notifications.campaign_expansion import expand_campaign, run_due_campaigns
+from notifications.campaigns.expansion import expand_campaign, run_due_campaigns
 from notifications.worker import Worker
 from shared.audit import recent
 from shared.core import Core
@@ -135,7 +135,7 @@ async def test_a_campaign_from_the_form_to_results_against_the_control_group(con
 
 
 async def _treated_member(core: Core, campaign_id: int) -> object:
-    from notifications.campaign_models import CampaignMember
+    from notifications.campaigns.models import CampaignMember
 
     async with core.reading() as session:
         return (await session.execute(select(CampaignMember.member_id).where(
@@ -144,7 +144,7 @@ async def _treated_member(core: Core, campaign_id: int) -> object:
 
 
 async def test_a_chain_from_the_form_runs_and_is_paused(console: Console, core: Core) -> None:
-    from notifications.chains import run_due_chains
+    from notifications.campaigns.chains import run_due_chains
 
     await gold(core, 1, last_bought_days=65, telegram=True)
     await gold(core, 2, last_bought_days=5)

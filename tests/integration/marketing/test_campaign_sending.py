@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy import select
 
-from notifications.campaign_expansion import expand_campaign
+from notifications.campaigns.expansion import expand_campaign
 from notifications.channels.base import DeliveryStatus
 from notifications.models import Message
 from notifications.worker import Worker

@@ -1,4 +1,4 @@
-"""The PostgreSQL statement that expands a campaign (notifications.campaign_sql) against the
+"""The PostgreSQL statement that expands a campaign (notifications.campaigns.sql) against the
 member-by-member Python path it replaces there: over members covering every routing case
 (consents, missing addresses, dead channels, the promotional cap, time zones at night, languages,
 two push subscriptions, the control group and weighted arms), both write the same rows."""
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select, update
 
-from notifications.campaign_expansion import expand_campaign
-from notifications.campaign_models import SENDING, Campaign, CampaignMember
 from notifications.campaigns import create_campaign, schedule_campaign
+from notifications.campaigns.expansion import expand_campaign
+from notifications.campaigns.models import SENDING, Campaign, CampaignMember
 from notifications.models import ChannelStatus, Message
 from notifications.push_subscriptions import PushSubscription
 from shared.core import Core

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from notifications.campaign_expansion import expand_batch, expand_campaign, run_due_campaigns
-from notifications.campaign_models import CONTROL, CampaignMember
-from notifications.campaign_results import attribution, progress, results
 from notifications.campaigns import create_campaign, estimate, preview, schedule_campaign, send_test
+from notifications.campaigns.expansion import expand_batch, expand_campaign, run_due_campaigns
+from notifications.campaigns.models import CONTROL, CampaignMember
+from notifications.campaigns.results import attribution, progress, results
 from notifications.models import Message
 from notifications.worker import Worker
 from shared.core import Core

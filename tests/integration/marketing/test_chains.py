@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from notifications.campaign_models import ChainProgress
-from notifications.chains import create_chain, run_due_chains
+from notifications.campaigns.chains import create_chain, run_due_chains
+from notifications.campaigns.models import ChainProgress
 from notifications.models import Message
 from shared.core import Core
 from shared.db.models import Entry, Member, OutboxEvent

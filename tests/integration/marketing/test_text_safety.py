@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from notifications.campaign_expansion import expand_campaign
-from notifications.campaign_models import CampaignVariant, TriggerChain
 from notifications.campaigns import create_campaign, preview, schedule_campaign, send_test
-from notifications.chains import run_due_chains
+from notifications.campaigns.chains import run_due_chains
+from notifications.campaigns.expansion import expand_campaign
+from notifications.campaigns.models import CampaignVariant, TriggerChain
 from notifications.models import Message
 from notifications.worker import Worker
 from shared.core import Core

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from notifications.campaigns import SAMPLE
+from notifications.campaigns.texts import SAMPLE
 from notifications.templates import MAX_OUTPUT, TextRefused, refusal_of, render_custom, render_staff_text
 from notifications.templates.staff_texts import MAX_SOURCE, sandbox
 

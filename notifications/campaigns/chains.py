@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import MEMBER_FIELDS, member_fields, recipients_of
-from notifications.campaign_models import ChainProgress, TriggerChain
-from notifications.campaigns import CAMPAIGN_CHANNELS, _check_variants, refused_texts, texts_for
-from notifications.chain_grants import grant_bonus
+from notifications.campaigns.audience import MEMBER_FIELDS, member_fields, recipients_of
+from notifications.campaigns.grants import grant_bonus
+from notifications.campaigns.models import CAMPAIGN_CHANNELS, ChainProgress, TriggerChain
+from notifications.campaigns.texts import check_variants, refused_texts, texts_for
 from notifications.planner import insert_messages, message_row
 from notifications.routing import next_channel, send_time
 from notifications.templates import TextRefused
@@ -43,7 +43,7 @@ def _check_steps(errors: FieldErrors, steps: Any) -> None:
                 errors.add(f"{at}.channels", f"give channels from {', '.join(CAMPAIGN_CHANNELS)}")
                 continue
             inner = FieldErrors()
-            _check_variants(inner, channels, [{"code": "A", "templates": step.get("templates")}])
+            check_variants(inner, channels, [{"code": "A", "templates": step.get("templates")}])
             for item in inner.items:
                 errors.add(item.field.replace("variants[0]", at), item.message)
         elif kind == "wait":

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.campaign_models import CONTROL, CampaignMember
-from notifications.campaigns import _campaign, source_of
+from notifications.campaigns.models import CONTROL, CampaignMember, source_of
+from notifications.campaigns.service import load_campaign
 from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, SKIPPED, UNDELIVERABLE, Message
 from shared.db.models import Purchase
 
@@ -21,7 +21,7 @@ BUCKETS = {QUEUED: "queued", SENDING: "queued", FAILED: "queued",  # failed = st
 async def results(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
     """Per channel: queued / sent / delivered / failed; plus members no channel could reach with
     consent (opted out) and the control group. Test sends are never counted."""
-    campaign = await _campaign(session, campaign_id)
+    campaign = await load_campaign(session, campaign_id)
     rows = await session.execute(select(Message.channel, Message.status, func.count()).where(
         Message.source == source_of(campaign_id)).group_by(Message.channel, Message.status))
     channels: dict[str, dict[str, int]] = {}
@@ -41,7 +41,7 @@ async def results(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
 async def progress(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
     """For the live progress bar: members expanded, and messages settled (sent, delivered or failed
     for good) out of those queued so far."""
-    campaign = await _campaign(session, campaign_id)
+    campaign = await load_campaign(session, campaign_id)
     figures = await results(session, campaign_id)
     totals = {"queued": 0, "sent": 0, "delivered": 0, "failed": 0}
     for per_channel in figures["channels"].values():
@@ -60,7 +60,7 @@ async def attribution(session: AsyncSession, campaign_id: int) -> dict[str, Any]
     """Purchases within attribution_days after the campaign started, per A/B arm and control:
     conversion = buyers / members; revenue in kopecks paid net of refunds; redemptions = purchases
     paid partly with points. Lift = an arm's conversion minus the control's, in percentage points."""
-    campaign = await _campaign(session, campaign_id)
+    campaign = await load_campaign(session, campaign_id)
     if campaign.started_at is None:
         return {"window": None, "groups": []}
     end = campaign.started_at + timedelta(days=campaign.attribution_days)

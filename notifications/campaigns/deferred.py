@@ -1,6 +1,6 @@
 """Campaign messages are queued without their text (meta {"campaign": id, "variant": code}) and
 rendered when a worker claims them. A campaign to a million members is then queued by one
-statement per batch (notifications.campaign_sql), and each text shows the member's name, balance
+statement per batch (campaigns.sql), and each text shows the member's name, balance
 and tier as they are when it goes out, not as they were hours earlier, before quiet hours or the
 providers' rates held it back. A retried message keeps the text of its first attempt."""
 
@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import MEMBER_FIELDS
-from notifications.campaign_models import CampaignVariant
-from notifications.campaigns import render_for
+from notifications.campaigns.audience import MEMBER_FIELDS
+from notifications.campaigns.models import CampaignVariant
+from notifications.campaigns.texts import render_for
 from notifications.models import Message
 from notifications.templates import TextRefused
 from shared.config import Settings

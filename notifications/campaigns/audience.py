@@ -79,7 +79,7 @@ async def recipients_of(session: AsyncSession, settings: Settings, members: list
 
 
 def member_language(settings: Settings, language: str | None) -> str:
-    """The language a member's messages are written in (campaign_sql says the same in SQL)."""
+    """The language a member's messages are written in (campaigns.sql says the same in SQL)."""
     return language if language in LANGUAGES else settings.program.language
 
 

@@ -15,6 +15,12 @@ from shared.db.types import BigIntPK
 
 DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
 CONTROL = "control"
+CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")  # what a campaign's or chain's cascade may use
+
+
+def source_of(campaign_id: int) -> str:
+    """The `source` of a campaign's messages (test sends have their own)."""
+    return f"campaign:{campaign_id}"
 
 
 class Campaign(Base):

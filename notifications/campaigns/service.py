@@ -1,10 +1,9 @@
 """Campaigns as a marketer drives them: define (segment, cascade, A/B variants, control group),
 preview on a real member, estimate SMS cost, test-send to oneself, schedule or send now, cancel.
-Expansion into messages lives in campaign_expansion, figures in campaign_results."""
+Expansion into messages lives in campaigns.expansion, figures in campaigns.results."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,19 +12,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import LANGUAGES, MEMBER_FIELDS, member_fields
-from notifications.campaign_models import CANCELLED, CONTROL, DONE, DRAFT, SCHEDULED, SENDING, Campaign, CampaignVariant
+from notifications.campaigns.audience import MEMBER_FIELDS, member_fields
+from notifications.campaigns.models import (
+    CAMPAIGN_CHANNELS,
+    CANCELLED,
+    DONE,
+    DRAFT,
+    SCHEDULED,
+    Campaign,
+    CampaignVariant,
+)
+from notifications.campaigns.texts import SAMPLE, check_variants, refused_texts, render_for, sample_member, texts_for
 from notifications.planner import insert_messages, message_row
-from notifications.templates import Rendered, TextRefused, refusal_of, render_custom
+from notifications.templates import TextRefused, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
 from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
-
-CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")
-SAMPLE = {"language": "ru", "program": "Program", "card_url": "https://example.org/card", "unsubscribe_url": None,
-          "unsubscribe_label": "", "name": "Anna", "card": "2000000000001", "balance": 1234, "pending": 0,
-          "tier": "Gold", "percent": 10}
 
 
 @dataclass(frozen=True)
@@ -40,100 +43,6 @@ class CampaignView:
     scheduled_at: datetime | None
     variants: dict[str, int]  # code -> weight
 
-
-def source_of(campaign_id: int) -> str:
-    return f"campaign:{campaign_id}"
-
-
-def assign_variant(campaign_id: int, member_id: uuid.UUID, control_percent: int,
-                   variants: list[tuple[str, int]]) -> str:
-    """Deterministic: the same member lands in the same arm however often expansion restarts. The
-    first 32 bits of md5("campaign:member") decide the control group, the next 32 the arm; the
-    PostgreSQL path (campaign_sql) computes the same in SQL."""
-    digest = hashlib.md5(f"{campaign_id}:{member_id}".encode(), usedforsecurity=False).hexdigest()
-    if int(digest[:8], 16) % 100 < control_percent:
-        return CONTROL
-    point = int(digest[8:16], 16) % sum(weight for _, weight in variants)
-    for code, weight in variants:
-        if point < weight:
-            return code
-        point -= weight
-    raise AssertionError("weights exhausted")
-
-
-def render_for(settings: Settings, row: Any, templates: dict[str, Any], channel: str) -> tuple[str, Rendered]:
-    """One variant's text for one member (a row of MEMBER_FIELDS) on one channel, in their language."""
-    context = member_fields(settings, row)
-    return context["language"], render_custom(
-        channel, texts_for(templates, context["language"], [channel])[channel], context)
-
-
-def texts_for(templates: dict[str, Any], language: str, channels: list[str]) -> dict[str, dict[str, str]]:
-    """The texts of each channel in the member's language (Russian when there is no translation)."""
-    return {ch: templates[ch].get(language) or templates[ch]["ru"] for ch in channels}
-
-
-def _check_variants(errors: FieldErrors, channels: list[str], variants: Any) -> list[dict[str, Any]]:
-    if not isinstance(variants, list) or not 1 <= len(variants) <= 5:
-        errors.add("variants", "give 1 to 5 variants")
-        return []
-    codes: set[str] = set()
-    for i, variant in enumerate(variants):
-        at = f"variants[{i}]"
-        code, weight, templates = variant.get("code"), variant.get("weight", 1), variant.get("templates")
-        if not isinstance(code, str) or not code.strip() or len(code) > 16 or code == CONTROL or code in codes:
-            errors.add(f"{at}.code", "must be a unique short name (not 'control')")
-        codes.add(str(code))
-        if type(weight) is not int or not 1 <= weight <= 100:
-            errors.add(f"{at}.weight", "must be from 1 to 100")
-        if not isinstance(templates, dict):
-            errors.add(f"{at}.templates", "must give the texts per channel")
-            continue
-        for channel in channels:
-            for language in LANGUAGES:
-                texts = (templates.get(channel) or {}).get(language)
-                field = f"{at}.templates.{channel}.{language}"
-                if texts is None and language != "ru":
-                    continue  # members reading English get the Russian text
-                if not isinstance(texts, dict) or not str(texts.get("text", "")).strip():
-                    errors.add(field, "needs a text")
-                    continue
-                if channel == "email" and not str(texts.get("subject", "")).strip():
-                    errors.add(field, "an e-mail needs a subject")
-                _check_texts(errors, field, channel, texts, language)
-    return variants
-
-
-def _check_texts(errors: FieldErrors, field: str, channel: str, texts: dict[str, Any], language: str) -> None:
-    """Each text staff typed: allowed fields, filters and tags only (templates.staff_texts), then
-    filled in on the sample member, so a text that would fail at sending fails here."""
-    refused = False
-    for key, at in (("text", field), ("subject", f"{field}.subject")):
-        source = texts.get(key)
-        refusal = refusal_of(source) if isinstance(source, str) else None
-        if refusal is not None:
-            errors.add(at, refusal.text("en"))
-            refused = True
-    if refused:
-        return
-    try:
-        render_custom(channel, texts, {**SAMPLE, "language": language})
-    except TextRefused as exc:
-        errors.add(field, exc.refusal.text("en"))
-
-
-def refused_texts(templates: Any) -> list[str]:
-    """Channel.language of each stored text that may not run (checked again before sending)."""
-    if not isinstance(templates, dict):
-        return ["templates"]
-    bad = []
-    for channel, languages in templates.items():
-        for language, texts in (languages.items() if isinstance(languages, dict) else [("*", None)]):
-            if not isinstance(texts, dict) or not isinstance(texts.get("text"), str) or any(
-                    texts.get(key) is not None and (not isinstance(texts[key], str) or refusal_of(texts[key]))
-                    for key in ("text", "subject")):
-                bad.append(f"{channel}.{language}")
-    return bad
 
 
 async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, channels: list[str],
@@ -155,7 +64,7 @@ async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, 
         errors.add("control_percent", "must be from 0 to 50")
     if type(attribution_days) is not int or not 1 <= attribution_days <= 90:
         errors.add("attribution_days", "must be from 1 to 90 days")
-    _check_variants(errors, channels, variants)
+    check_variants(errors, channels, variants)
     errors.raise_if_any("The campaign has invalid fields.")
     campaign = Campaign(name=name.strip(), segment_id=segment_id, channels=channels, control_percent=control_percent,
                         attribution_days=attribution_days, status=DRAFT, audience_count=0, expanded_count=0,
@@ -169,7 +78,7 @@ async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, 
     return await get_campaign(session, campaign.id)
 
 
-async def _campaign(session: AsyncSession, campaign_id: int, lock: bool = False) -> Campaign:
+async def load_campaign(session: AsyncSession, campaign_id: int, lock: bool = False) -> Campaign:
     stmt = select(Campaign).where(Campaign.id == campaign_id)
     if lock and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -185,7 +94,7 @@ async def variants_of(session: AsyncSession, campaign_id: int) -> list[CampaignV
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int) -> CampaignView:
-    c = await _campaign(session, campaign_id)
+    c = await load_campaign(session, campaign_id)
     variants = {v.code: v.weight for v in await variants_of(session, campaign_id)}
     return CampaignView(c.id, c.name, c.segment_id, list(c.channels), c.control_percent, c.attribution_days,
                         c.status, c.scheduled_at, variants)
@@ -199,7 +108,7 @@ async def list_campaigns(session: AsyncSession, limit: int = 100) -> list[Campai
 
 async def schedule_campaign(session: AsyncSession, campaign_id: int, at: datetime, now: datetime) -> CampaignView:
     """Send at `at` (now or later); the worker's scheduler picks it up. Rescheduling is allowed until it starts."""
-    campaign = await _campaign(session, campaign_id, lock=True)
+    campaign = await load_campaign(session, campaign_id, lock=True)
     if campaign.status not in (DRAFT, SCHEDULED):
         raise Conflict(f"The campaign is {campaign.status} and cannot be scheduled again.")
     for variant in await variants_of(session, campaign_id):
@@ -214,24 +123,19 @@ async def schedule_campaign(session: AsyncSession, campaign_id: int, at: datetim
 
 async def cancel_campaign(session: AsyncSession, campaign_id: int, now: datetime) -> CampaignView:
     """Stop expanding; messages already queued still go (they are ordinary queued messages)."""
-    campaign = await _campaign(session, campaign_id, lock=True)
+    campaign = await load_campaign(session, campaign_id, lock=True)
     if campaign.status == DONE:
         raise Conflict("The campaign has finished already.")
     campaign.status, campaign.updated_at = CANCELLED, now
     return await get_campaign(session, campaign_id)
 
 
-def sample_member(settings: Settings, language: str = "ru") -> dict[str, Any]:
-    """A made-up member to preview texts on (nobody's data)."""
-    return {**SAMPLE, "program": settings.program.name, "card_url": f"{settings.public_url}/card",
-            "language": language if language in LANGUAGES else "ru"}
-
 
 async def preview(session: AsyncSession, settings: Settings, campaign_id: int, member_id: uuid.UUID | None,
                   channel: str, variant: str | None = None, *, language: str = "ru") -> dict[str, Any]:
     """The message as this member (None: the sample member, in `language`) would get it, with SMS
     parts and cost. A stored text that may not run is an InvalidInput, never run."""
-    campaign = await _campaign(session, campaign_id)
+    campaign = await load_campaign(session, campaign_id)
     if channel not in campaign.channels:
         raise InvalidInput("The campaign does not use this channel.", [])
     arms = {v.code: v for v in await variants_of(session, campaign_id)}
@@ -258,7 +162,7 @@ async def preview(session: AsyncSession, settings: Settings, campaign_id: int, m
 async def estimate(session: AsyncSession, settings: Settings, campaign_id: int) -> dict[str, Any]:
     """Before sending: the audience, and at most how many SMS (members with SMS consent) at the
     longest variant's part count on a sample member of the audience."""
-    campaign = await _campaign(session, campaign_id)
+    campaign = await load_campaign(session, campaign_id)
     in_segment = SegmentMember.segment_id == campaign.segment_id
     audience = (await session.execute(select(func.count()).select_from(SegmentMember).where(in_segment))).scalar_one()
     result = {"audience": int(audience), "control_percent": campaign.control_percent, "sms_recipients_max": 0,
@@ -287,7 +191,7 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
     address = (address or "").strip()
     if not address or len(address) > 254:
         raise InvalidInput("Where should the test go?", [])
-    campaign = await _campaign(session, campaign_id)
+    campaign = await load_campaign(session, campaign_id)
     if channel not in campaign.channels:
         raise InvalidInput("The campaign does not use this channel.", [])
     arms = {v.code: v for v in await variants_of(session, campaign_id)}
@@ -313,7 +217,3 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
     await insert_messages(session, [row_])
     return source
 
-
-__all__ = ["CONTROL", "SENDING", "CampaignView", "assign_variant", "cancel_campaign", "create_campaign", "estimate",
-           "get_campaign", "list_campaigns", "preview", "refused_texts", "sample_member", "schedule_campaign",
-           "send_test", "source_of", "texts_for", "variants_of"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from notifications.campaign_expansion import run_due_campaigns
-from notifications.chains import run_due_chains
+from notifications.campaigns.chains import run_due_chains
+from notifications.campaigns.expansion import run_due_campaigns
 from shared.core import Core
 from shared.segments import refresh_segment, stale_segment_ids
 

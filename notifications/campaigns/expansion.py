@@ -3,10 +3,12 @@ campaign, member and channel, under the messages' unique key) and assignment row
 control group). Each batch commits with the cursor that follows it, so a killed or restarted
 expansion resumes where it stopped and never duplicates a message. Messages are queued with their
 channel, address and send time decided and their text left to the worker that sends them
-(notifications.deferred); on PostgreSQL a batch is one statement (notifications.campaign_sql)."""
+(campaigns.deferred). expand_slice is the one way to expand a slice: on PostgreSQL one statement
+(campaigns.sql, generated from the same routing policy), elsewhere member by member here."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -15,12 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.audience import MEMBER_FIELDS, member_language, recipients_of
 from notifications.bulk_insert import insert_ignoring_conflicts
-from notifications.campaign_models import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember
-from notifications.campaign_sql import expand_slice
-from notifications.campaigns import _campaign, assign_variant, source_of, variants_of
-from notifications.deferred import deferred_meta
+from notifications.campaigns.audience import MEMBER_FIELDS, member_language, recipients_of
+from notifications.campaigns.deferred import deferred_meta
+from notifications.campaigns.models import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember, source_of
+from notifications.campaigns.service import load_campaign, variants_of
+from notifications.campaigns.sql import KIND, sql_slice
 from notifications.planner import insert_messages, queued_row
 from notifications.routing import next_channel, send_time
 from shared.config import Settings
@@ -32,6 +34,22 @@ log = logging.getLogger("loyalty.campaigns")
 BATCH = 5000  # members per transaction on the Python path: fewer round trips and commits, ~120 MB peak RSS
 SQL_BATCH = 20000  # members per statement on PostgreSQL (about a second each at the benchmark's scale)
 FRESH = timedelta(minutes=15)  # a snapshot this recent is the audience as the marketer just saw it
+
+
+def assign_variant(campaign_id: int, member_id: uuid.UUID, control_percent: int,
+                   variants: list[tuple[str, int]]) -> str:
+    """Deterministic: the same member lands in the same arm however often expansion restarts. The
+    first 32 bits of md5("campaign:member") decide the control group, the next 32 the arm; the
+    PostgreSQL path (campaigns.sql) computes the same in SQL."""
+    digest = hashlib.md5(f"{campaign_id}:{member_id}".encode(), usedforsecurity=False).hexdigest()
+    if int(digest[:8], 16) % 100 < control_percent:
+        return CONTROL
+    point = int(digest[8:16], 16) % sum(weight for _, weight in variants)
+    for code, weight in variants:
+        if point < weight:
+            return code
+        point -= weight
+    raise AssertionError("weights exhausted")
 
 
 async def _start(session: AsyncSession, core: Core, campaign: Campaign) -> None:
@@ -70,15 +88,15 @@ async def _python_slice(session: AsyncSession, settings: Settings, campaign: Cam
         if variant == CONTROL:
             continue
         who = who_all[m.id]
-        chosen = next_channel("campaign", channels, who)
+        chosen = next_channel(KIND, channels, who)
         if chosen is None:
             continue  # no channel with consent reaches them: counted as opted out
         channel, rest = chosen
         assignment["channel"] = channel
         if who.zone not in whens:
-            whens[who.zone] = send_time("campaign", now, who.zone, settings.notify)
+            whens[who.zone] = send_time(KIND, now, who.zone, settings.notify)
         messages.append(queued_row(
-            source=source, recipient=str(m.id), member_id=m.id, kind="campaign", channel=channel,
+            source=source, recipient=str(m.id), member_id=m.id, kind=KIND, channel=channel,
             address=who.addresses[channel], rest=rest, when=whens[who.zone], now=now,
             language=member_language(settings, m.language), meta=deferred_meta(campaign.id, variant)))
     await insert_messages(session, messages)
@@ -86,24 +104,31 @@ async def _python_slice(session: AsyncSession, settings: Settings, campaign: Cam
     return len(members), members[-1].id
 
 
+async def expand_slice(session: AsyncSession, settings: Settings, campaign: Campaign, arms: list[tuple[str, int]],
+                       now: datetime, *, batch_size: int | None = None,
+                       in_sql: bool | None = None) -> tuple[int, uuid.UUID | None]:
+    """Expand the next slice of the campaign's snapshot after its cursor, in the caller's transaction;
+    returns how many members and the last one (None: nothing left). in_sql: one PostgreSQL statement
+    (the default there) or member by member (always on SQLite); both write the same rows."""
+    in_sql = session.bind.dialect.name == "postgresql" and in_sql is not False
+    expand = sql_slice if in_sql else _python_slice
+    return await expand(session, settings, campaign, arms, batch_size or (SQL_BATCH if in_sql else BATCH), now)
+
+
 async def expand_batch(core: Core, campaign_id: int, batch_size: int | None = None, *,
                        in_sql: bool | None = None) -> int:
-    """Expand the next batch; 0 when there is nothing (more) to do now. in_sql: the PostgreSQL
-    statement (the default there) or the member-by-member path (always on SQLite)."""
+    """Expand the next batch; 0 when there is nothing (more) to do now. in_sql: see expand_slice."""
     now = core.clock.now()
-    postgres = core.engine.dialect.name == "postgresql"
-    in_sql = postgres if in_sql is None else in_sql and postgres
     async with core.transaction() as session:
-        campaign = await _campaign(session, campaign_id, lock=True)
+        campaign = await load_campaign(session, campaign_id, lock=True)
         if campaign.status == SCHEDULED and campaign.scheduled_at is not None and campaign.scheduled_at <= now:
             await _start(session, core, campaign)
             return 1  # the snapshot is its own transaction; members follow
         if campaign.status != SENDING:
             return 0
         arms = [(v.code, v.weight) for v in await variants_of(session, campaign_id)]
-        expand = expand_slice if in_sql else _python_slice
-        handled, last = await expand(session, core.settings, campaign, arms,
-                                     batch_size or (SQL_BATCH if in_sql else BATCH), now)
+        handled, last = await expand_slice(session, core.settings, campaign, arms, now, batch_size=batch_size,
+                                           in_sql=in_sql)
         if last is None:
             campaign.status, campaign.finished_at, campaign.updated_at = DONE, now, now
             log.info("campaign %s expanded: %d members", campaign.id, campaign.expanded_count)

@@ -1,0 +1,36 @@
+"""Marketing on top of delivery: campaigns (a segment, a channel cascade, A/B variants, a control
+group) expanded into queued messages, their results and attribution, and trigger chains.
+
+The names below are what the console and the notifier worker use; the modules behind them:
+models (tables, statuses), service (define, preview, estimate, test-send, schedule, cancel), texts
+(marketers' texts: checks, language, rendering), audience (routing facts for a batch of members),
+expansion (a campaign into message rows; expand_slice picks the path), sql (the same on PostgreSQL
+as one statement per batch), deferred (campaign texts rendered when a worker claims them),
+results, chains, grants (a chain's bonus step) and jobs (the scheduler's marketing job)."""
+
+from __future__ import annotations
+
+from notifications.campaigns.chains import create_chain, list_chains, set_chain_active
+from notifications.campaigns.deferred import is_deferred, render_claimed
+from notifications.campaigns.expansion import expand_campaign, run_due_campaigns
+from notifications.campaigns.jobs import run_marketing
+from notifications.campaigns.models import CAMPAIGN_CHANNELS, CANCELLED, DONE, DRAFT, SCHEDULED, SENDING
+from notifications.campaigns.results import attribution, progress, results
+from notifications.campaigns.service import (
+    CampaignView,
+    cancel_campaign,
+    create_campaign,
+    estimate,
+    get_campaign,
+    list_campaigns,
+    preview,
+    schedule_campaign,
+    send_test,
+)
+
+__all__ = [
+    "CAMPAIGN_CHANNELS", "CANCELLED", "DONE", "DRAFT", "SCHEDULED", "SENDING", "CampaignView", "attribution",
+    "cancel_campaign", "create_campaign", "create_chain", "estimate", "expand_campaign", "get_campaign",
+    "is_deferred", "list_campaigns", "list_chains", "preview", "progress", "render_claimed", "results",
+    "run_due_campaigns", "run_marketing", "schedule_campaign", "send_test", "set_chain_active",
+]
