@@ -29,12 +29,12 @@ from bench.common import PG_ADMIN, write_result
 from notifications.campaigns import create_campaign, schedule_campaign
 from notifications.campaigns.deferred import render_claimed
 from notifications.campaigns.expansion import SQL_BATCH, expand_campaign
-from notifications.campaigns.models import CONTROL, CampaignMember
-from notifications.models import Message
 from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
 from shared.db.migrate import upgrade
+from shared.db.models.campaigns import CONTROL, CampaignMember
+from shared.db.models.messages import Message
 from shared.segments import save_segment
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: no quiet-hours deferral

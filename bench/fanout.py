@@ -26,11 +26,11 @@ import asyncpg
 from sqlalchemy import insert
 
 from bench.common import PG_ADMIN, ROOT, free_port, write_result
-from notifications.models import Message
 from notifications.planner import message_row
 from shared.config import Settings
 from shared.core import Core
 from shared.db.migrate import upgrade
+from shared.db.models.messages import Message
 
 NAMES = ["Анна", "Иван", "Мария", "Пётр", "Елена", "Олег"]
 

@@ -29,8 +29,8 @@ from bench.pos import LINES, PHONE_BASE, pgbench, prepare, summary
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.promotions import Promotion
 from shared.promotions import codes, definitions
-from shared.promotions.models import Promotion
 
 PROMOTIONS, CODES = 200, 10_000
 

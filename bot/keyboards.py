@@ -11,6 +11,7 @@ from aiogram.types import (
 )
 
 from bot.texts import t
+from shared.vocabulary import CHANNELS
 
 
 def contact_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -29,7 +30,7 @@ def menu_keyboard(language: str) -> ReplyKeyboardMarkup:
 def settings_keyboard(language: str, consents: dict[str, bool]) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(text=("• " if language == "ru" else "") + "Русский", callback_data="lang:ru"),
              InlineKeyboardButton(text=("• " if language == "en" else "") + "English", callback_data="lang:en")]]
-    for channel in ("sms", "viber", "email", "push", "telegram"):
+    for channel in CHANNELS:
         mark = t(language, "on" if consents.get(channel) else "off")
         rows.append([InlineKeyboardButton(text=f"{mark} {t(language, 'channel_' + channel)}",
                                           callback_data=f"ch:{channel}")])

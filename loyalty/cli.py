@@ -20,7 +20,7 @@ from shared.apikeys import create_api_key, find_api_key, list_api_keys, revoke_a
 from shared.clock import FixedClock
 from shared.config import Settings, load_settings
 from shared.core import Core
-from shared.db.console_models import StaffAccount
+from shared.db.models.console import StaffAccount
 from shared.errors import ConfigError, DomainError, InvalidInput
 from shared.files import private_dir, write_private
 

@@ -12,14 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.campaigns import is_deferred
 from notifications.channels.base import DeliveryResult, DeliveryStatus
-from notifications.models import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
 from notifications.planner import insert_messages, message_row, queued_row
 from notifications.recipients import load_member, login_recipient, recipient_for
 from notifications.routing import next_channel
 from notifications.templates import TextRefused
 from shared.config import Settings
+from shared.db.models.messages import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
+from shared.vocabulary import CHANNELS
 
 log = logging.getLogger("loyalty.notifier")
+# An undeliverable message marks its member unreachable on every channel but SMS.
+UNREACHABLE_MARKED = frozenset(CHANNELS) - {"sms"}
 FALLBACK_CHANNELS = frozenset({"viber"})  # channels whose delivery report decides the fall-through
 
 
@@ -55,8 +58,7 @@ async def apply_result(session: AsyncSession, settings: Settings, message: Messa
         message.error = f"gave up after {message.attempts} attempts: {message.error}"[:1000]
     message.status = UNDELIVERABLE
     message.next_attempt_at = now
-    if result.status == DeliveryStatus.UNDELIVERABLE and message.member_id and message.channel in (
-            "telegram", "push", "email", "viber"):
+    if result.status == DeliveryStatus.UNDELIVERABLE and message.member_id and message.channel in UNREACHABLE_MARKED:
         await mark_unreachable(session, message, result.error or "undeliverable", now)
     await fall_through(session, settings, message, now)
 

@@ -12,35 +12,14 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Integer, String, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.core import Core
-from shared.db.models import Base
-from shared.db.types import UTCDateTime
+from shared.db.models.workers import SchedulerLease, WorkerHeartbeat
 
 SCHEDULER = "scheduler"
-
-
-class WorkerHeartbeat(Base):
-    __tablename__ = "worker_heartbeats"
-    __table_args__ = (Index("ix_worker_heartbeats_last_seen", "last_seen"),)
-
-    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    host: Mapped[str] = mapped_column(String(200))
-    pid: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class SchedulerLease(Base):
-    __tablename__ = "scheduler_lease"
-
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(200))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 def this_host() -> str:

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.bulk_insert import insert_ignoring_conflicts
-from notifications.models import QUEUED, Message
 from notifications.recipients import load_member, login_recipient, message_context, recipient_for
 from notifications.routing import POLICIES, Plan, plan_messages
 from notifications.templates import render_message
 from shared.config import Settings
 from shared.db.models import Member, OutboxEvent
+from shared.db.models.messages import QUEUED, Message
 from shared.phones import mask_phone
 
 log = logging.getLogger("loyalty.notifier")

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.config import Settings
-from shared.db.models import Base
-from shared.db.types import BigIntPK
+from shared.db.models.messages import PushSubscription
 from shared.errors import Conflict, FieldError, InvalidInput
 from shared.outbound import UnsafeURL, UrlPolicy
 
 TAKEN = "This push endpoint belongs to another member."
-
-
-class PushSubscription(Base):
-    __tablename__ = "push_subscriptions"
-
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
-    endpoint: Mapped[str] = mapped_column(String(2000), unique=True)
-    p256dh: Mapped[str] = mapped_column(String(200))
-    auth: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime]
-    last_used_at: Mapped[datetime | None]
-
-    def as_subscription(self) -> dict[str, Any]:
-        """The PushSubscriptionJSON shape a browser gave us (what OutgoingMessage.to carries as JSON)."""
-        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
-
-    def as_address(self) -> str:
-        return json.dumps(self.as_subscription(), separators=(",", ":"))
 
 
 def push_policy(settings: Settings) -> UrlPolicy:

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.models import DELIVERED, QUEUED, SENDING, SENT, ChannelStatus, Message
 from notifications.push_subscriptions import subscriptions_of
 from notifications.routing import Recipient
 from shared.config import Settings
 from shared.db.models import Consent, Member, OutboxEvent
+from shared.db.models.messages import DELIVERED, QUEUED, SENDING, SENT, ChannelStatus, Message
 from shared.program import ProgramRules
 
 COUNTED = (QUEUED, SENDING, SENT, DELIVERED)

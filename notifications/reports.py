@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from notifications.channels.base import DeliveryStatus
 from notifications.delivery import fall_through
-from notifications.models import DELIVERED, UNDELIVERABLE, Message
 from shared.core import Core
+from shared.db.models.messages import DELIVERED, UNDELIVERABLE, Message
 from shared.metrics import DELIVERY_REPORTS
 
 

@@ -22,12 +22,12 @@ from notifications.campaigns import render_claimed, run_marketing
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
 from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
-from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
 from notifications.planner import insert_messages, plan_event
 from notifications.rates import TokenBucket
 from shared import jobs
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
 from shared.metrics import JOB_FAILURES, JOB_RUNS, MESSAGES, SCHEDULER_LEADER
 from shared.retention import run_retention
 

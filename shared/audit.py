@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import Clock
-from shared.db.console_models import AuditEntry
+from shared.db.models.console import AuditEntry
 
 
 def record(

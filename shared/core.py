@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
-from shared.db.console_models import ProgramVersion
 from shared.db.engine import create_engine, create_sessionmaker
+from shared.db.models.console import ProgramVersion
 from shared.program import ProgramRules
 from shared.program_versions import newest_version_id
 

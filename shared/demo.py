@@ -69,7 +69,7 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
         reg = Registration(
             phone=demo_phone(i), first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
             birth_date=date(rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)),
-            channel=rng.choice(["pos", "pos", "web", "bot"]), store_id=store[0], time_zone=store[2],
+            source=rng.choice(["pos", "pos", "web", "bot"]), store_id=store[0], time_zone=store[2],
             email=f"demo{i}@example.com" if i % 3 else None,
             consents={"sms": True, "email": i % 3 != 0, "push": i % 2 == 0, "telegram": i % 4 == 0,
                       "viber": i % 5 == 0},
@@ -114,7 +114,7 @@ async def _lapsed_gold(core: Core, rng: random.Random, first: int, now: datetime
         clock = FixedClock(last - timedelta(days=60))
         store = rng.choice(STORES[:3])
         reg = Registration(
-            phone=demo_phone(i), first_name=rng.choice(FIRST), last_name=rng.choice(LAST), channel="pos",
+            phone=demo_phone(i), first_name=rng.choice(FIRST), last_name=rng.choice(LAST), source="pos",
             store_id=store[0], time_zone=store[2], email=f"demo{i}@example.com",
             consents={"sms": True, "email": True, "push": False, "telegram": k % 2 == 0, "viber": False})
         async with core.transaction() as session:

@@ -35,9 +35,10 @@ from shared.clock import Clock
 from shared.csv_export import SafeWriter
 from shared.db.models import Consent, Entry, Lot, Member
 from shared.errors import InvalidInput
-from shared.members import CHANNELS, EMAIL_RE
+from shared.members import EMAIL_RE
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
+from shared.vocabulary import CHANNELS
 
 if TYPE_CHECKING:
     from shared.core import Core
@@ -260,7 +261,7 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
             "id": member_id, "phone": phone, "card_number": card, "first_name": row.first_name,
             "last_name": row.last_name, "email": row.email, "birth_date": row.birth,
             "birth_mmdd": row.birth.month * 100 + row.birth.day if row.birth else None,
-            "language": rules.language, "tier_code": rules.tiers[0].code, "registration_channel": "import",
+            "language": rules.language, "tier_code": rules.tiers[0].code, "source": "import",
             "available": row.balance, "pending": 0, "debt": 0, "wallet_serial": secrets.token_hex(16),
             "wallet_auth_token": secrets.token_urlsafe(24), "created_at": now, "updated_at": now,
         })

@@ -15,8 +15,6 @@ the messages one number can cost. Codes go only to numbers of the calling codes 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,8 +24,9 @@ import phonenumbers
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import signing
 from shared.config import CabinetSettings
-from shared.db.login_code_models import LoginCode
+from shared.db.models.login_codes import LoginCode
 from shared.events import EventKind, emit
 from shared.members import find_by_phone
 
@@ -60,7 +59,7 @@ class VerifyResult:
 
 
 def hash_code(secret: str, phone: str, code: str) -> str:
-    return hmac.new(secret.encode(), f"login:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+    return signing.digest(secret, "login", phone, code).hex()
 
 
 def new_code() -> str:
@@ -119,7 +118,7 @@ async def verify_code(session: AsyncSession, limits: CabinetSettings, secret: st
     if not rows:
         return VerifyResult(VerifyStatus.EXPIRED)
     guess = hash_code(secret, phone, code.strip())
-    if any(hmac.compare_digest(row.code_hash, guess) for row in rows):
+    if any(signing.same(row.code_hash, guess) for row in rows):
         for row in rows:
             row.used_at = now
         return VerifyResult(VerifyStatus.OK)

@@ -23,9 +23,8 @@ from shared.events import EventKind, emit
 from shared.inputs import has_control, text_problem, zone_problem
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
+from shared.vocabulary import CHANNELS, LANGUAGES, REGISTRATION_SOURCES
 
-CHANNELS = ("sms", "viber", "email", "push", "telegram")
-REGISTRATION_CHANNELS = ("pos", "web", "bot", "api", "import")
 EMAIL_RE = re.compile(r"^[^@\s\x00-\x1f\x7f-\x9f]{1,64}@[^@\s\x00-\x1f\x7f-\x9f]{1,189}\.[^@\s\x00-\x1f\x7f-\x9f]{2,}$")
 
 
@@ -36,9 +35,9 @@ class Registration:
     last_name: str | None = None
     email: str | None = None
     birth_date: date | None = None
-    channel: str = "api"
+    source: str = "api"  # where the member signs up: one of REGISTRATION_SOURCES (the API's `channel`)
     store_id: str | None = None
-    source: str | None = None
+    referral: str | None = None  # the tag of the link or QR code that brought them (the API's `source`)
     time_zone: str | None = None
     language: str | None = None
     telegram_user_id: int | None = None
@@ -53,8 +52,8 @@ def validate_registration(reg: Registration, rules: ProgramRules, today: date) -
         reg.phone = normalize_phone(reg.phone, rules.phone_region)
     except InvalidInput as exc:
         problems.items.extend(exc.errors)
-    if reg.channel not in REGISTRATION_CHANNELS:
-        problems.add("channel", f"must be one of {', '.join(REGISTRATION_CHANNELS)}")
+    if reg.source not in REGISTRATION_SOURCES:
+        problems.add("channel", f"must be one of {', '.join(REGISTRATION_SOURCES)}")
     for name in ("first_name", "last_name"):
         value = getattr(reg, name)
         if value is not None:
@@ -70,8 +69,8 @@ def validate_registration(reg: Registration, rules: ProgramRules, today: date) -
         problems.add("birth_date", "must be a real date between 1900-01-01 and today")
     if reg.time_zone is not None and (problem := zone_problem(reg.time_zone)) is not None:
         problems.add("time_zone", problem)
-    if reg.language is not None and reg.language not in ("ru", "en"):
-        problems.add("language", "must be ru or en")
+    if reg.language is not None and reg.language not in LANGUAGES:
+        problems.add("language", f"must be {' or '.join(LANGUAGES)}")
     for channel in reg.consents:
         if channel not in CHANNELS:
             problems.add(f"consents.{channel}", f"unknown channel; use {', '.join(CHANNELS)}")
@@ -104,9 +103,9 @@ async def register(
         time_zone=reg.time_zone,
         language=reg.language or rules.language,
         tier_code=rules.tiers[0].code,
-        registration_channel=reg.channel,
+        source=reg.source,
         registration_store=reg.store_id,
-        registration_source=reg.source,
+        referral=reg.referral,
         telegram_user_id=reg.telegram_user_id,
         available=0,
         pending=0,
@@ -130,7 +129,7 @@ async def register(
             member.card_number = new_card_number()
     else:
         raise RuntimeError("could not draw a free card number in 5 attempts")
-    where = f"{reg.channel}:{reg.store_id}" if reg.store_id else reg.channel
+    where = f"{reg.source}:{reg.store_id}" if reg.store_id else reg.source
     for channel, granted in reg.consents.items():
         session.add(
             Consent(
@@ -139,7 +138,7 @@ async def register(
                 granted=granted,
                 changed_at=now,
                 source=where,
-                method=reg.consent_method or f"{reg.channel}-registration",
+                method=reg.consent_method or f"{reg.source}-registration",
             )
         )
     if rules.welcome.points:
@@ -158,7 +157,7 @@ async def register(
         session,
         EventKind.MEMBER_REGISTERED,
         member.id,
-        {"channel": reg.channel, "store_id": reg.store_id, "welcome_points": rules.welcome.points},
+        {"channel": reg.source, "store_id": reg.store_id, "welcome_points": rules.welcome.points},
         now,
     )
     return member, True

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit, ledger
 from shared.clock import Clock
-from shared.db.console_models import AuditEntry
-from shared.db.login_code_models import LoginCode
 from shared.db.models import Consent, Entry, Lot, Member, OutboxEvent, Purchase, Refund, SegmentMember
+from shared.db.models.console import AuditEntry
+from shared.db.models.login_codes import LoginCode
 from shared.db.types import JSONType, UTCDateTime
 from shared.errors import FieldErrors, NotFound
 from shared.events import EventKind
@@ -185,13 +185,12 @@ async def export_member(session: AsyncSession, member: Member, now: datetime) ->
                 "time_zone",
                 "language",
                 "telegram_user_id",
-                "registration_channel",
                 "registration_store",
-                "registration_source",
                 "created_at",
                 "updated_at",
             ),
-        ),
+        )
+        | {"registration_channel": member.source, "registration_source": member.referral},
         "card": {
             "card_number": member.card_number,
             "wallet_serial": member.wallet_serial,
@@ -356,7 +355,7 @@ async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID
         "birth_mmdd",
         "time_zone",
         "telegram_user_id",
-        "registration_source",
+        "referral",
     ):
         setattr(member, name, None)
     member.wallet_serial = "erased-" + secrets.token_hex(16)

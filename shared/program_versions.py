@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit
 from shared.clock import Clock
-from shared.db.console_models import ProgramVersion
 from shared.db.models import Member, Purchase
+from shared.db.models.console import ProgramVersion
 from shared.errors import FieldError, InvalidInput
 from shared.program import ProgramRules, rule_problems
 

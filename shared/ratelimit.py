@@ -23,7 +23,7 @@ from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from shared.db.ratelimit_models import RateLimitCounter
+from shared.db.models.rate_limits import RateLimitCounter
 
 if TYPE_CHECKING:
     from shared.core import Core

@@ -21,8 +21,8 @@ from sqlalchemy import String, delete, or_, select, update
 
 from shared.clock import Clock
 from shared.config import RetentionSettings
-from shared.db.login_code_models import LoginCode
 from shared.db.models import OutboxEvent
+from shared.db.models.login_codes import LoginCode
 from shared.events import EventKind
 from shared.privacy import messages
 

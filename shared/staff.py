@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import audit
 from shared.clock import Clock
-from shared.db.console_models import StaffAccount
+from shared.db.models.console import StaffAccount
 from shared.errors import Conflict, FieldErrors, NotFound
 from shared.members import EMAIL_RE
 

@@ -17,12 +17,12 @@ from shared import audit, ledger
 from shared.cards import is_valid_ean13
 from shared.clock import Clock
 from shared.db.models import Consent, Entry, Lot, Member, OutboxEvent, Purchase, SegmentMember
+from shared.db.models.promotions import BonusGrantMember, PromoCodeUse, PromotionUse
 from shared.errors import Conflict, FieldErrors, InvalidInput
 from shared.events import EventKind, emit
 from shared.inputs import CONTROL_MESSAGE, has_control
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
-from shared.promotions.models import BonusGrantMember, PromoCodeUse, PromotionUse
 
 MAX_ADJUSTMENT = 1_000_000
 PROFILE_FIELDS = ("first_name", "last_name", "email", "email_confirmed_at", "birth_date", "birth_mmdd", "time_zone")

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
 from shared.db.models import Member
+from shared.db.models.wallet import GoogleNotice
 from shared.program import ProgramRules
 from wallet.google_keys import class_id, object_id, service_account, signing_key
-from wallet.models import GoogleNotice
 
 log = logging.getLogger("loyalty.wallet.google")
 NOTIFY_KINDS = frozenset({"points_accrued", "tier_changed"})

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared import signing
 from shared.config import Settings
 from shared.db.models import Member
 from wallet.google_keys import google_save_url
 
 
 def sign_pass_path(secret: str, serial: str, expires: int) -> str:
-    digest = hmac.new(secret.encode(), f"pkpass:{serial}:{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode().rstrip("=")
+    return signing.signature(secret, "pkpass", serial, expires, size=18)
 
 
 def verify_pass_signature(secret: str, serial: str, expires: int, signature: str, now: datetime) -> bool:
     if expires < now.timestamp():
         return False
-    return hmac.compare_digest(sign_pass_path(secret, serial, expires), signature)
+    return signing.same(sign_pass_path(secret, serial, expires), signature)
 
 
 def apple_pass_url(settings: Settings, member: Member, now: datetime) -> str:

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import Core
 from shared.db.models import Member, OutboxEvent
+from shared.db.models.wallet import WalletRegistration
 from shared.events import BALANCE_EVENTS
 from shared.metrics import WALLET_UPDATES
 from wallet.apns import ApnsClient
 from wallet.google import GoogleWalletClient, sync_member
-from wallet.models import WalletRegistration
 
 log = logging.getLogger("loyalty.wallet")
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import Settings
 from shared.db.models import Member, Store
+from shared.db.models.wallet import WalletRegistration
 from shared.program import ProgramRules
 from wallet.dev_certs import ensure_dev_chain
-from wallet.models import WalletRegistration
 from wallet.pkpass import PassData, build_pkpass
 from wallet.signing import signer_for
 

@@ -21,11 +21,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 
 from notifications.liveness import heartbeats, lease_holder
-from notifications.models import FAILED, QUEUED, SENDING
-from notifications.models import Message as OutboxMessage
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.db.models.messages import FAILED, QUEUED, SENDING
+from shared.db.models.messages import Message as OutboxMessage
 from shared.metrics import DB_POOL_IN_USE, HTTP_DURATION, HTTP_REQUESTS
 from webapp.deps import CoreDep, SettingsDep
 from webapp.health import certificates

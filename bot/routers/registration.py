@@ -58,7 +58,7 @@ async def contact(message: Message, state: FSMContext, core: Core, member: Membe
             found, created = existing, False
         else:
             found, created = await register(session, core.clock, core.rules, Registration(
-                phone=phone, first_name=first_name, channel="bot", source=source,
+                phone=phone, first_name=first_name, source="bot", referral=source,
                 language=lang, telegram_user_id=message.from_user.id, consent_method="telegram-contact"))
     await state.clear()
     log.info("telegram user linked to %s (%s)", mask_phone(phone), "new" if created else "existing")

@@ -10,7 +10,8 @@ from bot.keyboards import history_keyboard, menu_keyboard, settings_keyboard
 from bot.texts import button_texts, t
 from shared.core import Core
 from shared.db.models import Entry, Member
-from shared.members import CHANNELS, consents_of, set_consent
+from shared.members import consents_of, set_consent
+from shared.vocabulary import CHANNELS, LANGUAGES
 
 PAGE = 10
 
@@ -44,7 +45,7 @@ async def change_setting(query: CallbackQuery, core: Core, member: Member | None
     async with core.transaction() as session:
         fresh = await session.get(Member, member.id)
         assert fresh is not None
-        if kind == "lang" and value in ("ru", "en"):
+        if kind == "lang" and value in LANGUAGES:
             fresh.language = lang = value
         elif kind == "ch" and value in CHANNELS:
             current = {c: v.granted for c, v in (await consents_of(session, fresh.id)).items()}

@@ -14,7 +14,6 @@ from notifications.campaigns.chains import create_chain, list_chains, set_chain_
 from notifications.campaigns.deferred import is_deferred, render_claimed
 from notifications.campaigns.expansion import expand_campaign, run_due_campaigns
 from notifications.campaigns.jobs import run_marketing
-from notifications.campaigns.models import CAMPAIGN_CHANNELS, CANCELLED, DONE, DRAFT, SCHEDULED, SENDING
 from notifications.campaigns.results import attribution, progress, results
 from notifications.campaigns.service import (
     CampaignView,
@@ -27,6 +26,8 @@ from notifications.campaigns.service import (
     schedule_campaign,
     send_test,
 )
+from shared.db.models.campaigns import CANCELLED, DONE, DRAFT, SCHEDULED, SENDING
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST as CAMPAIGN_CHANNELS
 
 __all__ = [
     "CAMPAIGN_CHANNELS", "CANCELLED", "DONE", "DRAFT", "SCHEDULED", "SENDING", "CampaignView", "attribution",

@@ -12,17 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.models import ChannelStatus, Message
-from notifications.push_subscriptions import PushSubscription
 from notifications.recipients import COUNTED
 from notifications.routing import Recipient
 from notifications.templates.staff_texts import FIELDS
 from shared.config import Settings
 from shared.db.models import Consent, Member
+from shared.db.models.messages import ChannelStatus, Message, PushSubscription
+from shared.vocabulary import LANGUAGES
 
 MEMBER_FIELDS = (Member.id, Member.phone, Member.email, Member.telegram_user_id, Member.time_zone, Member.language,
                  Member.first_name, Member.card_number, Member.available, Member.pending, Member.tier_code)
-LANGUAGES = ("ru", "en")
 TEMPLATE_FIELDS = FIELDS  # what a marketer's text may use (notifications.templates.staff_texts)
 
 

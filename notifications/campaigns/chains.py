@@ -16,15 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.campaigns.audience import MEMBER_FIELDS, member_fields, recipients_of
 from notifications.campaigns.grants import grant_bonus
-from notifications.campaigns.models import CAMPAIGN_CHANNELS, ChainProgress, TriggerChain
 from notifications.campaigns.texts import check_variants, refused_texts, texts_for
 from notifications.planner import insert_messages, message_row
 from notifications.routing import next_channel, send_time
 from notifications.templates import TextRefused
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.campaigns import ChainProgress, TriggerChain
 from shared.errors import FieldErrors, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST as CAMPAIGN_CHANNELS
 
 log = logging.getLogger("loyalty.campaigns")
 ACTIVE, DONE, EXITED = "active", "done", "exited"

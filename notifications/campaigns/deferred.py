@@ -14,12 +14,12 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.campaigns.audience import MEMBER_FIELDS
-from notifications.campaigns.models import CampaignVariant
 from notifications.campaigns.texts import render_for
-from notifications.models import Message
 from notifications.templates import TextRefused
 from shared.config import Settings
 from shared.db.models import Member
+from shared.db.models.campaigns import CampaignVariant
+from shared.db.models.messages import Message
 
 log = logging.getLogger("loyalty.notifier")
 GONE = "the member or the campaign's variant is gone"

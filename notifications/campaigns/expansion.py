@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from notifications.bulk_insert import insert_ignoring_conflicts
 from notifications.campaigns.audience import MEMBER_FIELDS, member_language, recipients_of
 from notifications.campaigns.deferred import deferred_meta
-from notifications.campaigns.models import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember, source_of
 from notifications.campaigns.service import load_campaign, variants_of
 from notifications.campaigns.sql import KIND, sql_slice
 from notifications.planner import insert_messages, queued_row
@@ -28,6 +27,7 @@ from notifications.routing import next_channel, send_time
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.campaigns import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember, source_of
 from shared.segments import refresh_segment
 
 log = logging.getLogger("loyalty.campaigns")

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.campaigns.models import CONTROL, CampaignMember, source_of
 from notifications.campaigns.service import load_campaign
-from notifications.models import DELIVERED, FAILED, QUEUED, SENDING, SENT, SKIPPED, UNDELIVERABLE, Message
 from shared.db.models import Purchase
+from shared.db.models.campaigns import CONTROL, CampaignMember, source_of
+from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, SKIPPED, UNDELIVERABLE, Message
 
 BUCKETS = {QUEUED: "queued", SENDING: "queued", FAILED: "queued",  # failed = still retrying
            SENT: "sent", DELIVERED: "delivered", UNDELIVERABLE: "failed", SKIPPED: "failed"}

@@ -13,22 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.campaigns.audience import MEMBER_FIELDS, member_fields
-from notifications.campaigns.models import (
-    CAMPAIGN_CHANNELS,
-    CANCELLED,
-    DONE,
-    DRAFT,
-    SCHEDULED,
-    Campaign,
-    CampaignVariant,
-)
 from notifications.campaigns.texts import SAMPLE, check_variants, refused_texts, render_for, sample_member, texts_for
 from notifications.planner import insert_messages, message_row
 from notifications.templates import TextRefused, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
+from shared.db.models.campaigns import CANCELLED, DONE, DRAFT, SCHEDULED, Campaign, CampaignVariant
 from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST as CAMPAIGN_CHANNELS
 
 
 @dataclass(frozen=True)
@@ -131,10 +124,10 @@ async def cancel_campaign(session: AsyncSession, campaign_id: int, now: datetime
 
 
 
-async def preview(session: AsyncSession, settings: Settings, campaign_id: int, member_id: uuid.UUID | None,
-                  channel: str, variant: str | None = None, *, language: str = "ru") -> dict[str, Any]:
-    """The message as this member (None: the sample member, in `language`) would get it, with SMS
-    parts and cost. A stored text that may not run is an InvalidInput, never run."""
+
+async def _campaign_arm(session: AsyncSession, campaign_id: int, channel: str,
+                        variant: str | None) -> tuple[dict[str, CampaignVariant], str]:
+    """The campaign's arms and the arm asked for (default: the first), checking the channel is one of its own."""
     campaign = await load_campaign(session, campaign_id)
     if channel not in campaign.channels:
         raise InvalidInput("The campaign does not use this channel.", [])
@@ -142,6 +135,13 @@ async def preview(session: AsyncSession, settings: Settings, campaign_id: int, m
     code = variant or next(iter(arms))
     if code not in arms:
         raise NotFound(f"Variant {code} does not exist.")
+    return arms, code
+
+async def preview(session: AsyncSession, settings: Settings, campaign_id: int, member_id: uuid.UUID | None,
+                  channel: str, variant: str | None = None, *, language: str = "ru") -> dict[str, Any]:
+    """The message as this member (None: the sample member, in `language`) would get it, with SMS
+    parts and cost. A stored text that may not run is an InvalidInput, never run."""
+    arms, code = await _campaign_arm(session, campaign_id, channel, variant)
     try:
         if member_id is None:
             context = sample_member(settings, language)
@@ -191,13 +191,7 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
     address = (address or "").strip()
     if not address or len(address) > 254:
         raise InvalidInput("Where should the test go?", [])
-    campaign = await load_campaign(session, campaign_id)
-    if channel not in campaign.channels:
-        raise InvalidInput("The campaign does not use this channel.", [])
-    arms = {v.code: v for v in await variants_of(session, campaign_id)}
-    code = variant or next(iter(arms))
-    if code not in arms:
-        raise NotFound(f"Variant {code} does not exist.")
+    arms, code = await _campaign_arm(session, campaign_id, channel, variant)
     if member_id is not None:
         row = (await session.execute(select(*MEMBER_FIELDS).where(Member.id == member_id))).one_or_none()
         if row is None:

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.campaigns.audience import LANGUAGES
-from notifications.campaigns.models import CONTROL, Campaign, source_of
 from notifications.recipients import COUNTED
 from notifications.routing import ADDRESSED, CONSENTED, POLICIES, REACHABLE, UNDER_CAP, checks_for, send_time
 from shared.config import Settings
+from shared.db.models.campaigns import CONTROL, Campaign, source_of
+from shared.vocabulary import LANGUAGES
 
 KIND = "campaign"  # the routing policy the statement is generated from (quiet hours: send_time below)
 

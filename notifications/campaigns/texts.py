@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from notifications.campaigns.audience import LANGUAGES, member_fields
-from notifications.campaigns.models import CONTROL
+from notifications.campaigns.audience import member_fields
 from notifications.templates import Rendered, TextRefused, refusal_of, render_custom
 from shared.config import Settings
+from shared.db.models.campaigns import CONTROL
 from shared.errors import FieldErrors
+from shared.vocabulary import LANGUAGES
 
 SAMPLE = {"language": "ru", "program": "Program", "card_url": "https://example.org/card", "unsubscribe_url": None,
           "unsubscribe_label": "", "name": "Anna", "card": "2000000000001", "balance": 1234, "pending": 0,

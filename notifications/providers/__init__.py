@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
+from shared.vocabulary import CHANNELS
 
 if TYPE_CHECKING:
     from notifications.channels.base import Channel
 
-__all__ = ["CHANNEL_NAMES", "build_channels", "send_rates"]
-CHANNEL_NAMES = ("sms", "viber", "email", "push", "telegram")
+__all__ = ["build_channels", "send_rates"]
 
 
 def _log_channel(name: str, settings: Settings) -> Channel:
@@ -61,7 +61,7 @@ def _build(name: str, provider: str, settings: Settings, core: Any) -> Channel:
 
 def build_channels(settings: Settings, core: Any = None) -> dict[str, Channel]:
     """One channel per name. ``core`` lets SMPP record its receipts and Web Push drop gone subscriptions."""
-    return {name: _build(name, _provider_of(name, settings), settings, core) for name in CHANNEL_NAMES}
+    return {name: _build(name, _provider_of(name, settings), settings, core) for name in CHANNELS}
 
 
 def send_rates(settings: Settings) -> dict[str, float]:

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.db.models import SegmentMember
-from shared.promotions.models import Promotion
+from shared.db.models.promotions import Promotion
 from shared.promotions.terms import PromotionTerms, terms_of
 
 FRESHNESS_SECONDS = 1.0

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from shared.db.models.promotions import CertificateOperation, GiftCertificate
 from shared.errors import FieldErrors, NotFound
 from shared.inputs import moment_problem
-from shared.promotions.models import CertificateOperation, GiftCertificate
 
 G, OPS = GiftCertificate.__table__, CertificateOperation.__table__
 NUMBER_DIGITS = 16

@@ -12,11 +12,11 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.models.promotions import Promotion, PromotionUse
 from shared.errors import FieldError, InvalidInput
 from shared.promotions import certificates, codes
 from shared.promotions.catalog import active_catalog, segments_of
 from shared.promotions.engine import Touches, eligible, relevant
-from shared.promotions.models import Promotion, PromotionUse
 from shared.promotions.terms import PromotionTerms, Shopper
 
 P, PU = Promotion.__table__, PromotionUse.__table__

@@ -12,9 +12,9 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from shared.db.models.promotions import PromoCode, PromoCodeBatch, PromoCodeUse, Promotion
 from shared.errors import Conflict, FieldErrors, NotFound
 from shared.inputs import text_problem
-from shared.promotions.models import PromoCode, PromoCodeBatch, PromoCodeUse, Promotion
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at a till
 UNIQUE, SHARED = "unique", "shared"

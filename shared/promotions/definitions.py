@@ -9,11 +9,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Segment
+from shared.db.models.promotions import PromoCode, PromoCodeBatch, Promotion
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem
 from shared.program import ProgramRules
 from shared.promotions import catalog
-from shared.promotions.models import PromoCode, PromoCodeBatch, Promotion
 from shared.promotions.terms import ACCRUAL, BUNDLE, DISCOUNT, KINDS
 
 LISTS = ("store_ids", "tier_codes", "segment_ids", "skus", "categories", "with_skus", "with_categories")

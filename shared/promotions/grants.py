@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import ledger
 from shared.clock import Clock
 from shared.db.models import Member, Segment, SegmentMember
+from shared.db.models.promotions import BonusGrant, BonusGrantMember
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.events import EventKind, emit
 from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem, text_problem
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
-from shared.promotions.models import BonusGrant, BonusGrantMember
 
 if TYPE_CHECKING:
     from shared.core import Core

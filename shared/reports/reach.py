@@ -6,9 +6,9 @@ from sqlalchemy import and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Consent, Member
-from shared.members import CHANNELS
 from shared.program import ProgramRules
 from shared.reports.base import Chart, Period, ReportResult, percent, ratio, report
+from shared.vocabulary import CHANNELS
 
 # A consent is only usable with an address to send to; SMS and Viber use the phone every member has.
 _ADDRESS = {"email": Member.email.is_not(None), "telegram": Member.telegram_user_id.is_not(None)}

@@ -8,8 +8,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Purchase
+from shared.db.models.promotions import CertificateOperation, GiftCertificate, PromoCode, PromoCodeBatch, PromoCodeUse
 from shared.program import ProgramRules
-from shared.promotions.models import CertificateOperation, GiftCertificate, PromoCode, PromoCodeBatch, PromoCodeUse
 from shared.reports.base import Chart, Period, ReportResult, money, percent, ratio, report
 from shared.segments.rfm import GRID, TITLES, named_segment, rfm_scores
 

@@ -14,8 +14,10 @@ from typing import Any
 from shared.errors import FieldErrors
 from shared.inputs import date_problem, text_problem
 from shared.segments.rfm import RFM_SEGMENTS
+from shared.vocabulary import CHANNELS as ALL_CHANNELS
 
-CHANNELS = ("sms", "viber", "email", "telegram")
+# The channels a segment can require reachability on: push has no address on the member row.
+CHANNELS = tuple(channel for channel in ALL_CHANNELS if channel != "push")
 _MMDD = re.compile(r"^(\d\d)-(\d\d)$")
 _INT_FIELDS = ("spend_min", "spend_max", "purchases_min", "purchases_max",
                "last_purchase_days_min", "last_purchase_days_max")
@@ -40,6 +42,8 @@ class SegmentDefinition:
     last_purchase_days_max: int | None = None
     birthday_from: int | None = None       # MMDD, inclusive; from > to wraps over the new year
     birthday_to: int | None = None
+    # Stored and sent under these keys: registration sources (Member.source: pos, web, …, named
+    # `channel` in the API) and the tags that brought members (Member.referral).
     registration_channels: tuple[str, ...] = ()
     registration_sources: tuple[str, ...] = ()
     registered_from: date | None = None    # inclusive, in the program's time zone

@@ -71,9 +71,9 @@ def compile_definition(definition: SegmentDefinition, now: datetime, zone: ZoneI
     if definition.birthday_from is not None and definition.birthday_to is not None:
         where.append(_birthday(definition.birthday_from, definition.birthday_to))
     if definition.registration_channels:
-        where.append(Member.registration_channel.in_(definition.registration_channels))
+        where.append(Member.source.in_(definition.registration_channels))
     if definition.registration_sources:
-        where.append(Member.registration_source.in_(definition.registration_sources))
+        where.append(Member.referral.in_(definition.registration_sources))
     if definition.registered_from is not None:
         where.append(Member.created_at >= datetime.combine(definition.registered_from, time(), zone))
     if definition.registered_to is not None:

@@ -14,7 +14,7 @@ from playwright.async_api import expect
 
 from shared.config import Settings
 from shared.core import Core
-from shared.db.console_models import StaffAccount
+from shared.db.models.console import StaffAccount
 from shared.members import Registration, register
 from shared.staff import hash_password
 from tests.e2e.cabinet.test_browser import ARGS, CHROMIUM, PHONE, code_from, running
@@ -44,7 +44,7 @@ async def test_cabinet_and_console_work_under_the_policy(core: Core, settings: S
     web_core = Core(live, engine=core.engine)
     async with web_core.transaction() as session:
         member, _ = await register(
-            session, web_core.clock, web_core.rules, Registration(phone=PHONE, first_name="Анна", channel="pos")
+            session, web_core.clock, web_core.rules, Registration(phone=PHONE, first_name="Анна", source="pos")
         )
         session.add(
             StaffAccount(

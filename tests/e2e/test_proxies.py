@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from shared.config import Settings
 from shared.core import Core
-from shared.db.login_code_models import LoginCode
+from shared.db.models.login_codes import LoginCode
 from tests.stubs.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

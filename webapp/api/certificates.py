@@ -6,9 +6,9 @@ from typing import Any
 
 from litestar import Controller, get, post
 
+from shared.db.models.promotions import BonusGrant
 from shared.errors import NotFound
 from shared.promotions import certificates, grants
-from shared.promotions.models import BonusGrant
 from webapp.api.docs import CERTIFICATE_BODY, GRANT_BODY
 from webapp.deps import CoreDep
 

@@ -52,9 +52,9 @@ def registration_from(body: Any) -> Registration:
         last_name=strings["last_name"],
         email=strings["email"],
         birth_date=birth,
-        channel=strings["channel"] or "api",
+        source=strings["channel"] or "api",  # the API's word for the registration source
         store_id=strings["store_id"],
-        source=strings["source"],
+        referral=strings["source"],
         time_zone=strings["time_zone"],
         language=strings["language"],
         consents=consents,

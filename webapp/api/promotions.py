@@ -8,9 +8,9 @@ from litestar import Controller, Response, get, patch, post
 from litestar.params import Parameter
 
 from shared.csv_export import csv_text
+from shared.db.models.promotions import PromoCodeBatch
 from shared.errors import NotFound
 from shared.promotions import codes, definitions
-from shared.promotions.models import PromoCodeBatch
 from webapp.api.docs import BATCH_BODY, PROMOTION_BODY, PROMOTION_PATCH
 from webapp.deps import CoreDep
 

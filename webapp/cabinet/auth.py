@@ -13,6 +13,7 @@ from shared.db.models import Member
 from webapp.cabinet.session_cookie import SESSION_COOKIE, cleared, needs_rotation, read_session, session_cookie
 from webapp.cabinet.views import settings_of
 from webapp.deps import CoreDep, SettingsDep
+from webapp.htmx import is_htmx, navigate
 
 LOGIN_PATH = "/cabinet/login"
 SignedIn = NamedDependency[Member]  # a handler parameter filled by provide_member
@@ -38,8 +39,8 @@ async def provide_member(request: Request[Any, Any, Any], core: CoreDep, setting
 def to_login(request: Request[Any, Any, Any], _: NotAuthorizedException) -> Response[Any]:
     """Full pages are redirected; htmx is told to navigate (a fragment would land inside the page)."""
     gone = cleared(settings_of(request), SESSION_COOKIE)
-    if request.headers.get("hx-request") == "true":
-        return Response(b"", status_code=401, headers={"HX-Redirect": LOGIN_PATH}, cookies=[gone])
+    if is_htmx(request):
+        return navigate(request, LOGIN_PATH, htmx_status=401, cookies=[gone])
     if "json" in request.headers.get("content-type", "") or request.url.path.endswith((".json", ".svg")):
         return Response({"detail": "sign in first"}, status_code=401, cookies=[gone])
     return Redirect(LOGIN_PATH, status_code=303, cookies=[gone])

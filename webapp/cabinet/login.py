@@ -25,9 +25,10 @@ from shared.login_codes import (
     issue_code,
     verify_code,
 )
-from shared.members import CHANNELS, Registration, find_by_phone, register
+from shared.members import Registration, find_by_phone, register
 from shared.phones import mask_phone, normalize_phone
 from shared.ratelimit import rate_limits
+from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.session_cookie import (
     PHONE_COOKIE,
     SESSION_COOKIE,
@@ -37,9 +38,9 @@ from webapp.cabinet.session_cookie import (
     read_session,
     session_cookie,
 )
-from webapp.cabinet.texts import LANGUAGES
 from webapp.cabinet.views import language_of, render
 from webapp.deps import CoreDep, SettingsDep
+from webapp.htmx import navigate
 
 log = logging.getLogger("loyalty.cabinet")
 HOME = "/cabinet/card"
@@ -49,9 +50,7 @@ def signed_in(request: Request[Any, Any, Any], member: Member, core: Core, setti
     """Land on the card with a fresh session; htmx navigates the whole page there."""
     cookies = [session_cookie(settings, member.id, core.clock.now(), member.session_generation),
                cleared(settings, PHONE_COOKIE)]
-    if request.headers.get("hx-request") == "true":
-        return Response(b"", status_code=200, headers={"HX-Redirect": HOME}, cookies=cookies)
-    return Redirect(HOME, status_code=303, cookies=cookies)
+    return navigate(request, HOME, cookies=cookies)
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -140,8 +139,8 @@ class LoginController(Controller):
         first_name = str(form.get("first_name", "")).strip()
         if text_problem(first_name, 100) is not None:
             return render(request, "register", phone=phone, channels=CHANNELS, error="bad_name", status=422)
-        reg = Registration(phone=phone, first_name=first_name or None, channel="web",
-                           language=language_of(request), source="cabinet",
+        reg = Registration(phone=phone, first_name=first_name or None, source="web",
+                           language=language_of(request), referral="cabinet",
                            consents={channel: form.get(f"consent_{channel}") == "yes" for channel in CHANNELS},
                            consent_method="web-checkbox")
         async with core.transaction() as db:
@@ -184,7 +183,4 @@ class LoginController(Controller):
         cookies = [cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)]
         # the page script empties the offline cache; Clear-Site-Data does it where supported
         headers = {"Clear-Site-Data": '"cache"'}
-        if request.headers.get("hx-request") == "true":
-            return Response(b"", status_code=200, headers={"HX-Redirect": "/cabinet/login", **headers},
-                            cookies=cookies)
-        return Redirect("/cabinet/login", status_code=303, cookies=cookies, headers=headers)
+        return navigate(request, "/cabinet/login", cookies=cookies, headers=headers)

@@ -4,13 +4,10 @@ own data: "download my data" (JSON) and "delete my account" (confirmed by a one-
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jwt
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import FromQuery
@@ -19,27 +16,25 @@ from litestar.response import Template
 
 from notifications.push_subscriptions import push_policy, save_subscription
 from notifications.vapid_keys import vapid_public_key
+from shared import signing
 from shared.core import Core
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
 from shared.inputs import text_problem
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
-from shared.members import CHANNELS, EMAIL_RE, consents_of, set_consent
+from shared.members import EMAIL_RE, consents_of, set_consent
 from shared.privacy import erase_member, export_member
+from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.login import client_ip
 from webapp.cabinet.session_cookie import PHONE_COOKIE, SESSION_COOKIE, cleared
 from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
-from webapp.cabinet.texts import LANGUAGES, translator
+from webapp.cabinet.texts import translator
 from webapp.cabinet.views import local_time, render
 from webapp.deps import CoreDep, SettingsDep
 
 EMAIL_LINK_HOURS = 24
-
-
-def _email_key(secret: str) -> bytes:
-    return hmac.new(secret.encode(), b"cabinet:email", hashlib.sha256).digest()
 
 
 async def profile_context(request: Request[Any, Any, Any], member: SignedIn, core: Core) -> dict[str, Any]:
@@ -114,9 +109,8 @@ class ProfileController(Controller):
             return render(request, "profile", member=member, notice=None, error="bad_email", status=422,
                           **await profile_context(request, member, core))
         now = core.clock.now()
-        token = jwt.encode({"sub": str(member.id), "email": email,
-                            "exp": int((now + timedelta(hours=EMAIL_LINK_HOURS)).timestamp())},
-                           _email_key(settings.secret), algorithm="HS256")
+        token = signing.encode_claims(settings.secret, "cabinet:email", {
+            "sub": str(member.id), "email": email, "exp": int((now + timedelta(hours=EMAIL_LINK_HOURS)).timestamp())})
         link = f"{settings.public_url}/cabinet/email/confirm?token={token}"
         async with core.transaction() as db:
             row = await lock_member(db, member.id)
@@ -130,13 +124,9 @@ class ProfileController(Controller):
     @get("/email/confirm")
     async def confirm_email(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep, member: SignedIn,
                             token: FromQuery[str] = "") -> Template | Response[Any]:
-        try:
-            claims = jwt.decode(token, _email_key(settings.secret), algorithms=["HS256"],
-                                options={"require": ["sub", "email", "exp"], "verify_exp": False})
-            valid = claims["sub"] == str(member.id) and int(claims["exp"]) > core.clock.now().timestamp()
-        except jwt.InvalidTokenError:
-            valid = False
-        if valid:
+        claims = signing.decode_claims(settings.secret, "cabinet:email", token, core.clock.now(),
+                                       require=("sub", "email"))
+        if claims is not None and claims["sub"] == str(member.id):
             async with core.transaction() as db:
                 row = await lock_member(db, member.id)
                 if row.email == claims["email"]:

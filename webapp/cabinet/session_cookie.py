@@ -4,15 +4,13 @@ older than `rotate_minutes` is re-issued on the next page."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import jwt
 from litestar.datastructures import Cookie
 
+from shared import signing
 from shared.config import Settings
 
 SESSION_COOKIE = "loyalty_session"
@@ -28,10 +26,6 @@ class CabinetSession:
     generation: int
 
 
-def _key(settings: Settings, purpose: str) -> bytes:
-    return hmac.new(settings.secret.encode(), f"cabinet:{purpose}".encode(), hashlib.sha256).digest()
-
-
 def _cookie(settings: Settings, name: str, value: str, max_age: int) -> Cookie:
     return Cookie(key=name, value=value, max_age=max_age, path="/", httponly=True,
                   secure=settings.cabinet.cookie_secure, samesite="lax")
@@ -40,22 +34,22 @@ def _cookie(settings: Settings, name: str, value: str, max_age: int) -> Cookie:
 def session_cookie(settings: Settings, member_id: uuid.UUID, now: datetime, generation: int = 0) -> Cookie:
     """`generation` is the member's session generation: a sign-out moves it and so ends this session."""
     lifetime = settings.cabinet.session_minutes * 60
-    token = jwt.encode({"sub": str(member_id), "aud": AUDIENCE, "iat": int(now.timestamp()),
-                        "exp": int(now.timestamp()) + lifetime, "gen": generation},
-                       _key(settings, "session"), algorithm="HS256")
+    token = signing.encode_claims(settings.secret, "cabinet:session",
+                                  {"sub": str(member_id), "aud": AUDIENCE, "iat": int(now.timestamp()),
+                                   "exp": int(now.timestamp()) + lifetime, "gen": generation})
     return _cookie(settings, SESSION_COOKIE, token, lifetime)
 
 
 def read_session(settings: Settings, token: str | None, now: datetime) -> CabinetSession | None:
     """The session in a cookie, or None when it is missing, forged, malformed or expired."""
-    if not token:
+    claims = signing.decode_claims(settings.secret, "cabinet:session", token, now, audience=AUDIENCE,
+                                   require=("sub", "iat"))
+    if claims is None:
         return None
     try:
-        claims = jwt.decode(token, _key(settings, "session"), algorithms=["HS256"], audience=AUDIENCE,
-                            options={"require": ["sub", "iat", "exp"], "verify_exp": False, "verify_iat": False})
         session = CabinetSession(uuid.UUID(claims["sub"]), datetime.fromtimestamp(int(claims["iat"]), now.tzinfo),
                                  datetime.fromtimestamp(int(claims["exp"]), now.tzinfo), int(claims.get("gen", -1)))
-    except (jwt.InvalidTokenError, ValueError, TypeError):
+    except (ValueError, TypeError):
         return None
     return session if session.expires_at > now >= session.issued_at - timedelta(minutes=5) else None
 
@@ -65,20 +59,15 @@ def needs_rotation(settings: Settings, session: CabinetSession, now: datetime) -
 
 
 def phone_cookie(settings: Settings, phone: str, now: datetime) -> Cookie:
-    token = jwt.encode({"phone": phone, "aud": AUDIENCE + ":phone", "exp": int(now.timestamp()) + 600},
-                       _key(settings, "phone"), algorithm="HS256")
+    token = signing.encode_claims(settings.secret, "cabinet:phone",
+                                  {"phone": phone, "aud": AUDIENCE + ":phone", "exp": int(now.timestamp()) + 600})
     return _cookie(settings, PHONE_COOKIE, token, 600)
 
 
 def read_phone(settings: Settings, token: str | None, now: datetime) -> str | None:
-    if not token:
-        return None
-    try:
-        claims = jwt.decode(token, _key(settings, "phone"), algorithms=["HS256"], audience=AUDIENCE + ":phone",
-                            options={"require": ["phone", "exp"], "verify_exp": False})
-    except jwt.InvalidTokenError:
-        return None
-    return str(claims["phone"]) if int(claims["exp"]) > now.timestamp() else None
+    claims = signing.decode_claims(settings.secret, "cabinet:phone", token, now, audience=AUDIENCE + ":phone",
+                                   require=("phone",))
+    return None if claims is None else str(claims["phone"])
 
 
 def cleared(settings: Settings, name: str) -> Cookie:

@@ -6,8 +6,6 @@ from typing import Any
 
 from shared.plurals import points_text
 
-LANGUAGES = ("ru", "en")
-
 TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "app_name": "Личный кабинет", "skip_to_content": "Перейти к содержимому",

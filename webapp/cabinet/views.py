@@ -8,12 +8,14 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from litestar.plugins.htmx import HTMXRequest, HTMXTemplate
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from shared.config import Settings
 from shared.db.models import Member
-from webapp.cabinet.texts import LANGUAGES, points_word, translator
+from shared.vocabulary import LANGUAGES
+from webapp import htmx
+from webapp.cabinet.texts import points_word, translator
 
 FULL = "base.html.j2"
 FRAGMENT = "partials/fragment.html.j2"
@@ -23,11 +25,6 @@ def settings_of(request: Request[Any, Any, Any]) -> Settings:
     """For the rendering helpers and the exception handlers, which Litestar does not inject;
     handlers take `settings: SettingsDep` (webapp/deps.py)."""
     return request.app.state.settings  # type: ignore[no-any-return]
-
-
-def wants_fragment(request: Request[Any, Any, Any]) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
 
 
 def language_of(request: Request[Any, Any, Any], member: Member | None = None) -> str:
@@ -52,14 +49,14 @@ def render(request: HTMXRequest, name: str, *, member: Member | None = None, sta
            **context: Any) -> Template:
     """The page `cabinet/<name>.html.j2`, or for htmx its fragment (or the named partial)."""
     language = language if language in LANGUAGES else language_of(request, member)
-    partial = wants_fragment(request)
+    partial = htmx.wants_fragment(request)
     cookies = [*(cookies or []), *getattr(request.state, "cabinet_cookies", [])]
     template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"
-    return HTMXTemplate(
-        template_name=template,
-        context={"layout": FRAGMENT if partial else FULL, "t": translator(language),
+    return htmx.template(
+        template,
+        {"layout": FRAGMENT if partial else FULL, "t": translator(language),
                  "points_word": points_word(language), "lang": language, "member": member, "page": name, "program": settings_of(request).program.name, **context},
         status_code=status,
         cookies=cookies,
-        headers={"Vary": "HX-Request", "Cache-Control": "private, no-cache"},
+        headers={"Cache-Control": "private, no-cache"},
     )

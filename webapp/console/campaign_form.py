@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifications.campaigns import CAMPAIGN_CHANNELS
 from shared.errors import FieldError, FieldErrors, InvalidInput
 from shared.inputs import date_problem
+from shared.vocabulary import CHANNELS_CHEAPEST_FIRST, LANGUAGES
 
 VARIANT_CODES = ("A", "B")
 
@@ -34,7 +34,7 @@ def form_int(problems: FieldErrors, form: Any, name: str, default: int | None) -
 def campaign_args(form: Any) -> dict[str, Any]:
     """Keyword arguments for create_campaign (it validates the rest and names fields the same way)."""
     problems = FieldErrors()
-    channels = [str(form.get(f"channel_{i}") or "").strip() for i in range(1, len(CAMPAIGN_CHANNELS) + 1)]
+    channels = [str(form.get(f"channel_{i}") or "").strip() for i in range(1, len(CHANNELS_CHEAPEST_FIRST) + 1)]
     channels = [c for c in channels if c]
     variants = []
     for index, code in enumerate(VARIANT_CODES):
@@ -43,7 +43,7 @@ def campaign_args(form: Any) -> dict[str, Any]:
         templates: dict[str, Any] = {}
         for channel in channels:
             texts: dict[str, Any] = {}
-            for language in ("ru", "en"):
+            for language in LANGUAGES:
                 text = str(form.get(f"{code}_{channel}_{language}") or "").strip()
                 subject = str(form.get(f"{code}_{channel}_{language}_subject") or "").strip()
                 if text or subject or language == "ru":

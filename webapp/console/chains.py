@@ -13,6 +13,7 @@ from shared.audit import record
 from shared.core import Core
 from shared.errors import DomainError, FieldErrors
 from shared.segments import list_segments
+from shared.vocabulary import LANGUAGES
 from webapp.console.campaign_form import form_int
 from webapp.console.pages import current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
@@ -27,7 +28,7 @@ def chain_args(form: Any) -> dict[str, Any]:
         templates[channel] = {"ru": {"text": str(form.get(f"{channel}_ru") or "").strip()}}
         if english := str(form.get(f"{channel}_en") or "").strip():
             templates[channel]["en"] = {"text": english}
-        for language in ("ru", "en"):
+        for language in LANGUAGES:
             subject = str(form.get(f"{channel}_{language}_subject") or "").strip()
             if subject and language in templates[channel]:
                 templates[channel][language]["subject"] = subject

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import MediaType, Request, Response
+from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.response import Redirect, Template
 
 from shared.errors import DomainError, FieldError
 from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
+from webapp import htmx
 from webapp.console.session import issue_cookie
 from webapp.health import certificate_warnings
 
@@ -31,10 +32,6 @@ NAVIGATION = (
 )
 
 
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def current_staff(request: Request[Any, Any, Any]) -> StaffView:
     staff: StaffView = request.state.staff
     return staff
@@ -50,10 +47,9 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
     nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
     cookies = [issue_cookie(request.app.state.core, staff, getattr(request.state, "session_started", None))] \
         if staff is not None and getattr(request.state, "renew_session", False) else None
-    return Template(template_name=name, status_code=status_code, media_type=MediaType.HTML, cookies=cookies,
-                    context={"fragment": is_htmx(request), "staff": staff, "nav": nav, "path": request.url.path,
-                             "cert_warnings": _cert_warnings(request) if staff else [],
-                             **context})
+    return htmx.template(name, {"fragment": htmx.wants_fragment(request), "staff": staff, "nav": nav,
+                                "path": request.url.path, "cert_warnings": _cert_warnings(request) if staff else [],
+                                **context}, status_code=status_code, cookies=cookies)
 
 
 def _problem_page(request: Request[Any, Any, Any], status: int, title: str, detail: str,
@@ -63,8 +59,8 @@ def _problem_page(request: Request[Any, Any, Any], status: int, title: str, deta
 
 
 def not_signed_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
-    if is_htmx(request):  # htmx follows HX-Redirect with a full page load
-        return Response(b"", status_code=401, headers={"HX-Redirect": "/console/login"})
+    if htmx.is_htmx(request):  # htmx follows HX-Redirect with a full page load
+        return htmx.navigate(request, "/console/login", htmx_status=401)
     if request.method == "GET":
         return Redirect("/console/login", status_code=303)  # type: ignore[return-value]
     return _problem_page(request, 401, "Signed out", "Your session has ended; sign in again.")

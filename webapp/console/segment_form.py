@@ -13,7 +13,6 @@ MONEY = ("spend_min", "spend_max")
 LISTS = ("tiers", "registration_channels", "rfm_segments", "channels")
 SCORES = ("r_scores", "f_scores", "m_scores")
 TEXTS = ("birthday_from", "birthday_to", "registered_from", "registered_to")
-REGISTRATION_CHANNELS = ("pos", "web", "bot", "api", "import")
 
 
 def _values(form: Any, name: str) -> list[str]:

@@ -14,8 +14,9 @@ from shared.errors import DomainError
 from shared.segments import RFM_SEGMENTS, count_members, get_segment, list_segments, rfm_distribution, save_segment
 from shared.segments.definition import CHANNELS
 from shared.segments.rfm import TITLES
+from shared.vocabulary import REGISTRATION_SOURCES
 from webapp.console.pages import EDIT_PROGRAM, READ_REPORTS, current_staff, page
-from webapp.console.segment_form import REGISTRATION_CHANNELS, definition_from_form, form_from_definition, raw_form
+from webapp.console.segment_form import definition_from_form, form_from_definition, raw_form
 
 MARKETING_EDIT = EDIT_PROGRAM  # marketer and admin edit and send; analysts read
 MARKETING_READ = READ_REPORTS
@@ -24,7 +25,7 @@ MARKETING_READ = READ_REPORTS
 def _choices(core: Core) -> dict[str, Any]:
     return {"tiers": [(t.code, t.title("en")) for t in core.rules.tiers],
             "rfm": [(k, TITLES[k][1]) for k in RFM_SEGMENTS], "channels": CHANNELS,
-            "registration_channels": REGISTRATION_CHANNELS}
+            "registration_channels": REGISTRATION_SOURCES}
 
 
 class SegmentsController(Controller):

@@ -7,13 +7,12 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import shared.db.console_models  # noqa: F401 - the console's tables live in the core
 from shared.db.engine import create_engine
 from shared.db.models import Base
 
 config = context.config
-# Other packages (notifications, wallet, ...) declare their tables on the same Base; import their
-# models here only while autogenerating a revision: shared imports none of them at run time.
+# shared.db.models holds every table of every package (one module per area), so the metadata is
+# complete: autogenerate and `alembic check` see the whole schema.
 target_metadata = Base.metadata
 
 
@@ -23,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        compare_server_default=True,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -79,7 +79,7 @@ async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(core: C
     web_core = Core(live, engine=core.engine)  # the real clock, as in production
     async with web_core.transaction() as session:
         member, _ = await register(session, web_core.clock, web_core.rules,
-                                   Registration(phone=PHONE, first_name="Анна", channel="pos"))
+                                   Registration(phone=PHONE, first_name="Анна", source="pos"))
     base = f"http://127.0.0.1:{port}"
     async with running(web_core, live, port) as sink, async_playwright() as pw:
         # a profile on disk, not incognito: Chromium offers installation only there

@@ -17,13 +17,13 @@ import pytest
 import uvicorn
 from sqlalchemy import select
 
-from notifications.campaigns.models import CampaignMember
 from notifications.channels.log import LogChannel
 from notifications.worker import Worker
 from shared.config import Settings
 from shared.core import Core
-from shared.db.console_models import StaffAccount
 from shared.db.models import Member
+from shared.db.models.campaigns import CampaignMember
+from shared.db.models.console import StaffAccount
 from shared.staff import hash_password
 from tests.integration.marketing.builders import bought, member
 from tests.stubs.serving import free_port

@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import func, select, text
 
 from notifications.campaigns import create_campaign, schedule_campaign
-from notifications.campaigns.models import CampaignMember
-from notifications.models import Message
 from shared.config import Settings
 from shared.core import Core
+from shared.db.models.campaigns import CampaignMember
+from shared.db.models.messages import Message
 from shared.segments import save_segment
 from tests.e2e.notifications.test_crash import _up, start, stub_stats, wait_for, worker_env
 from tests.stubs.serving import free_port

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, insert, select
 
-from notifications.models import Message
 from notifications.planner import message_row
 from shared.config import Settings
 from shared.core import Core
+from shared.db.models.messages import Message
 from tests.stubs.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from notifications.channels.base import DeliveryStatus, OutgoingMessage
 from notifications.providers.webpush import WebPushChannel, vapid_public_key
-from notifications.push_subscriptions import PushSubscription, push_policy, save_subscription, subscriptions_of
+from notifications.push_subscriptions import push_policy, save_subscription, subscriptions_of
 from shared.config import PushSettings, Settings
 from shared.core import Core
+from shared.db.models.messages import PushSubscription
 from shared.members import Registration, register
 from tests.stubs.serving import free_port
 

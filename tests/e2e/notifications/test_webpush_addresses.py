@@ -16,12 +16,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
 
 from notifications.channels.log import LogChannel
-from notifications.models import Message
 from notifications.providers.webpush import WebPushChannel
-from notifications.push_subscriptions import PushSubscription
 from notifications.worker import Worker
 from shared.config import PushSettings, Settings
 from shared.core import Core
+from shared.db.models.messages import Message, PushSubscription
 from shared.members import Registration, register
 
 pytestmark = pytest.mark.e2e

@@ -60,8 +60,8 @@ async def test_registration_with_ones_own_contact(core: Core, bot: Bot, dispatch
     assert "сообщения о баллах и акциях" in session.texts()[-1]
     await dispatcher.feed_update(bot, callback_update(USER, "consent:yes"))
     (member,) = await members(core)
-    assert member.telegram_user_id == USER and member.registration_channel == "bot"
-    assert member.registration_source == "store-msk-001" and str(member.birth_date) == "1990-05-17"
+    assert member.telegram_user_id == USER and member.source == "bot"
+    assert member.referral == "store-msk-001" and str(member.birth_date) == "1990-05-17"
     async with core.reading() as s:
         consents = {c.channel: (c.granted, c.method) for c in (await s.execute(
             select(Consent).where(Consent.member_id == member.id))).scalars()}
@@ -84,7 +84,7 @@ async def test_a_till_member_is_linked_not_duplicated(core: Core, client: httpx.
     await dispatcher.feed_update(bot, contact(USER, owner=USER))
     assert "Нашли вашу карту" in session.texts()[-1] and "Баланс: 70" in session.texts()[-1]
     (member,) = await members(core)
-    assert member.telegram_user_id == USER and member.registration_channel == "pos"
+    assert member.telegram_user_id == USER and member.source == "pos"
     await dispatcher.feed_update(bot, message_update(USER, text="💰 Баланс"))
     answer = session.texts()[-1]
     assert "Доступно: 70" in answer and "Ожидают: 48" in answer and "До уровня «Золото»" in answer
@@ -166,4 +166,4 @@ async def test_a_telegram_name_with_control_characters_is_cleaned_not_refused(
     assert "Готово! Ваша карта" in session.texts()[-2]
     (member,) = await members(core)
     assert member.first_name == stored
-    assert member.registration_source == "store -msk"
+    assert member.referral == "store -msk"

@@ -42,7 +42,7 @@ async def web(core: Core, settings: Settings) -> AsyncIterator[httpx.AsyncClient
 
 async def make_member(core: Core, phone: str = PHONE, **extra: Any) -> Member:
     async with core.transaction() as session:
-        member, _ = await register(session, core.clock, core.rules, Registration(phone=phone, channel="pos", **extra))
+        member, _ = await register(session, core.clock, core.rules, Registration(phone=phone, source="pos", **extra))
     return member
 
 

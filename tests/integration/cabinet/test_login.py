@@ -10,8 +10,8 @@ from sqlalchemy import select
 from bot.init_data import sign_init_data
 from shared.config import Settings, TelegramSettings
 from shared.core import Core
-from shared.db.login_code_models import LoginCode
 from shared.db.models import Consent, Member
+from shared.db.models.login_codes import LoginCode
 from tests.conftest import app_client
 from tests.integration.cabinet.conftest import BASE, HX, PHONE, csrf, last_code, later, make_member, sign_in
 
@@ -71,7 +71,7 @@ async def test_a_new_phone_joins_with_its_consents(web: httpx.AsyncClient, core:
     async with core.reading() as session:
         member = (await session.execute(select(Member))).scalar_one()
         consents = {c.channel: c for c in (await session.execute(select(Consent))).scalars()}
-    assert member.phone == PHONE and member.first_name == "Анна" and member.registration_channel == "web"
+    assert member.phone == PHONE and member.first_name == "Анна" and member.source == "web"
     assert consents["sms"].granted and not consents["email"].granted
     assert consents["sms"].method == "web-checkbox" and consents["sms"].changed_at == core.clock.now()
     assert (await web.get("/cabinet/balance")).status_code == 200

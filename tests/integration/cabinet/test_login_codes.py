@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from shared.config import Settings
 from shared.core import Core
-from shared.db.login_code_models import LoginCode
 from shared.db.models import OutboxEvent
+from shared.db.models.login_codes import LoginCode
 from shared.login_codes import IssueStatus, VerifyStatus, hash_code, issue_code, verify_code
 
 PHONE = "+79161234567"

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from notifications.push_subscriptions import PushSubscription
 from shared.core import Core
+from shared.db.models.messages import PushSubscription
 from tests.integration.cabinet.conftest import OTHER, make_member, sign_in
 
 KEYS = {"p256dh": "B" * 87, "auth": "a" * 22}

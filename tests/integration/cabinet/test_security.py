@@ -9,9 +9,9 @@ import httpx
 import jwt
 from sqlalchemy import select
 
-from notifications.push_subscriptions import PushSubscription
 from shared.config import Settings
 from shared.core import Core
+from shared.db.models.messages import PushSubscription
 from tests.integration.cabinet.conftest import OTHER, PHONE, csrf, csrf_of, last_code, later, make_member, sign_in
 from webapp.cabinet.session_cookie import session_cookie
 

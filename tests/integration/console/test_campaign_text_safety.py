@@ -9,9 +9,9 @@ import re
 
 from sqlalchemy import func, select
 
-from notifications.campaigns.models import Campaign, CampaignVariant, TriggerChain
 from shared.audit import recent
 from shared.core import Core
+from shared.db.models.campaigns import Campaign, CampaignVariant, TriggerChain
 from tests.integration.console.test_console_routes import Console, console, password_hash, signed_in, staff
 from tests.integration.core.helpers import new_member
 from tests.integration.marketing.test_campaigns import segment

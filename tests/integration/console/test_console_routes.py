@@ -13,7 +13,7 @@ import pytest
 from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
-from shared.db.console_models import StaffAccount
+from shared.db.models.console import StaffAccount
 from shared.staff import hash_password, update_staff
 from tests.conftest import app_client
 from tests.integration.core.helpers import member_row, new_member

@@ -42,7 +42,7 @@ async def test_promo_codes_starting_with_a_minus_are_exported_as_text(core: Core
     async with core.reading() as session:
         from sqlalchemy import select
 
-        from shared.promotions.models import PromoCodeBatch
+        from shared.db.models.promotions import PromoCodeBatch
 
         batch_id = (await session.execute(select(PromoCodeBatch.id))).scalar_one()
     r = await client.get(f"/api/v1/code-batches/{batch_id}/codes.csv")

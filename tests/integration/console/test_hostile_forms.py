@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from shared.core import Core
-from shared.db.console_models import StaffAccount
 from shared.db.models import Entry
+from shared.db.models.console import StaffAccount
 from tests.integration.console.test_console_routes import Console, console, password_hash, signed_in, staff
 from tests.integration.core.helpers import new_member
 

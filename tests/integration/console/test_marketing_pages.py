@@ -135,7 +135,7 @@ async def test_a_campaign_from_the_form_to_results_against_the_control_group(con
 
 
 async def _treated_member(core: Core, campaign_id: int) -> object:
-    from notifications.campaigns.models import CampaignMember
+    from shared.db.models.campaigns import CampaignMember
 
     async with core.reading() as session:
         return (await session.execute(select(CampaignMember.member_id).where(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
-from shared.db.ratelimit_models import RateLimitCounter
+from shared.db.models.rate_limits import RateLimitCounter
 from shared.ratelimit import Counter, DatabaseRateLimits, RateLimits, RedisRateLimits, backoff_seconds, rate_limits
 from tests.conftest import T0
 

@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from notifications.campaigns.expansion import expand_campaign
 from notifications.channels.base import DeliveryStatus
-from notifications.models import Message
 from notifications.worker import Worker
 from shared.core import Core
 from shared.db.models import Member, SegmentMember
+from shared.db.models.messages import Message
 from shared.support import adjust_points, merge_members
 from tests.integration.marketing.builders import member
 from tests.integration.marketing.test_campaigns import TEXTS, campaign, campaign_messages, segment

@@ -16,11 +16,10 @@ from sqlalchemy import delete, select, update
 
 from notifications.campaigns import create_campaign, schedule_campaign
 from notifications.campaigns.expansion import expand_campaign
-from notifications.campaigns.models import SENDING, Campaign, CampaignMember
-from notifications.models import ChannelStatus, Message
-from notifications.push_subscriptions import PushSubscription
 from shared.core import Core
 from shared.db.models import Member
+from shared.db.models.campaigns import SENDING, Campaign, CampaignMember
+from shared.db.models.messages import ChannelStatus, Message, PushSubscription
 from shared.segments import save_segment
 from tests.integration.marketing.builders import member
 

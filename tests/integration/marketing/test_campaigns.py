@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 
 from notifications.campaigns import create_campaign, estimate, preview, schedule_campaign, send_test
 from notifications.campaigns.expansion import expand_batch, expand_campaign, run_due_campaigns
-from notifications.campaigns.models import CONTROL, CampaignMember
 from notifications.campaigns.results import attribution, progress, results
-from notifications.models import Message
 from notifications.worker import Worker
 from shared.core import Core
+from shared.db.models.campaigns import CONTROL, CampaignMember
+from shared.db.models.messages import Message
 from shared.errors import InvalidInput
 from shared.segments import save_segment
 from tests.integration.marketing.builders import bought, member

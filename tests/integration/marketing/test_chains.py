@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from notifications.campaigns.chains import create_chain, run_due_chains
-from notifications.campaigns.models import ChainProgress
-from notifications.models import Message
 from shared.core import Core
 from shared.db.models import Entry, Member, OutboxEvent
+from shared.db.models.campaigns import ChainProgress
+from shared.db.models.messages import Message
 from shared.errors import InvalidInput
 from tests.integration.marketing.builders import bought, days_ago, member
 

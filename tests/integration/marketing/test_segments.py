@@ -31,7 +31,7 @@ async def test_bad_definitions_name_each_field(core: Core) -> None:
 
 async def test_filters_select_the_expected_members(core: Core) -> None:
     loyal = await member(core, 1, consents=("sms", "email"), email="a@example.org", birth_date=date(1990, 12, 30))
-    lapsed = await member(core, 2, consents=(), birth_date=date(1985, 1, 3), source="flyer")
+    lapsed = await member(core, 2, consents=(), birth_date=date(1985, 1, 3), referral="flyer")
     fresh = await member(core, 3, consents=("telegram",), telegram_user_id=555, created=days_ago(core, 2))
     await member(core, 4, created=days_ago(core, 400))  # never bought
     for i in range(5):

@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from notifications.campaigns import create_campaign, preview, schedule_campaign, send_test
 from notifications.campaigns.chains import run_due_chains
 from notifications.campaigns.expansion import expand_campaign
-from notifications.campaigns.models import CampaignVariant, TriggerChain
-from notifications.models import Message
 from notifications.worker import Worker
 from shared.core import Core
+from shared.db.models.campaigns import CampaignVariant, TriggerChain
+from shared.db.models.messages import Message
 from shared.errors import InvalidInput
 from tests.integration.marketing.builders import days_ago, member
 from tests.integration.marketing.test_campaigns import campaign, campaign_messages, segment

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
-from notifications.models import Message
 from notifications.worker import Worker
 from shared.clock import FixedClock
 from shared.config import NotifierSettings, Settings
 from shared.core import Core
 from shared.db.models import OutboxEvent
+from shared.db.models.messages import Message
 from shared.members import Registration, register
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.pgbouncer]

@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.channels.log import LogChannel
-from notifications.models import Message
 from notifications.reports import record_delivery_report
 from notifications.worker import Worker
 from shared.clock import FixedClock
 from shared.core import Core
+from shared.db.models.messages import Message
 from shared.events import EventKind, emit
 from shared.members import Registration, register
 

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from notifications.liveness import SchedulerLease, lease_holder
+from notifications.liveness import lease_holder
 from notifications.worker import Worker
 from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
+from shared.db.models.workers import SchedulerLease
 from shared.events import EventKind, emit
 from tests.integration.notifications.test_flow import channels, member, messages
 

@@ -6,14 +6,14 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from notifications.models import Message
 from notifications.push_subscriptions import push_policy, save_subscription
 from shared.core import Core
 from shared.db.models import Member
+from shared.db.models.messages import Message
+from shared.db.models.wallet import WalletRegistration
 from shared.login_codes import issue_code
 from shared.members import Registration, register
 from tests.integration.core.helpers import confirm, receipt
-from wallet.models import WalletRegistration
 
 PHONE = "+79161112233"
 PUSH = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc123", "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}
@@ -66,7 +66,7 @@ async def rich_member(core: Core, phone: str = PHONE) -> Member:
                 email="anna@example.com",
                 birth_date=date(1990, 5, 17),
                 telegram_user_id=777001,
-                channel="pos",
+                source="pos",
                 store_id="msk-001",
                 consents={"sms": True, "email": False},
             ),

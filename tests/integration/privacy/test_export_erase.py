@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.core import Core
-from shared.db.console_models import AuditEntry
 from shared.db.models import Entry, Member, Purchase
+from shared.db.models.console import AuditEntry
 from shared.errors import InvalidInput, NotFound
 from shared.events import EventKind, emit
 from shared.members import Registration, find_by_phone, register
@@ -141,7 +141,7 @@ async def test_the_same_phone_registers_again_from_zero(core: Core) -> None:
     member = await rich_member(core)
     await _erase(core, member.id)
     async with core.transaction() as session:
-        fresh, created = await register(session, core.clock, core.rules, Registration(phone=PHONE, channel="web"))
+        fresh, created = await register(session, core.clock, core.rules, Registration(phone=PHONE, source="web"))
     assert created
     assert fresh.id != member.id
     assert fresh.card_number != member.card_number

@@ -7,8 +7,8 @@ from datetime import timedelta
 from shared.clock import FixedClock
 from shared.config import RetentionSettings
 from shared.core import Core
-from shared.db.login_code_models import LoginCode
 from shared.db.models import OutboxEvent
+from shared.db.models.login_codes import LoginCode
 from shared.events import EventKind
 from shared.retention import run_retention
 from tests.integration.privacy.helpers import PHONE, message, rows

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from notifications.worker import Worker
 from shared.config import Settings
 from shared.core import Core
+from shared.db.models.wallet import WalletRegistration
 from tests.stubs.apns import ApnsStub
 from wallet.live import WalletUpdater
-from wallet.models import WalletRegistration
 
 TYPE = "pass.dev.loyalty.card"
 

@@ -13,28 +13,15 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.types import BigIntPK, JSONType, UTCDateTime
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+from shared.db.models.base import Base
+from shared.db.types import BigIntPK
 
 
 class Store(Base):
@@ -64,9 +51,11 @@ class Member(Base):
     language: Mapped[str] = mapped_column(String(5), default="ru")
     tier_code: Mapped[str] = mapped_column(String(32))
     tier_changed_at: Mapped[datetime | None]
-    registration_channel: Mapped[str] = mapped_column(String(16))
+    # Where the member signed up (shared.vocabulary.REGISTRATION_SOURCES; the API's `channel`), the
+    # store, and the tag of the link or QR code that brought them (a bot deep link, the API's `source`).
+    source: Mapped[str] = mapped_column("registration_channel", String(16))
     registration_store: Mapped[str | None] = mapped_column(String(64))
-    registration_source: Mapped[str | None] = mapped_column(String(128))
+    referral: Mapped[str | None] = mapped_column("registration_source", String(128))
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     # Running totals kept in step with the ledger in the same transaction; the member row
     # is also the lock that serialises every write to one member's points.

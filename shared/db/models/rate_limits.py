@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.models import Base
+from shared.db.models.base import Base
 
 
 class RateLimitCounter(Base):

@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.models import Base
+from shared.db.models.base import Base
 from shared.db.types import BigIntPK
 
 DRAFT, SCHEDULED, SENDING, DONE, CANCELLED = "draft", "scheduled", "sending", "done", "cancelled"
 CONTROL = "control"
-CAMPAIGN_CHANNELS = ("telegram", "push", "viber", "sms", "email")  # what a campaign's or chain's cascade may use
 
 
 def source_of(campaign_id: int) -> str:

@@ -1,15 +1,17 @@
-"""Messages: one row per (source, recipient, channel); and what we know about reachability."""
+"""Messages: one row per (source, recipient, channel); what we know about reachability; browser push
+subscriptions (one row per push-service endpoint)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.models import Base
+from shared.db.models.base import Base
 from shared.db.types import BigIntPK
 
 QUEUED, SENDING, SENT, DELIVERED, FAILED, UNDELIVERABLE, SKIPPED = (
@@ -67,3 +69,22 @@ class ChannelStatus(Base):
     channel: Mapped[str] = mapped_column(String(16))
     unreachable_since: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class PushSubscription(Base):
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+
+    def as_subscription(self) -> dict[str, Any]:
+        """The PushSubscriptionJSON shape a browser gave us (what OutgoingMessage.to carries as JSON)."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+    def as_address(self) -> str:
+        return json.dumps(self.as_subscription(), separators=(",", ":"))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.models import Base
+from shared.db.models.base import Base
 from shared.db.types import BigIntPK
 
 

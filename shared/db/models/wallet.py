@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db.models import Base
+from shared.db.models.base import Base
 from shared.db.types import BigIntPK
 
 
