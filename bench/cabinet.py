@@ -69,14 +69,24 @@ def server_times(url: str, cookie: str, count: int = 200) -> dict[str, float]:
             http.get(url).raise_for_status()
             samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
-    return {"requests": count, "p50_ms": round(percentile(samples, 50), 2), "p95_ms": round(percentile(samples, 95), 2),
-            "p99_ms": round(percentile(samples, 99), 2)}
+    return {
+        "requests": count,
+        "p50_ms": round(percentile(samples, 50), 2),
+        "p95_ms": round(percentile(samples, 95), 2),
+        "p99_ms": round(percentile(samples, 99), 2),
+    }
 
 
 def transferred(base: str, cookie: str) -> dict[str, int]:
     """Bytes on the wire (gzip) of the page and everything it loads on first visit."""
-    paths = ["/cabinet/card", "/static/cabinet.css", "/static/cabinet.js", "/static/htmx.min.js",
-             "/cabinet/manifest.webmanifest", "/static/icons/icon.svg"]
+    paths = [
+        "/cabinet/card",
+        "/static/cabinet.css",
+        "/static/cabinet.js",
+        "/static/htmx.min.js",
+        "/cabinet/manifest.webmanifest",
+        "/static/icons/icon.svg",
+    ]
     sizes = {}
     with httpx.Client(cookies={"loyalty_session": cookie}, headers={"Accept-Encoding": "gzip"}) as http:
         for path in paths:
@@ -87,22 +97,40 @@ def transferred(base: str, cookie: str) -> dict[str, int]:
 
 
 def lighthouse(url: str, cookie: str, out: Path) -> dict[str, Any]:
-    subprocess.run([str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
-                    "--only-categories=performance,accessibility,best-practices",
-                    f"--chrome-flags={' '.join(FLAGS)}",
-                    f"--extra-headers={json.dumps({'Cookie': f'loyalty_session={cookie}'})}"],
-                   check=True, env={**os.environ, "CHROME_PATH": CHROMIUM}, cwd=ROOT)
+    subprocess.run(
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--quiet",
+            "--output=json",
+            f"--output-path={out}",
+            "--only-categories=performance,accessibility,best-practices",
+            f"--chrome-flags={' '.join(FLAGS)}",
+            f"--extra-headers={json.dumps({'Cookie': f'loyalty_session={cookie}'})}",
+        ],
+        check=True,
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        cwd=ROOT,
+    )
     report = json.loads(out.read_text(encoding="utf-8"))
     scores = {key: round(category["score"] * 100) for key, category in report["categories"].items()}
     audits = report["audits"]
-    failing = sorted(key for key, audit in audits.items()
-                     if audit.get("score") is not None and audit["score"] < 0.9
-                     and audit.get("scoreDisplayMode") in ("binary", "numeric"))
-    return {"scores": scores, "total_byte_weight": int(audits["total-byte-weight"]["numericValue"]),
-            "fcp_ms": round(audits["first-contentful-paint"]["numericValue"]),
-            "lcp_ms": round(audits["largest-contentful-paint"]["numericValue"]),
-            "tbt_ms": round(audits["total-blocking-time"]["numericValue"]),
-            "cls": round(audits["cumulative-layout-shift"]["numericValue"], 3), "audits_below_90": failing}
+    failing = sorted(
+        key
+        for key, audit in audits.items()
+        if audit.get("score") is not None
+        and audit["score"] < 0.9
+        and audit.get("scoreDisplayMode") in ("binary", "numeric")
+    )
+    return {
+        "scores": scores,
+        "total_byte_weight": int(audits["total-byte-weight"]["numericValue"]),
+        "fcp_ms": round(audits["first-contentful-paint"]["numericValue"]),
+        "lcp_ms": round(audits["largest-contentful-paint"]["numericValue"]),
+        "tbt_ms": round(audits["total-blocking-time"]["numericValue"]),
+        "cls": round(audits["cumulative-layout-shift"]["numericValue"], 3),
+        "audits_below_90": failing,
+    }
 
 
 async def installability(base: str, cookie: str, profile: Path) -> list[str]:
@@ -127,21 +155,28 @@ async def installability(base: str, cookie: str, profile: Path) -> list[str]:
 
 def markdown(data: dict[str, Any]) -> list[str]:
     s, lh, t = data["server_time"], data["lighthouse"], data["targets"]
-    return ["## Personal cabinet, Card page (`bench/cabinet.py`)", "",
-            "Lighthouse 12 (npm, mobile preset with simulated throttling) driving Debian's Chromium against the "
-            "Card page of a running app signed in as a demo member; page weight as transferred with gzip; "
-            "installability as Chromium itself reports it (`Page.getInstallabilityErrors`); server time as "
-            f"seen by a client over loopback, {s['requests']} sequential requests after a warm-up.", "",
-            "| performance | accessibility | best practices | installable | page weight | FCP | LCP | TBT | "
-            "server p50 | p95 |", "|---|---|---|---|---|---|---|---|---|---|",
-            f"| **{lh['scores']['performance']}** | **{lh['scores']['accessibility']}** | "
-            f"{lh['scores']['best-practices']} | {'yes' if not data['installability_errors'] else 'no'} | "
-            f"**{data['page_weight_kb']} KB** | {lh['fcp_ms']} ms | {lh['lcp_ms']} ms | {lh['tbt_ms']} ms | "
-            f"**{s['p50_ms']} ms** | {s['p95_ms']} ms |", "",
-            f"Targets (cabinet issue): performance ≥ {TARGETS['performance_min']}, accessibility ≥ "
-            f"{TARGETS['accessibility_min']}, page weight ≤ {TARGETS['page_weight_kb_max']} KB compressed, "
-            f"server p50 ≤ {TARGETS['server_p50_ms_max']} ms: **{'met' if t['met'] else 'missed'}**.",
-            "", f"_Measured {data['at']}._"]
+    return [
+        "## Personal cabinet, Card page (`bench/cabinet.py`)",
+        "",
+        "Lighthouse 12 (npm, mobile preset with simulated throttling) driving Debian's Chromium against the "
+        "Card page of a running app signed in as a demo member; page weight as transferred with gzip; "
+        "installability as Chromium itself reports it (`Page.getInstallabilityErrors`); server time as "
+        f"seen by a client over loopback, {s['requests']} sequential requests after a warm-up.",
+        "",
+        "| performance | accessibility | best practices | installable | page weight | FCP | LCP | TBT | "
+        "server p50 | p95 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| **{lh['scores']['performance']}** | **{lh['scores']['accessibility']}** | "
+        f"{lh['scores']['best-practices']} | {'yes' if not data['installability_errors'] else 'no'} | "
+        f"**{data['page_weight_kb']} KB** | {lh['fcp_ms']} ms | {lh['lcp_ms']} ms | {lh['tbt_ms']} ms | "
+        f"**{s['p50_ms']} ms** | {s['p95_ms']} ms |",
+        "",
+        f"Targets (cabinet issue): performance ≥ {TARGETS['performance_min']}, accessibility ≥ "
+        f"{TARGETS['accessibility_min']}, page weight ≤ {TARGETS['page_weight_kb_max']} KB compressed, "
+        f"server p50 ≤ {TARGETS['server_p50_ms_max']} ms: **{'met' if t['met'] else 'missed'}**.",
+        "",
+        f"_Measured {data['at']}._",
+    ]
 
 
 def main() -> None:
@@ -156,12 +191,26 @@ def main() -> None:
         else:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            env = {"LOYALTY_VAR_DIR": str(work / "var"), "LOYALTY_PUBLIC_URL": base,
-                   "LOYALTY_SECRET_KEY": "bench-" + "s" * 40, "LOYALTY_DATABASE_URL": ""}
-            subprocess.run([sys.executable, "-m", "loyalty.cli", "db", "upgrade"], check=True, cwd=ROOT,
-                           env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-            subprocess.run([sys.executable, "-m", "loyalty.cli", "demo", "--members", "20"], check=True, cwd=ROOT,
-                           env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+            env = {
+                "LOYALTY_VAR_DIR": str(work / "var"),
+                "LOYALTY_PUBLIC_URL": base,
+                "LOYALTY_SECRET_KEY": "bench-" + "s" * 40,
+                "LOYALTY_DATABASE_URL": "",
+            }
+            subprocess.run(
+                [sys.executable, "-m", "loyalty.cli", "db", "upgrade"],
+                check=True,
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+            )
+            subprocess.run(
+                [sys.executable, "-m", "loyalty.cli", "demo", "--members", "20"],
+                check=True,
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+            )
             server = start_server(env, port)
         try:
             cookie = asyncio.run(session_for_demo_member(env))
@@ -175,13 +224,22 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=10)
     weight_kb = round(max(report["total_byte_weight"], sum(sizes.values())) / 1024, 1)
-    met = (report["scores"]["performance"] >= TARGETS["performance_min"]
-           and report["scores"]["accessibility"] >= TARGETS["accessibility_min"]
-           and weight_kb <= TARGETS["page_weight_kb_max"] and times["p50_ms"] <= TARGETS["server_p50_ms_max"]
-           and not errors)
-    data: dict[str, Any] = {"url": url, "lighthouse": report, "transferred_bytes": sizes, "page_weight_kb": weight_kb,
-                            "installability_errors": errors, "server_time": times,
-                            "targets": {**TARGETS, "met": met}}
+    met = (
+        report["scores"]["performance"] >= TARGETS["performance_min"]
+        and report["scores"]["accessibility"] >= TARGETS["accessibility_min"]
+        and weight_kb <= TARGETS["page_weight_kb_max"]
+        and times["p50_ms"] <= TARGETS["server_p50_ms_max"]
+        and not errors
+    )
+    data: dict[str, Any] = {
+        "url": url,
+        "lighthouse": report,
+        "transferred_bytes": sizes,
+        "page_weight_kb": weight_kb,
+        "installability_errors": errors,
+        "server_time": times,
+        "targets": {**TARGETS, "met": met},
+    }
     data["at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     data["markdown"] = markdown(data)
     print(json.dumps({k: data[k] for k in ("page_weight_kb", "installability_errors", "server_time")}, indent=2))

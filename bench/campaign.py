@@ -64,11 +64,14 @@ SELECT 'raw:1', id::text, id, 'sms', 'campaign', true, phone, language,
 FROM members
 """
 TEXTS = {
-    "telegram": {"ru": {"text": "{{ name }}, у вас {{ balance }} баллов, уровень «{{ tier }}». "
-                               "Скидка 10% до воскресенья!"},
-                 "en": {"text": "{{ name }}, you have {{ balance }} points ({{ tier }}). 10% off until Sunday!"}},
-    "sms": {"ru": {"text": "{{ name }}, скидка 10% до вс. Баланс {{ balance }}"},
-            "en": {"text": "{{ name }}, 10% off until Sunday. Balance {{ balance }}"}},
+    "telegram": {
+        "ru": {"text": "{{ name }}, у вас {{ balance }} баллов, уровень «{{ tier }}». Скидка 10% до воскресенья!"},
+        "en": {"text": "{{ name }}, you have {{ balance }} points ({{ tier }}). 10% off until Sunday!"},
+    },
+    "sms": {
+        "ru": {"text": "{{ name }}, скидка 10% до вс. Баланс {{ balance }}"},
+        "en": {"text": "{{ name }}, 10% off until Sunday. Balance {{ balance }}"},
+    },
 }
 
 
@@ -109,8 +112,9 @@ async def run(members: int, batch: int) -> dict[str, Any]:
     print(f"seeded {members:,} members with consents in {seeded:.1f} s")
     raw = await raw_insert(url)
     print(f"raw INSERT ... SELECT of {members:,} message rows: {raw:.1f} s")
-    settings = Settings(database_url=url.replace("postgresql://", "postgresql+asyncpg://"),
-                        secret_key="bench-" + "x" * 32)
+    settings = Settings(
+        database_url=url.replace("postgresql://", "postgresql+asyncpg://"), secret_key="bench-" + "x" * 32
+    )
     core = Core(settings, FixedClock(NOW))
     rss_before = peak_rss_mb()
     started = time.perf_counter()
@@ -120,8 +124,14 @@ async def run(members: int, batch: int) -> dict[str, Any]:
     print(f"segment saved: {segment.member_count:,} members in {selected:.1f} s")
     async with core.transaction() as session:
         campaign = await create_campaign(
-            session, name="Weekend", segment_id=segment.id, channels=["telegram", "sms"], control_percent=10, now=NOW,
-            variants=[{"code": "A", "templates": TEXTS}, {"code": "B", "templates": TEXTS}])
+            session,
+            name="Weekend",
+            segment_id=segment.id,
+            channels=["telegram", "sms"],
+            control_percent=10,
+            now=NOW,
+            variants=[{"code": "A", "templates": TEXTS}, {"code": "B", "templates": TEXTS}],
+        )
         await schedule_campaign(session, campaign.id, NOW, NOW)
     expand_started = time.perf_counter()
     await expand_campaign(core, campaign.id, batch)
@@ -131,21 +141,39 @@ async def run(members: int, batch: int) -> dict[str, Any]:
     async with core.reading() as session:
         messages = (await session.execute(select(func.count()).select_from(Message))).scalar_one()
         recipients = (await session.execute(select(func.count(func.distinct(Message.member_id))))).scalar_one()
-        by_channel = dict((await session.execute(select(Message.channel, func.count()).group_by(
-            Message.channel))).all())
-        control = (await session.execute(select(func.count()).select_from(CampaignMember).where(
-            CampaignMember.variant == CONTROL))).scalar_one()
+        by_channel = dict(
+            (await session.execute(select(Message.channel, func.count()).group_by(Message.channel))).all()
+        )
+        control = (
+            await session.execute(
+                select(func.count()).select_from(CampaignMember).where(CampaignMember.variant == CONTROL)
+            )
+        ).scalar_one()
     await core.close()
-    result = {"members": members, "segment_members": segment.member_count, "control": control,
-              "messages": messages, "by_channel": by_channel, "duplicates": messages - recipients,
-              "seed_seconds": round(seeded, 1), "select_seconds": round(selected, 1),
-              "expand_seconds": round(expanded, 1), "total_seconds": round(total, 1),
-              "messages_per_second": round(messages / expanded), "peak_rss_mb": round(peak_rss_mb(), 1),
-              "rss_before_mb": round(rss_before, 1), "raw_insert_seconds": round(raw, 1), "batch": batch,
-              "rendered_sample": rendered, "rendered_per_second": round(rendered / render_seconds),
-              "targets": {"seconds": 60, "peak_rss_mb": 300}}
-    print(f"campaign: {messages:,} messages ({by_channel}) to {recipients:,} members, control {control:,}; "
-          f"select {selected:.1f} s + expand {expanded:.1f} s = {total:.1f} s; peak RSS {result['peak_rss_mb']} MB")
+    result = {
+        "members": members,
+        "segment_members": segment.member_count,
+        "control": control,
+        "messages": messages,
+        "by_channel": by_channel,
+        "duplicates": messages - recipients,
+        "seed_seconds": round(seeded, 1),
+        "select_seconds": round(selected, 1),
+        "expand_seconds": round(expanded, 1),
+        "total_seconds": round(total, 1),
+        "messages_per_second": round(messages / expanded),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_before_mb": round(rss_before, 1),
+        "raw_insert_seconds": round(raw, 1),
+        "batch": batch,
+        "rendered_sample": rendered,
+        "rendered_per_second": round(rendered / render_seconds),
+        "targets": {"seconds": 60, "peak_rss_mb": 300},
+    }
+    print(
+        f"campaign: {messages:,} messages ({by_channel}) to {recipients:,} members, control {control:,}; "
+        f"select {selected:.1f} s + expand {expanded:.1f} s = {total:.1f} s; peak RSS {result['peak_rss_mb']} MB"
+    )
     return result
 
 
@@ -157,29 +185,34 @@ async def render_sample(core: Core, size: int = 20_000) -> tuple[int, float]:
     started = time.perf_counter()
     async with core.transaction() as session:
         for start in range(0, len(ids), batch):
-            claimed = list((await session.execute(select(Message).where(
-                Message.id.in_(ids[start:start + batch])))).scalars())
+            claimed = list(
+                (await session.execute(select(Message).where(Message.id.in_(ids[start : start + batch])))).scalars()
+            )
             assert not await render_claimed(session, core.settings, claimed)
         elapsed = time.perf_counter() - started
         await session.rollback()
-    print(f"rendered {len(ids):,} queued messages as the worker does when it claims them: "
-          f"{len(ids) / elapsed:,.0f} msg/s")
+    print(
+        f"rendered {len(ids):,} queued messages as the worker does when it claims them: {len(ids) / elapsed:,.0f} msg/s"
+    )
     return len(ids), elapsed
 
 
 def markdown(r: dict[str, Any]) -> list[str]:
     met = r["total_seconds"] <= r["targets"]["seconds"] and r["peak_rss_mb"] <= r["targets"]["peak_rss_mb"]
     return [
-        "## Campaign expansion (`bench/campaign.py`)", "",
-        f"{r['members']:,} members seeded by SQL on PostgreSQL; a segment \"reachable by Telegram or SMS with "
-        f"consent\" ({r['segment_members']:,} members) saved with its snapshot, then a campaign (two A/B arms, "
+        "## Campaign expansion (`bench/campaign.py`)",
+        "",
+        f'{r["members"]:,} members seeded by SQL on PostgreSQL; a segment "reachable by Telegram or SMS with '
+        f'consent" ({r["segment_members"]:,} members) saved with its snapshot, then a campaign (two A/B arms, '
         f"10 % control) expanded in batches of {r['batch']:,} through the real path: one PostgreSQL statement "
         "per batch decides each member's arm, the first channel of the cascade with an address, consent, no "
         "known failure and room under the promotional cap, and the send time (quiet hours by zone), then writes "
         "one assignment row per member and one queued message per member and channel under the unique key. "
         "The text is written by the worker when it sends the message (with the balance of that moment); the "
-        "last row shows that rate. One process; peak RSS from `getrusage`.", "",
-        "| step | seconds |", "|---|---|",
+        "last row shows that rate. One process; peak RSS from `getrusage`.",
+        "",
+        "| step | seconds |",
+        "|---|---|",
         f"| select: save the segment (one INSERT ... SELECT into the snapshot) | {r['select_seconds']} |",
         f"| expand: {r['messages']:,} queued messages + {r['segment_members']:,} assignment rows | "
         f"{r['expand_seconds']} ({r['messages_per_second']:,} messages/s) |",
@@ -191,7 +224,8 @@ def markdown(r: dict[str, Any]) -> list[str]:
         "",
         f"Messages by channel: {', '.join(f'{k} {v:,}' for k, v in r['by_channel'].items())}; control group "
         f"{r['control']:,}; duplicates {r['duplicates']}. Peak RSS **{r['peak_rss_mb']} MB**. Load average "
-        f"after the run {r['load_average_after']} (the two cores are shared with other work).", "",
+        f"after the run {r['load_average_after']} (the two cores are shared with other work).",
+        "",
         f"Targets (issue 8): ≤ {r['targets']['seconds']} s and ≤ {r['targets']['peak_rss_mb']} MB → "
         f"{r['total_seconds']} s, {r['peak_rss_mb']} MB: **{'met' if met else 'missed'}**.",
     ]

@@ -52,11 +52,28 @@ async def enqueue(core: Core, count: int) -> float:
     for base in range(0, count, 5000):
         rows = []
         for i in range(base, min(count, base + 5000)):
-            context = {"language": "ru", "name": NAMES[i % 6], "points": 10 + i % 290, "balance": 100 + i % 5000,
-                       "pending": i % 300, "available_on": "23.11"}
-            rows.append(message_row(source=f"bench:{i}", recipient=f"+7916{i:07d}", member_id=None,
-                                    kind="points_accrued", channel="sms", address=f"+7916{i:07d}", rest=(),
-                                    when=now, now=now, context=context))
+            context = {
+                "language": "ru",
+                "name": NAMES[i % 6],
+                "points": 10 + i % 290,
+                "balance": 100 + i % 5000,
+                "pending": i % 300,
+                "available_on": "23.11",
+            }
+            rows.append(
+                message_row(
+                    source=f"bench:{i}",
+                    recipient=f"+7916{i:07d}",
+                    member_id=None,
+                    kind="points_accrued",
+                    channel="sms",
+                    address=f"+7916{i:07d}",
+                    rest=(),
+                    when=now,
+                    now=now,
+                    context=context,
+                )
+            )
         async with core.transaction() as session:
             await session.execute(insert(Message), rows)
     return time.perf_counter() - started
@@ -76,14 +93,25 @@ def peak_rss_mb(pid: int) -> float:
 
 async def run_worker(url: str, count: int, mode: str) -> dict[str, Any]:
     port = free_port()
-    stub = subprocess.Popen([sys.executable, "-m", "tests.stubs.smsc", "--port", str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL)
+    stub = subprocess.Popen(
+        [sys.executable, "-m", "tests.stubs.smsc", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
     var_dir = Path(f"/tmp/bench-fanout-{os.getpid()}")
-    env = {**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_VAR_DIR": str(var_dir), "LOYALTY_SMS_PROVIDER": "smsc",
-           "LOYALTY_SMS_API_URL": f"http://127.0.0.1:{port}", "LOYALTY_SMS_LOGIN": "shop",
-           "LOYALTY_SMS_PASSWORD": "secret", "LOYALTY_SMS_RATE_PER_SECOND": "1000000",
-           "LOYALTY_SMS_BATCH_SIZE": "500" if mode == "batch" else "1", "LOYALTY_NOTIFY_BATCH_SIZE": "1000",
-           "LOYALTY_SMS_MAX_CONNECTIONS": "50", "LOYALTY_LOG_LEVEL": "WARNING", "LOYALTY_SECRET_KEY": "b" * 40}
+    env = {
+        **os.environ,
+        "LOYALTY_DATABASE_URL": url,
+        "LOYALTY_VAR_DIR": str(var_dir),
+        "LOYALTY_SMS_PROVIDER": "smsc",
+        "LOYALTY_SMS_API_URL": f"http://127.0.0.1:{port}",
+        "LOYALTY_SMS_LOGIN": "shop",
+        "LOYALTY_SMS_PASSWORD": "secret",
+        "LOYALTY_SMS_RATE_PER_SECOND": "1000000",
+        "LOYALTY_SMS_BATCH_SIZE": "500" if mode == "batch" else "1",
+        "LOYALTY_NOTIFY_BATCH_SIZE": "1000",
+        "LOYALTY_SMS_MAX_CONNECTIONS": "50",
+        "LOYALTY_LOG_LEVEL": "WARNING",
+        "LOYALTY_SECRET_KEY": "b" * 40,
+    }
     worker = None
     try:
         async with aiohttp.ClientSession() as http:
@@ -115,8 +143,13 @@ async def run_worker(url: str, count: int, mode: str) -> dict[str, Any]:
                 process.wait(timeout=30)
     assert first is not None and last is not None
     rate = (last[1] - first[1]) / (last[0] - first[0])
-    return {"mode": mode, "messages": count, "per_second": round(rate), "worker_peak_rss_mb": round(rss, 1),
-            "duplicates": len(duplicates)}
+    return {
+        "mode": mode,
+        "messages": count,
+        "per_second": round(rate),
+        "worker_peak_rss_mb": round(rss, 1),
+        "duplicates": len(duplicates),
+    }
 
 
 async def stub_capacity(mode: str, total: int) -> dict[str, Any]:
@@ -128,17 +161,31 @@ async def stub_capacity(mode: str, total: int) -> dict[str, Any]:
     started = time.perf_counter()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=50)) as http:
         if mode == "batch":
+
             async def send(start: int) -> None:
-                body = {"login": "shop", "psw": "secret", "list": [
-                    {"id": str(i), "phone": f"+7916{i:07d}", "mes": "Начислено 42 балла"} for i in range(start, start + 500)]}
+                body = {
+                    "login": "shop",
+                    "psw": "secret",
+                    "list": [
+                        {"id": str(i), "phone": f"+7916{i:07d}", "mes": "Начислено 42 балла"}
+                        for i in range(start, start + 500)
+                    ],
+                }
                 async with http.post(f"{base}/rest/send_list/", data=json.dumps(body)) as answer:
                     await answer.read()
 
             for start in range(0, total, 2000):
                 await asyncio.gather(*(send(s) for s in range(start, min(total, start + 2000), 500)))
         else:
+
             async def one(i: int) -> None:
-                form = {"login": "shop", "psw": "secret", "phones": f"+7916{i:07d}", "mes": "Начислено 42", "id": str(i)}
+                form = {
+                    "login": "shop",
+                    "psw": "secret",
+                    "phones": f"+7916{i:07d}",
+                    "mes": "Начислено 42",
+                    "id": str(i),
+                }
                 async with http.post(f"{base}/sys/send.php", data=form) as answer:
                     await answer.read()
 
@@ -163,20 +210,31 @@ async def main() -> None:
             enqueue_seconds[f"{mode}-{count}"] = round(await enqueue(core, count), 1)
             await core.close()
             result = await run_worker(url, count, mode)
-            print(f"  {mode:6} {count:>7,} messages: {result['per_second']:>6,} msg/s, "
-                  f"worker peak RSS {result['worker_peak_rss_mb']} MB, duplicates {result['duplicates']}")
+            print(
+                f"  {mode:6} {count:>7,} messages: {result['per_second']:>6,} msg/s, "
+                f"worker peak RSS {result['worker_peak_rss_mb']} MB, duplicates {result['duplicates']}"
+            )
             runs.append(result)
     raw = [await stub_capacity("batch", 100_000), await stub_capacity("single", 20_000)]
     for r in raw:
         print(f"  stub alone, {r['mode']}: {r['per_second']:,} msg/s")
     batch = [r for r in runs if r["mode"] == "batch"]
     biggest = max(batch, key=lambda r: r["messages"])
-    write_result("fanout", {
-        "runs": runs, "stub_alone": raw, "enqueue_seconds": enqueue_seconds,
-        "targets": {"per_second_min": 5000, "peak_rss_mb_max": 200, "per_second": biggest["per_second"],
-                    "peak_rss_mb": max(r["worker_peak_rss_mb"] for r in batch),
-                    "met": biggest["per_second"] >= 5000 and all(r["worker_peak_rss_mb"] <= 200 for r in batch)},
-    })
+    write_result(
+        "fanout",
+        {
+            "runs": runs,
+            "stub_alone": raw,
+            "enqueue_seconds": enqueue_seconds,
+            "targets": {
+                "per_second_min": 5000,
+                "peak_rss_mb_max": 200,
+                "per_second": biggest["per_second"],
+                "peak_rss_mb": max(r["worker_peak_rss_mb"] for r in batch),
+                "met": biggest["per_second"] >= 5000 and all(r["worker_peak_rss_mb"] <= 200 for r in batch),
+            },
+        },
+    )
     admin = await asyncpg.connect(PG_ADMIN)
     await admin.execute("DROP DATABASE IF EXISTS loyalty_fanout WITH (FORCE)")
     await admin.close()

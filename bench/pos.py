@@ -55,8 +55,13 @@ async def prepare(url: str, var_dir: Path, members: int) -> str:
 
 def receipt(run: str, n: int, members: int, redeem: bool) -> dict[str, Any]:
     phone = f"+{PHONE_BASE - random.randrange(members)}"
-    return {"store_id": "bench-1", "receipt_id": f"{run}-{n}", "member": {"phone": phone},
-            "lines": LINES, "redeem": 20 if redeem else 0}
+    return {
+        "store_id": "bench-1",
+        "receipt_id": f"{run}-{n}",
+        "member": {"phone": phone},
+        "lines": LINES,
+        "redeem": 20 if redeem else 0,
+    }
 
 
 async def closed_loop(base: str, key: str, members: int, seconds: float, concurrency: int, run: str) -> dict[str, Any]:
@@ -116,22 +121,37 @@ async def open_loop(base: str, key: str, members: int, seconds: float, rate: flo
 
 def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
     ordered = sorted(latencies)
-    return {"requests": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
-            "per_second": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(percentile(ordered, 50) * 1000, 2), "p95_ms": round(percentile(ordered, 95) * 1000, 2),
-            "p99_ms": round(percentile(ordered, 99) * 1000, 2)}
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(ordered, 50) * 1000, 2),
+        "p95_ms": round(percentile(ordered, 95) * 1000, 2),
+        "p99_ms": round(percentile(ordered, 99) * 1000, 2),
+    }
 
 
 def pgbench(seconds: int) -> dict[str, Any]:
     """TPC-B-like tps of the same PostgreSQL server: the physical limit beside our confirms/s."""
     env = {**os.environ, "PGHOST": "127.0.0.1", "PGUSER": "postgres"}
-    subprocess.run(["psql", "-q", "-d", "test", "-c", "DROP DATABASE IF EXISTS loyalty_pgbench"], env=env, check=True,
-                   capture_output=True)
-    subprocess.run(["psql", "-q", "-d", "test", "-c", "CREATE DATABASE loyalty_pgbench"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["psql", "-q", "-d", "test", "-c", "DROP DATABASE IF EXISTS loyalty_pgbench"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["psql", "-q", "-d", "test", "-c", "CREATE DATABASE loyalty_pgbench"], env=env, check=True, capture_output=True
+    )
     subprocess.run(["pgbench", "-i", "-q", "-s", "10", "loyalty_pgbench"], env=env, check=True, capture_output=True)
-    out = subprocess.run(["pgbench", "-c", "8", "-j", "2", "-T", str(seconds), "loyalty_pgbench"], env=env,
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["pgbench", "-c", "8", "-j", "2", "-T", str(seconds), "loyalty_pgbench"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     subprocess.run(["psql", "-q", "-d", "test", "-c", "DROP DATABASE loyalty_pgbench"], env=env, capture_output=True)
     tps = float(re.search(r"tps = ([\d.]+)", out).group(1))  # type: ignore[union-attr]
     return {"tps": round(tps, 1), "clients": 8, "scale": 10, "seconds": seconds}
@@ -151,8 +171,16 @@ async def bench_backend(backend: str, members: int, seconds: float, workers: int
     print(f"{backend}: preparing {members} members")
     key = await prepare(url, var_dir, members)
     port = free_port()
-    server = start_server({"LOYALTY_DATABASE_URL": url, "LOYALTY_VAR_DIR": str(var_dir),
-                           "LOYALTY_LOG_LEVEL": "WARNING", "LOYALTY_DB_POOL_SIZE": "10"}, port, workers)
+    server = start_server(
+        {
+            "LOYALTY_DATABASE_URL": url,
+            "LOYALTY_VAR_DIR": str(var_dir),
+            "LOYALTY_LOG_LEVEL": "WARNING",
+            "LOYALTY_DB_POOL_SIZE": "10",
+        },
+        port,
+        workers,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await closed_loop(base, key, members, 3, 16, "warm")
@@ -167,8 +195,13 @@ async def bench_backend(backend: str, members: int, seconds: float, workers: int
         admin = await asyncpg.connect(PG_ADMIN)
         await admin.execute("DROP DATABASE IF EXISTS loyalty_bench WITH (FORCE)")
         await admin.close()
-    return {"backend": backend, "members": members, "web_workers": workers, "sustained": sustained,
-            "at_250_per_second": at_250}
+    return {
+        "backend": backend,
+        "members": members,
+        "web_workers": workers,
+        "sustained": sustained,
+        "at_250_per_second": at_250,
+    }
 
 
 async def main() -> None:
@@ -184,9 +217,13 @@ async def main() -> None:
     pg = next((r for r in results if r["backend"] == "postgres"), None)
     targets = None
     if pg:
-        targets = {"confirms_per_second_min": 500, "p99_ms_at_250_max": 50,
-                   "confirms_per_second": pg["sustained"]["per_second"], "p99_ms_at_250": pg["at_250_per_second"]["p99_ms"],
-                   "met": pg["sustained"]["per_second"] >= 500 and pg["at_250_per_second"]["p99_ms"] <= 50}
+        targets = {
+            "confirms_per_second_min": 500,
+            "p99_ms_at_250_max": 50,
+            "confirms_per_second": pg["sustained"]["per_second"],
+            "p99_ms_at_250": pg["at_250_per_second"]["p99_ms"],
+            "met": pg["sustained"]["per_second"] >= 500 and pg["at_250_per_second"]["p99_ms"] <= 50,
+        }
     write_result("pos", {"results": results, "pgbench": reference, "targets": targets})
 
 

@@ -42,28 +42,67 @@ def promotion_bodies(now: datetime) -> list[dict[str, Any]]:
     for n in range(PROMOTIONS - 6):
         shape = n % 5
         if shape == 0:
-            bodies.append({"name": f"cat-{n} −{5 + n % 20}%", "kind": "discount", "percent": 5 + n % 20,
-                           "categories": [f"cat-{n}"], **week})
+            bodies.append(
+                {
+                    "name": f"cat-{n} −{5 + n % 20}%",
+                    "kind": "discount",
+                    "percent": 5 + n % 20,
+                    "categories": [f"cat-{n}"],
+                    **week,
+                }
+            )
         elif shape == 1:
-            bodies.append({"name": f"sku list {n}", "kind": "accrual", "extra_percent": 3,
-                           "skus": [f"sku-{n}-{k}" for k in range(20)], **week})
+            bodies.append(
+                {
+                    "name": f"sku list {n}",
+                    "kind": "accrual",
+                    "extra_percent": 3,
+                    "skus": [f"sku-{n}-{k}" for k in range(20)],
+                    **week,
+                }
+            )
         elif shape == 2:
-            bodies.append({"name": f"bundle {n}", "kind": "bundle", "percent": 30, "categories": [f"cat-{n}"],
-                           "with_categories": [f"cat-{n + 1}"]})
+            bodies.append(
+                {
+                    "name": f"bundle {n}",
+                    "kind": "bundle",
+                    "percent": 30,
+                    "categories": [f"cat-{n}"],
+                    "with_categories": [f"cat-{n + 1}"],
+                }
+            )
         elif shape == 3:
             bodies.append({"name": f"store {n}", "kind": "discount", "percent": 10, "store_ids": [f"store-{n}"]})
         else:
-            bodies.append({"name": f"segment {n}", "kind": "discount", "percent": 7, "categories": ["wine"],
-                           "segment_ids": [1]})
+            bodies.append(
+                {"name": f"segment {n}", "kind": "discount", "percent": 7, "categories": ["wine"], "segment_ids": [1]}
+            )
     bodies += [
-        {"name": "Wine ×2 for Standard", "kind": "accrual", "multiplier": 2, "categories": ["wine"],
-         "tier_codes": ["standard"], **week},
+        {
+            "name": "Wine ×2 for Standard",
+            "kind": "accrual",
+            "multiplier": 2,
+            "categories": ["wine"],
+            "tier_codes": ["standard"],
+            **week,
+        },
         {"name": "Food −5%", "kind": "discount", "percent": 5, "categories": ["food"], "priority": 5},
         {"name": "+50 over 2,000 ₽", "kind": "accrual", "points": 50, "min_total": 200000},
-        {"name": "Wine closed −10%", "kind": "discount", "percent": 10, "categories": ["wine"],
-         "combinable": False, "priority": -1},
-        {"name": "Bundle food+wine", "kind": "bundle", "percent": 15, "categories": ["food"],
-         "with_categories": ["wine"]},
+        {
+            "name": "Wine closed −10%",
+            "kind": "discount",
+            "percent": 10,
+            "categories": ["wine"],
+            "combinable": False,
+            "priority": -1,
+        },
+        {
+            "name": "Bundle food+wine",
+            "kind": "bundle",
+            "percent": 15,
+            "categories": ["food"],
+            "with_categories": ["wine"],
+        },
         {"name": "Code −300 ₽", "kind": "discount", "amount": 30000, "code_only": True},
     ]
     return bodies
@@ -91,22 +130,28 @@ async def set_promotions(url: str, var_dir: Path, *, active: bool) -> None:
     await core.close()
 
 
-async def closed_loop(base: str, key: str, members: int, seconds: float, concurrency: int, run: str,
-                      promo_codes: list[str]) -> dict[str, Any]:
+async def closed_loop(
+    base: str, key: str, members: int, seconds: float, concurrency: int, run: str, promo_codes: list[str]
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"},
-                                     connector=aiohttp.TCPConnector(limit=concurrency)) as http:
+    async with aiohttp.ClientSession(
+        headers={"Authorization": f"Bearer {key}"}, connector=aiohttp.TCPConnector(limit=concurrency)
+    ) as http:
 
         async def till() -> None:
             nonlocal errors
             while time.perf_counter() < deadline:
                 n = next(counter)
-                body: dict[str, Any] = {"store_id": "bench-1", "receipt_id": f"{run}-{n}",
-                                        "member": {"phone": f"+{PHONE_BASE - random.randrange(members)}"},
-                                        "lines": LINES, "redeem": 20 if n % 4 == 0 else 0}
+                body: dict[str, Any] = {
+                    "store_id": "bench-1",
+                    "receipt_id": f"{run}-{n}",
+                    "member": {"phone": f"+{PHONE_BASE - random.randrange(members)}"},
+                    "lines": LINES,
+                    "redeem": 20 if n % 4 == 0 else 0,
+                }
                 if promo_codes and n % 10 == 0:
                     body["promo_code"] = promo_codes.pop()
                 started = time.perf_counter()
@@ -136,8 +181,16 @@ async def main() -> None:
     url = PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://").rsplit("/", 1)[0] + "/loyalty_bench_promo"
     key = await prepare(url, var_dir, args.members)
     port = free_port()
-    server = start_server({"LOYALTY_DATABASE_URL": url, "LOYALTY_VAR_DIR": str(var_dir),
-                           "LOYALTY_LOG_LEVEL": "WARNING", "LOYALTY_DB_POOL_SIZE": "10"}, port, args.workers)
+    server = start_server(
+        {
+            "LOYALTY_DATABASE_URL": url,
+            "LOYALTY_VAR_DIR": str(var_dir),
+            "LOYALTY_LOG_LEVEL": "WARNING",
+            "LOYALTY_DB_POOL_SIZE": "10",
+        },
+        port,
+        args.workers,
+    )
     base = f"http://127.0.0.1:{port}"
     rounds: dict[str, Any] = {"plain": [], "promotions": []}
     try:
@@ -148,8 +201,9 @@ async def main() -> None:
             await set_promotions(url, var_dir, active=with_promotions)
             await asyncio.sleep(1.5)  # the web processes notice within FRESHNESS_SECONDS
             await closed_loop(base, key, args.members, 2, 16, f"warm{n}", [])
-            result = await closed_loop(base, key, args.members, args.seconds, 32, f"r{n}",
-                                       promo_codes if with_promotions else [])
+            result = await closed_loop(
+                base, key, args.members, args.seconds, 32, f"r{n}", promo_codes if with_promotions else []
+            )
             rounds["promotions" if with_promotions else "plain"].append(result)
             print(f"  round {n} {'with' if with_promotions else 'without'} promotions: {result}")
     finally:
@@ -163,12 +217,20 @@ async def main() -> None:
     plain = sum(r["per_second"] for r in rounds["plain"]) / len(rounds["plain"])
     promoted = sum(r["per_second"] for r in rounds["promotions"]) / len(rounds["promotions"])
     ratio = promoted / plain
-    write_result("promotions", {"members": args.members, "web_workers": args.workers, "promotions": PROMOTIONS,
-                                "promo_codes": CODES, "rounds": rounds, "pgbench": reference,
-                                "mean_per_second": {"plain": round(plain, 1), "promotions": round(promoted, 1)},
-                                "target": {"max_loss_percent": 20, "loss_percent": round((1 - ratio) * 100, 1),
-                                           "met": ratio >= 0.8},
-                                "at_utc": datetime.now(UTC).isoformat(timespec="seconds")})
+    write_result(
+        "promotions",
+        {
+            "members": args.members,
+            "web_workers": args.workers,
+            "promotions": PROMOTIONS,
+            "promo_codes": CODES,
+            "rounds": rounds,
+            "pgbench": reference,
+            "mean_per_second": {"plain": round(plain, 1), "promotions": round(promoted, 1)},
+            "target": {"max_loss_percent": 20, "loss_percent": round((1 - ratio) * 100, 1), "met": ratio >= 0.8},
+            "at_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
 
 
 if __name__ == "__main__":

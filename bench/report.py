@@ -12,79 +12,115 @@ sys.path.insert(0, str(ROOT))
 
 
 def pos_section(data: dict[str, Any]) -> list[str]:
-    lines = ["## POS confirms (`bench/pos.py`)", "",
-             f"{data['results'][0]['members']:,} members; each confirm is a real `POST /api/v1/purchases` over HTTP "
-             "(two receipt lines, a quarter of them redeeming points) by 32 concurrent tills; then a fixed "
-             "arrival rate of 250 confirms/s to read latency without coordinated omission.", "",
-             "| backend | web processes | sustained confirms/s | p50 | p95 | p99 | at 250/s: p50 | p95 | p99 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## POS confirms (`bench/pos.py`)",
+        "",
+        f"{data['results'][0]['members']:,} members; each confirm is a real `POST /api/v1/purchases` over HTTP "
+        "(two receipt lines, a quarter of them redeeming points) by 32 concurrent tills; then a fixed "
+        "arrival rate of 250 confirms/s to read latency without coordinated omission.",
+        "",
+        "| backend | web processes | sustained confirms/s | p50 | p95 | p99 | at 250/s: p50 | p95 | p99 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in data["results"]:
         s, f = r["sustained"], r["at_250_per_second"]
-        lines.append(f"| {r['backend']} | {r['web_workers']} | **{s['per_second']}** | {s['p50_ms']} ms | "
-                     f"{s['p95_ms']} ms | {s['p99_ms']} ms | {f['p50_ms']} ms | {f['p95_ms']} ms | **{f['p99_ms']} ms** |")
+        lines.append(
+            f"| {r['backend']} | {r['web_workers']} | **{s['per_second']}** | {s['p50_ms']} ms | "
+            f"{s['p95_ms']} ms | {s['p99_ms']} ms | {f['p50_ms']} ms | {f['p95_ms']} ms | **{f['p99_ms']} ms** |"
+        )
     ref = data["pgbench"]
-    lines += ["", f"Physical limit beside it, same run, same PostgreSQL: pgbench TPC-B-like **{ref['tps']} tps** "
-              f"({ref['clients']} clients, scale {ref['scale']}, {ref['seconds']} s). A confirm is about "
-              "nine statements in one transaction plus HTTP and JSON in Python, so the web processes, not "
-              "PostgreSQL, are the bottleneck on two cores (they share the cores with the load generator and "
-              "the database). SQLite, the embedded default, has one writer at a time: about 250 confirms/s "
-              "is its ceiling here, so at an offered 250/s it queues; use PostgreSQL for more than a few tills."]
+    lines += [
+        "",
+        f"Physical limit beside it, same run, same PostgreSQL: pgbench TPC-B-like **{ref['tps']} tps** "
+        f"({ref['clients']} clients, scale {ref['scale']}, {ref['seconds']} s). A confirm is about "
+        "nine statements in one transaction plus HTTP and JSON in Python, so the web processes, not "
+        "PostgreSQL, are the bottleneck on two cores (they share the cores with the load generator and "
+        "the database). SQLite, the embedded default, has one writer at a time: about 250 confirms/s "
+        "is its ceiling here, so at an offered 250/s it queues; use PostgreSQL for more than a few tills.",
+    ]
     if data.get("note"):
         lines += ["", data["note"]]
     t = data.get("targets")
     if t:
         verdict = "met" if t["met"] else "missed"
-        lines += ["", f"Targets (issue 2): ≥ {t['confirms_per_second_min']} confirms/s on PostgreSQL → "
-                  f"{t['confirms_per_second']}; p99 ≤ {t['p99_ms_at_250_max']} ms at 250/s → {t['p99_ms_at_250']} ms: "
-                  f"**{verdict}**."]
+        lines += [
+            "",
+            f"Targets (issue 2): ≥ {t['confirms_per_second_min']} confirms/s on PostgreSQL → "
+            f"{t['confirms_per_second']}; p99 ≤ {t['p99_ms_at_250_max']} ms at 250/s → {t['p99_ms_at_250']} ms: "
+            f"**{verdict}**.",
+        ]
     return lines
 
 
 def fanout_section(data: dict[str, Any]) -> list[str]:
-    lines = ["## Notifier fan-out (`bench/fanout.py`)", "",
-             "Personalised SMS rendered from the templates and queued in PostgreSQL, then delivered by one "
-             "`loyalty worker` process (one core) to the SMSC-style HTTP stub over loopback; messages/s from "
-             "the stub's count, peak RSS from the worker's `VmHWM`.", "",
-             "| path | messages | messages/s | worker peak RSS | sent twice |", "|---|---|---|---|---|"]
+    lines = [
+        "## Notifier fan-out (`bench/fanout.py`)",
+        "",
+        "Personalised SMS rendered from the templates and queued in PostgreSQL, then delivered by one "
+        "`loyalty worker` process (one core) to the SMSC-style HTTP stub over loopback; messages/s from "
+        "the stub's count, peak RSS from the worker's `VmHWM`.",
+        "",
+        "| path | messages | messages/s | worker peak RSS | sent twice |",
+        "|---|---|---|---|---|",
+    ]
     for r in data["runs"]:
-        lines.append(f"| {r['mode']} | {r['messages']:,} | **{r['per_second']:,}** | {r['worker_peak_rss_mb']} MB | "
-                     f"{r['duplicates']} |")
+        lines.append(
+            f"| {r['mode']} | {r['messages']:,} | **{r['per_second']:,}** | {r['worker_peak_rss_mb']} MB | "
+            f"{r['duplicates']} |"
+        )
     raw = ", ".join(f"{r['mode']} {r['per_second']:,} msg/s" for r in data["stub_alone"])
-    queued = ", ".join(f"{k.split('-')[1]} in {v} s" for k, v in data["enqueue_seconds"].items()
-                       if k.startswith("batch"))
-    lines += ["", f"The stub alone, hit by a bare client in the same run: {raw}. Queueing (rendering + insert): "
-              f"{queued}."]
+    queued = ", ".join(
+        f"{k.split('-')[1]} in {v} s" for k, v in data["enqueue_seconds"].items() if k.startswith("batch")
+    )
+    lines += [
+        "",
+        f"The stub alone, hit by a bare client in the same run: {raw}. Queueing (rendering + insert): {queued}.",
+    ]
     t = data["targets"]
-    lines += ["", f"Targets (issue 3): ≥ {t['per_second_min']:,} msg/s per core on the batch path → "
-              f"{t['per_second']:,}; peak RSS ≤ {t['peak_rss_mb_max']} MB and flat → {t['peak_rss_mb']} MB: "
-              f"**{'met' if t['met'] else 'missed'}**. One request per message is bound by HTTP round trips "
-              "(20–50 pooled connections); use the batch endpoint for campaigns."]
+    lines += [
+        "",
+        f"Targets (issue 3): ≥ {t['per_second_min']:,} msg/s per core on the batch path → "
+        f"{t['per_second']:,}; peak RSS ≤ {t['peak_rss_mb_max']} MB and flat → {t['peak_rss_mb']} MB: "
+        f"**{'met' if t['met'] else 'missed'}**. One request per message is bound by HTTP round trips "
+        "(20–50 pooled connections); use the batch endpoint for campaigns.",
+    ]
     return lines
 
 
 def passes_section(data: dict[str, Any]) -> list[str]:
     t = data["targets"]
-    return ["## Apple Wallet passes (`bench/passes.py`)", "",
-            "Complete `.pkpass` files (pass.json with ten locations, five images, manifest, detached PKCS#7 "
-            "signature, zip) built on one pinned core, beside bare `cryptography` signatures of a manifest in the "
-            "same run.", "",
-            "| what | per second |", "|---|---|",
-            f"| raw PKCS#7 signatures | {data['raw_signatures_per_second']:,} |",
-            f"| complete passes | **{data['passes_per_second']:,}** |", "",
-            f"Target (issue 4): ≥ {t['passes_per_second_min']:,} passes/s → {data['passes_per_second']:,}: "
-            f"**{'met' if t['met'] else 'missed'}** (the key is parsed once per process; the images are drawn once)."]
+    return [
+        "## Apple Wallet passes (`bench/passes.py`)",
+        "",
+        "Complete `.pkpass` files (pass.json with ten locations, five images, manifest, detached PKCS#7 "
+        "signature, zip) built on one pinned core, beside bare `cryptography` signatures of a manifest in the "
+        "same run.",
+        "",
+        "| what | per second |",
+        "|---|---|",
+        f"| raw PKCS#7 signatures | {data['raw_signatures_per_second']:,} |",
+        f"| complete passes | **{data['passes_per_second']:,}** |",
+        "",
+        f"Target (issue 4): ≥ {t['passes_per_second_min']:,} passes/s → {data['passes_per_second']:,}: "
+        f"**{'met' if t['met'] else 'missed'}** (the key is parsed once per process; the images are drawn once).",
+    ]
 
 
 def promotions_section(data: dict[str, Any]) -> list[str]:
     m, t, rounds = data["machine"], data["target"], data["rounds"]
-    lines = ["## Promotions at the till (`bench/promotions.py`)", "",
-             f"{data['members']:,} members on PostgreSQL, {data['web_workers']} web processes, 32 concurrent tills "
-             "sending real `POST /api/v1/purchases` (the receipt of the POS benchmark). Rounds alternate without "
-             f"promotions and with {data['promotions']} active promotions (discounts, bundles, boosted accrual, "
-             f"store/tier/segment targeting; a few touch every receipt) + {data['promo_codes']:,} single-use promo "
-             "codes (every tenth receipt carries one), all in one run on a machine shared with other work "
-             f"({m['cpu']}, {m['cores']} cores), so only the ratio within the run means something.", "",
-             "| round | promotions | confirms/s | p50 | p95 | p99 |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Promotions at the till (`bench/promotions.py`)",
+        "",
+        f"{data['members']:,} members on PostgreSQL, {data['web_workers']} web processes, 32 concurrent tills "
+        "sending real `POST /api/v1/purchases` (the receipt of the POS benchmark). Rounds alternate without "
+        f"promotions and with {data['promotions']} active promotions (discounts, bundles, boosted accrual, "
+        f"store/tier/segment targeting; a few touch every receipt) + {data['promo_codes']:,} single-use promo "
+        "codes (every tenth receipt carries one), all in one run on a machine shared with other work "
+        f"({m['cpu']}, {m['cores']} cores), so only the ratio within the run means something.",
+        "",
+        "| round | promotions | confirms/s | p50 | p95 | p99 |",
+        "|---|---|---|---|---|---|",
+    ]
     order = []
     plain, promoted = list(rounds["plain"]), list(rounds["promotions"])
     while plain or promoted:
@@ -95,16 +131,19 @@ def promotions_section(data: dict[str, Any]) -> list[str]:
     for n, (label, r) in enumerate(order, 1):
         lines.append(f"| {n} | {label} | {r['per_second']} | {r['p50_ms']} ms | {r['p95_ms']} ms | {r['p99_ms']} ms |")
     mean = data["mean_per_second"]
-    lines += ["", f"Mean: **{mean['plain']}** confirms/s without, **{mean['promotions']}** with promotions: "
-              f"{t['loss_percent']}% fewer (target ≤ {t['max_loss_percent']}%): **{'met' if t['met'] else 'missed'}**. "
-              f"pgbench TPC-B-like in the same run: {data['pgbench']['tps']} tps. Rounds of the same kind spread "
-              "by up to ~20% on this shared machine, so read the ratio with that in mind"
-              + (" (a negative loss is that spread)" if t["loss_percent"] < 0 else "")
-              + ". Measured in-process as well (SQLite, four alternating rounds of 300 confirms), promotions cost "
-              "about 3%: "
-              "the catalog is cached, promotions that can touch no "
-              "line are dropped before pricing, segments come with the member lock, and a promo code costs one "
-              "lookup and one conditional UPDATE."]
+    lines += [
+        "",
+        f"Mean: **{mean['plain']}** confirms/s without, **{mean['promotions']}** with promotions: "
+        f"{t['loss_percent']}% fewer (target ≤ {t['max_loss_percent']}%): **{'met' if t['met'] else 'missed'}**. "
+        f"pgbench TPC-B-like in the same run: {data['pgbench']['tps']} tps. Rounds of the same kind spread "
+        "by up to ~20% on this shared machine, so read the ratio with that in mind"
+        + (" (a negative loss is that spread)" if t["loss_percent"] < 0 else "")
+        + ". Measured in-process as well (SQLite, four alternating rounds of 300 confirms), promotions cost "
+        "about 3%: "
+        "the catalog is cached, promotions that can touch no "
+        "line are dropped before pricing, segments come with the member lock, and a promo code costs one "
+        "lookup and one conditional UPDATE.",
+    ]
     return lines
 
 
@@ -112,13 +151,23 @@ SECTIONS = {"promotions": promotions_section, "pos": pos_section, "fanout": fano
 
 
 def main() -> None:
-    results = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "bench/results").glob("*.json"))}
-    out = ["# Benchmarks", "", "Produced by `make bench` (each benchmark prints its figures and writes "
-           "`bench/results/NAME.json`; `bench/report.py` turns them into this page).", ""]
+    results = {
+        p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted((ROOT / "bench/results").glob("*.json"))
+    }
+    out = [
+        "# Benchmarks",
+        "",
+        "Produced by `make bench` (each benchmark prints its figures and writes "
+        "`bench/results/NAME.json`; `bench/report.py` turns them into this page).",
+        "",
+    ]
     machine = next(iter(results.values()))["machine"] if results else {}
     if machine:
-        out += [f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_mb']:,} MB, "
-                f"Python {machine['python']}, {machine['platform']}.", ""]
+        out += [
+            f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_mb']:,} MB, "
+            f"Python {machine['python']}, {machine['platform']}.",
+            "",
+        ]
     for name, data in results.items():
         render = SECTIONS.get(name)
         if render is None and "markdown" in data:

@@ -41,8 +41,9 @@ def create_dispatcher(core: Core, settings: Settings, wallet_links: WalletLinks)
     dispatcher.update.outer_middleware(CoreMiddleware(core, wallet_links))
     dispatcher.message.outer_middleware(ThrottlingMiddleware())
     # menu's catch-all comes last
-    dispatcher.include_routers(registration.create_router(), profile.create_router(), settings_router.create_router(),
-                               menu.create_router())
+    dispatcher.include_routers(
+        registration.create_router(), profile.create_router(), settings_router.create_router(), menu.create_router()
+    )
     return dispatcher
 
 

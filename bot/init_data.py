@@ -18,8 +18,9 @@ class InitDataError(ValueError):
     """initData is missing, forged or too old."""
 
 
-def validate_init_data(init_data: str, bot_token: str, max_age_seconds: int = 3600,
-                       now: float | None = None) -> dict[str, Any]:
+def validate_init_data(
+    init_data: str, bot_token: str, max_age_seconds: int = 3600, now: float | None = None
+) -> dict[str, Any]:
     """Return the parsed fields (with `user` decoded) or raise InitDataError."""
     if not init_data or len(init_data) > 4096:
         raise InitDataError("initData is missing or too long")

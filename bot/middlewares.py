@@ -26,14 +26,19 @@ class CoreMiddleware(BaseMiddleware):
         self.core = core
         self.wallet_links = wallet_links
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         user: User | None = data.get("event_from_user")
         member = None
         if user is not None:
             async with self.core.reading() as session:
-                member = (await session.execute(
-                    select(Member).where(Member.telegram_user_id == user.id))).scalar_one_or_none()
+                member = (
+                    await session.execute(select(Member).where(Member.telegram_user_id == user.id))
+                ).scalar_one_or_none()
         data["core"] = self.core
         data["wallet_links"] = self.wallet_links
         data["member"] = member
@@ -48,8 +53,12 @@ class ThrottlingMiddleware(BaseMiddleware):
         self.limit, self.seconds = limit, seconds
         self.recent: dict[int, list[float]] = {}
 
-    async def __call__(self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-                       event: TelegramObject, data: dict[str, Any]) -> Any:
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None:
             return await handler(event, data)

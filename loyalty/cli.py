@@ -161,8 +161,17 @@ def apikey_list() -> None:
 
     async def go() -> list[tuple[str, ...]]:
         async with Core(settings) as core, core.reading() as session:
-            return [(k.name, k.scope, k.prefix + "...", _when(k.created_at), _when(k.last_used_at),
-                     _when(k.revoked_at) if k.revoked_at else "live") for k in await list_api_keys(session)]
+            return [
+                (
+                    k.name,
+                    k.scope,
+                    k.prefix + "...",
+                    _when(k.created_at),
+                    _when(k.last_used_at),
+                    _when(k.revoked_at) if k.revoked_at else "live",
+                )
+                for k in await list_api_keys(session)
+            ]
 
     rows = asyncio.run(go())
     if not rows:
@@ -217,8 +226,7 @@ def staff_create(email: str, role: str, password_stdin: bool) -> None:
     try:
         asyncio.run(go())
     except InvalidInput as exc:
-        raise click.ClickException(exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)) \
-            from exc
+        raise click.ClickException(exc.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in exc.errors)) from exc
     except DomainError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"staff account {email.strip().lower()} ({role}) created")
@@ -252,9 +260,11 @@ def jobs_run_due(as_of: str | None) -> None:
         async with Core(settings, clock) as core:
             report = await run_due(core, core.clock)
             retention = await run_retention(core, core.clock, settings.retention)
-        click.echo(f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
-                   f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
-                   f"{report.birthdays} birthdays, {report.tier_changes} tier changes")
+        click.echo(
+            f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
+            f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
+            f"{report.birthdays} birthdays, {report.tier_changes} tier changes"
+        )
         click.echo(f"retention: {retention}")
 
     asyncio.run(go())
@@ -317,8 +327,7 @@ def member_erase(phone: str, reason: str, yes: bool) -> None:
     async def go() -> str:
         async with Core(settings) as core, core.transaction() as session:
             found = await find_for_privacy(session, _member_phone(core, phone))
-            erased = await erase_member(session, core.clock, found.id, actor=f"cli:{getpass.getuser()}",
-                                        reason=reason)
+            erased = await erase_member(session, core.clock, found.id, actor=f"cli:{getpass.getuser()}", reason=reason)
             return str(erased.id)
 
     try:
@@ -330,8 +339,13 @@ def member_erase(phone: str, reason: str, yes: bool) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="where rejected rows go (default FILE.rejected.csv)")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where rejected rows go (default FILE.rejected.csv)",
+)
 def import_csv(file: Path, report_path: Path | None) -> None:
     """Import members from a CSV (phone, card_number, names, email, birth_date, balance, consent_*)."""
     from shared.importer import import_members
@@ -343,9 +357,10 @@ def import_csv(file: Path, report_path: Path | None) -> None:
         async with Core(settings) as core:
             size = file.stat().st_size
             # bytes that are not UTF-8 reach the importer as lone surrogates: it rejects those rows
-            with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source, click.progressbar(
-                length=size, label="importing", file=sys.stderr
-            ) as bar:
+            with (
+                file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source,
+                click.progressbar(length=size, label="importing", file=sys.stderr) as bar,
+            ):
                 position = [0]
 
                 def advance(_: int) -> None:
@@ -355,8 +370,10 @@ def import_csv(file: Path, report_path: Path | None) -> None:
 
                 rules = await core.current_rules()
                 report = await import_members(core, core.clock, rules, source, report_path, advance)
-        click.echo(f"{report.rows} rows: {report.imported} imported with {report.points} points, "
-                   f"{report.rejected} rejected (reasons in {report_path})")
+        click.echo(
+            f"{report.rows} rows: {report.imported} imported with {report.points} points, "
+            f"{report.rejected} rejected (reasons in {report_path})"
+        )
 
     try:
         asyncio.run(go())
@@ -376,8 +393,16 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = _settings()
     # our own handlers format uvicorn's lines too (log_config=None); the access log is ours
     # (LOYALTY_ACCESS_LOG: route templates, not raw paths, with the request id)
-    uvicorn.run("loyalty.asgi:app", host=host, port=port, workers=workers, log_level="warning",
-                access_log=False, log_config=None, **forwarded_headers(settings))
+    uvicorn.run(
+        "loyalty.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+        **forwarded_headers(settings),
+    )
 
 
 def forwarded_headers(settings: Settings) -> dict[str, Any]:
@@ -423,8 +448,10 @@ def telegram_set_webhook(url: str | None, drop_pending_updates: bool) -> None:
     except (TelegramAPIError, TelegramNetworkError) as exc:
         raise click.ClickException(f"Telegram refused setWebhook: {exc}") from exc
     click.echo(f"webhook set: {registered}")
-    click.echo("the web app must be running there with the same LOYALTY_TELEGRAM_WEBHOOK_SECRET; "
-               "do not run `loyalty bot` as well (it deletes the webhook to poll)")
+    click.echo(
+        "the web app must be running there with the same LOYALTY_TELEGRAM_WEBHOOK_SECRET; "
+        "do not run `loyalty bot` as well (it deletes the webhook to poll)"
+    )
 
 
 @telegram.command("webhook-info")
@@ -456,8 +483,11 @@ def telegram_webhook_info() -> None:
 
 
 @main.command()
-@click.option("--check", is_flag=True,
-              help="exit 0 when a worker on this host sent a heartbeat recently, 1 otherwise (health checks)")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="exit 0 when a worker on this host sent a heartbeat recently, 1 otherwise (health checks)",
+)
 def worker(check: bool) -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
     from loyalty.processes import run_worker, worker_alive_here
@@ -511,8 +541,11 @@ def run(host: str, port: int) -> None:
             for process in processes[1:]:  # a worker or bot that died is reported; /readyz shows it too
                 if process.poll() is not None and process.pid not in reported:
                     reported.add(process.pid)
-                    click.echo(f"  {' '.join(process.args[3:])} exited ({process.returncode}); the web app keeps "
-                               f"running and /readyz says what is missing", err=True)
+                    click.echo(
+                        f"  {' '.join(process.args[3:])} exited ({process.returncode}); the web app keeps "
+                        f"running and /readyz says what is missing",
+                        err=True,
+                    )
     except KeyboardInterrupt:
         pass
     finally:

@@ -25,16 +25,20 @@ def _sql(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...]) -> s
             kind = table.c[name].type
             impl = getattr(kind, "impl", kind)
             casts.append(f"${i}::{'text' if isinstance(impl, JSON) else impl.compile(dialect=_PG)}[]")
-        targets = ", ".join(f"{c}::json" if isinstance(getattr(table.c[c].type, "impl", table.c[c].type), JSON)
-                            else c for c in columns)
+        targets = ", ".join(
+            f"{c}::json" if isinstance(getattr(table.c[c].type, "impl", table.c[c].type), JSON) else c for c in columns
+        )
         # names come from our own table metadata; every value is a bound array
-        _SQL[key] = (f'INSERT INTO {table.name} ({", ".join(columns)}) SELECT {targets} FROM unnest('  # noqa: S608
-                     f'{", ".join(casts)}) AS t({", ".join(columns)}) ON CONFLICT ({", ".join(conflict)}) DO NOTHING')
+        _SQL[key] = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {targets} FROM unnest("  # noqa: S608
+            f"{', '.join(casts)}) AS t({', '.join(columns)}) ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
+        )
     return _SQL[key]
 
 
-async def insert_ignoring_conflicts(session: AsyncSession, table: Table, rows: list[dict[str, Any]],
-                                    conflict: tuple[str, ...]) -> None:
+async def insert_ignoring_conflicts(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], conflict: tuple[str, ...]
+) -> None:
     if not rows:
         return
     if session.bind.dialect.name != "postgresql":

@@ -31,8 +31,9 @@ def backoff(attempts: int, base: float) -> float:
     return random.uniform(base / 2, base * 2 ** min(attempts - 1, 10))
 
 
-async def apply_result(session: AsyncSession, settings: Settings, message: Message, result: DeliveryResult,
-                       now: datetime) -> None:
+async def apply_result(
+    session: AsyncSession, settings: Settings, message: Message, result: DeliveryResult, now: datetime
+) -> None:
     message.lease_until = None
     message.provider_id = result.provider_id or message.provider_id
     message.cost_parts = result.cost_parts or message.cost_parts
@@ -48,8 +49,11 @@ async def apply_result(session: AsyncSession, settings: Settings, message: Messa
     message.error = (result.error or result.status.value)[:1000]
     if result.status == DeliveryStatus.FAILED and message.attempts < settings.notify.max_attempts:
         message.status = FAILED
-        delay = result.retry_after if result.retry_after is not None else backoff(
-            message.attempts, settings.notify.retry_base_seconds)
+        delay = (
+            result.retry_after
+            if result.retry_after is not None
+            else backoff(message.attempts, settings.notify.retry_base_seconds)
+        )
         message.next_attempt_at = now + timedelta(seconds=delay)
         return
     # Terminal either way: a 'failed' row is due again at next_attempt_at, so attempts used up must
@@ -64,11 +68,19 @@ async def apply_result(session: AsyncSession, settings: Settings, message: Messa
 
 
 async def mark_unreachable(session: AsyncSession, message: Message, reason: str, now: datetime) -> None:
-    exists = (await session.execute(select(ChannelStatus).where(
-        ChannelStatus.member_id == message.member_id, ChannelStatus.channel == message.channel))).scalar_one_or_none()
+    exists = (
+        await session.execute(
+            select(ChannelStatus).where(
+                ChannelStatus.member_id == message.member_id, ChannelStatus.channel == message.channel
+            )
+        )
+    ).scalar_one_or_none()
     if exists is None:
-        session.add(ChannelStatus(member_id=message.member_id, channel=message.channel, unreachable_since=now,
-                                  reason=reason[:200]))
+        session.add(
+            ChannelStatus(
+                member_id=message.member_id, channel=message.channel, unreachable_since=now, reason=reason[:200]
+            )
+        )
 
 
 async def fall_through(session: AsyncSession, settings: Settings, message: Message, now: datetime) -> bool:
@@ -87,9 +99,17 @@ async def fall_through(session: AsyncSession, settings: Settings, message: Messa
     if chosen is None:
         return False
     channel, rest = chosen
-    where = {"source": message.source, "recipient": message.recipient, "member_id": message.member_id,
-             "kind": message.kind, "channel": channel, "address": who.addresses[channel], "rest": rest,
-             "when": max(now, message.next_attempt_at), "now": now}
+    where = {
+        "source": message.source,
+        "recipient": message.recipient,
+        "member_id": message.member_id,
+        "kind": message.kind,
+        "channel": channel,
+        "address": who.addresses[channel],
+        "rest": rest,
+        "when": max(now, message.next_attempt_at),
+        "now": now,
+    }
     if is_deferred(message.meta):  # rendered for its own channel when claimed
         row = queued_row(**where, language=message.language, meta=dict(message.meta))
     else:

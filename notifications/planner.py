@@ -21,27 +21,78 @@ from shared.phones import mask_phone
 log = logging.getLogger("loyalty.notifier")
 
 
-def queued_row(*, source: str, recipient: str, member_id: Any, kind: str, channel: str, address: str,
-               rest: tuple[str, ...] | list[str], when: datetime, now: datetime, language: str,
-               meta: dict[str, Any]) -> dict[str, Any]:
+def queued_row(
+    *,
+    source: str,
+    recipient: str,
+    member_id: Any,
+    kind: str,
+    channel: str,
+    address: str,
+    rest: tuple[str, ...] | list[str],
+    when: datetime,
+    now: datetime,
+    language: str,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
     """A queued message row with no text yet: campaign messages are rendered when a worker claims
     them (notifications.campaigns.deferred); message_row fills the text in for everything else."""
     return {
-        "source": source, "recipient": recipient, "member_id": member_id, "channel": channel, "kind": kind,
-        "promotional": POLICIES[kind].promotional, "address": address, "language": language,
-        "subject": None, "text": "", "html": None, "meta": meta, "cascade": list(rest), "status": QUEUED,
-        "attempts": 0, "next_attempt_at": when, "lease_until": None, "fallback_at": None, "provider_id": None,
-        "error": None, "cost_parts": 0, "created_at": now, "sent_at": None, "delivered_at": None,
+        "source": source,
+        "recipient": recipient,
+        "member_id": member_id,
+        "channel": channel,
+        "kind": kind,
+        "promotional": POLICIES[kind].promotional,
+        "address": address,
+        "language": language,
+        "subject": None,
+        "text": "",
+        "html": None,
+        "meta": meta,
+        "cascade": list(rest),
+        "status": QUEUED,
+        "attempts": 0,
+        "next_attempt_at": when,
+        "lease_until": None,
+        "fallback_at": None,
+        "provider_id": None,
+        "error": None,
+        "cost_parts": 0,
+        "created_at": now,
+        "sent_at": None,
+        "delivered_at": None,
     }
 
 
-def message_row(*, source: str, recipient: str, member_id: Any, kind: str, channel: str, address: str,
-                rest: tuple[str, ...] | list[str], when: datetime, now: datetime,
-                context: dict[str, Any]) -> dict[str, Any]:
+def message_row(
+    *,
+    source: str,
+    recipient: str,
+    member_id: Any,
+    kind: str,
+    channel: str,
+    address: str,
+    rest: tuple[str, ...] | list[str],
+    when: datetime,
+    now: datetime,
+    context: dict[str, Any],
+) -> dict[str, Any]:
     language = context.get("language", "ru")
     rendered = render_message(kind, channel, language, context)
-    row = queued_row(source=source, recipient=recipient, member_id=member_id, kind=kind, channel=channel,
-                     address=address, rest=rest, when=when, now=now, language=language, meta={"context": context})
+    row = queued_row(
+        source=source,
+        recipient=recipient,
+        member_id=member_id,
+        kind=kind,
+        channel=channel,
+        address=address,
+        rest=rest,
+        when=when,
+        now=now,
+        language=language,
+        meta={"context": context},
+    )
     row.update(subject=rendered.subject, text=rendered.text, html=rendered.html, cost_parts=rendered.parts)
     return row
 
@@ -51,8 +102,9 @@ async def insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> 
     await insert_ignoring_conflicts(session, Message.__table__, rows, ("source", "recipient", "channel"))
 
 
-async def plan_event(session: AsyncSession, settings: Settings, event: OutboxEvent, now: datetime
-                     ) -> list[dict[str, Any]]:
+async def plan_event(
+    session: AsyncSession, settings: Settings, event: OutboxEvent, now: datetime
+) -> list[dict[str, Any]]:
     if event.kind not in POLICIES:
         return []
     rules = settings.program
@@ -60,8 +112,10 @@ async def plan_event(session: AsyncSession, settings: Settings, event: OutboxEve
         phone = str(event.payload.get("phone", ""))
         if not phone:
             return []
-        member = await load_member(session, event.member_id) or (await session.execute(
-            select(Member).where(Member.phone == phone))).scalar_one_or_none()
+        member = (
+            await load_member(session, event.member_id)
+            or (await session.execute(select(Member).where(Member.phone == phone))).scalar_one_or_none()
+        )
         who, recipient = login_recipient(settings, phone, member), phone
     else:
         member = await load_member(session, event.member_id)
@@ -70,10 +124,23 @@ async def plan_event(session: AsyncSession, settings: Settings, event: OutboxEve
         who, recipient = await recipient_for(session, settings, member, now), str(member.id)
     plans: list[Plan] = plan_messages(event.kind, who, now, settings.notify)
     if not plans:
-        log.info("event %s (%s) reaches no channel of %s", event.id, event.kind,
-                 mask_phone(member.phone) if member else "-")
+        log.info(
+            "event %s (%s) reaches no channel of %s", event.id, event.kind, mask_phone(member.phone) if member else "-"
+        )
         return []
     context = message_context(settings, rules, event, member, who.zone, now)
-    return [message_row(source=f"event:{event.id}", recipient=recipient, member_id=member.id if member else None,
-                        kind=event.kind, channel=plan.channel, address=plan.address, rest=plan.rest,
-                        when=plan.not_before, now=now, context=context) for plan in plans]
+    return [
+        message_row(
+            source=f"event:{event.id}",
+            recipient=recipient,
+            member_id=member.id if member else None,
+            kind=event.kind,
+            channel=plan.channel,
+            address=plan.address,
+            rest=plan.rest,
+            when=plan.not_before,
+            now=now,
+            context=context,
+        )
+        for plan in plans
+    ]

@@ -34,9 +34,7 @@ def _parse(subscription: dict[str, Any], policy: UrlPolicy) -> tuple[str, str, s
         policy.check_url(endpoint)
     except UnsafeURL as exc:
         raise InvalidInput("Not a push subscription.", [FieldError("endpoint", str(exc))]) from exc
-    if not (
-        isinstance(p256dh, str) and isinstance(auth, str) and 0 < len(p256dh) <= 200 and 0 < len(auth) <= 100
-    ):
+    if not (isinstance(p256dh, str) and isinstance(auth, str) and 0 < len(p256dh) <= 200 and 0 < len(auth) <= 100):
         raise InvalidInput("Not a push subscription.", [FieldError("keys", "p256dh and auth")])
     return str(endpoint), p256dh, auth
 
@@ -56,9 +54,7 @@ async def save_subscription(
         await session.execute(select(PushSubscription).where(PushSubscription.endpoint == endpoint))
     ).scalar_one_or_none()
     if row is None:
-        row = PushSubscription(
-            member_id=member_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=now
-        )
+        row = PushSubscription(member_id=member_id, endpoint=endpoint, p256dh=p256dh, auth=auth, created_at=now)
         try:
             async with session.begin_nested():  # a concurrent first save of the same endpoint
                 session.add(row)
@@ -76,9 +72,7 @@ async def save_subscription(
     return row
 
 
-async def remove_subscription(
-    session: AsyncSession, endpoint: str, member_id: uuid.UUID | None = None
-) -> bool:
+async def remove_subscription(session: AsyncSession, endpoint: str, member_id: uuid.UUID | None = None) -> bool:
     """Forget an endpoint (browser unsubscribed, or the push service said 404/410)."""
     query = delete(PushSubscription).where(PushSubscription.endpoint == endpoint)
     if member_id is not None:

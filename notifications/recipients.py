@@ -21,14 +21,25 @@ COUNTED = (QUEUED, SENDING, SENT, DELIVERED)
 
 
 async def recipient_for(session: AsyncSession, settings: Settings, member: Member, now: datetime) -> Recipient:
-    consents = {c.channel: c.granted for c in (await session.execute(
-        select(Consent).where(Consent.member_id == member.id))).scalars()}
-    unreachable = frozenset((await session.execute(
-        select(ChannelStatus.channel).where(ChannelStatus.member_id == member.id))).scalars())
-    capped_rows = (await session.execute(
-        select(Message.channel, func.count()).where(
-            Message.member_id == member.id, Message.promotional.is_(True), Message.status.in_(COUNTED),
-            Message.created_at > now - timedelta(days=1)).group_by(Message.channel))).all()
+    consents = {
+        c.channel: c.granted
+        for c in (await session.execute(select(Consent).where(Consent.member_id == member.id))).scalars()
+    }
+    unreachable = frozenset(
+        (await session.execute(select(ChannelStatus.channel).where(ChannelStatus.member_id == member.id))).scalars()
+    )
+    capped_rows = (
+        await session.execute(
+            select(Message.channel, func.count())
+            .where(
+                Message.member_id == member.id,
+                Message.promotional.is_(True),
+                Message.status.in_(COUNTED),
+                Message.created_at > now - timedelta(days=1),
+            )
+            .group_by(Message.channel)
+        )
+    ).all()
     capped = frozenset(channel for channel, count in capped_rows if count >= settings.notify.promo_cap_per_day)
     addresses = {"sms": member.phone, "viber": member.phone}
     if member.email:
@@ -57,8 +68,9 @@ def _date(moment: str | None, zone: ZoneInfo, language: str) -> str | None:
     return local.strftime("%d.%m") if language == "ru" else local.strftime("%d %b")
 
 
-def message_context(settings: Settings, rules: ProgramRules, event: OutboxEvent, member: Member | None,
-                    zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def message_context(
+    settings: Settings, rules: ProgramRules, event: OutboxEvent, member: Member | None, zone: ZoneInfo, now: datetime
+) -> dict[str, Any]:
     language = member.language if member else event.payload.get("language", rules.language)
     payload = event.payload
     context: dict[str, Any] = {
@@ -74,11 +86,18 @@ def message_context(settings: Settings, rules: ProgramRules, event: OutboxEvent,
     }
     if member is not None:
         tier = rules.tier(member.tier_code)
-        context |= {"name": member.first_name, "card": member.card_number, "balance": member.available,
-                    "pending": member.pending, "tier": tier.title(language), "percent": tier.accrual_percent}
+        context |= {
+            "name": member.first_name,
+            "card": member.card_number,
+            "balance": member.available,
+            "pending": member.pending,
+            "tier": tier.title(language),
+            "percent": tier.accrual_percent,
+        }
     available_at = payload.get("available_at")
-    context["available_on"] = (_date(available_at, zone, language)
-                               if available_at and datetime.fromisoformat(available_at) > now else None)
+    context["available_on"] = (
+        _date(available_at, zone, language) if available_at and datetime.fromisoformat(available_at) > now else None
+    )
     context["expires_on"] = _date(payload.get("expires_at"), zone, language)
     context["birthday_on"] = None
     if event.kind == "tier_changed":

@@ -11,8 +11,15 @@ from shared.db.models.messages import DELIVERED, UNDELIVERABLE, Message
 from shared.metrics import DELIVERY_REPORTS
 
 
-async def record_delivery_report(core: Core, *, channel: str, provider_id: str | None, message_id: int | None,
-                                 status: DeliveryStatus, error: str | None) -> bool:
+async def record_delivery_report(
+    core: Core,
+    *,
+    channel: str,
+    provider_id: str | None,
+    message_id: int | None,
+    status: DeliveryStatus,
+    error: str | None,
+) -> bool:
     """A provider's delivery report (callback or SMPP receipt); False when no such message exists."""
     async with core.transaction() as session:
         stmt = select(Message).where(Message.channel == channel)
@@ -22,8 +29,9 @@ async def record_delivery_report(core: Core, *, channel: str, provider_id: str |
             stmt = stmt.where(Message.provider_id == provider_id)
         else:
             return False
-        message = (await session.execute(stmt.with_for_update() if session.bind.dialect.name == "postgresql"
-                                          else stmt)).scalar_one_or_none()
+        message = (
+            await session.execute(stmt.with_for_update() if session.bind.dialect.name == "postgresql" else stmt)
+        ).scalar_one_or_none()
         if message is None:
             return False
         now = core.clock.now()

@@ -13,22 +13,29 @@ from shared.config import NotifierSettings
 
 @dataclass(frozen=True)
 class KindPolicy:
-    quiet_hours: bool        # deferred to daytime in the member's zone (never dropped)
-    promotional: bool        # counts against the frequency cap; needs advertising consent
-    needs_consent: bool      # login codes go to the number that asked, consent or not
-    email_alongside: bool    # also e-mail, where consented
+    quiet_hours: bool  # deferred to daytime in the member's zone (never dropped)
+    promotional: bool  # counts against the frequency cap; needs advertising consent
+    needs_consent: bool  # login codes go to the number that asked, consent or not
+    email_alongside: bool  # also e-mail, where consented
     cascade: tuple[str, ...] | None = None  # None: the configured default cascade
 
 
 POLICIES: dict[str, KindPolicy] = {
-    "login_code": KindPolicy(quiet_hours=False, promotional=False, needs_consent=False, email_alongside=False,
-                             cascade=("telegram", "sms")),
-    "email_confirmation": KindPolicy(quiet_hours=False, promotional=False, needs_consent=False,
-                                     email_alongside=False, cascade=("email",)),
+    "login_code": KindPolicy(
+        quiet_hours=False, promotional=False, needs_consent=False, email_alongside=False, cascade=("telegram", "sms")
+    ),
+    "email_confirmation": KindPolicy(
+        quiet_hours=False, promotional=False, needs_consent=False, email_alongside=False, cascade=("email",)
+    ),
     "points_accrued": KindPolicy(quiet_hours=False, promotional=False, needs_consent=True, email_alongside=True),
     "purchase_refunded": KindPolicy(quiet_hours=False, promotional=False, needs_consent=True, email_alongside=True),
-    "member_registered": KindPolicy(quiet_hours=False, promotional=False, needs_consent=True, email_alongside=True,
-                                    cascade=("telegram", "push", "sms")),
+    "member_registered": KindPolicy(
+        quiet_hours=False,
+        promotional=False,
+        needs_consent=True,
+        email_alongside=True,
+        cascade=("telegram", "push", "sms"),
+    ),
     "points_available": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=False),
     "tier_changed": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
     "points_expiring": KindPolicy(quiet_hours=True, promotional=False, needs_consent=True, email_alongside=True),
@@ -44,10 +51,10 @@ POLICIES: dict[str, KindPolicy] = {
 class Recipient:
     """What routing needs to know about one recipient."""
 
-    addresses: dict[str, str]          # channel -> address (phone, e-mail, chat id, subscription)
-    consents: dict[str, bool]          # channel -> granted
-    unreachable: frozenset[str]        # channels known dead for this member
-    capped: frozenset[str]             # channels at the promotional cap today
+    addresses: dict[str, str]  # channel -> address (phone, e-mail, chat id, subscription)
+    consents: dict[str, bool]  # channel -> granted
+    unreachable: frozenset[str]  # channels known dead for this member
+    capped: frozenset[str]  # channels at the promotional cap today
     zone: ZoneInfo
 
 
@@ -55,7 +62,7 @@ class Recipient:
 class Plan:
     channel: str
     address: str
-    rest: tuple[str, ...]              # the cascade after this channel
+    rest: tuple[str, ...]  # the cascade after this channel
     not_before: datetime
 
 
@@ -79,8 +86,11 @@ def checks_for(kind: str) -> tuple[str, ...]:
     """The tests a channel must pass for this kind: an address and no known failure always, consent
     where the kind needs it, room under the daily cap where it is promotional."""
     policy = POLICIES[kind]
-    return ((ADDRESSED, REACHABLE) + ((CONSENTED,) if policy.needs_consent else ())
-            + ((UNDER_CAP,) if policy.promotional else ()))
+    return (
+        (ADDRESSED, REACHABLE)
+        + ((CONSENTED,) if policy.needs_consent else ())
+        + ((UNDER_CAP,) if policy.promotional else ())
+    )
 
 
 _KIND_TESTS = {kind: tuple(_TESTS[name] for name in checks_for(kind)) for kind in POLICIES}
@@ -94,7 +104,7 @@ def next_channel(kind: str, channels: tuple[str, ...], who: Recipient) -> tuple[
     """The first usable channel of `channels` and what remains after it."""
     for index, channel in enumerate(channels):
         if usable(channel, kind, who):
-            return channel, channels[index + 1:]
+            return channel, channels[index + 1 :]
     return None
 
 

@@ -21,9 +21,7 @@ def _b64(data: bytes) -> str:
 
 def _public_b64(key: ec.EllipticCurvePrivateKey) -> str:
     return _b64(
-        key.public_key().public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
+        key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
     )
 
 

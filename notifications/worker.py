@@ -37,18 +37,40 @@ log = logging.getLogger("loyalty.notifier")
 Listener = Callable[[Core, AsyncSession, list[OutboxEvent]], Awaitable[None]]
 MAX_EVENT_ATTEMPTS = 10
 _T = Message.__table__
-_LEASE = update(_T).where(_T.c.id == bindparam("mid")).values(
-    status=SENDING, lease_until=bindparam("lease"), attempts=_T.c.attempts + 1)
-_UNRENDERABLE = update(_T).where(_T.c.id == bindparam("mid")).values(
-    status=UNDELIVERABLE, lease_until=None, cascade=[], error=bindparam("why"))
-_MARK_DONE = update(_T).where(_T.c.id == bindparam("mid")).values(
-    status=bindparam("st"), provider_id=bindparam("pid"), cost_parts=bindparam("parts"),
-    delivered_at=bindparam("dat"), fallback_at=bindparam("fb"), lease_until=None, error=None)
+_LEASE = (
+    update(_T)
+    .where(_T.c.id == bindparam("mid"))
+    .values(status=SENDING, lease_until=bindparam("lease"), attempts=_T.c.attempts + 1)
+)
+_UNRENDERABLE = (
+    update(_T)
+    .where(_T.c.id == bindparam("mid"))
+    .values(status=UNDELIVERABLE, lease_until=None, cascade=[], error=bindparam("why"))
+)
+_MARK_DONE = (
+    update(_T)
+    .where(_T.c.id == bindparam("mid"))
+    .values(
+        status=bindparam("st"),
+        provider_id=bindparam("pid"),
+        cost_parts=bindparam("parts"),
+        delivered_at=bindparam("dat"),
+        fallback_at=bindparam("fb"),
+        lease_until=None,
+        error=None,
+    )
+)
 
 
 class Worker:
-    def __init__(self, core: Core, channels: dict[str, Channel], *, listeners: Sequence[Listener] = (),
-                 rates: dict[str, float] | None = None) -> None:
+    def __init__(
+        self,
+        core: Core,
+        channels: dict[str, Channel],
+        *,
+        listeners: Sequence[Listener] = (),
+        rates: dict[str, float] | None = None,
+    ) -> None:
         self.core = core
         self.settings = core.settings
         self.channels = channels
@@ -66,9 +88,18 @@ class Worker:
         """Turn a batch of outbox events into message rows, in the transaction that marks them done."""
         now = self.core.clock.now()
         async with self.core.transaction() as session:
-            events = list((await session.execute(self._locking(
-                select(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).order_by(OutboxEvent.id)
-                .limit(self.settings.notify.batch_size)))).scalars())
+            events = list(
+                (
+                    await session.execute(
+                        self._locking(
+                            select(OutboxEvent)
+                            .where(OutboxEvent.processed_at.is_(None))
+                            .order_by(OutboxEvent.id)
+                            .limit(self.settings.notify.batch_size)
+                        )
+                    )
+                ).scalars()
+            )
             if not events:
                 return 0
             listener_failed, error = False, ""
@@ -105,9 +136,18 @@ class Worker:
                 Message.status.in_((QUEUED, FAILED)) & (Message.next_attempt_at <= now),
                 (Message.status == SENDING) & (Message.lease_until < now),  # a worker died holding it
             )
-            messages = list((await session.execute(self._locking(
-                select(Message).where(due).order_by(Message.next_attempt_at, Message.id)
-                .limit(self.settings.notify.batch_size)))).scalars())
+            messages = list(
+                (
+                    await session.execute(
+                        self._locking(
+                            select(Message)
+                            .where(due)
+                            .order_by(Message.next_attempt_at, Message.id)
+                            .limit(self.settings.notify.batch_size)
+                        )
+                    )
+                ).scalars()
+            )
             session.expunge_all()  # plain objects from here on: the lease is one UPDATE, not one per row
             if messages:
                 await session.execute(_LEASE, [{"mid": m.id, "lease": lease} for m in messages])
@@ -150,15 +190,25 @@ class Worker:
         if not batch:
             return
         now = self.core.clock.now()
-        done = [{"mid": m.id, "st": DELIVERED if r.status == DeliveryStatus.DELIVERED else SENT,
-                 "pid": r.provider_id, "parts": r.cost_parts or m.cost_parts,
-                 "dat": now if r.status == DeliveryStatus.DELIVERED else None,
-                 "fb": now + timedelta(minutes=self.settings.notify.delivery_timeout_minutes)
-                 if r.status == DeliveryStatus.SENT and m.cascade and m.channel in FALLBACK_CHANNELS else None}
-                for m, r in zip(batch, results, strict=True)
-                if r.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)]
-        rest = [(m, r) for m, r in zip(batch, results, strict=True)
-                if r.status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)]
+        done = [
+            {
+                "mid": m.id,
+                "st": DELIVERED if r.status == DeliveryStatus.DELIVERED else SENT,
+                "pid": r.provider_id,
+                "parts": r.cost_parts or m.cost_parts,
+                "dat": now if r.status == DeliveryStatus.DELIVERED else None,
+                "fb": now + timedelta(minutes=self.settings.notify.delivery_timeout_minutes)
+                if r.status == DeliveryStatus.SENT and m.cascade and m.channel in FALLBACK_CHANNELS
+                else None,
+            }
+            for m, r in zip(batch, results, strict=True)
+            if r.status in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+        ]
+        rest = [
+            (m, r)
+            for m, r in zip(batch, results, strict=True)
+            if r.status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
+        ]
         async with self.core.transaction() as session:
             if done:
                 await session.execute(_MARK_DONE.values(sent_at=now), done)
@@ -168,9 +218,18 @@ class Worker:
 
     @staticmethod
     def _outgoing(name: str, m: Message) -> OutgoingMessage:
-        return OutgoingMessage(id=m.id, channel=name, to=m.address, text=m.text, kind=m.kind, subject=m.subject,
-                               html=m.html, language=m.language, member_id=m.member_id,
-                               meta={k: v for k, v in m.meta.items() if k != "context"})
+        return OutgoingMessage(
+            id=m.id,
+            channel=name,
+            to=m.address,
+            text=m.text,
+            kind=m.kind,
+            subject=m.subject,
+            html=m.html,
+            language=m.language,
+            member_id=m.member_id,
+            meta={k: v for k, v in m.meta.items() if k != "context"},
+        )
 
     async def _deliver(self, name: str, batch: list[Message]) -> list[DeliveryResult]:
         channel = self.channels.get(name)
@@ -202,7 +261,7 @@ class Worker:
         results: list[DeliveryResult] = []
         size = max(1, channel.batch_size)
         for start in range(0, len(outgoing), size):
-            chunk = outgoing[start:start + size]
+            chunk = outgoing[start : start + size]
             bucket = self.buckets.get(name)
             if bucket is not None:
                 await bucket.take(len(chunk))
@@ -223,9 +282,17 @@ class Worker:
         """Sent but no delivery report in time (Viber): try the next channel of the cascade."""
         now = self.core.clock.now()
         async with self.core.transaction() as session:
-            overdue = list((await session.execute(self._locking(
-                select(Message).where(Message.status == SENT, Message.fallback_at <= now)
-                .limit(self.settings.notify.batch_size)))).scalars())
+            overdue = list(
+                (
+                    await session.execute(
+                        self._locking(
+                            select(Message)
+                            .where(Message.status == SENT, Message.fallback_at <= now)
+                            .limit(self.settings.notify.batch_size)
+                        )
+                    )
+                ).scalars()
+            )
             for message in overdue:
                 message.fallback_at = None
                 message.error = "no delivery report in time"
@@ -306,10 +373,24 @@ class Worker:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         scheduler = AsyncIOScheduler(timezone="UTC")
-        scheduler.add_job(self._run_due, "interval", minutes=self.settings.notify.due_jobs_minutes,
-                          next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="due-jobs")
-        scheduler.add_job(self._run_marketing, "interval", seconds=self.settings.notify.campaigns_seconds,
-                          next_run_time=self.core.clock.now(), max_instances=1, coalesce=True, id="campaigns")
+        scheduler.add_job(
+            self._run_due,
+            "interval",
+            minutes=self.settings.notify.due_jobs_minutes,
+            next_run_time=self.core.clock.now(),
+            max_instances=1,
+            coalesce=True,
+            id="due-jobs",
+        )
+        scheduler.add_job(
+            self._run_marketing,
+            "interval",
+            seconds=self.settings.notify.campaigns_seconds,
+            next_run_time=self.core.clock.now(),
+            max_instances=1,
+            coalesce=True,
+            id="campaigns",
+        )
         scheduler.start()
         return scheduler
 
@@ -338,7 +419,6 @@ class Worker:
             JOB_FAILURES.labels("due-jobs").inc()
             log.exception("due jobs failed; the next run will pick them up")
         try:  # personal data past its retention (shared/retention.py)
-            log.info("retention: %s", await run_retention(self.core, self.core.clock,
-                                                          self.settings.retention))
+            log.info("retention: %s", await run_retention(self.core, self.core.clock, self.settings.retention))
         except Exception:
             log.exception("retention failed; the next run will pick it up")

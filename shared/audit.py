@@ -23,14 +23,23 @@ def record(
     reason: str | None = None,
 ) -> AuditEntry:
     """Add an audit row in the caller's transaction, so it exists exactly when the change does."""
-    entry = AuditEntry(at=clock.now(), actor=actor, action=action, target_kind=target[0],
-                       target_id=str(target[1])[:64], before=before, after=after, reason=reason)
+    entry = AuditEntry(
+        at=clock.now(),
+        actor=actor,
+        action=action,
+        target_kind=target[0],
+        target_id=str(target[1])[:64],
+        before=before,
+        after=after,
+        reason=reason,
+    )
     session.add(entry)
     return entry
 
 
-async def recent(session: AsyncSession, *, limit: int = 100, before_id: int | None = None,
-                 target: tuple[str, str] | None = None) -> list[AuditEntry]:
+async def recent(
+    session: AsyncSession, *, limit: int = 100, before_id: int | None = None, target: tuple[str, str] | None = None
+) -> list[AuditEntry]:
     """Newest first; page on with before_id (the smallest id already shown)."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if before_id is not None:

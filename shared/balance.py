@@ -34,8 +34,10 @@ def balance_from_lots(
 ) -> dict[str, Any]:
     """Balance from the member's available lots already in hand (the confirm path avoids a query)."""
     horizon = now + timedelta(days=rules.expiring_soon_days)
-    expiring = sorted((lot for lot in lots if lot.status == ledger.AVAILABLE and lot.remaining > 0
-                       and lot.expires_at <= horizon), key=lambda lot: lot.expires_at)
+    expiring = sorted(
+        (lot for lot in lots if lot.status == ledger.AVAILABLE and lot.remaining > 0 and lot.expires_at <= horizon),
+        key=lambda lot: lot.expires_at,
+    )
     return {
         "available": member.available,
         "pending": member.pending,

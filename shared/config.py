@@ -89,13 +89,14 @@ class PushSettings(_Section):
 
     provider: str = Field(default="log", pattern=r"^(log|webpush)$")
     vapid_private_key: SecretStr | None = None  # urlsafe base64 raw P-256 key or PEM
-    vapid_public_key: str | None = None         # urlsafe base64 uncompressed point (applicationServerKey)
+    vapid_public_key: str | None = None  # urlsafe base64 uncompressed point (applicationServerKey)
     vapid_subject: str = "mailto:admin@localhost"
     ttl_seconds: int = Field(default=86400, ge=0, le=2419200)
     request_timeout: float = Field(default=15, gt=0)
     # endpoints a browser may give us: https on one of these hosts ("*." = any subdomain), never an IP
-    allowed_hosts: str = ("fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,"
-                          "web.push.apple.com,*.push.apple.com")
+    allowed_hosts: str = (
+        "fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,web.push.apple.com,*.push.apple.com"
+    )
     # tests only (a local push server): host or host:port allowed over http, as an IP, on a private address
     allow_insecure_hosts: str = ""
 
@@ -134,8 +135,11 @@ class WalletSettings(_Section):
 class NotifierSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_NOTIFY_", extra="ignore", frozen=True)
 
-    cascade: str = Field(default="telegram,push,viber,sms", pattern=r"^[a-z]+(,[a-z]+)*$",
-                         description="channel order for service messages, cheapest first")
+    cascade: str = Field(
+        default="telegram,push,viber,sms",
+        pattern=r"^[a-z]+(,[a-z]+)*$",
+        description="channel order for service messages, cheapest first",
+    )
     quiet_start_hour: int = Field(default=9, ge=0, le=23)
     quiet_end_hour: int = Field(default=21, ge=1, le=24)
     promo_cap_per_day: int = Field(default=2, ge=1, description="promotional messages per member and channel")
@@ -169,8 +173,11 @@ class CabinetSettings(_Section):
     codes_per_ip_hour: int = Field(default=20, ge=1)
     codes_per_phone_day: int = Field(default=20, ge=1, description="codes to one phone a day, from all addresses")
     guesses_per_ip_hour: int = Field(default=15, ge=1, description="wrong code guesses from one address an hour")
-    code_countries: str = Field(default="", pattern=r"^[0-9+, ]*$",
-                                description="calling codes codes may be sent to, e.g. '7,375'; empty: the program's")
+    code_countries: str = Field(
+        default="",
+        pattern=r"^[0-9+, ]*$",
+        description="calling codes codes may be sent to, e.g. '7,375'; empty: the program's",
+    )
     init_data_max_age: int = Field(default=3600, ge=60, description="Telegram Mini App initData freshness, s")
 
 
@@ -198,13 +205,20 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_statement_cache_size: int | None = Field(
-        default=None, ge=0, description="asyncpg prepared statements per connection; 0 behind PgBouncer (transaction "
-        "mode), unset for asyncpg's default")
-    trusted_proxies: str = Field(default="", description="comma-separated addresses or networks of reverse proxies "
-                                 "whose X-Forwarded-For/-Proto are believed; * for any; empty for none")
+        default=None,
+        ge=0,
+        description="asyncpg prepared statements per connection; 0 behind PgBouncer (transaction "
+        "mode), unset for asyncpg's default",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies "
+        "whose X-Forwarded-For/-Proto are believed; * for any; empty for none",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
-    console_session_max_hours: float = Field(default=12, gt=0, le=24 * 31,
-                                              description="a console sign-in ends this long after it, active or not")
+    console_session_max_hours: float = Field(
+        default=12, gt=0, le=24 * 31, description="a console sign-in ends this long after it, active or not"
+    )
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
     access_log: bool = False
     metrics_token: SecretStr | None = None  # GET /metrics with Bearer <token>; without one it is 404
@@ -243,8 +257,9 @@ class Settings(BaseSettings):
             try:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
-                raise ValueError(f"{entry!r} is not an IP address or network; use e.g. 10.0.0.5,172.18.0.0/16 "
-                                 "or *") from None
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network; use e.g. 10.0.0.5,172.18.0.0/16 or *"
+                ) from None
         return ",".join(entries)
 
     @field_validator("public_url")
@@ -258,8 +273,10 @@ class Settings(BaseSettings):
     def _secure_cookie_off_only_locally(self) -> Settings:
         local = self.public_url.startswith(("http://127.0.0.1", "http://localhost"))
         if not self.cabinet.cookie_secure and not local:
-            raise ValueError("LOYALTY_CABINET_COOKIE_SECURE may be off only when LOYALTY_PUBLIC_URL is "
-                             "http://127.0.0.1 or http://localhost")
+            raise ValueError(
+                "LOYALTY_CABINET_COOKIE_SECURE may be off only when LOYALTY_PUBLIC_URL is "
+                "http://127.0.0.1 or http://localhost"
+            )
         return self
 
     @property
@@ -349,8 +366,11 @@ def mask_url(url: str) -> str:
         query = urlencode([(k, MASK if _SECRET_QUERY.search(k) else v) for k, v in pairs], safe="*")
         if netloc == parts.netloc and not any(_SECRET_QUERY.search(k) for k, _ in pairs):
             return url
-        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "") + (
-            f"#{parts.fragment}" if parts.fragment else "")
+        return (
+            f"{parts.scheme}://{netloc}{parts.path}"
+            + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else "")
+        )
     except ValueError:
         return MASK
 

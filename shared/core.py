@@ -32,8 +32,7 @@ class Core:
         self.rules_version: int | None = None  # None: the program file's rules are in force
         self._rules_checked_at = float("-inf")
         self.clock: Clock = clock or SystemClock()
-        self.engine = engine or create_engine(settings.db_url, settings.db_pool_size,
-                                                settings.db_statement_cache_size)
+        self.engine = engine or create_engine(settings.db_url, settings.db_pool_size, settings.db_statement_cache_size)
         self.sessions = create_sessionmaker(self.engine)
         # SQLite has one writer at a time: queue writers of this process here instead of letting
         # them spin in SQLite's busy handler (other processes still wait on busy_timeout).
@@ -91,8 +90,7 @@ class Core:
         try:
             self.use_rules(version.id, ProgramRules.model_validate(version.rules))
         except ValueError:
-            log.exception("program version %s does not validate; keeping version %s", version.id,
-                          self.rules_version)
+            log.exception("program version %s does not validate; keeping version %s", version.id, self.rules_version)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -67,12 +67,21 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
         clock = FixedClock(start + timedelta(minutes=rng.randint(0, 60 * 24 * 20)))
         store = rng.choice(STORES)
         reg = Registration(
-            phone=demo_phone(i), first_name=rng.choice(FIRST), last_name=rng.choice(LAST),
+            phone=demo_phone(i),
+            first_name=rng.choice(FIRST),
+            last_name=rng.choice(LAST),
             birth_date=date(rng.randint(1960, 2004), rng.randint(1, 12), rng.randint(1, 28)),
-            source=rng.choice(["pos", "pos", "web", "bot"]), store_id=store[0], time_zone=store[2],
+            source=rng.choice(["pos", "pos", "web", "bot"]),
+            store_id=store[0],
+            time_zone=store[2],
             email=f"demo{i}@example.com" if i % 3 else None,
-            consents={"sms": True, "email": i % 3 != 0, "push": i % 2 == 0, "telegram": i % 4 == 0,
-                      "viber": i % 5 == 0},
+            consents={
+                "sms": True,
+                "email": i % 3 != 0,
+                "push": i % 2 == 0,
+                "telegram": i % 4 == 0,
+                "viber": i % 5 == 0,
+            },
         )
         async with core.transaction() as session:
             member, _ = await register(session, clock, core.rules, reg)
@@ -87,11 +96,24 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
             lines = []
             for sku, name, category, price in rng.sample(CATALOGUE, rng.randint(1, 4)):
                 qty = rng.randint(1, 3)
-                lines.append({"sku": sku, "name": name, "category": category, "quantity": qty,
-                              "price": price, "amount": price * qty})
-            body = {"store_id": store[0], "receipt_id": f"D{i:04d}-{visit:03d}",
-                    "purchased_at": moment.isoformat(), "member": {"member_id": str(member.id)},
-                    "lines": lines, "redeem": "max" if rng.random() < 0.25 else 0}
+                lines.append(
+                    {
+                        "sku": sku,
+                        "name": name,
+                        "category": category,
+                        "quantity": qty,
+                        "price": price,
+                        "amount": price * qty,
+                    }
+                )
+            body = {
+                "store_id": store[0],
+                "receipt_id": f"D{i:04d}-{visit:03d}",
+                "purchased_at": moment.isoformat(),
+                "member": {"member_id": str(member.id)},
+                "lines": lines,
+                "redeem": "max" if rng.random() < 0.25 else 0,
+            }
             await jobs.activate_due_lots(core, core.rules, moment)
             async with core.transaction() as session:
                 await purchases.confirm(session, FixedClock(moment), core.rules, body)
@@ -99,8 +121,9 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
     made += await _lapsed_gold(core, rng, members, now)
     await jobs.run_due(core, core.clock)
     async with core.transaction() as session:  # the demo's made-up past is not news to announce
-        await session.execute(update(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
-                              .values(processed_at=core.clock.now()))
+        await session.execute(
+            update(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).values(processed_at=core.clock.now())
+        )
     return DemoReport(members + LAPSED_GOLD, made, seeded=True)
 
 
@@ -114,9 +137,15 @@ async def _lapsed_gold(core: Core, rng: random.Random, first: int, now: datetime
         clock = FixedClock(last - timedelta(days=60))
         store = rng.choice(STORES[:3])
         reg = Registration(
-            phone=demo_phone(i), first_name=rng.choice(FIRST), last_name=rng.choice(LAST), source="pos",
-            store_id=store[0], time_zone=store[2], email=f"demo{i}@example.com",
-            consents={"sms": True, "email": True, "push": False, "telegram": k % 2 == 0, "viber": False})
+            phone=demo_phone(i),
+            first_name=rng.choice(FIRST),
+            last_name=rng.choice(LAST),
+            source="pos",
+            store_id=store[0],
+            time_zone=store[2],
+            email=f"demo{i}@example.com",
+            consents={"sms": True, "email": True, "push": False, "telegram": k % 2 == 0, "viber": False},
+        )
         async with core.transaction() as session:
             member, _ = await register(session, clock, core.rules, reg)
             if k % 2 == 0:
@@ -124,10 +153,16 @@ async def _lapsed_gold(core: Core, rng: random.Random, first: int, now: datetime
         sku, name, category, price = CATALOGUE[5]
         for visit in range(4):
             moment = last - timedelta(days=20 * (3 - visit))
-            body = {"store_id": store[0], "receipt_id": f"G{i:04d}-{visit:03d}", "purchased_at": moment.isoformat(),
-                    "member": {"member_id": str(member.id)}, "redeem": 0,
-                    "lines": [{"sku": sku, "name": name, "category": category, "quantity": 3, "price": price,
-                               "amount": price * 3}]}
+            body = {
+                "store_id": store[0],
+                "receipt_id": f"G{i:04d}-{visit:03d}",
+                "purchased_at": moment.isoformat(),
+                "member": {"member_id": str(member.id)},
+                "redeem": 0,
+                "lines": [
+                    {"sku": sku, "name": name, "category": category, "quantity": 3, "price": price, "amount": price * 3}
+                ],
+            }
             async with core.transaction() as session:
                 await purchases.confirm(session, FixedClock(moment), core.rules, body)
             made += 1

@@ -116,8 +116,17 @@ def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
             consents[channel] = True
         elif value not in FALSE:
             raise ValueError(f"consent_{channel} must be yes/no")
-    return _Row(line, phone, card, text("first_name", 100), text("last_name", 100),
-                email.lower() if email else None, birth, int(balance_text), consents)
+    return _Row(
+        line,
+        phone,
+        card,
+        text("first_name", 100),
+        text("last_name", 100),
+        email.lower() if email else None,
+        birth,
+        int(balance_text),
+        consents,
+    )
 
 
 def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
@@ -142,8 +151,12 @@ def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[
             yield first, dict(zip(fieldnames, cells, strict=False)), ""
 
 
-def _batches(records: Iterable[tuple[int, dict[str, Any] | None, str]], report: ImportReport,
-             rejects: list[list[object]], rules: ProgramRules) -> Iterator[list[_Row]]:
+def _batches(
+    records: Iterable[tuple[int, dict[str, Any] | None, str]],
+    report: ImportReport,
+    rejects: list[list[object]],
+    rules: ProgramRules,
+) -> Iterator[list[_Row]]:
     batch: list[_Row] = []
     for number, raw, problem in records:
         report.rows += 1
@@ -213,8 +226,7 @@ class _Stored:
     rejects: list[list[object]] = field(default_factory=list)
 
 
-async def _store_one_by_one(core: Core, clock: Clock, rules: ProgramRules,
-                            batch: list[_Row]) -> _Stored:
+async def _store_one_by_one(core: Core, clock: Clock, rules: ProgramRules, batch: list[_Row]) -> _Stored:
     total = _Stored()
     for row in batch:
         try:
@@ -242,8 +254,13 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
     taken = set((await session.execute(select(Member.phone).where(Member.phone.in_(phones)))).scalars())
     cards = [row.card for row in seen.values() if row.card]
     fresh = {phone: new_card_number() for phone in phones}
-    taken_cards = set((await session.execute(
-        select(Member.card_number).where(Member.card_number.in_(cards + list(fresh.values()))))).scalars())
+    taken_cards = set(
+        (
+            await session.execute(
+                select(Member.card_number).where(Member.card_number.in_(cards + list(fresh.values())))
+            )
+        ).scalars()
+    )
     members, lots, entries, consents = [], [], [], []
     expires = now + timedelta(days=rules.expiry_days)
     for phone, row in seen.items():
@@ -257,24 +274,64 @@ async def _store(session: AsyncSession, now: datetime, rules: ProgramRules, batc
             if (await session.execute(select(Member.id).where(Member.card_number == card))).first():
                 taken_cards.add(card)
         taken_cards.add(card)
-        members.append({
-            "id": member_id, "phone": phone, "card_number": card, "first_name": row.first_name,
-            "last_name": row.last_name, "email": row.email, "birth_date": row.birth,
-            "birth_mmdd": row.birth.month * 100 + row.birth.day if row.birth else None,
-            "language": rules.language, "tier_code": rules.tiers[0].code, "source": "import",
-            "available": row.balance, "pending": 0, "debt": 0, "wallet_serial": secrets.token_hex(16),
-            "wallet_auth_token": secrets.token_urlsafe(24), "created_at": now, "updated_at": now,
-        })
+        members.append(
+            {
+                "id": member_id,
+                "phone": phone,
+                "card_number": card,
+                "first_name": row.first_name,
+                "last_name": row.last_name,
+                "email": row.email,
+                "birth_date": row.birth,
+                "birth_mmdd": row.birth.month * 100 + row.birth.day if row.birth else None,
+                "language": rules.language,
+                "tier_code": rules.tiers[0].code,
+                "source": "import",
+                "available": row.balance,
+                "pending": 0,
+                "debt": 0,
+                "wallet_serial": secrets.token_hex(16),
+                "wallet_auth_token": secrets.token_urlsafe(24),
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         if row.balance:
-            lots.append({"member_id": member_id, "source": "import", "points": row.balance,
-                         "remaining": row.balance, "status": "available", "created_at": now,
-                         "available_at": now, "expires_at": expires})
-            entries.append({"member_id": member_id, "kind": "adjustment", "points": row.balance,
-                            "created_at": now, "available_at": now, "expires_at": expires,
-                            "comment": "balance carried over from the previous program"})
+            lots.append(
+                {
+                    "member_id": member_id,
+                    "source": "import",
+                    "points": row.balance,
+                    "remaining": row.balance,
+                    "status": "available",
+                    "created_at": now,
+                    "available_at": now,
+                    "expires_at": expires,
+                }
+            )
+            entries.append(
+                {
+                    "member_id": member_id,
+                    "kind": "adjustment",
+                    "points": row.balance,
+                    "created_at": now,
+                    "available_at": now,
+                    "expires_at": expires,
+                    "comment": "balance carried over from the previous program",
+                }
+            )
             outcome.points += row.balance
-        consents += [{"member_id": member_id, "channel": channel, "granted": granted, "changed_at": now,
-                      "source": "import", "method": "import"} for channel, granted in row.consents.items()]
+        consents += [
+            {
+                "member_id": member_id,
+                "channel": channel,
+                "granted": granted,
+                "changed_at": now,
+                "source": "import",
+                "method": "import",
+            }
+            for channel, granted in row.consents.items()
+        ]
         outcome.imported += 1
     for model, rows in ((Member, members), (Lot, lots), (Entry, entries), (Consent, consents)):
         if rows:

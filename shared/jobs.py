@@ -65,18 +65,30 @@ async def activate_due_lots(core: Core, rules: ProgramRules, as_of: datetime) ->
             member_ids = await _members_with_lots(session, Lot.status == ledger.PENDING, Lot.available_at <= as_of)
             for member_id in member_ids:
                 member = await ledger.lock_member(session, member_id)
-                lots = (await session.execute(
-                    select(Lot).where(Lot.member_id == member_id, Lot.status == ledger.PENDING,
-                                      Lot.available_at <= as_of)
-                )).scalars().all()
+                lots = (
+                    (
+                        await session.execute(
+                            select(Lot).where(
+                                Lot.member_id == member_id, Lot.status == ledger.PENDING, Lot.available_at <= as_of
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 points = 0
                 for lot in lots:
                     points += lot.remaining
                     ledger.activate(member, lot)
                     done += 1
                 if points:
-                    await emit(session, EventKind.POINTS_AVAILABLE, member_id,
-                               {"points": points, "balance": member.available}, as_of)
+                    await emit(
+                        session,
+                        EventKind.POINTS_AVAILABLE,
+                        member_id,
+                        {"points": points, "balance": member.available},
+                        as_of,
+                    )
         if len(member_ids) < BATCH:
             return done
 
@@ -90,14 +102,25 @@ async def expire_due_lots(core: Core, as_of: datetime) -> int:
             )
             for member_id in member_ids:
                 member = await ledger.lock_member(session, member_id)
-                lots = (await session.execute(
-                    select(Lot).where(Lot.member_id == member_id, Lot.status == ledger.AVAILABLE,
-                                      Lot.remaining > 0, Lot.expires_at <= as_of)
-                )).scalars().all()
+                lots = (
+                    (
+                        await session.execute(
+                            select(Lot).where(
+                                Lot.member_id == member_id,
+                                Lot.status == ledger.AVAILABLE,
+                                Lot.remaining > 0,
+                                Lot.expires_at <= as_of,
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 burnt = sum(ledger.expire(session, member, lot, as_of) for lot in lots)
                 done += len(lots)
-                await emit(session, EventKind.POINTS_EXPIRED, member_id,
-                           {"points": burnt, "balance": member.available}, as_of)
+                await emit(
+                    session, EventKind.POINTS_EXPIRED, member_id, {"points": burnt, "balance": member.available}, as_of
+                )
         if len(member_ids) < BATCH:
             return done
 
@@ -109,30 +132,45 @@ async def notify_expiring(core: Core, rules: ProgramRules, as_of: datetime) -> i
     last_id = 0
     while True:
         async with core.transaction() as session:
-            rows = (await session.execute(
-                select(Lot.id, Lot.member_id, Lot.remaining, Lot.expires_at)
-                .where(Lot.status == ledger.AVAILABLE, Lot.remaining > 0,
-                       Lot.expires_at > as_of, Lot.expires_at <= horizon, Lot.id > last_id)
-                .order_by(Lot.id).limit(BATCH * 4)
-            )).all()
+            rows = (
+                await session.execute(
+                    select(Lot.id, Lot.member_id, Lot.remaining, Lot.expires_at)
+                    .where(
+                        Lot.status == ledger.AVAILABLE,
+                        Lot.remaining > 0,
+                        Lot.expires_at > as_of,
+                        Lot.expires_at <= horizon,
+                        Lot.id > last_id,
+                    )
+                    .order_by(Lot.id)
+                    .limit(BATCH * 4)
+                )
+            ).all()
             by_member: dict[uuid.UUID, list[Any]] = defaultdict(list)
             for row in rows:
                 by_member[row.member_id].append(row)
             for member_id, lots in by_member.items():
                 first = min(lot.expires_at for lot in lots)
                 key = "expiring:" + ",".join(str(lot.id) for lot in sorted(lots, key=lambda lot: lot.id))
-                await emit(session, EventKind.POINTS_EXPIRING, member_id,
-                           {"points": sum(lot.remaining for lot in lots), "expires_at": first.isoformat(),
-                            "days": max(1, (first - as_of).days)}, as_of, dedup_key=key[:200])
+                await emit(
+                    session,
+                    EventKind.POINTS_EXPIRING,
+                    member_id,
+                    {
+                        "points": sum(lot.remaining for lot in lots),
+                        "expires_at": first.isoformat(),
+                        "days": max(1, (first - as_of).days),
+                    },
+                    as_of,
+                    dedup_key=key[:200],
+                )
                 sent += 1
         if len(rows) < BATCH * 4:
             return sent
         last_id = rows[-1].id
 
 
-async def open_birthday_windows(
-    core: Core, rules: ProgramRules, as_of: datetime
-) -> int:
+async def open_birthday_windows(core: Core, rules: ProgramRules, as_of: datetime) -> int:
     """Tell members whose birthday window opened today (their time zone) once a year."""
     days_before = rules.birthday.days_before
     candidates = {(as_of + timedelta(days=d)).strftime("%m%d") for d in range(days_before - 1, days_before + 2)}
@@ -141,17 +179,24 @@ async def open_birthday_windows(
         mmdd.add(229)  # born on 29 February: celebrated on the 28th in common years
     opened = 0
     async with core.transaction() as session:
-        members = (await session.execute(
-            select(Member.id, Member.birth_date, Member.time_zone).where(Member.birth_mmdd.in_(mmdd))
-        )).all()
+        members = (
+            await session.execute(
+                select(Member.id, Member.birth_date, Member.time_zone).where(Member.birth_mmdd.in_(mmdd))
+            )
+        ).all()
         for member_id, birth_date, time_zone in members:
             today = as_of.astimezone(member_zone(rules, time_zone)).date()
             for year in (today.year, today.year + 1):
                 birthday = birthday_in_year(birth_date, year)
                 if birthday - timedelta(days=days_before) == today:
-                    await emit(session, EventKind.BIRTHDAY, member_id,
-                               {"birthday": birthday.isoformat(), "accrual_percent": rules.birthday.accrual_percent},
-                               as_of, dedup_key=f"birthday:{member_id}:{birthday.year}")
+                    await emit(
+                        session,
+                        EventKind.BIRTHDAY,
+                        member_id,
+                        {"birthday": birthday.isoformat(), "accrual_percent": rules.birthday.accrual_percent},
+                        as_of,
+                        dedup_key=f"birthday:{member_id}:{birthday.year}",
+                    )
                     opened += 1
     return opened
 
@@ -162,23 +207,33 @@ async def recompute_tiers(core: Core, rules: ProgramRules, as_of: datetime) -> i
     lowest = rules.tiers[0].code
     changed = 0
     async with core.reading() as session:
-        spend_rows = (await session.execute(
-            select(Purchase.member_id, func.sum(Purchase.paid - Purchase.refunded_paid))
-            .where(Purchase.member_id.is_not(None), Purchase.purchased_at > since, Purchase.purchased_at <= as_of)
-            .group_by(Purchase.member_id)
-        )).all()
-        spend = {member_id: int(total) for member_id, total in spend_rows}
-        current = dict((await session.execute(
-            select(Member.id, Member.tier_code).where(
-                (Member.tier_code != lowest) | Member.id.in_(select(Purchase.member_id).where(
-                    Purchase.purchased_at > since, Purchase.purchased_at <= as_of))
+        spend_rows = (
+            await session.execute(
+                select(Purchase.member_id, func.sum(Purchase.paid - Purchase.refunded_paid))
+                .where(Purchase.member_id.is_not(None), Purchase.purchased_at > since, Purchase.purchased_at <= as_of)
+                .group_by(Purchase.member_id)
             )
-        )).all())
+        ).all()
+        spend = {member_id: int(total) for member_id, total in spend_rows}
+        current = dict(
+            (
+                await session.execute(
+                    select(Member.id, Member.tier_code).where(
+                        (Member.tier_code != lowest)
+                        | Member.id.in_(
+                            select(Purchase.member_id).where(
+                                Purchase.purchased_at > since, Purchase.purchased_at <= as_of
+                            )
+                        )
+                    )
+                )
+            ).all()
+        )
     wanted = {member_id: rules.tier_for_spend(spend.get(member_id, 0)).code for member_id in current}
     to_change = [member_id for member_id, code in wanted.items() if current[member_id] != code]
     for start in range(0, len(to_change), BATCH):
         async with core.transaction() as session:
-            for member_id in to_change[start:start + BATCH]:
+            for member_id in to_change[start : start + BATCH]:
                 member = await ledger.lock_member(session, member_id)
                 if member.tier_code != wanted[member_id]:
                     await change_tier(session, member, wanted[member_id], as_of, reason="recompute")

@@ -156,9 +156,9 @@ async def reverse(
     left = points
     own = None
     if purchase_id is not None:
-        own = (await session.execute(
-            select(Lot).where(Lot.purchase_id == purchase_id, Lot.source == "purchase")
-        )).scalar_one_or_none()
+        own = (
+            await session.execute(select(Lot).where(Lot.purchase_id == purchase_id, Lot.source == "purchase"))
+        ).scalar_one_or_none()
     if own is not None:
         take, status = own_lot_take(points, own.remaining, own.status)
         if take:
@@ -229,9 +229,7 @@ class ExpiringLot:
     expires_at: datetime
 
 
-async def expiring_lots(
-    session: AsyncSession, member_id: uuid.UUID, now: datetime, days: int
-) -> list[ExpiringLot]:
+async def expiring_lots(session: AsyncSession, member_id: uuid.UUID, now: datetime, days: int) -> list[ExpiringLot]:
     stmt = (
         select(Lot.remaining, Lot.expires_at)
         .where(

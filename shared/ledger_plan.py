@@ -30,7 +30,7 @@ class Draw:
 class Drawing:
     draws: list[Draw]
     latest: datetime | None  # the latest expiry drawn from (None: nothing drawn)
-    short: int               # points the lots could not cover
+    short: int  # points the lots could not cover
 
 
 def draw(lots: list[tuple[int, datetime]], points: int) -> Drawing:
@@ -86,8 +86,8 @@ class Accrual:
     status: str
     remaining: int
     to_available: int  # added to the member's available points
-    to_pending: int    # added to the member's pending points
-    repaid: int        # debt repaid from it
+    to_pending: int  # added to the member's pending points
+    repaid: int  # debt repaid from it
 
 
 def plan_accrual(points: int, debt: int, *, available: bool) -> Accrual:

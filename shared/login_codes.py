@@ -36,20 +36,20 @@ MAX_LIVE = 10  # live codes of one phone a guess is checked against (one per add
 
 class IssueStatus(StrEnum):
     SENT = "sent"
-    WAIT = "wait"          # resend throttle: a code went to this phone from this address moments ago
-    LIMITED = "limited"    # too many codes for this phone from this address, from this address, or today
+    WAIT = "wait"  # resend throttle: a code went to this phone from this address moments ago
+    LIMITED = "limited"  # too many codes for this phone from this address, from this address, or today
 
 
 class VerifyStatus(StrEnum):
     OK = "ok"
     WRONG = "wrong"
-    EXPIRED = "expired"    # no live code: never sent, expired, used or burnt by too many guesses
+    EXPIRED = "expired"  # no live code: never sent, expired, used or burnt by too many guesses
 
 
 @dataclass(frozen=True)
 class IssueResult:
     status: IssueStatus
-    retry_after: int = 0   # seconds until another code may be asked for
+    retry_after: int = 0  # seconds until another code may be asked for
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,28 @@ async def _lock(session: AsyncSession, key: str) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
-async def issue_code(session: AsyncSession, limits: CabinetSettings, secret: str, phone: str, ip: str,
-                     now: datetime, language: str, code: str | None = None) -> IssueResult:
+async def issue_code(
+    session: AsyncSession,
+    limits: CabinetSettings,
+    secret: str,
+    phone: str,
+    ip: str,
+    now: datetime,
+    language: str,
+    code: str | None = None,
+) -> IssueResult:
     """Send a fresh code to a normalised phone unless a limit says wait; earlier codes stop working."""
     ip = ip[:64]
     await _lock(session, "login:" + phone)  # always phone first, then address: no lock cycles
     await _lock(session, "login-ip:" + ip)
     hour_ago, day_ago = now - timedelta(hours=1), now - timedelta(days=1)
-    today = (await session.execute(select(LoginCode.created_at, LoginCode.ip).where(
-        LoginCode.phone == phone, LoginCode.created_at > day_ago).order_by(LoginCode.created_at))).all()
+    today = (
+        await session.execute(
+            select(LoginCode.created_at, LoginCode.ip)
+            .where(LoginCode.phone == phone, LoginCode.created_at > day_ago)
+            .order_by(LoginCode.created_at)
+        )
+    ).all()
     recent = [row.created_at for row in today if row.ip == ip and row.created_at > hour_ago]
     if recent and (wait := recent[-1] + timedelta(seconds=limits.resend_seconds) - now) > timedelta(0):
         return IssueResult(IssueStatus.WAIT, int(wait.total_seconds()) + 1)
@@ -88,33 +101,67 @@ async def issue_code(session: AsyncSession, limits: CabinetSettings, secret: str
     if len(today) >= limits.codes_per_phone_day:
         first = today[0].created_at
         return IssueResult(IssueStatus.LIMITED, int((first + timedelta(days=1) - now).total_seconds()) + 1)
-    from_ip = (await session.execute(select(func.count()).select_from(LoginCode).where(
-        LoginCode.ip == ip, LoginCode.created_at > hour_ago))).scalar_one()
+    from_ip = (
+        await session.execute(
+            select(func.count()).select_from(LoginCode).where(LoginCode.ip == ip, LoginCode.created_at > hour_ago)
+        )
+    ).scalar_one()
     if from_ip >= limits.codes_per_ip_hour:
         return IssueResult(IssueStatus.LIMITED, 3600)
-    live = (await session.execute(select(LoginCode).where(
-        LoginCode.phone == phone, LoginCode.ip == ip, LoginCode.used_at.is_(None),
-        LoginCode.expires_at > now))).scalars()
+    live = (
+        await session.execute(
+            select(LoginCode).where(
+                LoginCode.phone == phone, LoginCode.ip == ip, LoginCode.used_at.is_(None), LoginCode.expires_at > now
+            )
+        )
+    ).scalars()
     for row in live:
         row.used_at = now  # only the newest code asked for from this address works
     code = code or new_code()
-    session.add(LoginCode(phone=phone, ip=ip, code_hash=hash_code(secret, phone, code), created_at=now,
-                          expires_at=now + timedelta(seconds=limits.code_ttl_seconds), attempts=0))
+    session.add(
+        LoginCode(
+            phone=phone,
+            ip=ip,
+            code_hash=hash_code(secret, phone, code),
+            created_at=now,
+            expires_at=now + timedelta(seconds=limits.code_ttl_seconds),
+            attempts=0,
+        )
+    )
     member = await find_by_phone(session, phone)
-    await emit(session, EventKind.LOGIN_CODE, member.id if member else None,
-               {"phone": phone, "code": code, "language": member.language if member else language}, now)
+    await emit(
+        session,
+        EventKind.LOGIN_CODE,
+        member.id if member else None,
+        {"phone": phone, "code": code, "language": member.language if member else language},
+        now,
+    )
     return IssueResult(IssueStatus.SENT, limits.resend_seconds)
 
 
-async def verify_code(session: AsyncSession, limits: CabinetSettings, secret: str, phone: str, code: str,
-                      now: datetime) -> VerifyResult:
+async def verify_code(
+    session: AsyncSession, limits: CabinetSettings, secret: str, phone: str, code: str, now: datetime
+) -> VerifyResult:
     """Check a guess against the phone's live codes (one per address that asked); a wrong guess counts
     against each of them (commit the session). A right one uses them all up."""
     await _lock(session, "login:" + phone)
-    rows = (await session.execute(select(LoginCode).where(
-        LoginCode.phone == phone, LoginCode.used_at.is_(None), LoginCode.expires_at > now,
-        LoginCode.attempts < limits.code_attempts)
-        .order_by(LoginCode.created_at.desc()).limit(MAX_LIVE))).scalars().all()
+    rows = (
+        (
+            await session.execute(
+                select(LoginCode)
+                .where(
+                    LoginCode.phone == phone,
+                    LoginCode.used_at.is_(None),
+                    LoginCode.expires_at > now,
+                    LoginCode.attempts < limits.code_attempts,
+                )
+                .order_by(LoginCode.created_at.desc())
+                .limit(MAX_LIVE)
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not rows:
         return VerifyResult(VerifyStatus.EXPIRED)
     guess = hash_code(secret, phone, code.strip())

@@ -82,9 +82,7 @@ def validate_registration(reg: Registration, rules: ProgramRules, today: date) -
     return reg
 
 
-async def register(
-    session: AsyncSession, clock: Clock, rules: ProgramRules, reg: Registration
-) -> tuple[Member, bool]:
+async def register(session: AsyncSession, clock: Clock, rules: ProgramRules, reg: Registration) -> tuple[Member, bool]:
     """Register a phone or return the member who already has it: (member, created)."""
     now = clock.now()
     validate_registration(reg, rules, now.astimezone(rules.zone).date())
@@ -195,9 +193,7 @@ def member_lookup(rules: ProgramRules, ref: Any) -> tuple[str, Any, str]:
     try:
         member_id = uuid.UUID(str(ref["member_id"]))
     except ValueError as exc:
-        raise InvalidInput(
-            "member_id is not a UUID.", [FieldError("member.member_id", "expected a UUID")]
-        ) from exc
+        raise InvalidInput("member_id is not a UUID.", [FieldError("member.member_id", "expected a UUID")]) from exc
     return "id", member_id, f"No member with id {member_id}."
 
 
@@ -216,14 +212,13 @@ async def set_consent(
     if channel not in CHANNELS:
         raise InvalidInput(f"Unknown channel {channel!r}.", [FieldError("channel", ", ".join(CHANNELS))])
     consent = (
-        await session.execute(
-            select(Consent).where(Consent.member_id == member.id, Consent.channel == channel)
-        )
+        await session.execute(select(Consent).where(Consent.member_id == member.id, Consent.channel == channel))
     ).scalar_one_or_none()
     now = clock.now()
     if consent is None:
-        consent = Consent(member_id=member.id, channel=channel, granted=granted, changed_at=now,
-                          source=source, method=method)
+        consent = Consent(
+            member_id=member.id, channel=channel, granted=granted, changed_at=now, source=source, method=method
+        )
         session.add(consent)
     elif consent.granted != granted:
         consent.granted, consent.changed_at, consent.source, consent.method = granted, now, source, method

@@ -46,17 +46,31 @@ async def newest_version(session: AsyncSession) -> ProgramVersion | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def save_rules(session: AsyncSession, clock: Clock, current: ProgramRules, new: ProgramRules, *,
-                     actor: str, comment: str | None = None) -> ProgramVersion:
+async def save_rules(
+    session: AsyncSession,
+    clock: Clock,
+    current: ProgramRules,
+    new: ProgramRules,
+    *,
+    actor: str,
+    comment: str | None = None,
+) -> ProgramVersion:
     """Store a new version (already validated) and audit what changed."""
     before, after = rules_data(current), rules_data(new)
     version = ProgramVersion(rules=after, created_by=actor, created_at=clock.now(), comment=comment)
     session.add(version)
     await session.flush()
     changed = sorted(key for key in after.keys() | before.keys() if before.get(key) != after.get(key))
-    audit.record(session, clock, actor, "program.update", ("program_version", str(version.id)),
-                 before={key: before.get(key) for key in changed}, after={key: after.get(key) for key in changed},
-                 reason=comment)
+    audit.record(
+        session,
+        clock,
+        actor,
+        "program.update",
+        ("program_version", str(version.id)),
+        before={key: before.get(key) for key in changed},
+        after={key: after.get(key) for key in changed},
+        reason=comment,
+    )
     return version
 
 
@@ -75,18 +89,19 @@ async def preview_tier_moves(session: AsyncSession, new: ProgramRules, as_of: da
     (Upgrades happen at the next purchase, downgrades at the next recompute job.)"""
     since = as_of - timedelta(days=new.tier_window_days)
     spend_per_member = (
-        select(Purchase.member_id.label("member_id"),
-               func.sum(Purchase.paid - Purchase.refunded_paid).label("spend"))
+        select(Purchase.member_id.label("member_id"), func.sum(Purchase.paid - Purchase.refunded_paid).label("spend"))
         .where(Purchase.member_id.is_not(None), Purchase.purchased_at > since, Purchase.purchased_at <= as_of)
         .group_by(Purchase.member_id)
         .subquery()
     )
-    rows = (await session.execute(
-        select(Member.tier_code, spend_per_member.c.spend, func.count())
-        .select_from(Member)
-        .outerjoin(spend_per_member, spend_per_member.c.member_id == Member.id)
-        .group_by(Member.tier_code, spend_per_member.c.spend)
-    )).all()
+    rows = (
+        await session.execute(
+            select(Member.tier_code, spend_per_member.c.spend, func.count())
+            .select_from(Member)
+            .outerjoin(spend_per_member, spend_per_member.c.member_id == Member.id)
+            .group_by(Member.tier_code, spend_per_member.c.spend)
+        )
+    ).all()
     up = down = unchanged = 0
     by_tier = {tier.code: 0 for tier in new.tiers}
     for held, spend, count in rows:

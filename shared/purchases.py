@@ -52,7 +52,12 @@ class Pricing:
 
 
 def price_receipt(
-    rules: ProgramRules, request: ReceiptRequest, member: Member | None, at: datetime, *, strict: bool,
+    rules: ProgramRules,
+    request: ReceiptRequest,
+    member: Member | None,
+    at: datetime,
+    *,
+    strict: bool,
     offer: Offer = NO_OFFER,
 ) -> Pricing:
     """Price a receipt for a member; strict (confirm) refuses more points than allowed.
@@ -73,8 +78,23 @@ def price_receipt(
             )
         certified, views = checkout.pay_with_certificates(offer, total - discount, strict)
         line_cert = arithmetic.distribute(certified, after_discount)
-        return Pricing(total, discount, request.redeem, 0, 0, 0, total - discount - certified, 0, False,
-                       line_discount, nothing, nothing, touches, line_cert, views)
+        return Pricing(
+            total,
+            discount,
+            request.redeem,
+            0,
+            0,
+            0,
+            total - discount - certified,
+            0,
+            False,
+            line_discount,
+            nothing,
+            nothing,
+            touches,
+            line_cert,
+            views,
+        )
     cap = arithmetic.redemption_cap(rules, total - discount)
     maximum = max(0, min(member.available, cap))
     wanted = maximum if request.redeem == "max" else int(request.redeem)
@@ -91,12 +111,30 @@ def price_receipt(
     zone = arithmetic.member_zone(rules, member.time_zone)
     percent, birthday = arithmetic.accrual_percent(rules, member.tier_code, member.birth_date, at, zone)
     accrue, line_accrue = engine.boosted_accrual(rules, request.lines, paid, percent, offer.promotions, touches)
-    return Pricing(total, discount, request.redeem, wanted, maximum, accrue, sum(paid), percent, birthday,
-                   line_discount, line_redeem, line_accrue, touches, line_cert, views)
+    return Pricing(
+        total,
+        discount,
+        request.redeem,
+        wanted,
+        maximum,
+        accrue,
+        sum(paid),
+        percent,
+        birthday,
+        line_discount,
+        line_redeem,
+        line_accrue,
+        touches,
+        line_cert,
+        views,
+    )
 
 
 def pricing_view(
-    rules: ProgramRules, request: ReceiptRequest, pricing: Pricing, balance_after: int | None,
+    rules: ProgramRules,
+    request: ReceiptRequest,
+    pricing: Pricing,
+    balance_after: int | None,
     offer: Offer = NO_OFFER,
 ) -> dict[str, Any]:
     code = offer.code_view(pricing.touches) if request.promo_code is not None else None
@@ -109,18 +147,38 @@ def pricing_view(
         "accrual_percent": pricing.percent,
         "payable": pricing.payable,
         "lines": [
-            {"sku": line.sku, "amount": line.amount, "discount": d, "redeem": r, "accrue": a, "certificate": c,
-             "promotions": touched}
+            {
+                "sku": line.sku,
+                "amount": line.amount,
+                "discount": d,
+                "redeem": r,
+                "accrue": a,
+                "certificate": c,
+                "promotions": touched,
+            }
             for line, d, r, a, c, touched in zip(
-                request.lines, pricing.line_discount, pricing.line_redeem, pricing.line_accrue,
-                pricing.line_certificate, pricing.touches.by_line, strict=True
+                request.lines,
+                pricing.line_discount,
+                pricing.line_redeem,
+                pricing.line_accrue,
+                pricing.line_certificate,
+                pricing.touches.by_line,
+                strict=True,
             )
         ],
         "promotions": promotions,
         "promo_code": code,
         "certificates": pricing.certificates,
-        "receipt_text": receipt_lines(rules, pricing.applied, pricing.accrue, balance_after, pricing.birthday,
-                                      promotions=promotions, code=code, certificates=pricing.certificates),
+        "receipt_text": receipt_lines(
+            rules,
+            pricing.applied,
+            pricing.accrue,
+            balance_after,
+            pricing.birthday,
+            promotions=promotions,
+            code=code,
+            certificates=pricing.certificates,
+        ),
     }
 
 
@@ -130,9 +188,16 @@ async def calculate(session: AsyncSession, clock: Clock, rules: ProgramRules, bo
     member = await resolve_member(session, rules, request.member) if request.member else None
     at = request.purchased_at or now
     offer = await checkout.prepare(
-        await session.connection(), store_id=request.store_id, at=at, member_id=member.id if member else None,
-        tier_code=member.tier_code if member else None, promo_code=request.promo_code,
-        asks=request.certificates, confirming=False, lines=request.lines)
+        await session.connection(),
+        store_id=request.store_id,
+        at=at,
+        member_id=member.id if member else None,
+        tier_code=member.tier_code if member else None,
+        promo_code=request.promo_code,
+        asks=request.certificates,
+        confirming=False,
+        lines=request.lines,
+    )
     pricing = price_receipt(rules, request, member, at, strict=False, offer=offer)
     after = None if member is None else member.available - pricing.applied + _accrued_now(rules, pricing, request, now)
     return pricing_view(rules, request, pricing, after, offer)
@@ -143,9 +208,7 @@ def _accrued_now(rules: ProgramRules, pricing: Pricing, request: ReceiptRequest,
     return pricing.accrue if at + timedelta(hours=rules.pending_hours) <= now else 0
 
 
-async def confirm(
-    session: AsyncSession, clock: Clock, rules: ProgramRules, body: Any
-) -> tuple[dict[str, Any], bool]:
+async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body: Any) -> tuple[dict[str, Any], bool]:
     """Confirm a receipt once: (answer, created). A retry returns the original answer.
 
     The till's hot path (see shared.receipt_ledger): the member is found, locked and their
@@ -159,26 +222,48 @@ async def confirm(
         column, key, missing = member_lookup(rules, request.member)
         # Retries of one receipt queue on this lock, so the check below sees the first one's commit.
         member, spend = await receipt_ledger.lock_member(
-            conn, column, key, max(now, at), rules.tier_window_days, missing)
+            conn, column, key, max(now, at), rules.tier_window_days, missing
+        )
     stored = await _stored_answer(conn, request)
     if stored is not None:
         return stored, False
     offer = await checkout.prepare(
-        conn, store_id=request.store_id, at=at, member_id=member.id if member else None,
-        tier_code=member.tier_code if member else None, promo_code=request.promo_code,
-        asks=request.certificates, confirming=True, lines=request.lines,
-        segments=member.segment_ids if member else None)
-    pricing: Pricing = await checkout.claim(conn, offer, lambda o: price_receipt(
-        rules, request, member, at, strict=True, offer=o))  # type: ignore[arg-type]
+        conn,
+        store_id=request.store_id,
+        at=at,
+        member_id=member.id if member else None,
+        tier_code=member.tier_code if member else None,
+        promo_code=request.promo_code,
+        asks=request.certificates,
+        confirming=True,
+        lines=request.lines,
+        segments=member.segment_ids if member else None,
+    )
+    pricing: Pricing = await checkout.claim(
+        conn, offer, lambda o: price_receipt(rules, request, member, at, strict=True, offer=o)
+    )  # type: ignore[arg-type]
     purchase_id = uuid.uuid4()
     answer: dict[str, Any] = {"purchase_id": str(purchase_id)}
     row = {
-        "id": purchase_id, "store_id": request.store_id, "receipt_id": request.receipt_id,
-        "member_id": member.id if member else None, "purchased_at": at, "created_at": now,
-        "request_hash": request.body_hash, "total": pricing.total, "discount": pricing.discount,
-        "redeemed": pricing.applied, "paid": pricing.payable, "accrued": pricing.accrue, "accrual_lot_id": None,
-        "redeemed_expires_at": None, "refunded_amount": 0, "refunded_paid": 0, "points_reversed": 0,
-        "points_restored": 0, "refunded_lines": {},
+        "id": purchase_id,
+        "store_id": request.store_id,
+        "receipt_id": request.receipt_id,
+        "member_id": member.id if member else None,
+        "purchased_at": at,
+        "created_at": now,
+        "request_hash": request.body_hash,
+        "total": pricing.total,
+        "discount": pricing.discount,
+        "redeemed": pricing.applied,
+        "paid": pricing.payable,
+        "accrued": pricing.accrue,
+        "accrual_lot_id": None,
+        "redeemed_expires_at": None,
+        "refunded_amount": 0,
+        "refunded_paid": 0,
+        "points_reversed": 0,
+        "points_restored": 0,
+        "refunded_lines": {},
         "lines": [_line_record(line, d) for line, d in zip(request.lines, pricing.line_discount, strict=True)],
         "response": {},
     }
@@ -199,26 +284,62 @@ async def confirm(
     comment = f"receipt {request.receipt_id}"
     if pricing.applied:
         row["redeemed_expires_at"] = writes.spend(member, lots, pricing.applied, now, purchase_id, comment)
-        events.append(event_row(EventKind.POINTS_REDEEMED, member.id, {
-            "points": pricing.applied, "purchase_id": str(purchase_id), "store_id": request.store_id,
-            "receipt_id": request.receipt_id}, now))
+        events.append(
+            event_row(
+                EventKind.POINTS_REDEEMED,
+                member.id,
+                {
+                    "points": pricing.applied,
+                    "purchase_id": str(purchase_id),
+                    "store_id": request.store_id,
+                    "receipt_id": request.receipt_id,
+                },
+                now,
+            )
+        )
     await conn.execute(_PURCHASES.insert(), row)
     await checkout.record(conn, offer, pricing.certificates, member.id, purchase_id, now)
     if pricing.accrue:
         available_at = max(at + timedelta(hours=rules.pending_hours), now) if rules.pending_hours else now
-        lot = await writes.accrue(conn, member, pricing.accrue, now, available_at,
-                                  available_at + timedelta(days=rules.expiry_days), purchase_id, comment)
+        lot = await writes.accrue(
+            conn,
+            member,
+            pricing.accrue,
+            now,
+            available_at,
+            available_at + timedelta(days=rules.expiry_days),
+            purchase_id,
+            comment,
+        )
         lots.append(lot)
-        events.append(event_row(EventKind.POINTS_ACCRUED, member.id, {
-            "points": pricing.accrue, "available_at": available_at.isoformat(), "purchase_id": str(purchase_id),
-            "store_id": request.store_id, "receipt_id": request.receipt_id, "birthday": pricing.birthday}, now))
+        events.append(
+            event_row(
+                EventKind.POINTS_ACCRUED,
+                member.id,
+                {
+                    "points": pricing.accrue,
+                    "available_at": available_at.isoformat(),
+                    "purchase_id": str(purchase_id),
+                    "store_id": request.store_id,
+                    "receipt_id": request.receipt_id,
+                    "birthday": pricing.birthday,
+                },
+                now,
+            )
+        )
     if at > max(now, at) - timedelta(days=rules.tier_window_days):
         spend += pricing.payable
     earned = rules.tier_for_spend(spend)
     tier_changed = rules.tier_rank(earned.code) > rules.tier_rank(member.tier_code)
     if tier_changed:
-        events.append(event_row(EventKind.TIER_CHANGED, member.id,
-                                {"from": member.tier_code, "to": earned.code, "reason": "purchase"}, now))
+        events.append(
+            event_row(
+                EventKind.TIER_CHANGED,
+                member.id,
+                {"from": member.tier_code, "to": earned.code, "reason": "purchase"},
+                now,
+            )
+        )
         member.tier_code = earned.code
     member.last_purchase_at = max(member.last_purchase_at or at, at)
     await writes.flush(conn, member, tier_changed, now)
@@ -231,7 +352,8 @@ async def confirm(
 
 _PURCHASES = Purchase.__table__
 _STORED = select(_PURCHASES.c.id, _PURCHASES.c.request_hash, _PURCHASES.c.response).where(
-    _PURCHASES.c.store_id == bindparam("store_id"), _PURCHASES.c.receipt_id == bindparam("receipt_id"))
+    _PURCHASES.c.store_id == bindparam("store_id"), _PURCHASES.c.receipt_id == bindparam("receipt_id")
+)
 _SET_RESPONSE = update(_PURCHASES).where(_PURCHASES.c.id == bindparam("pid")).values(response=bindparam("response"))
 
 
@@ -246,12 +368,21 @@ async def _claim_anonymous(session: AsyncSession, conn: AsyncConnection, row: di
 
 
 def _line_record(line: Any, discount: int) -> dict[str, Any]:
-    return {"sku": line.sku, "name": line.name, "category": line.category,
-            "quantity": str(line.quantity), "price": line.price, "amount": line.amount, "discount": discount}
+    return {
+        "sku": line.sku,
+        "name": line.name,
+        "category": line.category,
+        "quantity": str(line.quantity),
+        "price": line.price,
+        "amount": line.amount,
+        "discount": discount,
+    }
 
 
 async def _stored_answer(conn: AsyncConnection, request: ReceiptRequest) -> dict[str, Any] | None:
-    found = (await conn.execute(_STORED, {"store_id": request.store_id, "receipt_id": request.receipt_id})).one_or_none()
+    found = (
+        await conn.execute(_STORED, {"store_id": request.store_id, "receipt_id": request.receipt_id})
+    ).one_or_none()
     if found is None:
         return None
     if found.request_hash != request.body_hash:
@@ -276,9 +407,7 @@ async def refund(
     now = clock.now()
     request = parse_refund(body)
     purchase = (
-        await session.execute(
-            select(Purchase).where(Purchase.store_id == store_id, Purchase.receipt_id == receipt_id)
-        )
+        await session.execute(select(Purchase).where(Purchase.store_id == store_id, Purchase.receipt_id == receipt_id))
     ).scalar_one_or_none()
     if purchase is None:
         raise NotFound(f"No confirmed receipt {receipt_id} in store {store_id}.")
@@ -300,25 +429,58 @@ async def refund(
     purchase.refunded_paid = arithmetic.share_down(purchase.paid, refunded, whole)
     purchase.points_reversed = reversed_total
     purchase.points_restored = restored_total
-    answer: dict[str, Any] = {"refund_id": request.refund_id, "points_reversed": to_reverse,
-                              "points_restored": to_restore, "balance": None}
-    answer |= await checkout.give_back(await session.connection(), purchase.id, refunded, whole,
-                                       request.refund_id, now)
+    answer: dict[str, Any] = {
+        "refund_id": request.refund_id,
+        "points_reversed": to_reverse,
+        "points_restored": to_restore,
+        "balance": None,
+    }
+    answer |= await checkout.give_back(await session.connection(), purchase.id, refunded, whole, request.refund_id, now)
     if member is not None:
         comment = f"refund {request.refund_id} of receipt {receipt_id}"
         await ledger.reverse(session, member, to_reverse, now, purchase_id=purchase.id, comment=comment)
         if to_restore:
             expires_at = purchase.redeemed_expires_at or now + timedelta(days=rules.expiry_days)
-            ledger.add_lot(session, member, kind="refund", source="restore", points=to_restore, now=now,
-                           available_at=now, expires_at=expires_at, purchase_id=purchase.id, comment=comment)
+            ledger.add_lot(
+                session,
+                member,
+                kind="refund",
+                source="restore",
+                points=to_restore,
+                now=now,
+                available_at=now,
+                expires_at=expires_at,
+                purchase_id=purchase.id,
+                comment=comment,
+            )
         member.updated_at = now
-        await emit(session, EventKind.PURCHASE_REFUNDED, member.id,
-                   {"refund_id": request.refund_id, "store_id": store_id, "receipt_id": receipt_id,
-                    "amount": value, "points_reversed": to_reverse, "points_restored": to_restore}, now)
+        await emit(
+            session,
+            EventKind.PURCHASE_REFUNDED,
+            member.id,
+            {
+                "refund_id": request.refund_id,
+                "store_id": store_id,
+                "receipt_id": receipt_id,
+                "amount": value,
+                "points_reversed": to_reverse,
+                "points_restored": to_restore,
+            },
+            now,
+        )
         answer["balance"] = await balance_view(session, rules, member, now)
-    session.add(Refund(purchase_id=purchase.id, refund_id=request.refund_id, amount=value,
-                       points_reversed=to_reverse, points_restored=to_restore,
-                       request_hash=request.body_hash, response=answer, created_at=now))
+    session.add(
+        Refund(
+            purchase_id=purchase.id,
+            refund_id=request.refund_id,
+            amount=value,
+            points_reversed=to_reverse,
+            points_restored=to_restore,
+            request_hash=request.body_hash,
+            response=answer,
+            created_at=now,
+        )
+    )
     await session.flush()
     return answer, True
 
@@ -340,8 +502,9 @@ def _returned_value(purchase: Purchase, request: RefundRequest) -> int:
     left = purchase.total - purchase.discount - purchase.refunded_amount
     if request.amount is not None:
         if request.amount > left:
-            raise InvalidInput(f"Only {left} of this receipt is left to refund.",
-                               [FieldError("amount", f"at most {left}")], max=left)
+            raise InvalidInput(
+                f"Only {left} of this receipt is left to refund.", [FieldError("amount", f"at most {left}")], max=left
+            )
         return request.amount
     assert request.lines is not None
     bought: dict[str, Decimal] = defaultdict(Decimal)
@@ -359,12 +522,16 @@ def _returned_value(purchase: Purchase, request: RefundRequest) -> int:
     value = 0
     for i, (sku, qty) in enumerate(request.lines):
         if sku not in bought:
-            raise InvalidInput(f"SKU {sku} is not on receipt {purchase.receipt_id}.",
-                               [FieldError(f"lines[{i}].sku", "not on this receipt")])
+            raise InvalidInput(
+                f"SKU {sku} is not on receipt {purchase.receipt_id}.",
+                [FieldError(f"lines[{i}].sku", "not on this receipt")],
+            )
         returned[sku] += qty
         if returned[sku] > bought[sku]:
-            raise InvalidInput(f"More of {sku} refunded than was bought ({bought[sku]}).",
-                               [FieldError(f"lines[{i}].quantity", f"at most {bought[sku]} in all")])
+            raise InvalidInput(
+                f"More of {sku} refunded than was bought ({bought[sku]}).",
+                [FieldError(f"lines[{i}].quantity", f"at most {bought[sku]} in all")],
+            )
         value += int((price[sku] * qty).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     value = min(value, left)
     if value <= 0:

@@ -28,8 +28,8 @@ TEXTS = {
         "birthday": "Happy birthday! Earning {p}%",
         "balance": "Balance: {n}",
         "anonymous": "Show your loyalty card to earn points",
-        "promotion_discount": "Promotion \"{name}\": discount {money}",
-        "promotion_points": "Promotion \"{name}\": +{points}",
+        "promotion_discount": 'Promotion "{name}": discount {money}',
+        "promotion_points": 'Promotion "{name}": +{points}',
         "code_applied": "Promo code {code} applied",
         "code_refused": "Promo code {code} not applied: {reason}",
         "certificate": "Certificate {number}: paid {money}, left {left}",
@@ -57,8 +57,9 @@ def money(kopecks: int) -> str:
     return f"{kopecks // 100}.{kopecks % 100:02d}"
 
 
-def promotion_lines(language: str, promotions: list[dict[str, Any]], code: dict[str, Any] | None,
-                    certificates: list[dict[str, Any]]) -> list[str]:
+def promotion_lines(
+    language: str, promotions: list[dict[str, Any]], code: dict[str, Any] | None, certificates: list[dict[str, Any]]
+) -> list[str]:
     text = TEXTS.get(language, TEXTS["en"])
     lines = []
     for p in promotions:
@@ -74,14 +75,23 @@ def promotion_lines(language: str, promotions: list[dict[str, Any]], code: dict[
             lines.append(text["code_refused"].format(code=code["code"], reason=reason))
     for cert in certificates:
         if cert["applied"]:
-            lines.append(text["certificate"].format(number=cert["number"][-4:].rjust(8, "*"),
-                                                    money=money(cert["applied"]), left=money(cert["balance"])))
+            lines.append(
+                text["certificate"].format(
+                    number=cert["number"][-4:].rjust(8, "*"), money=money(cert["applied"]), left=money(cert["balance"])
+                )
+            )
     return lines
 
 
 def receipt_lines(
-    rules: ProgramRules, redeemed: int, accrued: int, balance_after: int | None, birthday: bool, *,
-    promotions: list[dict[str, Any]] | None = None, code: dict[str, Any] | None = None,
+    rules: ProgramRules,
+    redeemed: int,
+    accrued: int,
+    balance_after: int | None,
+    birthday: bool,
+    *,
+    promotions: list[dict[str, Any]] | None = None,
+    code: dict[str, Any] | None = None,
     certificates: list[dict[str, Any]] | None = None,
 ) -> list[str]:
     text = TEXTS.get(rules.language, TEXTS["en"])

@@ -164,8 +164,9 @@ def parse_receipt(body: Any, now: datetime) -> ReceiptRequest:
         problems.add("redeem", 'must be a non-negative whole number of points or "max"')
         redeem = 0
     promo_code = body.get("promo_code")
-    if promo_code is not None and (not isinstance(promo_code, str) or len(promo_code) > MAX_ID
-                                   or has_control(promo_code)):
+    if promo_code is not None and (
+        not isinstance(promo_code, str) or len(promo_code) > MAX_ID or has_control(promo_code)
+    ):
         problems.add("promo_code", "must be a string of at most 64 characters or null")
         promo_code = None
     certificates = _parse_certificates(problems, body.get("certificates"))

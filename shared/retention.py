@@ -43,9 +43,7 @@ class RetentionReport:
         )
 
 
-async def run_retention(
-    core: Core, clock: Clock, settings: RetentionSettings
-) -> RetentionReport:
+async def run_retention(core: Core, clock: Clock, settings: RetentionSettings) -> RetentionReport:
     now = clock.now()
     report = RetentionReport()
     report.messages_blanked = await blank_old_messages(
@@ -98,9 +96,7 @@ async def blank_old_messages(core: Core, cutoff: object, batch: int) -> int:
             return done
 
 
-async def _delete_in_batches(
-    core: Core, id_column: object, where: object, batch: int
-) -> int:
+async def _delete_in_batches(core: Core, id_column: object, where: object, batch: int) -> int:
     done = 0
     model = id_column.class_  # type: ignore[attr-defined]
     while True:

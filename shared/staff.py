@@ -71,27 +71,35 @@ def _check(email: str, role: str, password: str | None) -> str:
     return email
 
 
-async def create_staff(session: AsyncSession, clock: Clock, email: str, role: str, password: str,
-                       *, actor: str = "cli") -> StaffAccount:
+async def create_staff(
+    session: AsyncSession, clock: Clock, email: str, role: str, password: str, *, actor: str = "cli"
+) -> StaffAccount:
     email = _check(email, role, password)
-    account = StaffAccount(email=email, role=role, password_hash=await hash_password(password), active=True,
-                           created_at=clock.now(), session_generation=0)
+    account = StaffAccount(
+        email=email,
+        role=role,
+        password_hash=await hash_password(password),
+        active=True,
+        created_at=clock.now(),
+        session_generation=0,
+    )
     try:
         async with session.begin_nested():
             session.add(account)
             await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A staff account {email} already exists.") from exc
-    audit.record(session, clock, actor, "staff.create", ("staff", str(account.id)),
-                 after={"email": email, "role": role})
+    audit.record(
+        session, clock, actor, "staff.create", ("staff", str(account.id)), after={"email": email, "role": role}
+    )
     return account
 
 
 async def authenticate(session: AsyncSession, clock: Clock, email: str, password: str) -> StaffAccount | None:
     """The active account with this e-mail and password, or None (same work either way)."""
-    account = (await session.execute(
-        select(StaffAccount).where(StaffAccount.email == email.strip().lower())
-    )).scalar_one_or_none()
+    account = (
+        await session.execute(select(StaffAccount).where(StaffAccount.email == email.strip().lower()))
+    ).scalar_one_or_none()
     if account is None or not account.active:
         await _verify(password, await asyncio.to_thread(_dummy_hash))
         return None
@@ -112,8 +120,9 @@ async def list_staff(session: AsyncSession) -> list[StaffAccount]:
     return list((await session.execute(select(StaffAccount).order_by(StaffAccount.email))).scalars())
 
 
-async def update_staff(session: AsyncSession, clock: Clock, staff_id: int, *, role: str, active: bool,
-                       actor: str) -> StaffAccount:
+async def update_staff(
+    session: AsyncSession, clock: Clock, staff_id: int, *, role: str, active: bool, actor: str
+) -> StaffAccount:
     """Change a role or (de)activate; the last active admin cannot lock everyone out."""
     account = await session.get(StaffAccount, staff_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if account is None:
@@ -121,20 +130,33 @@ async def update_staff(session: AsyncSession, clock: Clock, staff_id: int, *, ro
     _check(account.email, role, None)
     before = {"role": account.role, "active": account.active}
     if account.role == ADMIN and account.active and (role != ADMIN or not active):
-        admins = (await session.execute(select(func.count()).select_from(StaffAccount).where(
-            StaffAccount.role == ADMIN, StaffAccount.active.is_(True)))).scalar_one()
+        admins = (
+            await session.execute(
+                select(func.count())
+                .select_from(StaffAccount)
+                .where(StaffAccount.role == ADMIN, StaffAccount.active.is_(True))
+            )
+        ).scalar_one()
         if admins <= 1:
             raise Conflict("This is the last active admin; make another admin first.")
     account.role, account.active = role, active
     if before != {"role": role, "active": active}:
         _end_sessions(account)  # the person signs in again under the new role (or not at all)
-        audit.record(session, clock, actor, "staff.update", ("staff", str(account.id)), before=before,
-                     after={"role": role, "active": active})
+        audit.record(
+            session,
+            clock,
+            actor,
+            "staff.update",
+            ("staff", str(account.id)),
+            before=before,
+            after={"role": role, "active": active},
+        )
     return account
 
 
-async def set_password(session: AsyncSession, clock: Clock, staff_id: int, password: str, *,
-                       actor: str) -> StaffAccount:
+async def set_password(
+    session: AsyncSession, clock: Clock, staff_id: int, password: str, *, actor: str
+) -> StaffAccount:
     """A new password ends every console session of the account (a stolen cookie dies with the old one)."""
     account = await session.get(StaffAccount, staff_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if account is None:
@@ -151,7 +173,9 @@ async def set_password(session: AsyncSession, clock: Clock, staff_id: int, passw
 
 async def end_sessions(session: AsyncSession, staff_id: int, generation: int) -> bool:
     """Sign-out: move the generation on if it is still the one the session carries (one UPDATE)."""
-    result = await session.execute(update(StaffAccount).where(
-        StaffAccount.id == staff_id, StaffAccount.session_generation == generation)
-        .values(session_generation=StaffAccount.session_generation + 1))
+    result = await session.execute(
+        update(StaffAccount)
+        .where(StaffAccount.id == staff_id, StaffAccount.session_generation == generation)
+        .values(session_generation=StaffAccount.session_generation + 1)
+    )
     return bool(getattr(result, "rowcount", 0))

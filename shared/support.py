@@ -51,13 +51,26 @@ async def find_members(session: AsyncSession, rules: ProgramRules, query: str, l
 
 
 def member_snapshot(member: Member) -> dict[str, Any]:
-    return {"phone": member.phone, "card_number": member.card_number, "available": member.available,
-            "pending": member.pending, "debt": member.debt, "tier": member.tier_code}
+    return {
+        "phone": member.phone,
+        "card_number": member.card_number,
+        "available": member.available,
+        "pending": member.pending,
+        "debt": member.debt,
+        "tier": member.tier_code,
+    }
 
 
 async def adjust_points(
-    session: AsyncSession, clock: Clock, rules: ProgramRules, member_id: uuid.UUID, points: int, reason: str,
-    *, actor: str, request_id: str,
+    session: AsyncSession,
+    clock: Clock,
+    rules: ProgramRules,
+    member_id: uuid.UUID,
+    points: int,
+    reason: str,
+    *,
+    actor: str,
+    request_id: str,
 ) -> Member:
     """Credit (a new available lot) or debit (soonest-expiring first) points; a repeated request_id
     (a double-submitted form) changes nothing the second time."""
@@ -79,21 +92,50 @@ async def adjust_points(
     before = member_snapshot(member)
     now = clock.now()
     if points > 0:
-        ledger.add_lot(session, member, kind="adjustment", source="support", points=points, now=now,
-                       available_at=now, expires_at=now + timedelta(days=rules.expiry_days), comment=reason)
+        ledger.add_lot(
+            session,
+            member,
+            kind="adjustment",
+            source="support",
+            points=points,
+            now=now,
+            available_at=now,
+            expires_at=now + timedelta(days=rules.expiry_days),
+            comment=reason,
+        )
     else:
         await ledger.spend(session, member, -points, now, kind="adjustment", comment=reason)
     member.updated_at = now
-    await emit(session, EventKind.POINTS_ADJUSTED, member.id,
-               {"points": points, "balance": member.available, "reason": reason}, now, dedup_key=key)
-    audit.record(session, clock, actor, "member.adjust", ("member", str(member.id)), before=before,
-                 after=member_snapshot(member), reason=reason)
+    await emit(
+        session,
+        EventKind.POINTS_ADJUSTED,
+        member.id,
+        {"points": points, "balance": member.available, "reason": reason},
+        now,
+        dedup_key=key,
+    )
+    audit.record(
+        session,
+        clock,
+        actor,
+        "member.adjust",
+        ("member", str(member.id)),
+        before=before,
+        after=member_snapshot(member),
+        reason=reason,
+    )
     return member
 
 
 async def merge_members(
-    session: AsyncSession, clock: Clock, rules: ProgramRules, duplicate_id: uuid.UUID, keep_id: uuid.UUID,
-    *, actor: str, reason: str,
+    session: AsyncSession,
+    clock: Clock,
+    rules: ProgramRules,
+    duplicate_id: uuid.UUID,
+    keep_id: uuid.UUID,
+    *,
+    actor: str,
+    reason: str,
 ) -> Member:
     """Move the duplicate's lots, entries, purchases and consents onto the member kept, then delete
     the duplicate. Balances add up exactly; both members are locked (in a fixed order)."""
@@ -115,8 +157,9 @@ async def merge_members(
     keep.debt += duplicate.debt
     if rules.tier_rank(duplicate.tier_code) > rules.tier_rank(keep.tier_code):
         keep.tier_code, keep.tier_changed_at = duplicate.tier_code, now
-    if duplicate.last_purchase_at and (keep.last_purchase_at is None
-                                       or duplicate.last_purchase_at > keep.last_purchase_at):
+    if duplicate.last_purchase_at and (
+        keep.last_purchase_at is None or duplicate.last_purchase_at > keep.last_purchase_at
+    ):
         keep.last_purchase_at = duplicate.last_purchase_at
     for name in PROFILE_FIELDS:
         if getattr(keep, name) is None and getattr(duplicate, name) is not None:
@@ -132,10 +175,23 @@ async def merge_members(
     await session.execute(delete(Member).where(Member.id == duplicate.id))
     session.expunge(duplicate)
     await _check_ledger(session, keep)
-    await emit(session, EventKind.POINTS_ADJUSTED, keep.id,
-               {"points": moved, "balance": keep.available, "reason": "merge"}, now)
-    audit.record(session, clock, actor, "member.merge", ("member", str(keep.id)), before=before,
-                 after={"kept": member_snapshot(keep), "deleted": str(duplicate_id)}, reason=reason.strip() or None)
+    await emit(
+        session,
+        EventKind.POINTS_ADJUSTED,
+        keep.id,
+        {"points": moved, "balance": keep.available, "reason": "merge"},
+        now,
+    )
+    audit.record(
+        session,
+        clock,
+        actor,
+        "member.merge",
+        ("member", str(keep.id)),
+        before=before,
+        after={"kept": member_snapshot(keep), "deleted": str(duplicate_id)},
+        reason=reason.strip() or None,
+    )
     return keep
 
 
@@ -158,18 +214,23 @@ async def _merge_consents(session: AsyncSession, duplicate_id: uuid.UUID, keep_i
 async def _merge_grants(session: AsyncSession, duplicate_id: uuid.UUID, keep_id: uuid.UUID) -> None:
     """A grant both had stays recorded once (on the member kept); the duplicate's others move across."""
     kept_grants = select(BonusGrantMember.grant_id).where(BonusGrantMember.member_id == keep_id).scalar_subquery()
-    await session.execute(delete(BonusGrantMember).where(BonusGrantMember.member_id == duplicate_id,
-                                                         BonusGrantMember.grant_id.in_(kept_grants)))
-    await session.execute(update(BonusGrantMember).where(BonusGrantMember.member_id == duplicate_id)
-                          .values(member_id=keep_id))
+    await session.execute(
+        delete(BonusGrantMember).where(
+            BonusGrantMember.member_id == duplicate_id, BonusGrantMember.grant_id.in_(kept_grants)
+        )
+    )
+    await session.execute(
+        update(BonusGrantMember).where(BonusGrantMember.member_id == duplicate_id).values(member_id=keep_id)
+    )
 
 
 async def _check_ledger(session: AsyncSession, member: Member) -> None:
     """The ledger invariant, checked before commit: a merge that would break it is rolled back."""
     await session.flush()
-    total = (await session.execute(
-        select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member.id)
-    )).scalar_one()
+    total = (
+        await session.execute(select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member.id))
+    ).scalar_one()
     if int(total) != member.available + member.pending:
-        raise Conflict(f"Ledger mismatch after merge ({total} != {member.available + member.pending}); "
-                       "nothing was changed.")
+        raise Conflict(
+            f"Ledger mismatch after merge ({total} != {member.available + member.pending}); nothing was changed."
+        )

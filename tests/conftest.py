@@ -104,8 +104,13 @@ async def database_url(var_dir: Path) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, var_dir: Path) -> Settings:
-    return Settings(database_url=database_url, var_dir=var_dir, secret_key="test-secret-" + "x" * 32,
-                    public_url="http://testserver.local", db_statement_cache_size=STATEMENT_CACHE)
+    return Settings(
+        database_url=database_url,
+        var_dir=var_dir,
+        secret_key="test-secret-" + "x" * 32,
+        public_url="http://testserver.local",
+        db_statement_cache_size=STATEMENT_CACHE,
+    )
 
 
 @pytest.fixture
@@ -118,17 +123,34 @@ async def empty_tables(core: Core) -> None:
     core does not load the previous test's program version on the way."""
     async with core.sessions() as session, session.begin():
         if session.bind.dialect.name == "postgresql":
-            names = (await session.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            ))).scalars().all()
-            await session.execute(text(f"TRUNCATE {', '.join(chr(34) + n + chr(34) for n in names)} "
-                                       "RESTART IDENTITY CASCADE"))
+            names = (
+                (
+                    await session.execute(
+                        text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            await session.execute(
+                text(f"TRUNCATE {', '.join(chr(34) + n + chr(34) for n in names)} RESTART IDENTITY CASCADE")
+            )
         else:
             await session.execute(text("PRAGMA defer_foreign_keys = ON"))
-            names = (await session.execute(text(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-                "AND name <> 'alembic_version'"
-            ))).scalars().all()
+            names = (
+                (
+                    await session.execute(
+                        text(
+                            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                            "AND name <> 'alembic_version'"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
             for name in names:
                 await session.execute(text(f'DELETE FROM "{name}"'))
 
@@ -155,8 +177,7 @@ async def app_client(app: Litestar, **headers: str) -> AsyncIterator[httpx.Async
         await hook(app)
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local",
-                                     headers=headers) as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local", headers=headers) as http:
             yield http
     finally:
         for hook in app.on_shutdown:

@@ -25,24 +25,34 @@ class ApnsClient:
         self.topic = settings.wallet.apple_pass_type_id
         # Dev mode (a generated chain, Apple's own gateway): Apple would refuse our certificate, so
         # pushes are written to var/wallet/apns.jsonl instead of being sent.
-        self.dev_log = (settings.var_dir / "wallet" / "apns.jsonl"
-                        if creds.root is not None and settings.wallet.apns_url == APPLE_GATEWAY else None)
+        self.dev_log = (
+            settings.var_dir / "wallet" / "apns.jsonl"
+            if creds.root is not None and settings.wallet.apns_url == APPLE_GATEWAY
+            else None
+        )
         verify: str | bool = str(settings.wallet.apns_ca_file) if settings.wallet.apns_ca_file else True
-        self.http = httpx.AsyncClient(http2=True, base_url=settings.wallet.apns_url, timeout=10,
-                                      cert=(str(creds.cert), str(creds.key)), verify=verify)
+        self.http = httpx.AsyncClient(
+            http2=True,
+            base_url=settings.wallet.apns_url,
+            timeout=10,
+            cert=(str(creds.cert), str(creds.key)),
+            verify=verify,
+        )
 
     async def push(self, token: str) -> int:
         """Push to one device; returns the HTTP status (0 when APNs could not be reached)."""
         if self.dev_log is not None:
-            line = json.dumps({"device_token": token, "topic": self.topic, "payload": {},
-                               "at": datetime.now(UTC).isoformat()})
+            line = json.dumps(
+                {"device_token": token, "topic": self.topic, "payload": {}, "at": datetime.now(UTC).isoformat()}
+            )
             with append_private(self.dev_log) as out:
                 out.write(line + "\n")
             log.info("APNs push (dev mode, logged to %s) to device %s… for %s", self.dev_log, token[:8], self.topic)
             return 200
         try:
-            answer = await self.http.post(f"/3/device/{token}", content=b"{}",
-                                          headers={"apns-topic": self.topic, "apns-priority": "5"})
+            answer = await self.http.post(
+                f"/3/device/{token}", content=b"{}", headers={"apns-topic": self.topic, "apns-priority": "5"}
+            )
         except httpx.HTTPError as exc:
             log.warning("APNs unreachable for device %s…: %r", token[:8], exc)
             return 0

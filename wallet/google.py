@@ -34,8 +34,10 @@ def loyalty_object(settings: Settings, rules: ProgramRules, member: Member) -> d
         "state": "ACTIVE",
         "accountId": member.card_number,
         "accountName": " ".join(p for p in (member.first_name, member.last_name) if p) or member.card_number,
-        "loyaltyPoints": {"label": "Баллы" if member.language == "ru" else "Points",
-                          "balance": {"int": member.available}},
+        "loyaltyPoints": {
+            "label": "Баллы" if member.language == "ru" else "Points",
+            "balance": {"int": member.available},
+        },
         "secondaryLoyaltyPoints": {"label": tier, "balance": {"int": member.pending}},
         "barcode": {"type": "QR_CODE", "value": member.card_number, "alternateText": member.card_number},
     }
@@ -43,9 +45,14 @@ def loyalty_object(settings: Settings, rules: ProgramRules, member: Member) -> d
 
 def loyalty_class(settings: Settings, rules: ProgramRules) -> dict[str, Any]:
     w = settings.wallet
-    return {"id": class_id(settings), "issuerName": w.organization_name, "programName": rules.name,
-            "reviewStatus": "UNDER_REVIEW", "hexBackgroundColor": "#7a1030",
-            "programLogo": {"sourceUri": {"uri": f"{settings.public_url}/static/logo.png"}}}
+    return {
+        "id": class_id(settings),
+        "issuerName": w.organization_name,
+        "programName": rules.name,
+        "reviewStatus": "UNDER_REVIEW",
+        "hexBackgroundColor": "#7a1030",
+        "programLogo": {"sourceUri": {"uri": f"{settings.public_url}/static/logo.png"}},
+    }
 
 
 class GoogleWalletClient:
@@ -61,10 +68,21 @@ class GoogleWalletClient:
         if self._token and self._token[1] > time.time() + 60:
             return self._token[0]
         now = int(time.time())
-        assertion = jwt.encode({"iss": self.account["client_email"], "scope": SCOPE, "aud": self.account["token_uri"],
-                                "iat": now, "exp": now + 3600}, signing_key(self.account), algorithm="RS256")
-        answer = await self.http.post(self.account["token_uri"], data={
-            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+        assertion = jwt.encode(
+            {
+                "iss": self.account["client_email"],
+                "scope": SCOPE,
+                "aud": self.account["token_uri"],
+                "iat": now,
+                "exp": now + 3600,
+            },
+            signing_key(self.account),
+            algorithm="RS256",
+        )
+        answer = await self.http.post(
+            self.account["token_uri"],
+            data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+        )
         answer.raise_for_status()
         body = answer.json()
         self._token = (body["access_token"], time.time() + int(body.get("expires_in", 3600)))
@@ -75,8 +93,9 @@ class GoogleWalletClient:
         if self._class_ready:
             return
         headers = {"Authorization": f"Bearer {await self._access_token()}"}
-        answer = await self.http.post("/walletobjects/v1/loyaltyClass", json=loyalty_class(self.settings, rules),
-                                      headers=headers)
+        answer = await self.http.post(
+            "/walletobjects/v1/loyaltyClass", json=loyalty_class(self.settings, rules), headers=headers
+        )
         self._class_ready = answer.status_code in (200, 409)
 
     async def update(self, body: dict[str, Any]) -> int:
@@ -95,18 +114,36 @@ class GoogleWalletClient:
 
 
 async def may_notify(session: AsyncSession, member_id: Any, now: datetime) -> bool:
-    sent = (await session.execute(select(func.count()).select_from(GoogleNotice).where(
-        GoogleNotice.member_id == member_id, GoogleNotice.sent_at > now - timedelta(days=1)))).scalar_one()
+    sent = (
+        await session.execute(
+            select(func.count())
+            .select_from(GoogleNotice)
+            .where(GoogleNotice.member_id == member_id, GoogleNotice.sent_at > now - timedelta(days=1))
+        )
+    ).scalar_one()
     return int(sent) < DAILY_NOTICES
 
 
-async def sync_member(session: AsyncSession, client: GoogleWalletClient, settings: Settings, rules: ProgramRules,
-                      member: Member, kinds: set[str], now: datetime) -> None:
+async def sync_member(
+    session: AsyncSession,
+    client: GoogleWalletClient,
+    settings: Settings,
+    rules: ProgramRules,
+    member: Member,
+    kinds: set[str],
+    now: datetime,
+) -> None:
     await client.ensure_class(rules)
     body = loyalty_object(settings, rules, member)
     if kinds & NOTIFY_KINDS and await may_notify(session, member.id, now):
         text = ("Баланс: {n} баллов" if member.language == "ru" else "Balance: {n} points").format(n=member.available)
-        body["messages"] = [{"id": f"update-{int(now.timestamp())}", "header": settings.wallet.organization_name,
-                             "body": text, "messageType": "TEXT_AND_NOTIFY"}]
+        body["messages"] = [
+            {
+                "id": f"update-{int(now.timestamp())}",
+                "header": settings.wallet.organization_name,
+                "body": text,
+                "messageType": "TEXT_AND_NOTIFY",
+            }
+        ]
         session.add(GoogleNotice(member_id=member.id, sent_at=now))
     await client.update(body)

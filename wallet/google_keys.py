@@ -25,11 +25,17 @@ def ensure_dev_service_account(settings: Settings) -> Path:
     path = dev_service_account_path(settings)
     if not path.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-        account = {"type": "service_account", "project_id": "loyalty-dev", "private_key_id": "dev",
-                   "private_key": pem, "client_email": "loyalty-dev@loyalty-dev.iam.gserviceaccount.com",
-                   "token_uri": "http://127.0.0.1:1/token"}
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        account = {
+            "type": "service_account",
+            "project_id": "loyalty-dev",
+            "private_key_id": "dev",
+            "private_key": pem,
+            "client_email": "loyalty-dev@loyalty-dev.iam.gserviceaccount.com",
+            "token_uri": "http://127.0.0.1:1/token",
+        }
         create_private_once(path, json.dumps(account, indent=2))  # 0600 from the first byte
     return path
 

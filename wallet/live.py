@@ -37,10 +37,13 @@ class WalletUpdater:
         await session.execute(update(Member).where(Member.id.in_(members)).values(wallet_updated_at=now))
         if core.settings.wallet.google_service_account_file is not None:  # a real (or stand-in) issuer
             await self._update_google(core, session, events, members, now)
-        devices = (await session.execute(
-            select(WalletRegistration.id, WalletRegistration.push_token)
-            .join(Member, Member.wallet_serial == WalletRegistration.serial)
-            .where(Member.id.in_(members)))).all()
+        devices = (
+            await session.execute(
+                select(WalletRegistration.id, WalletRegistration.push_token)
+                .join(Member, Member.wallet_serial == WalletRegistration.serial)
+                .where(Member.id.in_(members))
+            )
+        ).all()
         if not devices:
             return
         if self.apns is None:
@@ -55,8 +58,9 @@ class WalletUpdater:
             await session.execute(delete(WalletRegistration).where(WalletRegistration.push_token.in_(gone)))
             log.info("unregistered %d devices APNs called gone", len(gone))
 
-    async def _update_google(self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent],
-                             members: set[Any], now: datetime) -> None:
+    async def _update_google(
+        self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent], members: set[Any], now: datetime
+    ) -> None:
         if self.google is None:
             self.google = GoogleWalletClient(core.settings)
         kinds: dict[Any, set[str]] = {}

@@ -19,9 +19,9 @@ from wallet.dev_certs import ensure_dev_chain
 from wallet.pkpass import PassData, build_pkpass
 from wallet.signing import signer_for
 
-LOG_MAX_BODY = 16 * 1024   # bytes of one POST /v1/log request
-LOG_MAX_LINES = 20         # messages in its "logs" array (a device sends a few)
-LOG_MAX_LINE = 300         # characters kept of each message
+LOG_MAX_BODY = 16 * 1024  # bytes of one POST /v1/log request
+LOG_MAX_LINES = 20  # messages in its "logs" array (a device sends a few)
+LOG_MAX_LINE = 300  # characters kept of each message
 _UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}  # controls, newlines, bidi overrides, ...
 
 
@@ -35,8 +35,11 @@ class BadDeviceLog(Exception):
 
 def clean_log_line(text: str) -> str:
     """One line fit for our log: no control characters (so no forged lines), at most LOG_MAX_LINE."""
-    line = "".join(" " if ch in "\t\r\n" else ch for ch in text[: LOG_MAX_LINE * 4]
-                   if ch in "\t\r\n" or unicodedata.category(ch) not in _UNPRINTABLE)
+    line = "".join(
+        " " if ch in "\t\r\n" else ch
+        for ch in text[: LOG_MAX_LINE * 4]
+        if ch in "\t\r\n" or unicodedata.category(ch) not in _UNPRINTABLE
+    )
     line = " ".join(line.split())
     return line if len(line) <= LOG_MAX_LINE else line[: LOG_MAX_LINE - 1] + "…"
 
@@ -74,11 +77,15 @@ def update_tag(member: Member) -> datetime:
     return member.wallet_updated_at or member.created_at
 
 
-async def register_device(session: AsyncSession, device_id: str, serial: str, push_token: str,
-                          now: datetime) -> bool:
+async def register_device(session: AsyncSession, device_id: str, serial: str, push_token: str, now: datetime) -> bool:
     """True when this device is new for this pass (201), False when it was known (200)."""
-    known = (await session.execute(select(WalletRegistration).where(
-        WalletRegistration.device_id == device_id, WalletRegistration.serial == serial))).scalar_one_or_none()
+    known = (
+        await session.execute(
+            select(WalletRegistration).where(
+                WalletRegistration.device_id == device_id, WalletRegistration.serial == serial
+            )
+        )
+    ).scalar_one_or_none()
     if known is not None:
         known.push_token = push_token
         return False
@@ -91,18 +98,24 @@ async def register_device(session: AsyncSession, device_id: str, serial: str, pu
 
 
 async def unregister_device(session: AsyncSession, device_id: str, serial: str) -> None:
-    await session.execute(delete(WalletRegistration).where(
-        WalletRegistration.device_id == device_id, WalletRegistration.serial == serial))
+    await session.execute(
+        delete(WalletRegistration).where(WalletRegistration.device_id == device_id, WalletRegistration.serial == serial)
+    )
 
 
-async def serials_updated_since(session: AsyncSession, device_id: str, since: float | None
-                                ) -> tuple[list[str], str]:
-    rows = (await session.execute(
-        select(Member.wallet_serial, Member.wallet_updated_at, Member.created_at)
-        .join(WalletRegistration, WalletRegistration.serial == Member.wallet_serial)
-        .where(WalletRegistration.device_id == device_id))).all()
-    changed = [(serial, (updated or created).timestamp()) for serial, updated, created in rows
-               if since is None or (updated or created).timestamp() > since]
+async def serials_updated_since(session: AsyncSession, device_id: str, since: float | None) -> tuple[list[str], str]:
+    rows = (
+        await session.execute(
+            select(Member.wallet_serial, Member.wallet_updated_at, Member.created_at)
+            .join(WalletRegistration, WalletRegistration.serial == Member.wallet_serial)
+            .where(WalletRegistration.device_id == device_id)
+        )
+    ).all()
+    changed = [
+        (serial, (updated or created).timestamp())
+        for serial, updated, created in rows
+        if since is None or (updated or created).timestamp() > since
+    ]
     last = max((stamp for _, stamp in changed), default=since or 0.0)
     return [serial for serial, _ in changed], f"{last:.6f}"
 
@@ -110,18 +123,25 @@ async def serials_updated_since(session: AsyncSession, device_id: str, since: fl
 async def store_locations(session: AsyncSession, language: str) -> list[dict[str, object]]:
     stores = (await session.execute(select(Store).where(Store.latitude.is_not(None)).limit(10))).scalars()
     nearby = "Магазин рядом" if language == "ru" else "A store nearby"
-    return [{"latitude": s.latitude, "longitude": s.longitude, "relevantText": f"{nearby}: {s.name}"}
-            for s in stores]
+    return [{"latitude": s.latitude, "longitude": s.longitude, "relevantText": f"{nearby}: {s.name}"} for s in stores]
 
 
 async def pass_for(session: AsyncSession, settings: Settings, rules: ProgramRules, member: Member) -> bytes:
     creds = ensure_dev_chain(settings)
-    password = settings.wallet.apple_key_password.get_secret_value().encode() \
-        if settings.wallet.apple_key_password else None
+    password = (
+        settings.wallet.apple_key_password.get_secret_value().encode() if settings.wallet.apple_key_password else None
+    )
     signer = signer_for(creds.cert, creds.key, creds.wwdr, password)
     name = " ".join(part for part in (member.first_name, member.last_name) if part) or None
-    data = PassData(serial=member.wallet_serial, auth_token=member.wallet_auth_token,
-                    card_number=member.card_number, name=name, available=member.available, pending=member.pending,
-                    tier=rules.tier(member.tier_code).title(member.language), language=member.language,
-                    locations=await store_locations(session, member.language))
+    data = PassData(
+        serial=member.wallet_serial,
+        auth_token=member.wallet_auth_token,
+        card_number=member.card_number,
+        name=name,
+        available=member.available,
+        pending=member.pending,
+        tier=rules.tier(member.tier_code).title(member.language),
+        language=member.language,
+        locations=await store_locations(session, member.language),
+    )
     return build_pkpass(settings, signer, data)

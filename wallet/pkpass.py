@@ -14,14 +14,27 @@ from shared.config import Settings
 from wallet.signing import PassSigner
 
 LABELS = {
-    "ru": {"balance": "Баллы", "pending": "Ожидают", "tier": "Уровень", "name": "Владелец", "card": "Номер карты",
-           "change": "Баланс: %@ баллов", "about": "О программе",
-           "rules": "Баллы начисляются за покупки и становятся доступны через 24 часа. Баллами можно оплатить "
-                    "до 70% покупки."},
-    "en": {"balance": "Points", "pending": "Pending", "tier": "Tier", "name": "Member", "card": "Card number",
-           "change": "Balance: %@ points", "about": "About",
-           "rules": "Points are earned on purchases and become usable after 24 hours. Points pay up to 70% of a "
-                    "purchase."},
+    "ru": {
+        "balance": "Баллы",
+        "pending": "Ожидают",
+        "tier": "Уровень",
+        "name": "Владелец",
+        "card": "Номер карты",
+        "change": "Баланс: %@ баллов",
+        "about": "О программе",
+        "rules": "Баллы начисляются за покупки и становятся доступны через 24 часа. Баллами можно оплатить "
+        "до 70% покупки.",
+    },
+    "en": {
+        "balance": "Points",
+        "pending": "Pending",
+        "tier": "Tier",
+        "name": "Member",
+        "card": "Card number",
+        "change": "Balance: %@ points",
+        "about": "About",
+        "rules": "Points are earned on purchases and become usable after 24 hours. Points pay up to 70% of a purchase.",
+    },
 }
 
 
@@ -44,8 +57,12 @@ def pass_json(settings: Settings, data: PassData) -> dict[str, Any]:
     secondary = [{"key": "pending", "label": text["pending"], "value": data.pending}]
     if data.name:
         secondary.append({"key": "name", "label": text["name"], "value": data.name})
-    barcode = {"format": "PKBarcodeFormatQR", "message": data.card_number, "messageEncoding": "iso-8859-1",
-               "altText": data.card_number}
+    barcode = {
+        "format": "PKBarcodeFormatQR",
+        "message": data.card_number,
+        "messageEncoding": "iso-8859-1",
+        "altText": data.card_number,
+    }
     return {
         "formatVersion": 1,
         "passTypeIdentifier": w.apple_pass_type_id,
@@ -61,11 +78,14 @@ def pass_json(settings: Settings, data: PassData) -> dict[str, Any]:
         "labelColor": w.label_color,
         "storeCard": {
             "headerFields": [{"key": "tier", "label": text["tier"], "value": data.tier}],
-            "primaryFields": [{"key": "balance", "label": text["balance"], "value": data.available,
-                               "changeMessage": text["change"]}],
+            "primaryFields": [
+                {"key": "balance", "label": text["balance"], "value": data.available, "changeMessage": text["change"]}
+            ],
             "secondaryFields": secondary,
-            "backFields": [{"key": "card", "label": text["card"], "value": data.card_number},
-                           {"key": "about", "label": text["about"], "value": text["rules"]}],
+            "backFields": [
+                {"key": "card", "label": text["card"], "value": data.card_number},
+                {"key": "about", "label": text["about"], "value": text["rules"]},
+            ],
         },
         "barcodes": [barcode],
         "barcode": barcode,  # iOS 8 and older read only this one
@@ -79,8 +99,13 @@ def images() -> dict[str, bytes]:
     from PIL import Image, ImageDraw
 
     out = {}
-    for name, size in {"icon.png": (29, 29), "icon@2x.png": (58, 58), "icon@3x.png": (87, 87),
-                       "logo.png": (160, 50), "logo@2x.png": (320, 100)}.items():
+    for name, size in {
+        "icon.png": (29, 29),
+        "icon@2x.png": (58, 58),
+        "icon@3x.png": (87, 87),
+        "logo.png": (160, 50),
+        "logo@2x.png": (320, 100),
+    }.items():
         image = Image.new("RGBA", size, (122, 16, 48, 255) if name.startswith("icon") else (0, 0, 0, 0))
         draw = ImageDraw.Draw(image)
         side = min(size)
@@ -92,10 +117,14 @@ def images() -> dict[str, bytes]:
 
 
 def build_pkpass(settings: Settings, signer: PassSigner, data: PassData) -> bytes:
-    files = {"pass.json": json.dumps(pass_json(settings, data), ensure_ascii=False, separators=(",", ":")).encode(),
-             **images()}
-    manifest = json.dumps({name: hashlib.sha1(body).hexdigest() for name, body in files.items()},  # noqa: S324
-                          separators=(",", ":")).encode()
+    files = {
+        "pass.json": json.dumps(pass_json(settings, data), ensure_ascii=False, separators=(",", ":")).encode(),
+        **images(),
+    }
+    manifest = json.dumps(
+        {name: hashlib.sha1(body).hexdigest() for name, body in files.items()},  # noqa: S324
+        separators=(",", ":"),
+    ).encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, body in files.items():

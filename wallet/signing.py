@@ -20,11 +20,13 @@ class PassSigner:
     def sign(self, manifest: bytes) -> bytes:
         # OpenSSL adds the signingTime, contentType and messageDigest attributes; without a signing
         # time devices refuse the pass.
-        return (pkcs7.PKCS7SignatureBuilder().set_data(manifest)
-                .add_signer(self.cert, self.key, hashes.SHA256())  # type: ignore[arg-type]
-                .add_certificate(self.wwdr)
-                .sign(serialization.Encoding.DER,
-                      [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary]))
+        return (
+            pkcs7.PKCS7SignatureBuilder()
+            .set_data(manifest)
+            .add_signer(self.cert, self.key, hashes.SHA256())  # type: ignore[arg-type]
+            .add_certificate(self.wwdr)
+            .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary])
+        )
 
 
 @lru_cache(maxsize=4)

@@ -40,15 +40,26 @@ def create_app(settings: Settings, *, core: Core, telegram: Telegram | None = No
             await telegram.close()
         await core.close()
 
-    handlers: list[Any] = [healthz, create_api_router(), create_callbacks_router(), create_unsubscribe_router(),
-                           create_passkit_router(), passkit_download, create_cabinet_router(), create_console_router(),
-                           create_static_router(), readyz, metrics]
+    handlers: list[Any] = [
+        healthz,
+        create_api_router(),
+        create_callbacks_router(),
+        create_unsubscribe_router(),
+        create_passkit_router(),
+        passkit_download,
+        create_cabinet_router(),
+        create_console_router(),
+        create_static_router(),
+        readyz,
+        metrics,
+    ]
     if telegram is not None:  # webhook mode; `loyalty bot` polls instead
         from webapp.bot_webhook import create_webhook_router
 
         secret = settings.telegram.webhook_secret
-        handlers.append(create_webhook_router(telegram.bot, telegram.dispatcher,
-                                              secret.get_secret_value() if secret else ""))
+        handlers.append(
+            create_webhook_router(telegram.bot, telegram.dispatcher, secret.get_secret_value() if secret else "")
+        )
     app = Litestar(
         route_handlers=handlers,
         state=State({"core": core, "settings": settings}),  # for guards and middleware; handlers get DI

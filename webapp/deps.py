@@ -20,5 +20,7 @@ SettingsDep: TypeAlias = NamedDependency[Settings]
 
 
 def runtime_dependencies(core: Core, settings: Settings) -> dict[str, Provide]:
-    return {"core": Provide(lambda: core, sync_to_thread=False, use_cache=True),
-            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True)}
+    return {
+        "core": Provide(lambda: core, sync_to_thread=False, use_cache=True),
+        "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+    }

@@ -35,7 +35,7 @@ device_log_writer = logging.getLogger("loyalty.wallet.device")
 
 def _token(request: Request[Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization", "")
-    return header[len("ApplePass "):] if header.startswith("ApplePass ") else None
+    return header[len("ApplePass ") :] if header.startswith("ApplePass ") else None
 
 
 def _check_type(core: Core, pass_type: str) -> None:
@@ -45,8 +45,11 @@ def _check_type(core: Core, pass_type: str) -> None:
 
 def _pass_response(body: bytes, member: Member) -> Response[bytes]:
     modified = update_tag(member).replace(microsecond=0)
-    return Response(body, media_type=PKPASS, headers={"Last-Modified": format_datetime(modified, usegmt=True),
-                                                      "Cache-Control": "no-cache"})
+    return Response(
+        body,
+        media_type=PKPASS,
+        headers={"Last-Modified": format_datetime(modified, usegmt=True), "Cache-Control": "no-cache"},
+    )
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
@@ -65,8 +68,9 @@ async def download(core: CoreDep, filename: str, expires: int, sig: str) -> Resp
 
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
-async def register(request: Request[Any, Any, Any], core: CoreDep, device: str, pass_type: str,
-                   serial: str) -> Response[None]:
+async def register(
+    request: Request[Any, Any, Any], core: CoreDep, device: str, pass_type: str, serial: str
+) -> Response[None]:
     _check_type(core, pass_type)
     try:
         body = await request.json()
@@ -96,8 +100,9 @@ async def unregister(request: Request[Any, Any, Any], core: CoreDep, device: str
 
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
-async def updated_serials(core: CoreDep, device: str, pass_type: str,
-                          passesUpdatedSince: str | None = None) -> Response[Any]:
+async def updated_serials(
+    core: CoreDep, device: str, pass_type: str, passesUpdatedSince: str | None = None
+) -> Response[Any]:
     _check_type(core, pass_type)
     since = None
     if passesUpdatedSince:
@@ -161,8 +166,11 @@ async def device_log(request: Request[Any, Any, Any], core: CoreDep) -> Response
 
 
 def create_passkit_router() -> Router:
-    return Router(path="/wallet/apple", route_handlers=[register, unregister, updated_serials, latest_pass,
-                                                         device_log], include_in_schema=False)
+    return Router(
+        path="/wallet/apple",
+        route_handlers=[register, unregister, updated_serials, latest_pass, device_log],
+        include_in_schema=False,
+    )
 
 
 __all__ = ["create_passkit_router", "download"]

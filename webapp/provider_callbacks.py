@@ -88,8 +88,9 @@ def _signature_matches(settings: Settings, body: bytes, header: str | None) -> b
 
 
 @post("/sms/smsc/{secret:str}", status_code=200, include_in_schema=False)
-async def smsc_report(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep,
-                      secret: FromPath[str]) -> Response[str]:
+async def smsc_report(
+    request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep, secret: FromPath[str]
+) -> Response[str]:
     """The aggregator knows the secret URL (SMSC and most Russian aggregators work this way)."""
     if not _secret_matches(settings, secret):
         raise PermissionDeniedException("unknown callback")
@@ -97,8 +98,7 @@ async def smsc_report(request: Request[Any, Any, Any], core: CoreDep, settings: 
 
 
 @post("/sms/smsc", status_code=200, include_in_schema=False)
-async def smsc_signed_report(request: Request[Any, Any, Any], core: CoreDep,
-                             settings: SettingsDep) -> Response[str]:
+async def smsc_signed_report(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Response[str]:
     """For aggregators that sign the body: ``X-Signature: sha256=<hex HMAC-SHA256(secret, body)>``."""
     body = await request.body()
     if not _signature_matches(settings, body, request.headers.get("x-signature")):

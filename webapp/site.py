@@ -19,17 +19,39 @@ TEMPLATES_DIR = WEBAPP_DIR / "templates"
 STATIC_DIR = WEBAPP_DIR / "static"
 # Machine endpoints authenticate otherwise (API keys, signatures, provider secrets): no CSRF there.
 CSRF_COOKIE = "loyalty_csrf"
-CSRF_EXEMPT = ["^/api/", "^/wallet/", "^/callbacks/", "^/unsubscribe/", "^/telegram/", "^/healthz", "^/schema",
-               "^/swagger", "^/readyz", "^/metrics"]
+CSRF_EXEMPT = [
+    "^/api/",
+    "^/wallet/",
+    "^/callbacks/",
+    "^/unsubscribe/",
+    "^/telegram/",
+    "^/healthz",
+    "^/schema",
+    "^/swagger",
+    "^/readyz",
+    "^/metrics",
+]
 
-__all__ = ["CSRF_COOKIE", "CSRF_EXEMPT", "STATIC_DIR", "TEMPLATES_DIR", "compression_config", "create_static_router", "csrf_config",
-           "template_config"]
+__all__ = [
+    "CSRF_COOKIE",
+    "CSRF_EXEMPT",
+    "STATIC_DIR",
+    "TEMPLATES_DIR",
+    "compression_config",
+    "create_static_router",
+    "csrf_config",
+    "template_config",
+]
 
 
 def create_static_router() -> Router:
-    return create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False,
-                                      cache_control=CacheControlHeader(max_age=86400, public=True),
-                                      send_as_attachment=False)
+    return create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=86400, public=True),
+        send_as_attachment=False,
+    )
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
@@ -37,9 +59,15 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:
-    return CSRFConfig(secret=settings.secret, cookie_name=CSRF_COOKIE, header_name="x-csrftoken",
-                      cookie_secure=settings.cabinet.cookie_secure, cookie_httponly=True, cookie_samesite="strict",
-                      exclude=CSRF_EXEMPT)
+    return CSRFConfig(
+        secret=settings.secret,
+        cookie_name=CSRF_COOKIE,
+        header_name="x-csrftoken",
+        cookie_secure=settings.cabinet.cookie_secure,
+        cookie_httponly=True,
+        cookie_samesite="strict",
+        exclude=CSRF_EXEMPT,
+    )
 
 
 def compression_config() -> CompressionConfig:

@@ -66,8 +66,9 @@ def _page(lang: str, message: str, status: int = 200, form_action: str | None = 
 
 
 @get("/{token:str}", include_in_schema=False)
-async def unsubscribe_page(request: Request[Any, Any, Any], settings: SettingsDep,
-                           token: FromPath[str]) -> Response[str]:
+async def unsubscribe_page(
+    request: Request[Any, Any, Any], settings: SettingsDep, token: FromPath[str]
+) -> Response[str]:
     lang = _language(request)
     if verify_unsubscribe_token(settings, token) is None:
         return _page(lang, TEXTS[lang]["bad"], 403)
@@ -75,8 +76,9 @@ async def unsubscribe_page(request: Request[Any, Any, Any], settings: SettingsDe
 
 
 @post("/{token:str}", status_code=200, include_in_schema=False)
-async def unsubscribe(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep,
-                      token: FromPath[str]) -> Response[str]:
+async def unsubscribe(
+    request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep, token: FromPath[str]
+) -> Response[str]:
     lang = _language(request)
     member_id = verify_unsubscribe_token(settings, token)
     if member_id is None:

@@ -36,8 +36,10 @@ async def balance(message: Message, core: Core, member: Member | None, lang: str
         view = await balance_view(session, core.rules, member, now, language=lang)
         pending = await ledger.pending_lots(session, member.id)
     zone = core.rules.zone
-    lines = "".join(t(lang, "pending_line", points=lot.points,
-                      date=lot.available_at.astimezone(zone).strftime("%d.%m %H:%M")) for lot in pending)
+    lines = "".join(
+        t(lang, "pending_line", points=lot.points, date=lot.available_at.astimezone(zone).strftime("%d.%m %H:%M"))
+        for lot in pending
+    )
     expiring = sum(lot["points"] for lot in view["expiring"])
     tier = view["tier"]
     if tier["next"] is None:
@@ -45,12 +47,27 @@ async def balance(message: Message, core: Core, member: Member | None, lang: str
     else:
         threshold = core.rules.tier(tier["next"]["code"]).threshold * 100
         needed = tier["next"]["spend_needed"]
-        progress = t(lang, "progress", next=tier["next"]["name"], needed=f"{needed // 100:,}".replace(",", " "),
-                     bar=progress_bar(1 - needed / threshold if threshold else 1))
-    await message.answer(t(lang, "balance", available=view["available"], pending=view["pending"],
-                           pending_lines=lines, expiring=t(lang, "expiring", points=expiring) if expiring else "",
-                           tier=tier["name"], percent=tier["accrual_percent"], progress=progress),
-                         reply_markup=menu_keyboard(lang))
+        progress = t(
+            lang,
+            "progress",
+            next=tier["next"]["name"],
+            needed=f"{needed // 100:,}".replace(",", " "),
+            bar=progress_bar(1 - needed / threshold if threshold else 1),
+        )
+    await message.answer(
+        t(
+            lang,
+            "balance",
+            available=view["available"],
+            pending=view["pending"],
+            pending_lines=lines,
+            expiring=t(lang, "expiring", points=expiring) if expiring else "",
+            tier=tier["name"],
+            percent=tier["accrual_percent"],
+            progress=progress,
+        ),
+        reply_markup=menu_keyboard(lang),
+    )
 
 
 async def card(message: Message, core: Core, member: Member | None, lang: str, wallet_links: WalletLinks) -> None:
@@ -62,14 +79,17 @@ async def card(message: Message, core: Core, member: Member | None, lang: str, w
     links = wallet_links(core.settings, member, core.clock.now())
     public = core.settings.public_url
     cabinet = f"{public}/cabinet/telegram" if public.startswith("https://") else None
-    await message.answer_photo(BufferedInputFile(buffer.getvalue(), filename="card.png"),
-                               caption=t(lang, "card", card=member.card_number),
-                               reply_markup=wallet_buttons(lang, links["apple_url"], links["google_url"], cabinet))
+    await message.answer_photo(
+        BufferedInputFile(buffer.getvalue(), filename="card.png"),
+        caption=t(lang, "card", card=member.card_number),
+        reply_markup=wallet_buttons(lang, links["apple_url"], links["google_url"], cabinet),
+    )
 
 
 async def help_(message: Message, core: Core, lang: str) -> None:
-    await message.answer(t(lang, "help", rate=core.rules.tiers[0].accrual_percent,
-                           birthday=core.rules.birthday.accrual_percent))
+    await message.answer(
+        t(lang, "help", rate=core.rules.tiers[0].accrual_percent, birthday=core.rules.birthday.accrual_percent)
+    )
 
 
 async def anything_else(message: Message, member: Member | None, lang: str) -> None:

@@ -14,8 +14,9 @@ from shared.core import Core
 from shared.db.models import Member
 from shared.members import set_consent
 
-MENU_BUTTONS = set().union(*(button_texts(k) for k in ("btn_balance", "btn_card", "btn_history", "btn_help",
-                                                       "btn_offers", "btn_settings")))
+MENU_BUTTONS = set().union(
+    *(button_texts(k) for k in ("btn_balance", "btn_card", "btn_history", "btn_help", "btn_offers", "btn_settings"))
+)
 
 
 class Profile(StatesGroup):
@@ -27,9 +28,14 @@ def skip_keyboard(lang: str) -> InlineKeyboardMarkup:
 
 
 def consent_keyboard(lang: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(text=t(lang, "yes"), callback_data="consent:yes"),
-        InlineKeyboardButton(text=t(lang, "no"), callback_data="consent:no")]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text=t(lang, "yes"), callback_data="consent:yes"),
+                InlineKeyboardButton(text=t(lang, "no"), callback_data="consent:no"),
+            ]
+        ]
+    )
 
 
 async def ask_birth_date(message: Message, state: FSMContext, lang: str) -> None:

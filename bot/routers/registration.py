@@ -22,11 +22,12 @@ from shared.phones import mask_phone, normalize_phone
 log = logging.getLogger("loyalty.bot")
 
 
-async def start(message: Message, command: CommandObject, state: FSMContext, member: Member | None,
-                lang: str) -> None:
+async def start(message: Message, command: CommandObject, state: FSMContext, member: Member | None, lang: str) -> None:
     if member is not None:
-        await message.answer(t(lang, "welcome_linked", card=member.card_number, balance=member.available),
-                             reply_markup=menu_keyboard(lang))
+        await message.answer(
+            t(lang, "welcome_linked", card=member.card_number, balance=member.available),
+            reply_markup=menu_keyboard(lang),
+        )
         return
     if command.args:  # deep link: store, campaign or referral the user came from
         await state.update_data(source=strip_control(command.args)[:128] or None)
@@ -40,8 +41,10 @@ async def contact(message: Message, state: FSMContext, core: Core, member: Membe
         await message.answer(t(lang, "not_your_contact"), reply_markup=contact_keyboard(lang))
         return
     try:
-        phone = normalize_phone(shared.phone_number if shared.phone_number.startswith("+")
-                                else "+" + shared.phone_number, core.rules.phone_region)
+        phone = normalize_phone(
+            shared.phone_number if shared.phone_number.startswith("+") else "+" + shared.phone_number,
+            core.rules.phone_region,
+        )
     except InvalidInput:
         await message.answer(t(lang, "not_your_contact"), reply_markup=contact_keyboard(lang))
         return
@@ -57,14 +60,26 @@ async def contact(message: Message, state: FSMContext, core: Core, member: Membe
             existing.telegram_user_id = message.from_user.id
             found, created = existing, False
         else:
-            found, created = await register(session, core.clock, core.rules, Registration(
-                phone=phone, first_name=first_name, source="bot", referral=source,
-                language=lang, telegram_user_id=message.from_user.id, consent_method="telegram-contact"))
+            found, created = await register(
+                session,
+                core.clock,
+                core.rules,
+                Registration(
+                    phone=phone,
+                    first_name=first_name,
+                    source="bot",
+                    referral=source,
+                    language=lang,
+                    telegram_user_id=message.from_user.id,
+                    consent_method="telegram-contact",
+                ),
+            )
     await state.clear()
     log.info("telegram user linked to %s (%s)", mask_phone(phone), "new" if created else "existing")
     key = "welcome_new" if created else "welcome_linked"
-    await message.answer(t(lang, key, card=found.card_number, balance=found.available),
-                         reply_markup=menu_keyboard(lang))
+    await message.answer(
+        t(lang, key, card=found.card_number, balance=found.available), reply_markup=menu_keyboard(lang)
+    )
     if created:  # the profile questions are for newcomers; a till member keeps what the till recorded
         await ask_birth_date(message, state, lang)
 

@@ -18,10 +18,27 @@ PAGE = 10
 
 async def offers(message: Message, core: Core, lang: str) -> None:
     rules = core.rules
-    tiers = "\n".join(t(lang, "tier_line", name=tier.title(lang), threshold=f"{tier.threshold:,}".replace(",", " "),
-                        percent=tier.accrual_percent) for tier in rules.tiers)
-    await message.answer(t(lang, "offers", tiers=tiers, birthday=rules.birthday.accrual_percent,
-                           pending=rules.pending_hours, expiry=rules.expiry_days, cap=rules.redemption_cap_percent))
+    tiers = "\n".join(
+        t(
+            lang,
+            "tier_line",
+            name=tier.title(lang),
+            threshold=f"{tier.threshold:,}".replace(",", " "),
+            percent=tier.accrual_percent,
+        )
+        for tier in rules.tiers
+    )
+    await message.answer(
+        t(
+            lang,
+            "offers",
+            tiers=tiers,
+            birthday=rules.birthday.accrual_percent,
+            pending=rules.pending_hours,
+            expiry=rules.expiry_days,
+            cap=rules.redemption_cap_percent,
+        )
+    )
 
 
 async def _consents(core: Core, member: Member) -> dict[str, bool]:
@@ -49,12 +66,20 @@ async def change_setting(query: CallbackQuery, core: Core, member: Member | None
             fresh.language = lang = value
         elif kind == "ch" and value in CHANNELS:
             current = {c: v.granted for c, v in (await consents_of(session, fresh.id)).items()}
-            await set_consent(session, core.clock, fresh, value, not current.get(value, False), source="bot",
-                              method="telegram-settings")
+            await set_consent(
+                session,
+                core.clock,
+                fresh,
+                value,
+                not current.get(value, False),
+                source="bot",
+                method="telegram-settings",
+            )
     await query.answer(t(lang, "saved"))
     if isinstance(query.message, Message):
-        await query.message.edit_text(t(lang, "settings"),
-                                      reply_markup=settings_keyboard(lang, await _consents(core, member)))
+        await query.message.edit_text(
+            t(lang, "settings"), reply_markup=settings_keyboard(lang, await _consents(core, member))
+        )
         if kind == "lang":
             await query.message.answer(t(lang, "menu"), reply_markup=menu_keyboard(lang))
 
@@ -67,8 +92,9 @@ async def history_page(core: Core, member: Member, lang: str, before: int | None
         entries = list((await session.execute(stmt)).scalars())
     if not entries:
         return t(lang, "history_empty"), None
-    lines = "\n".join(f"{e.created_at.astimezone(core.rules.zone):%d.%m} {e.points:+d} {e.comment or e.kind}"
-                      for e in entries[:PAGE])
+    lines = "\n".join(
+        f"{e.created_at.astimezone(core.rules.zone):%d.%m} {e.points:+d} {e.comment or e.kind}" for e in entries[:PAGE]
+    )
     return t(lang, "history", lines=lines), entries[PAGE - 1].id if len(entries) > PAGE else None
 
 

@@ -20,8 +20,19 @@ from shared.db.models import Consent, Member
 from shared.db.models.messages import ChannelStatus, Message, PushSubscription
 from shared.vocabulary import LANGUAGES
 
-MEMBER_FIELDS = (Member.id, Member.phone, Member.email, Member.telegram_user_id, Member.time_zone, Member.language,
-                 Member.first_name, Member.card_number, Member.available, Member.pending, Member.tier_code)
+MEMBER_FIELDS = (
+    Member.id,
+    Member.phone,
+    Member.email,
+    Member.telegram_user_id,
+    Member.time_zone,
+    Member.language,
+    Member.first_name,
+    Member.card_number,
+    Member.available,
+    Member.pending,
+    Member.tier_code,
+)
 TEMPLATE_FIELDS = FIELDS  # what a marketer's text may use (notifications.templates.staff_texts)
 
 
@@ -31,8 +42,9 @@ def _among(column: Any, ids: list[uuid.UUID], ordered: bool) -> Any:
     return column.between(ids[0], ids[-1]) if ordered else column.in_(ids)
 
 
-async def recipients_of(session: AsyncSession, settings: Settings, members: list[Row[Any]], now: datetime,
-                        *, ordered: bool = False) -> dict[uuid.UUID, Recipient]:
+async def recipients_of(
+    session: AsyncSession, settings: Settings, members: list[Row[Any]], now: datetime, *, ordered: bool = False
+) -> dict[uuid.UUID, Recipient]:
     """members: rows of MEMBER_FIELDS (ordered=True: sorted by id, as a keyset batch is). The same
     facts recipients.recipient_for reads, in bulk."""
     ids = [m.id for m in members]
@@ -40,26 +52,35 @@ async def recipients_of(session: AsyncSession, settings: Settings, members: list
         return {}
     consents: dict[uuid.UUID, dict[str, bool]] = defaultdict(dict)
     for member_id, channel, granted in await session.execute(
-            select(Consent.member_id, Consent.channel, Consent.granted).where(
-                _among(Consent.member_id, ids, ordered))):
+        select(Consent.member_id, Consent.channel, Consent.granted).where(_among(Consent.member_id, ids, ordered))
+    ):
         consents[member_id][channel] = granted
     unreachable: dict[uuid.UUID, set[str]] = defaultdict(set)
     for member_id, channel in await session.execute(
-            select(ChannelStatus.member_id, ChannelStatus.channel).where(
-                _among(ChannelStatus.member_id, ids, ordered))):
+        select(ChannelStatus.member_id, ChannelStatus.channel).where(_among(ChannelStatus.member_id, ids, ordered))
+    ):
         unreachable[member_id].add(channel)
     capped: dict[uuid.UUID, set[str]] = defaultdict(set)
     # only member and time in WHERE, so the planner walks the (member, channel, created) index even
     # while a campaign is adding queued rows faster than statistics follow
     counted = func.sum(case((Message.promotional.is_(True) & Message.status.in_(COUNTED), 1), else_=0))
     for member_id, channel, _count in await session.execute(
-            select(Message.member_id, Message.channel, counted).where(
-                _among(Message.member_id, ids, ordered), Message.created_at > now - timedelta(days=1))
-            .group_by(Message.member_id, Message.channel).having(counted >= settings.notify.promo_cap_per_day)):
+        select(Message.member_id, Message.channel, counted)
+        .where(_among(Message.member_id, ids, ordered), Message.created_at > now - timedelta(days=1))
+        .group_by(Message.member_id, Message.channel)
+        .having(counted >= settings.notify.promo_cap_per_day)
+    ):
         capped[member_id].add(channel)
-    pushes = {s.member_id: s.as_address() for s in (await session.execute(
-        select(PushSubscription).where(_among(PushSubscription.member_id, ids, ordered))
-        .order_by(PushSubscription.id))).scalars()}
+    pushes = {
+        s.member_id: s.as_address()
+        for s in (
+            await session.execute(
+                select(PushSubscription)
+                .where(_among(PushSubscription.member_id, ids, ordered))
+                .order_by(PushSubscription.id)
+            )
+        ).scalars()
+    }
     zones: dict[str | None, ZoneInfo] = {None: settings.program.zone}
     out = {}
     for m in members:
@@ -72,8 +93,13 @@ async def recipients_of(session: AsyncSession, settings: Settings, members: list
             addresses["push"] = pushes[m.id]
         if m.time_zone not in zones:
             zones[m.time_zone] = ZoneInfo(m.time_zone)
-        out[m.id] = Recipient(addresses, consents.get(m.id, {}), frozenset(unreachable.get(m.id, ())),
-                              frozenset(capped.get(m.id, ())), zones[m.time_zone])
+        out[m.id] = Recipient(
+            addresses,
+            consents.get(m.id, {}),
+            frozenset(unreachable.get(m.id, ())),
+            frozenset(capped.get(m.id, ())),
+            zones[m.time_zone],
+        )
     return out
 
 
@@ -87,7 +113,16 @@ def member_fields(settings: Settings, m: Row[Any]) -> dict[str, Any]:
     rules = settings.program
     tier = rules.tier(m.tier_code)
     language = member_language(settings, m.language)
-    return {"language": language, "program": rules.name, "card_url": f"{settings.public_url}/card",
-            "unsubscribe_url": None, "unsubscribe_label": "Отписаться" if language == "ru" else "Unsubscribe",
-            "name": m.first_name or "", "card": m.card_number, "balance": m.available, "pending": m.pending,
-            "tier": tier.title(language), "percent": tier.accrual_percent}
+    return {
+        "language": language,
+        "program": rules.name,
+        "card_url": f"{settings.public_url}/card",
+        "unsubscribe_url": None,
+        "unsubscribe_label": "Отписаться" if language == "ru" else "Unsubscribe",
+        "name": m.first_name or "",
+        "card": m.card_number,
+        "balance": m.available,
+        "pending": m.pending,
+        "tier": tier.title(language),
+        "percent": tier.accrual_percent,
+    }

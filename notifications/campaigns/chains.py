@@ -59,8 +59,15 @@ def _check_steps(errors: FieldErrors, steps: Any) -> None:
             errors.add(f"{at}.type", "must be message, wait or bonus")
 
 
-async def create_chain(session: AsyncSession, *, name: str, no_purchase_days: int, steps: list[dict[str, Any]],
-                       now: datetime, segment_id: int | None = None) -> int:
+async def create_chain(
+    session: AsyncSession,
+    *,
+    name: str,
+    no_purchase_days: int,
+    steps: list[dict[str, Any]],
+    now: datetime,
+    segment_id: int | None = None,
+) -> int:
     errors = FieldErrors()
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
         errors.add("name", "must be 1 to 200 characters")
@@ -72,8 +79,14 @@ async def create_chain(session: AsyncSession, *, name: str, no_purchase_days: in
         errors.add("segment_id", "no such segment")
     _check_steps(errors, steps)
     errors.raise_if_any("The chain has invalid fields.")
-    chain = TriggerChain(name=name.strip(), no_purchase_days=no_purchase_days, segment_id=segment_id, steps=steps,
-                         active=True, created_at=now)
+    chain = TriggerChain(
+        name=name.strip(),
+        no_purchase_days=no_purchase_days,
+        segment_id=segment_id,
+        steps=steps,
+        active=True,
+        created_at=now,
+    )
     session.add(chain)
     await session.flush()
     return chain.id
@@ -81,38 +94,58 @@ async def create_chain(session: AsyncSession, *, name: str, no_purchase_days: in
 
 def _lapsed(chain: TriggerChain, now: datetime) -> Any:
     cutoff = now - timedelta(days=chain.no_purchase_days)
-    condition = or_(Member.last_purchase_at <= cutoff,
-                    and_(Member.last_purchase_at.is_(None), Member.created_at <= cutoff))
+    condition = or_(
+        Member.last_purchase_at <= cutoff, and_(Member.last_purchase_at.is_(None), Member.created_at <= cutoff)
+    )
     if chain.segment_id is not None:
-        condition = and_(condition, exists().where(SegmentMember.segment_id == chain.segment_id,
-                                                   SegmentMember.member_id == Member.id))
+        condition = and_(
+            condition,
+            exists().where(SegmentMember.segment_id == chain.segment_id, SegmentMember.member_id == Member.id),
+        )
     return condition
 
 
 async def enter_members(session: AsyncSession, chain: TriggerChain, now: datetime) -> None:
     """Members who bought since entering leave; lapsed members not yet in the chain enter it; those
     who finished or left it and bought since (then lapsed again) start over."""
-    bought_since = select(Member.id).where(Member.id == ChainProgress.member_id,
-                                           Member.last_purchase_at > ChainProgress.entered_at)
-    await session.execute(update(ChainProgress).where(
-        ChainProgress.chain_id == chain.id, ChainProgress.status == ACTIVE, exists(bought_since))
-        .values(status=EXITED, updated_at=now))
+    bought_since = select(Member.id).where(
+        Member.id == ChainProgress.member_id, Member.last_purchase_at > ChainProgress.entered_at
+    )
+    await session.execute(
+        update(ChainProgress)
+        .where(ChainProgress.chain_id == chain.id, ChainProgress.status == ACTIVE, exists(bought_since))
+        .values(status=EXITED, updated_at=now)
+    )
     when = literal(now, ChainProgress.entered_at.type)
     fresh = select(literal(chain.id), Member.id, literal(0), literal(ACTIVE), when, when, when).where(
-        _lapsed(chain, now), ~exists().where(ChainProgress.chain_id == chain.id, ChainProgress.member_id == Member.id))
-    await session.execute(ChainProgress.__table__.insert().from_select(
-        ["chain_id", "member_id", "step", "status", "entered_at", "next_at", "updated_at"], fresh))
-    again = select(Member.id).where(_lapsed(chain, now), Member.last_purchase_at > ChainProgress.entered_at,
-                                    Member.id == ChainProgress.member_id)
-    await session.execute(update(ChainProgress).where(
-        ChainProgress.chain_id == chain.id, ChainProgress.status.in_((DONE, EXITED)), exists(again))
-        .values(step=0, status=ACTIVE, entered_at=now, next_at=now, updated_at=now))
+        _lapsed(chain, now), ~exists().where(ChainProgress.chain_id == chain.id, ChainProgress.member_id == Member.id)
+    )
+    await session.execute(
+        ChainProgress.__table__.insert().from_select(
+            ["chain_id", "member_id", "step", "status", "entered_at", "next_at", "updated_at"], fresh
+        )
+    )
+    again = select(Member.id).where(
+        _lapsed(chain, now), Member.last_purchase_at > ChainProgress.entered_at, Member.id == ChainProgress.member_id
+    )
+    await session.execute(
+        update(ChainProgress)
+        .where(ChainProgress.chain_id == chain.id, ChainProgress.status.in_((DONE, EXITED)), exists(again))
+        .values(step=0, status=ACTIVE, entered_at=now, next_at=now, updated_at=now)
+    )
 
 
-async def _run_steps(session: AsyncSession, core: Core, chain: TriggerChain, rows: list[ChainProgress],
-                     now: datetime) -> None:
-    members = {m.id: m for m in (await session.execute(select(*MEMBER_FIELDS, Member.last_purchase_at).where(
-        Member.id.in_([r.member_id for r in rows])))).all()}
+async def _run_steps(
+    session: AsyncSession, core: Core, chain: TriggerChain, rows: list[ChainProgress], now: datetime
+) -> None:
+    members = {
+        m.id: m
+        for m in (
+            await session.execute(
+                select(*MEMBER_FIELDS, Member.last_purchase_at).where(Member.id.in_([r.member_id for r in rows]))
+            )
+        ).all()
+    }
     who_all = await recipients_of(session, core.settings, list(members.values()), now)
     messages = []
     for row in rows:
@@ -134,17 +167,33 @@ async def _run_steps(session: AsyncSession, core: Core, chain: TriggerChain, row
                     context = member_fields(core.settings, member)
                     context["templates"] = texts_for(step["templates"], context["language"], [channel, *rest])
                     try:
-                        messages.append(message_row(
-                            source=f"chain:{entry}:{row.step}", recipient=str(member.id), member_id=member.id,
-                            kind="chain", channel=channel, address=who.addresses[channel], rest=rest,
-                            when=send_time("chain", now, who.zone, core.settings.notify), now=now, context=context))
+                        messages.append(
+                            message_row(
+                                source=f"chain:{entry}:{row.step}",
+                                recipient=str(member.id),
+                                member_id=member.id,
+                                kind="chain",
+                                channel=channel,
+                                address=who.addresses[channel],
+                                rest=rest,
+                                when=send_time("chain", now, who.zone, core.settings.notify),
+                                now=now,
+                                context=context,
+                            )
+                        )
                     except TextRefused as exc:  # e.g. too long with this member's fields: this one is skipped
                         log.warning("chain %s: the message to %s was refused: %s", chain.id, member.id, exc)
             elif step["type"] == "wait":
                 row.next_at = now + timedelta(days=step["days"])
             elif step["type"] == "bonus":
-                await grant_bonus(session, member.id, step["points"], now, expires_days=step.get("expires_days", 30),
-                                  reason=f"chain:{entry}:{row.step}")
+                await grant_bonus(
+                    session,
+                    member.id,
+                    step["points"],
+                    now,
+                    expires_days=step.get("expires_days", 30),
+                    reason=f"chain:{entry}:{row.step}",
+                )
             row.step += 1
         row.updated_at = now
     await insert_messages(session, messages)
@@ -167,8 +216,9 @@ async def run_chain(core: Core, chain_id: int, batch_size: int = BATCH) -> int:
         async with core.transaction() as session:
             chain = await session.get(TriggerChain, chain_id)
             assert chain is not None
-            query = select(ChainProgress).where(ChainProgress.chain_id == chain_id, ChainProgress.status == ACTIVE,
-                                                ChainProgress.next_at <= now)
+            query = select(ChainProgress).where(
+                ChainProgress.chain_id == chain_id, ChainProgress.status == ACTIVE, ChainProgress.next_at <= now
+            )
             if after is not None:
                 query = query.where(ChainProgress.member_id > after)
             query = query.order_by(ChainProgress.member_id).limit(batch_size)
@@ -186,10 +236,14 @@ def refused_steps(steps: Any) -> list[str]:
     """The message steps whose stored texts may not run (steps[0].sms.ru, ...)."""
     if not isinstance(steps, list):
         return ["steps"]
-    return [f"steps[{i}].{where}" for i, step in enumerate(steps)
-            if isinstance(step, dict) and step.get("type") == "message"
-            for where in (refused_texts(step.get("templates")) if isinstance(step.get("templates"), dict)
-                          else ["templates"])]
+    return [
+        f"steps[{i}].{where}"
+        for i, step in enumerate(steps)
+        if isinstance(step, dict) and step.get("type") == "message"
+        for where in (
+            refused_texts(step.get("templates")) if isinstance(step.get("templates"), dict) else ["templates"]
+        )
+    ]
 
 
 async def run_due_chains(core: Core) -> int:
@@ -201,14 +255,25 @@ async def run_due_chains(core: Core) -> int:
 async def list_chains(session: AsyncSession) -> list[dict[str, Any]]:
     """Every chain with its members per progress status (active, done, exited), newest first."""
     counts: dict[int, dict[str, int]] = {}
-    for chain_id, status, count in await session.execute(select(
-            ChainProgress.chain_id, ChainProgress.status, func.count()).group_by(
-            ChainProgress.chain_id, ChainProgress.status)):
+    for chain_id, status, count in await session.execute(
+        select(ChainProgress.chain_id, ChainProgress.status, func.count()).group_by(
+            ChainProgress.chain_id, ChainProgress.status
+        )
+    ):
         counts.setdefault(chain_id, {})[status] = int(count)
     chains = (await session.execute(select(TriggerChain).order_by(TriggerChain.id.desc()))).scalars()
-    return [{"id": c.id, "name": c.name, "no_purchase_days": c.no_purchase_days, "segment_id": c.segment_id,
-             "steps": c.steps, "active": c.active,
-             "members": {s: counts.get(c.id, {}).get(s, 0) for s in (ACTIVE, DONE, EXITED)}} for c in chains]
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "no_purchase_days": c.no_purchase_days,
+            "segment_id": c.segment_id,
+            "steps": c.steps,
+            "active": c.active,
+            "members": {s: counts.get(c.id, {}).get(s, 0) for s in (ACTIVE, DONE, EXITED)},
+        }
+        for c in chains
+    ]
 
 
 async def set_chain_active(session: AsyncSession, chain_id: int, active: bool) -> bool:

@@ -24,9 +24,17 @@ from shared.db.models.messages import Message
 log = logging.getLogger("loyalty.notifier")
 GONE = "the member or the campaign's variant is gone"
 _T = Message.__table__
-_RENDERED = update(_T).where(_T.c.id == bindparam("mid")).values(
-    text=bindparam("body"), subject=bindparam("subj"), html=bindparam("markup"), cost_parts=bindparam("parts"),
-    language=bindparam("lang"))
+_RENDERED = (
+    update(_T)
+    .where(_T.c.id == bindparam("mid"))
+    .values(
+        text=bindparam("body"),
+        subject=bindparam("subj"),
+        html=bindparam("markup"),
+        cost_parts=bindparam("parts"),
+        language=bindparam("lang"),
+    )
+)
 
 
 def deferred_meta(campaign_id: int, variant: str) -> dict[str, Any]:
@@ -45,10 +53,18 @@ async def render_claimed(session: AsyncSession, settings: Settings, messages: Se
     todo = [m for m in messages if is_deferred(m.meta) and not m.text]
     if not todo:
         return {}
-    members = {row.id: row for row in await session.execute(
-        select(*MEMBER_FIELDS).where(Member.id.in_({m.member_id for m in todo})))}
-    arms = {(v.campaign_id, v.code): v.templates for v in (await session.execute(select(CampaignVariant).where(
-        CampaignVariant.campaign_id.in_({m.meta["campaign"] for m in todo})))).scalars()}
+    members = {
+        row.id: row
+        for row in await session.execute(select(*MEMBER_FIELDS).where(Member.id.in_({m.member_id for m in todo})))
+    }
+    arms = {
+        (v.campaign_id, v.code): v.templates
+        for v in (
+            await session.execute(
+                select(CampaignVariant).where(CampaignVariant.campaign_id.in_({m.meta["campaign"] for m in todo}))
+            )
+        ).scalars()
+    }
     rendered_rows: list[dict[str, Any]] = []
     broken: dict[int, str] = {}
     for message in todo:
@@ -69,8 +85,16 @@ async def render_claimed(session: AsyncSession, settings: Settings, messages: Se
             continue
         message.text, message.subject, message.html = rendered.text, rendered.subject, rendered.html
         message.cost_parts, message.language = rendered.parts, language
-        rendered_rows.append({"mid": message.id, "body": rendered.text, "subj": rendered.subject,
-                              "markup": rendered.html, "parts": rendered.parts, "lang": language})
+        rendered_rows.append(
+            {
+                "mid": message.id,
+                "body": rendered.text,
+                "subj": rendered.subject,
+                "markup": rendered.html,
+                "parts": rendered.parts,
+                "lang": language,
+            }
+        )
     if rendered_rows:
         await session.execute(_RENDERED, rendered_rows)
     return broken

@@ -36,8 +36,9 @@ SQL_BATCH = 20000  # members per statement on PostgreSQL (about a second each at
 FRESH = timedelta(minutes=15)  # a snapshot this recent is the audience as the marketer just saw it
 
 
-def assign_variant(campaign_id: int, member_id: uuid.UUID, control_percent: int,
-                   variants: list[tuple[str, int]]) -> str:
+def assign_variant(
+    campaign_id: int, member_id: uuid.UUID, control_percent: int, variants: list[tuple[str, int]]
+) -> str:
     """Deterministic: the same member lands in the same arm however often expansion restarts. The
     first 32 bits of md5("campaign:member") decide the control group, the next 32 the arm; the
     PostgreSQL path (campaigns.sql) computes the same in SQL."""
@@ -65,12 +66,22 @@ async def _start(session: AsyncSession, core: Core, campaign: Campaign) -> None:
     log.info("campaign %s starts: %d members", campaign.id, campaign.audience_count)
 
 
-async def _python_slice(session: AsyncSession, settings: Settings, campaign: Campaign, arms: list[tuple[str, int]],
-                        batch_size: int, now: datetime) -> tuple[int, uuid.UUID | None]:
+async def _python_slice(
+    session: AsyncSession,
+    settings: Settings,
+    campaign: Campaign,
+    arms: list[tuple[str, int]],
+    batch_size: int,
+    now: datetime,
+) -> tuple[int, uuid.UUID | None]:
     """The reference path (and SQLite's): the next slice of the snapshot member by member."""
-    query = (select(*MEMBER_FIELDS).join(SegmentMember, SegmentMember.member_id == Member.id)
-             .where(SegmentMember.segment_id == campaign.segment_id).order_by(SegmentMember.member_id)
-             .limit(batch_size))
+    query = (
+        select(*MEMBER_FIELDS)
+        .join(SegmentMember, SegmentMember.member_id == Member.id)
+        .where(SegmentMember.segment_id == campaign.segment_id)
+        .order_by(SegmentMember.member_id)
+        .limit(batch_size)
+    )
     if campaign.cursor is not None:  # on both sides, so each batch reads index ranges, not the table
         query = query.where(SegmentMember.member_id > campaign.cursor, Member.id > campaign.cursor)
     members = (await session.execute(query)).all()
@@ -95,18 +106,36 @@ async def _python_slice(session: AsyncSession, settings: Settings, campaign: Cam
         assignment["channel"] = channel
         if who.zone not in whens:
             whens[who.zone] = send_time(KIND, now, who.zone, settings.notify)
-        messages.append(queued_row(
-            source=source, recipient=str(m.id), member_id=m.id, kind=KIND, channel=channel,
-            address=who.addresses[channel], rest=rest, when=whens[who.zone], now=now,
-            language=member_language(settings, m.language), meta=deferred_meta(campaign.id, variant)))
+        messages.append(
+            queued_row(
+                source=source,
+                recipient=str(m.id),
+                member_id=m.id,
+                kind=KIND,
+                channel=channel,
+                address=who.addresses[channel],
+                rest=rest,
+                when=whens[who.zone],
+                now=now,
+                language=member_language(settings, m.language),
+                meta=deferred_meta(campaign.id, variant),
+            )
+        )
     await insert_messages(session, messages)
     await insert_ignoring_conflicts(session, CampaignMember.__table__, assignments, ("campaign_id", "member_id"))
     return len(members), members[-1].id
 
 
-async def expand_slice(session: AsyncSession, settings: Settings, campaign: Campaign, arms: list[tuple[str, int]],
-                       now: datetime, *, batch_size: int | None = None,
-                       in_sql: bool | None = None) -> tuple[int, uuid.UUID | None]:
+async def expand_slice(
+    session: AsyncSession,
+    settings: Settings,
+    campaign: Campaign,
+    arms: list[tuple[str, int]],
+    now: datetime,
+    *,
+    batch_size: int | None = None,
+    in_sql: bool | None = None,
+) -> tuple[int, uuid.UUID | None]:
     """Expand the next slice of the campaign's snapshot after its cursor, in the caller's transaction;
     returns how many members and the last one (None: nothing left). in_sql: one PostgreSQL statement
     (the default there) or member by member (always on SQLite); both write the same rows."""
@@ -115,8 +144,9 @@ async def expand_slice(session: AsyncSession, settings: Settings, campaign: Camp
     return await expand(session, settings, campaign, arms, batch_size or (SQL_BATCH if in_sql else BATCH), now)
 
 
-async def expand_batch(core: Core, campaign_id: int, batch_size: int | None = None, *,
-                       in_sql: bool | None = None) -> int:
+async def expand_batch(
+    core: Core, campaign_id: int, batch_size: int | None = None, *, in_sql: bool | None = None
+) -> int:
     """Expand the next batch; 0 when there is nothing (more) to do now. in_sql: see expand_slice."""
     now = core.clock.now()
     async with core.transaction() as session:
@@ -127,8 +157,9 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int | None = No
         if campaign.status != SENDING:
             return 0
         arms = [(v.code, v.weight) for v in await variants_of(session, campaign_id)]
-        handled, last = await expand_slice(session, core.settings, campaign, arms, now, batch_size=batch_size,
-                                           in_sql=in_sql)
+        handled, last = await expand_slice(
+            session, core.settings, campaign, arms, now, batch_size=batch_size, in_sql=in_sql
+        )
         if last is None:
             campaign.status, campaign.finished_at, campaign.updated_at = DONE, now, now
             log.info("campaign %s expanded: %d members", campaign.id, campaign.expanded_count)
@@ -139,8 +170,9 @@ async def expand_batch(core: Core, campaign_id: int, batch_size: int | None = No
         return handled
 
 
-async def expand_campaign(core: Core, campaign_id: int, batch_size: int | None = None, *,
-                          in_sql: bool | None = None) -> int:
+async def expand_campaign(
+    core: Core, campaign_id: int, batch_size: int | None = None, *, in_sql: bool | None = None
+) -> int:
     """Run the expansion to its end (or until cancelled); returns the members handled by this call."""
     total = 0
     while done := await expand_batch(core, campaign_id, batch_size, in_sql=in_sql):
@@ -153,9 +185,17 @@ async def run_due_campaigns(core: Core, batch_size: int | None = None) -> list[i
     sending (a crash left it half done). Running it twice changes nothing the second time."""
     now = core.clock.now()
     async with core.reading() as session:
-        due = list((await session.execute(select(Campaign.id).where(
-            ((Campaign.status == SCHEDULED) & (Campaign.scheduled_at <= now)) | (Campaign.status == SENDING))
-            .order_by(Campaign.id))).scalars())
+        due = list(
+            (
+                await session.execute(
+                    select(Campaign.id)
+                    .where(
+                        ((Campaign.status == SCHEDULED) & (Campaign.scheduled_at <= now)) | (Campaign.status == SENDING)
+                    )
+                    .order_by(Campaign.id)
+                )
+            ).scalars()
+        )
     for campaign_id in due:
         await expand_campaign(core, campaign_id, batch_size)
     return due

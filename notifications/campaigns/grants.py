@@ -11,9 +11,11 @@ from shared.ledger import lock_member
 from shared.promotions.grants import credit_bonus
 
 
-async def grant_bonus(session: AsyncSession, member_id: uuid.UUID, points: int, now: datetime, *,
-                      expires_days: int, reason: str) -> None:
+async def grant_bonus(
+    session: AsyncSession, member_id: uuid.UUID, points: int, now: datetime, *, expires_days: int, reason: str
+) -> None:
     """The caller makes it once per (step, member): it runs in the transaction that moves the member on."""
     member = await lock_member(session, member_id)
-    await credit_bonus(session, member, points, now, now + timedelta(days=expires_days), source="chain",
-                       name=reason, key=reason)
+    await credit_bonus(
+        session, member, points, now, now + timedelta(days=expires_days), source="chain", name=reason, key=reason
+    )

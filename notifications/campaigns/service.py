@@ -37,10 +37,17 @@ class CampaignView:
     variants: dict[str, int]  # code -> weight
 
 
-
-async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, channels: list[str],
-                          variants: list[dict[str, Any]], now: datetime, control_percent: int = 0,
-                          attribution_days: int = 7) -> CampaignView:
+async def create_campaign(
+    session: AsyncSession,
+    *,
+    name: str,
+    segment_id: int,
+    channels: list[str],
+    variants: list[dict[str, Any]],
+    now: datetime,
+    control_percent: int = 0,
+    attribution_days: int = 7,
+) -> CampaignView:
     """variants: [{"code": "A", "weight": 1, "templates": {channel: {"ru": {"text", "subject"}, "en": ...}}}]"""
     errors = FieldErrors()
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200:
@@ -49,8 +56,12 @@ async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, 
         errors.add("name", CONTROL_MESSAGE)
     if await session.get(Segment, segment_id) is None:
         errors.add("segment_id", "no such segment")
-    if not isinstance(channels, list) or not channels or len(set(channels)) != len(channels) \
-            or any(ch not in CAMPAIGN_CHANNELS for ch in channels):
+    if (
+        not isinstance(channels, list)
+        or not channels
+        or len(set(channels)) != len(channels)
+        or any(ch not in CAMPAIGN_CHANNELS for ch in channels)
+    ):
         errors.add("channels", f"give an order of distinct channels from {', '.join(CAMPAIGN_CHANNELS)}")
         channels = []
     if type(control_percent) is not int or not 0 <= control_percent <= 50:
@@ -59,14 +70,29 @@ async def create_campaign(session: AsyncSession, *, name: str, segment_id: int, 
         errors.add("attribution_days", "must be from 1 to 90 days")
     check_variants(errors, channels, variants)
     errors.raise_if_any("The campaign has invalid fields.")
-    campaign = Campaign(name=name.strip(), segment_id=segment_id, channels=channels, control_percent=control_percent,
-                        attribution_days=attribution_days, status=DRAFT, audience_count=0, expanded_count=0,
-                        created_at=now, updated_at=now)
+    campaign = Campaign(
+        name=name.strip(),
+        segment_id=segment_id,
+        channels=channels,
+        control_percent=control_percent,
+        attribution_days=attribution_days,
+        status=DRAFT,
+        audience_count=0,
+        expanded_count=0,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(campaign)
     await session.flush()
     for variant in variants:
-        session.add(CampaignVariant(campaign_id=campaign.id, code=variant["code"], weight=variant.get("weight", 1),
-                                    templates={ch: variant["templates"][ch] for ch in channels}))
+        session.add(
+            CampaignVariant(
+                campaign_id=campaign.id,
+                code=variant["code"],
+                weight=variant.get("weight", 1),
+                templates={ch: variant["templates"][ch] for ch in channels},
+            )
+        )
     await session.flush()
     return await get_campaign(session, campaign.id)
 
@@ -82,15 +108,29 @@ async def load_campaign(session: AsyncSession, campaign_id: int, lock: bool = Fa
 
 
 async def variants_of(session: AsyncSession, campaign_id: int) -> list[CampaignVariant]:
-    return list((await session.execute(select(CampaignVariant).where(
-        CampaignVariant.campaign_id == campaign_id).order_by(CampaignVariant.id))).scalars())
+    return list(
+        (
+            await session.execute(
+                select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id).order_by(CampaignVariant.id)
+            )
+        ).scalars()
+    )
 
 
 async def get_campaign(session: AsyncSession, campaign_id: int) -> CampaignView:
     c = await load_campaign(session, campaign_id)
     variants = {v.code: v.weight for v in await variants_of(session, campaign_id)}
-    return CampaignView(c.id, c.name, c.segment_id, list(c.channels), c.control_percent, c.attribution_days,
-                        c.status, c.scheduled_at, variants)
+    return CampaignView(
+        c.id,
+        c.name,
+        c.segment_id,
+        list(c.channels),
+        c.control_percent,
+        c.attribution_days,
+        c.status,
+        c.scheduled_at,
+        variants,
+    )
 
 
 async def list_campaigns(session: AsyncSession, limit: int = 100) -> list[CampaignView]:
@@ -106,8 +146,11 @@ async def schedule_campaign(session: AsyncSession, campaign_id: int, at: datetim
         raise Conflict(f"The campaign is {campaign.status} and cannot be scheduled again.")
     for variant in await variants_of(session, campaign_id):
         if bad := refused_texts(variant.templates):
-            raise InvalidInput(f"Variant {variant.code} has texts that may not be sent ({', '.join(bad)}); "
-                               "create the campaign again with corrected texts.", [])
+            raise InvalidInput(
+                f"Variant {variant.code} has texts that may not be sent ({', '.join(bad)}); "
+                "create the campaign again with corrected texts.",
+                [],
+            )
     if at.tzinfo is None:
         raise InvalidInput("The time needs a time zone.", [])
     campaign.status, campaign.scheduled_at, campaign.updated_at = SCHEDULED, max(at, now), now
@@ -123,10 +166,9 @@ async def cancel_campaign(session: AsyncSession, campaign_id: int, now: datetime
     return await get_campaign(session, campaign_id)
 
 
-
-
-async def _campaign_arm(session: AsyncSession, campaign_id: int, channel: str,
-                        variant: str | None) -> tuple[dict[str, CampaignVariant], str]:
+async def _campaign_arm(
+    session: AsyncSession, campaign_id: int, channel: str, variant: str | None
+) -> tuple[dict[str, CampaignVariant], str]:
     """The campaign's arms and the arm asked for (default: the first), checking the channel is one of its own."""
     campaign = await load_campaign(session, campaign_id)
     if channel not in campaign.channels:
@@ -137,8 +179,17 @@ async def _campaign_arm(session: AsyncSession, campaign_id: int, channel: str,
         raise NotFound(f"Variant {code} does not exist.")
     return arms, code
 
-async def preview(session: AsyncSession, settings: Settings, campaign_id: int, member_id: uuid.UUID | None,
-                  channel: str, variant: str | None = None, *, language: str = "ru") -> dict[str, Any]:
+
+async def preview(
+    session: AsyncSession,
+    settings: Settings,
+    campaign_id: int,
+    member_id: uuid.UUID | None,
+    channel: str,
+    variant: str | None = None,
+    *,
+    language: str = "ru",
+) -> dict[str, Any]:
     """The message as this member (None: the sample member, in `language`) would get it, with SMS
     parts and cost. A stored text that may not run is an InvalidInput, never run."""
     arms, code = await _campaign_arm(session, campaign_id, channel, variant)
@@ -155,8 +206,15 @@ async def preview(session: AsyncSession, settings: Settings, campaign_id: int, m
     except TextRefused as exc:
         raise InvalidInput("This text may not be sent.", [FieldError("text", exc.refusal.text("en"))]) from None
     cost = rendered.parts * settings.sms.part_cost_minor if channel == "sms" else 0
-    return {"variant": code, "channel": channel, "text": rendered.text, "subject": rendered.subject,
-            "html": rendered.html, "sms_parts": rendered.parts, "cost_minor": cost}
+    return {
+        "variant": code,
+        "channel": channel,
+        "text": rendered.text,
+        "subject": rendered.subject,
+        "html": rendered.html,
+        "sms_parts": rendered.parts,
+        "cost_minor": cost,
+    }
 
 
 async def estimate(session: AsyncSession, settings: Settings, campaign_id: int) -> dict[str, Any]:
@@ -165,27 +223,56 @@ async def estimate(session: AsyncSession, settings: Settings, campaign_id: int) 
     campaign = await load_campaign(session, campaign_id)
     in_segment = SegmentMember.segment_id == campaign.segment_id
     audience = (await session.execute(select(func.count()).select_from(SegmentMember).where(in_segment))).scalar_one()
-    result = {"audience": int(audience), "control_percent": campaign.control_percent, "sms_recipients_max": 0,
-              "sms_parts": 0, "cost_minor_max": 0}
+    result = {
+        "audience": int(audience),
+        "control_percent": campaign.control_percent,
+        "sms_recipients_max": 0,
+        "sms_parts": 0,
+        "cost_minor_max": 0,
+    }
     sample = (await session.execute(select(SegmentMember.member_id).where(in_segment).limit(1))).scalar_one_or_none()
     if "sms" not in campaign.channels or sample is None:
         return result
-    sms_members = (await session.execute(select(func.count()).select_from(SegmentMember).join(
-        Consent, (Consent.member_id == SegmentMember.member_id) & (Consent.channel == "sms")
-        & Consent.granted.is_(True)).where(in_segment))).scalar_one()
+    sms_members = (
+        await session.execute(
+            select(func.count())
+            .select_from(SegmentMember)
+            .join(
+                Consent,
+                (Consent.member_id == SegmentMember.member_id) & (Consent.channel == "sms") & Consent.granted.is_(True),
+            )
+            .where(in_segment)
+        )
+    ).scalar_one()
     try:
-        parts = max([(await preview(session, settings, campaign_id, sample, "sms", v.code))["sms_parts"]
-                     for v in await variants_of(session, campaign_id)])
+        parts = max(
+            [
+                (await preview(session, settings, campaign_id, sample, "sms", v.code))["sms_parts"]
+                for v in await variants_of(session, campaign_id)
+            ]
+        )
     except InvalidInput:  # a stored text that may not run: nothing will be sent, nothing to estimate
         parts = 0
     reached = round(int(sms_members) * (100 - campaign.control_percent) / 100)
-    result |= {"sms_recipients_max": reached, "sms_parts": parts,
-               "cost_minor_max": reached * parts * settings.sms.part_cost_minor}
+    result |= {
+        "sms_recipients_max": reached,
+        "sms_parts": parts,
+        "cost_minor_max": reached * parts * settings.sms.part_cost_minor,
+    }
     return result
 
 
-async def send_test(session: AsyncSession, settings: Settings, campaign_id: int, channel: str, address: str,
-                    now: datetime, *, member_id: uuid.UUID | None = None, variant: str | None = None) -> str:
+async def send_test(
+    session: AsyncSession,
+    settings: Settings,
+    campaign_id: int,
+    channel: str,
+    address: str,
+    now: datetime,
+    *,
+    member_id: uuid.UUID | None = None,
+    variant: str | None = None,
+) -> str:
     """Queue the campaign's message to the marketer's own phone/e-mail/chat, now, marked as a test:
     filled in with a real member's fields when given, never counted in the results."""
     address = (address or "").strip()
@@ -202,12 +289,21 @@ async def send_test(session: AsyncSession, settings: Settings, campaign_id: int,
     context["templates"] = texts_for(arms[code].templates, context["language"], [channel])
     source = f"campaign-test:{campaign_id}:{uuid.uuid4().hex[:16]}"
     try:
-        row_ = message_row(source=source, recipient=address[:64], member_id=None, kind="campaign", channel=channel,
-                           address=address, rest=(), when=now, now=now, context=context)
+        row_ = message_row(
+            source=source,
+            recipient=address[:64],
+            member_id=None,
+            kind="campaign",
+            channel=channel,
+            address=address,
+            rest=(),
+            when=now,
+            now=now,
+            context=context,
+        )
     except TextRefused as exc:
         raise InvalidInput("This text may not be sent.", [FieldError("text", exc.refusal.text("en"))]) from None
     row_["promotional"] = False
     row_["meta"] = {"context": context, "test": True, "campaign_id": campaign_id}
     await insert_messages(session, [row_])
     return source
-

@@ -43,18 +43,24 @@ SQL_TESTS = {
 }
 # the per-member facts a test reads, as a CTE of the slice and its join (the dead channels always)
 _FACTS = {
-    CONSENTED: ("""granted AS (
+    CONSENTED: (
+        """granted AS (
   SELECT member_id, array_agg(channel::text) AS channels FROM consents
   WHERE member_id > $3::uuid AND member_id <= $4::uuid AND granted GROUP BY member_id
-), """, "LEFT JOIN granted g ON g.member_id = x.id "),
-    UNDER_CAP: ("""capped AS (
+), """,
+        "LEFT JOIN granted g ON g.member_id = x.id ",
+    ),
+    UNDER_CAP: (
+        """capped AS (
   SELECT member_id, array_agg(channel::text) AS channels FROM (
     SELECT member_id, channel FROM messages
     WHERE member_id > $3::uuid AND member_id <= $4::uuid AND created_at > $11::timestamptz
     GROUP BY member_id, channel
     HAVING sum(CASE WHEN promotional AND status = ANY($13::text[]) THEN 1 ELSE 0 END) >= $12::int) AS counted
   GROUP BY member_id
-), """, "LEFT JOIN capped c ON c.member_id = x.id "),
+), """,
+        "LEFT JOIN capped c ON c.member_id = x.id ",
+    ),
 }
 
 
@@ -75,17 +81,20 @@ def statement(channels: tuple[str, ...]) -> str:
     unknown = [name for name in checks if name not in SQL_TESTS]
     if unknown:
         raise NotImplementedError(f"routing checks {unknown} have no SQL in notifications.campaigns.sql")
-    usable = [" AND ".join(SQL_TESTS[name].format(ch=ch, address=_ADDRESS[ch]) for name in checks)
-              for ch in channels]
+    usable = [" AND ".join(SQL_TESTS[name].format(ch=ch, address=_ADDRESS[ch]) for name in checks) for ch in channels]
     pick = " ".join(f"WHEN {test} THEN {i}" for i, test in enumerate(usable, start=1))
     address = " ".join(f"WHEN {i} THEN x.{_ADDRESS[ch]}" for i, ch in enumerate(channels, start=1))
     facts = [_FACTS[name] for name in checks if name in _FACTS]
-    return (_EXPAND.replace("{facts}", "".join(cte for cte, _ in facts))
-            .replace("{joins}", "".join(join for _, join in facts))
-            .replace("{pick}", pick).replace("{address}", address)
-            .replace("{control}", _quoted(CONTROL)).replace("{kind}", _quoted(KIND))
-            .replace("{promotional}", "true" if POLICIES[KIND].promotional else "false")
-            .replace("{languages}", ", ".join(_quoted(lang) for lang in LANGUAGES)))
+    return (
+        _EXPAND.replace("{facts}", "".join(cte for cte, _ in facts))
+        .replace("{joins}", "".join(join for _, join in facts))
+        .replace("{pick}", pick)
+        .replace("{address}", address)
+        .replace("{control}", _quoted(CONTROL))
+        .replace("{kind}", _quoted(KIND))
+        .replace("{promotional}", "true" if POLICIES[KIND].promotional else "false")
+        .replace("{languages}", ", ".join(_quoted(lang) for lang in LANGUAGES))
+    )
 
 
 # Plain INSERTs, no ON CONFLICT (which writes a second WAL record per row, a quarter of the time):
@@ -135,8 +144,14 @@ WHERE r.i IS NOT NULL
 _ZERO = uuid.UUID(int=0)
 
 
-async def sql_slice(session: AsyncSession, settings: Settings, campaign: Campaign, arms: list[tuple[str, int]],
-                       batch_size: int, now: datetime) -> tuple[int, uuid.UUID | None]:
+async def sql_slice(
+    session: AsyncSession,
+    settings: Settings,
+    campaign: Campaign,
+    arms: list[tuple[str, int]],
+    batch_size: int,
+    now: datetime,
+) -> tuple[int, uuid.UUID | None]:
     """Expand the snapshot rows after the campaign's cursor, at most batch_size of them, in the
     caller's transaction; returns how many and the last one (None: nothing left)."""
     connection = await session.connection()
@@ -158,11 +173,24 @@ async def sql_slice(session: AsyncSession, settings: Settings, campaign: Campaig
         bounds.append(total)
         total += weight
     args: list[Any] = [
-        campaign.id, campaign.segment_id, campaign.cursor or _ZERO, last, campaign.control_percent,
-        [code for code, _ in arms], bounds, total, list(campaign.channels), now, now - timedelta(days=1),
-        notify.promo_cap_per_day, list(COUNTED), zones,
+        campaign.id,
+        campaign.segment_id,
+        campaign.cursor or _ZERO,
+        last,
+        campaign.control_percent,
+        [code for code, _ in arms],
+        bounds,
+        total,
+        list(campaign.channels),
+        now,
+        now - timedelta(days=1),
+        notify.promo_cap_per_day,
+        list(COUNTED),
+        zones,
         [send_time(KIND, now, ZoneInfo(zone), notify) for zone in zones],
-        send_time(KIND, now, settings.program.zone, notify), settings.program.language,
-        source_of(campaign.id)]
+        send_time(KIND, now, settings.program.zone, notify),
+        settings.program.language,
+        source_of(campaign.id),
+    ]
     await raw.execute(statement(tuple(campaign.channels)), *args)
     return int(count), last

@@ -13,16 +13,27 @@ from shared.db.models.campaigns import CONTROL
 from shared.errors import FieldErrors
 from shared.vocabulary import LANGUAGES
 
-SAMPLE = {"language": "ru", "program": "Program", "card_url": "https://example.org/card", "unsubscribe_url": None,
-          "unsubscribe_label": "", "name": "Anna", "card": "2000000000001", "balance": 1234, "pending": 0,
-          "tier": "Gold", "percent": 10}
+SAMPLE = {
+    "language": "ru",
+    "program": "Program",
+    "card_url": "https://example.org/card",
+    "unsubscribe_url": None,
+    "unsubscribe_label": "",
+    "name": "Anna",
+    "card": "2000000000001",
+    "balance": 1234,
+    "pending": 0,
+    "tier": "Gold",
+    "percent": 10,
+}
 
 
 def render_for(settings: Settings, row: Any, templates: dict[str, Any], channel: str) -> tuple[str, Rendered]:
     """One variant's text for one member (a row of MEMBER_FIELDS) on one channel, in their language."""
     context = member_fields(settings, row)
     return context["language"], render_custom(
-        channel, texts_for(templates, context["language"], [channel])[channel], context)
+        channel, texts_for(templates, context["language"], [channel])[channel], context
+    )
 
 
 def texts_for(templates: dict[str, Any], language: str, channels: list[str]) -> dict[str, dict[str, str]]:
@@ -85,15 +96,24 @@ def refused_texts(templates: Any) -> list[str]:
         return ["templates"]
     bad = []
     for channel, languages in templates.items():
-        for language, texts in (languages.items() if isinstance(languages, dict) else [("*", None)]):
-            if not isinstance(texts, dict) or not isinstance(texts.get("text"), str) or any(
+        for language, texts in languages.items() if isinstance(languages, dict) else [("*", None)]:
+            if (
+                not isinstance(texts, dict)
+                or not isinstance(texts.get("text"), str)
+                or any(
                     texts.get(key) is not None and (not isinstance(texts[key], str) or refusal_of(texts[key]))
-                    for key in ("text", "subject")):
+                    for key in ("text", "subject")
+                )
+            ):
                 bad.append(f"{channel}.{language}")
     return bad
 
 
 def sample_member(settings: Settings, language: str = "ru") -> dict[str, Any]:
     """A made-up member to preview texts on (nobody's data)."""
-    return {**SAMPLE, "program": settings.program.name, "card_url": f"{settings.public_url}/card",
-            "language": language if language in LANGUAGES else "ru"}
+    return {
+        **SAMPLE,
+        "program": settings.program.name,
+        "card_url": f"{settings.public_url}/card",
+        "language": language if language in LANGUAGES else "ru",
+    }

@@ -23,11 +23,19 @@ class LogChannel:
         self._lock = asyncio.Lock()
 
     def _line(self, message: OutgoingMessage) -> str:
-        return json.dumps({
-            "id": message.id, "channel": self.name, "to": message.to, "subject": message.subject,
-            "text": message.text, "kind": message.kind, "language": message.language,
-            "created_at": datetime.now(UTC).isoformat(),
-        }, ensure_ascii=False)
+        return json.dumps(
+            {
+                "id": message.id,
+                "channel": self.name,
+                "to": message.to,
+                "subject": message.subject,
+                "text": message.text,
+                "kind": message.kind,
+                "language": message.language,
+                "created_at": datetime.now(UTC).isoformat(),
+            },
+            ensure_ascii=False,
+        )
 
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
         return (await self.send_batch([message]))[0]
@@ -36,8 +44,14 @@ class LogChannel:
         text = "".join(self._line(m) + "\n" for m in messages)
         async with self._lock:
             await asyncio.to_thread(self._append, text)
-        return [DeliveryResult(DeliveryStatus.DELIVERED, provider_id=f"log-{m.id}",
-                               cost_parts=count_parts(m.text) if self.name == "sms" else 0) for m in messages]
+        return [
+            DeliveryResult(
+                DeliveryStatus.DELIVERED,
+                provider_id=f"log-{m.id}",
+                cost_parts=count_parts(m.text) if self.name == "sms" else 0,
+            )
+            for m in messages
+        ]
 
     def _append(self, text: str) -> None:
         with append_private(self.path) as out:  # codes and phone numbers: 0600, in a 0700 folder

@@ -66,5 +66,9 @@ def build_channels(settings: Settings, core: Any = None) -> dict[str, Channel]:
 
 def send_rates(settings: Settings) -> dict[str, float]:
     """Per-channel sends per second the worker keeps to (Telegram: 30/s per bot)."""
-    return {"telegram": settings.telegram.rate_per_second, "sms": settings.sms.rate_per_second,
-            "viber": settings.sms.rate_per_second, "email": settings.email.rate_per_second}
+    return {
+        "telegram": settings.telegram.rate_per_second,
+        "sms": settings.sms.rate_per_second,
+        "viber": settings.sms.rate_per_second,
+        "email": settings.email.rate_per_second,
+    }

@@ -90,9 +90,7 @@ class SmtpChannel:
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"smtp {exc.code}")
             return DeliveryResult(DeliveryStatus.FAILED, error=f"smtp {exc.code}", retry_after=60.0)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            log.warning(
-                "smtp %s:%s unavailable: %s", self.email.smtp_host, self.email.smtp_port, type(exc).__name__
-            )
+            log.warning("smtp %s:%s unavailable: %s", self.email.smtp_host, self.email.smtp_port, type(exc).__name__)
             return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0)
         return DeliveryResult(DeliveryStatus.SENT, provider_id=str(mail["Message-ID"]))
 

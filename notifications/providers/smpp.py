@@ -47,9 +47,7 @@ RECEIPT_STATES: dict[str, tuple[DeliveryStatus, str | None]] = {
 RECEIPT = re.compile(rb"id:(?P<id>\S+).*?stat:(?P<stat>[A-Z]+)(?:.*?err:(?P<err>\w+))?", re.S)
 
 
-def parse_receipt(
-    short_message: bytes, receipted_id: bytes | str | None = None
-) -> tuple[str, str, str] | None:
+def parse_receipt(short_message: bytes, receipted_id: bytes | str | None = None) -> tuple[str, str, str] | None:
     """(smsc message id, stat, err) from a deliver_sm receipt text, preferring the TLV id when given."""
     found = RECEIPT.search(short_message or b"")
     if found is None:
@@ -90,9 +88,7 @@ class SmppChannel:
             self._loop = asyncio.get_running_loop()
             client = await asyncio.to_thread(self._bind)
             self._client = client
-            self._reader = threading.Thread(
-                target=self._read, args=(client,), name="smpp-reader", daemon=True
-            )
+            self._reader = threading.Thread(target=self._read, args=(client,), name="smpp-reader", daemon=True)
             self._reader.start()
             return client
 
@@ -194,9 +190,7 @@ class SmppChannel:
             return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=delay)
         for status, _ in answers:
             if status in PERMANENT:
-                log.info(
-                    "smpp refused sms %s to %s: %s", message.id, mask_phone(message.to), PERMANENT[status]
-                )
+                log.info("smpp refused sms %s to %s: %s", message.id, mask_phone(message.to), PERMANENT[status])
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=PERMANENT[status])
             if status != 0:
                 delay = self.cooldown.failed(5.0 if status == 0x58 else None)

@@ -109,9 +109,7 @@ class SmscChannel:
 
     async def _send_chunk(self, chunk: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
         if (wait := self.cooldown.remaining()) > 0:
-            return [DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)] * len(
-                chunk
-            )
+            return [DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)] * len(chunk)
         body = {
             **self._auth(),
             "fmt": 3,
@@ -178,9 +176,7 @@ class SmscChannel:
                 log.info("%s to %s refused: %s", self.name, mask_phone(message.to), PERMANENT_ERRORS[code])
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=PERMANENT_ERRORS[code])
             reason = TRANSIENT_ERRORS.get(code, f"error {code}: {item.get('error')}")
-            return DeliveryResult(
-                DeliveryStatus.FAILED, error=reason, retry_after=60.0 if code == 9 else None
-            )
+            return DeliveryResult(DeliveryStatus.FAILED, error=reason, retry_after=60.0 if code == 9 else None)
         return DeliveryResult(
             DeliveryStatus.SENT,
             provider_id=str(item.get("id", message.id)),

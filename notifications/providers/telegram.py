@@ -75,9 +75,7 @@ class TelegramChannel:
             log.info("telegram message %s: bot blocked by the member", message.id)
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="blocked")
         except TelegramRetryAfter as exc:
-            return DeliveryResult(
-                DeliveryStatus.FAILED, error="rate limited", retry_after=float(exc.retry_after)
-            )
+            return DeliveryResult(DeliveryStatus.FAILED, error="rate limited", retry_after=float(exc.retry_after))
         except TelegramUnauthorizedError:
             log.error("telegram token refused: check LOYALTY_TELEGRAM_TOKEN")
             return DeliveryResult(DeliveryStatus.FAILED, error="unauthorized", retry_after=300.0)

@@ -44,8 +44,11 @@ class WebPushChannel:
         self.vapid = load_vapid(settings)
         self.policy = push_policy(settings)
         if self.policy.insecure_hosts:
-            log.warning("web push may reach %s without https or address checks (LOYALTY_PUSH_ALLOW_INSECURE_HOSTS):"
-                        " for tests only", ", ".join(self.policy.insecure_hosts))
+            log.warning(
+                "web push may reach %s without https or address checks (LOYALTY_PUSH_ALLOW_INSECURE_HOSTS):"
+                " for tests only",
+                ", ".join(self.policy.insecure_hosts),
+            )
         self._headers: dict[str, tuple[float, dict[str, str]]] = {}  # audience -> (expires, headers)
         self._session: aiohttp.ClientSession | None = None
 

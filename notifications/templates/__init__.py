@@ -88,8 +88,11 @@ class _Fields:
 def _fields_only(source: str, jinja: Any) -> _Fields | None:
     pieces = _FIELD.split(source[:-1] if source.endswith("\n") else source)
     parts, names = pieces[0::2], pieces[1::2]
-    if "\r" in source or any(name in _JINJA_LITERALS for name in names) or any(
-            mark in part for part in parts for mark in ("{{", "{%", "{#")):
+    if (
+        "\r" in source
+        or any(name in _JINJA_LITERALS for name in names)
+        or any(mark in part for part in parts for mark in ("{{", "{%", "{#"))
+    ):
         return None
     return _Fields(parts, names, jinja)
 
@@ -161,6 +164,19 @@ def render_message(kind: str, channel: str, language: str, context: dict[str, An
     return Rendered(text=body, subject=subject)
 
 
-__all__ = ["CUSTOM_KINDS", "FIELDS", "FILTER_NAMES", "MAX_OUTPUT", "Refusal", "Rendered", "TemplateError",
-           "TextRefused", "check_text", "has_template", "refusal_of", "render_custom", "render_message",
-           "render_staff_text"]
+__all__ = [
+    "CUSTOM_KINDS",
+    "FIELDS",
+    "FILTER_NAMES",
+    "MAX_OUTPUT",
+    "Refusal",
+    "Rendered",
+    "TemplateError",
+    "TextRefused",
+    "check_text",
+    "has_template",
+    "refusal_of",
+    "render_custom",
+    "render_message",
+    "render_staff_text",
+]

@@ -8,13 +8,13 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Ваша карта {{ card }}: {{ balance|points }}. {{ card_url }}",
             "subject": "Добро пожаловать в {{ program }}",
             "text": "{% if name %}{{ name }}, з{% else %}З{% endif %}дравствуйте! Ваша карта {{ card }} готова, "
-                    "на ней приветственные {{ balance|points }}.\nКарта и баланс: {{ card_url }}",
+            "на ней приветственные {{ balance|points }}.\nКарта и баланс: {{ card_url }}",
         },
         "points_accrued": {
             "sms": "+{{ points|points }}{% if available_on %} с {{ available_on }}{% endif %}. Баланс {{ balance }}",
             "subject": "Начислено: {{ points|points }}",
             "text": "Начислено: {{ points|points }}{% if available_on %}, ими можно будет оплатить покупку "
-                    "с {{ available_on }}{% endif %}.\nДоступно сейчас: {{ balance }}, ожидают: {{ pending }}.",
+            "с {{ available_on }}{% endif %}.\nДоступно сейчас: {{ balance }}, ожидают: {{ pending }}.",
         },
         "points_available": {
             "sms": "Можно тратить: {{ points|points }}. Баланс {{ balance }}",
@@ -30,25 +30,25 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Через {{ days }} дн. сгорят {{ points|points }}. Баланс {{ balance }}",
             "subject": "Скоро сгорят {{ points|points }}",
             "text": "{{ expires_on }} (через {{ days }} дн.) сгорят {{ points|points }}. Успейте ими оплатить "
-                    "покупку.\nБаланс: {{ balance }}.",
+            "покупку.\nБаланс: {{ balance }}.",
         },
         "purchase_refunded": {
             "sms": "Возврат: списано {{ reversed }}, возвращено {{ restored }}. Баланс {{ balance }}",
             "subject": "Возврат покупки",
             "text": "Оформлен возврат. Списано начисленных баллов: {{ reversed }}, возвращено потраченных: "
-                    "{{ restored }}.\nБаланс: {{ balance }}.",
+            "{{ restored }}.\nБаланс: {{ balance }}.",
         },
         "birthday": {
             "sms": "С днём рождения! {{ percent }}% баллами до {{ birthday_on }}",
             "subject": "С днём рождения!",
             "text": "С наступающим днём рождения! До {{ birthday_on }} включительно покупки возвращаются "
-                    "баллами по ставке {{ percent }}%.",
+            "баллами по ставке {{ percent }}%.",
         },
         "bonus_granted": {
             "sms": "Бонус +{{ points|points }} до {{ expires_on }}. Баланс {{ balance }}",
             "subject": "Бонус: {{ points|points }}",
             "text": "Вам начислен бонус: {{ points|points }}, ими можно оплатить покупку до {{ expires_on }}.\n"
-                    "Баланс: {{ balance }}.",
+            "Баланс: {{ balance }}.",
         },
         "login_code": {
             "sms": "Код входа: {{ code }}. Никому его не сообщайте",
@@ -59,7 +59,7 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Подтвердите e-mail: {{ link }}",
             "subject": "Подтвердите e-mail",
             "text": "Чтобы получать письма программы {{ program }} на этот адрес, подтвердите его по ссылке "
-                    "(действует сутки):\n{{ link }}\nЕсли вы не указывали этот адрес, просто проигнорируйте письмо.",
+            "(действует сутки):\n{{ link }}\nЕсли вы не указывали этот адрес, просто проигнорируйте письмо.",
         },
     },
     "en": {
@@ -67,14 +67,14 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Your card {{ card }}: {{ balance|points }}. {{ card_url }}",
             "subject": "Welcome to {{ program }}",
             "text": "Hello{% if name %}, {{ name }}{% endif %}! Your card {{ card }} is ready with {{ balance }} "
-                    "welcome points.\nCard and balance: {{ card_url }}",
+            "welcome points.\nCard and balance: {{ card_url }}",
         },
         "points_accrued": {
             "sms": "+{{ points|points }}{% if available_on %} from {{ available_on }}{% endif %}. "
-                   "Balance {{ balance }}",
+            "Balance {{ balance }}",
             "subject": "{{ points|points }} earned",
             "text": "You earned {{ points|points }}{% if available_on %}, usable from {{ available_on }}{% endif %}."
-                    "\nAvailable now: {{ balance }}, pending: {{ pending }}.",
+            "\nAvailable now: {{ balance }}, pending: {{ pending }}.",
         },
         "points_available": {
             "sms": "Now available: {{ points|points }}. Balance {{ balance }}",
@@ -90,13 +90,13 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "{{ points|points }} expire in {{ days }} days. Balance {{ balance }}",
             "subject": "{{ points|points }} expire soon",
             "text": "{{ points|points }} expire on {{ expires_on }} (in {{ days }} days). Spend them before then."
-                    "\nBalance: {{ balance }}.",
+            "\nBalance: {{ balance }}.",
         },
         "purchase_refunded": {
             "sms": "Refund: {{ reversed }} taken back, {{ restored }} returned. Balance {{ balance }}",
             "subject": "Purchase refunded",
             "text": "Your refund is done: {{ reversed }} earned points were taken back and {{ restored }} spent "
-                    "points returned.\nBalance: {{ balance }}.",
+            "points returned.\nBalance: {{ balance }}.",
         },
         "birthday": {
             "sms": "Happy birthday! {{ percent }}% back in points until {{ birthday_on }}",
@@ -107,7 +107,7 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "+{{ points }} bonus points until {{ expires_on }}. Balance {{ balance }}",
             "subject": "{{ points }} bonus points for you",
             "text": "You got {{ points }} bonus points; spend them on a purchase by {{ expires_on }}.\n"
-                    "Balance: {{ balance }}.",
+            "Balance: {{ balance }}.",
         },
         "login_code": {
             "sms": "Login code: {{ code }}. Do not share it",
@@ -118,7 +118,7 @@ CATALOG: dict[str, dict[str, dict[str, str]]] = {
             "sms": "Confirm your e-mail: {{ link }}",
             "subject": "Confirm your e-mail",
             "text": "To get {{ program }} e-mails at this address, confirm it with this link (valid for a day):"
-                    "\n{{ link }}\nIf you did not give us this address, just ignore this e-mail.",
+            "\n{{ link }}\nIf you did not give us this address, just ignore this e-mail.",
         },
     },
 }

@@ -20,8 +20,14 @@ def create_engine(url: str, pool_size: int = 10, statement_cache_size: int | Non
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
-                               hide_parameters=True, connect_args=asyncpg_cache_args(statement_cache_size))
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        hide_parameters=True,
+        connect_args=asyncpg_cache_args(statement_cache_size),
+    )
 
 
 def asyncpg_cache_args(statement_cache_size: int | None) -> dict[str, Any]:
@@ -29,8 +35,10 @@ def asyncpg_cache_args(statement_cache_size: int | None) -> dict[str, Any]:
     prepared statement gets a unique name, so two clients sharing a server connection never collide."""
     if statement_cache_size is None:
         return {}
-    args: dict[str, Any] = {"prepared_statement_cache_size": statement_cache_size,
-                            "statement_cache_size": statement_cache_size}
+    args: dict[str, Any] = {
+        "prepared_statement_cache_size": statement_cache_size,
+        "statement_cache_size": statement_cache_size,
+    }
     if statement_cache_size == 0:
         args["prepared_statement_name_func"] = _unique_statement_name
     return args

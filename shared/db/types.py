@@ -32,5 +32,3 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
-
-

@@ -25,8 +25,9 @@ P, SM = Promotion.__table__, SegmentMember.__table__
 
 _STAMP = select(func.count(), func.coalesce(func.sum(P.c.version), 0))
 _ACTIVE = select(P).where(P.c.active.is_(True))
-_SEGMENTS = select(SM.c.segment_id).where(SM.c.member_id == bindparam("member_id"),
-                                          SM.c.segment_id.in_(bindparam("ids", expanding=True)))
+_SEGMENTS = select(SM.c.segment_id).where(
+    SM.c.member_id == bindparam("member_id"), SM.c.segment_id.in_(bindparam("ids", expanding=True))
+)
 
 
 @dataclass
@@ -58,8 +59,9 @@ async def active_catalog(conn: AsyncConnection) -> Catalog:
         cached.checked_at = now
         return cached
     promotions = tuple(sorted((terms_of(r) for r in (await conn.execute(_ACTIVE)).all()), key=lambda p: p.order))
-    catalog = Catalog(stamp, now, promotions, {p.id: p for p in promotions},
-                      frozenset(s for p in promotions for s in p.segment_ids))
+    catalog = Catalog(
+        stamp, now, promotions, {p.id: p for p in promotions}, frozenset(s for p in promotions for s in p.segment_ids)
+    )
     _catalogs[engine] = catalog
     return catalog
 

@@ -52,10 +52,16 @@ class HeldCertificate:
 
 
 _FIND = select(G.c.id, G.c.number, G.c.balance, G.c.active, G.c.expires_at).where(G.c.number == bindparam("number"))
-_DEBIT = (update(G).where(G.c.id == bindparam("cid"), G.c.balance >= bindparam("amount"))
-          .values(balance=G.c.balance - bindparam("amount"), updated_at=bindparam("now")))
-_CREDIT = update(G).where(G.c.id == bindparam("cid")).values(balance=G.c.balance + bindparam("amount"),
-                                                              updated_at=bindparam("now"))
+_DEBIT = (
+    update(G)
+    .where(G.c.id == bindparam("cid"), G.c.balance >= bindparam("amount"))
+    .values(balance=G.c.balance - bindparam("amount"), updated_at=bindparam("now"))
+)
+_CREDIT = (
+    update(G)
+    .where(G.c.id == bindparam("cid"))
+    .values(balance=G.c.balance + bindparam("amount"), updated_at=bindparam("now"))
+)
 
 
 async def hold(conn: AsyncConnection, number: str, at: datetime, *, lock: bool) -> HeldCertificate:
@@ -74,24 +80,44 @@ async def hold(conn: AsyncConnection, number: str, at: datetime, *, lock: bool) 
     return HeldCertificate(row.id, row.number, row.balance if reason is None else 0, reason)
 
 
-async def debit(conn: AsyncConnection, held: HeldCertificate, amount: int, purchase_id: uuid.UUID,
-                now: datetime) -> bool:
+async def debit(
+    conn: AsyncConnection, held: HeldCertificate, amount: int, purchase_id: uuid.UUID, now: datetime
+) -> bool:
     result = await conn.execute(_DEBIT, {"cid": held.id, "amount": amount, "now": now})
     if result.rowcount != 1:
         return False
-    await conn.execute(OPS.insert(), {"certificate_id": held.id, "kind": "payment", "amount": -amount,
-                                    "purchase_id": purchase_id, "refund_id": None, "created_at": now})
+    await conn.execute(
+        OPS.insert(),
+        {
+            "certificate_id": held.id,
+            "kind": "payment",
+            "amount": -amount,
+            "purchase_id": purchase_id,
+            "refund_id": None,
+            "created_at": now,
+        },
+    )
     return True
 
 
-async def restore(conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, whole: int, refund_id: str,
-                  now: datetime) -> list[dict[str, Any]]:
+async def restore(
+    conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, whole: int, refund_id: str, now: datetime
+) -> list[dict[str, Any]]:
     """Give back each certificate's share of the refunded part of a receipt (rounded down, per receipt)."""
-    rows = (await conn.execute(
-        select(OPS.c.certificate_id, G.c.number, func.sum(OPS.c.amount).filter(OPS.c.kind == "payment"),
-               func.coalesce(func.sum(OPS.c.amount).filter(OPS.c.kind == "refund"), 0))
-        .join(G, G.c.id == OPS.c.certificate_id).where(OPS.c.purchase_id == purchase_id)
-        .group_by(OPS.c.certificate_id, G.c.number).order_by(OPS.c.certificate_id))).all()
+    rows = (
+        await conn.execute(
+            select(
+                OPS.c.certificate_id,
+                G.c.number,
+                func.sum(OPS.c.amount).filter(OPS.c.kind == "payment"),
+                func.coalesce(func.sum(OPS.c.amount).filter(OPS.c.kind == "refund"), 0),
+            )
+            .join(G, G.c.id == OPS.c.certificate_id)
+            .where(OPS.c.purchase_id == purchase_id)
+            .group_by(OPS.c.certificate_id, G.c.number)
+            .order_by(OPS.c.certificate_id)
+        )
+    ).all()
     given = []
     for cid, number, paid, back in rows:
         due = (-int(paid) * refunded) // whole if whole > 0 else 0
@@ -99,8 +125,17 @@ async def restore(conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, 
         if amount <= 0:
             continue
         await conn.execute(_CREDIT, {"cid": cid, "amount": amount, "now": now})
-        await conn.execute(OPS.insert(), {"certificate_id": cid, "kind": "refund", "amount": amount,
-                                        "purchase_id": purchase_id, "refund_id": refund_id, "created_at": now})
+        await conn.execute(
+            OPS.insert(),
+            {
+                "certificate_id": cid,
+                "kind": "refund",
+                "amount": amount,
+                "purchase_id": purchase_id,
+                "refund_id": refund_id,
+                "created_at": now,
+            },
+        )
         given.append({"number": number, "amount": amount})
     return given
 
@@ -127,32 +162,68 @@ async def issue(session: AsyncSession, body: Any, now: datetime) -> list[GiftCer
     problems.raise_if_any("The certificates could not be issued.")
     issued = []
     for _ in range(count):
-        cert = GiftCertificate(number=new_number(), initial=amount, balance=amount, active=True,
-                               expires_at=expires_at, created_at=now, updated_at=now)
+        cert = GiftCertificate(
+            number=new_number(),
+            initial=amount,
+            balance=amount,
+            active=True,
+            expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(cert)
         issued.append(cert)
     await session.flush()
-    session.add_all([CertificateOperation(certificate_id=c.id, kind="issue", amount=amount, purchase_id=None,
-                                          refund_id=None, created_at=now) for c in issued])
+    session.add_all(
+        [
+            CertificateOperation(
+                certificate_id=c.id, kind="issue", amount=amount, purchase_id=None, refund_id=None, created_at=now
+            )
+            for c in issued
+        ]
+    )
     await session.flush()
     return issued
 
 
 async def find_certificate(session: AsyncSession, number: str) -> GiftCertificate:
-    cert = (await session.execute(select(GiftCertificate).where(GiftCertificate.number == number.strip())))\
-        .scalar_one_or_none()
+    cert = (
+        await session.execute(select(GiftCertificate).where(GiftCertificate.number == number.strip()))
+    ).scalar_one_or_none()
     if cert is None:
         raise NotFound(f"No gift certificate {number}.")
     return cert
 
 
 async def certificate_view(session: AsyncSession, cert: GiftCertificate, now: datetime) -> dict[str, Any]:
-    ops = (await session.execute(select(CertificateOperation).where(CertificateOperation.certificate_id == cert.id)
-                                 .order_by(CertificateOperation.id))).scalars().all()
+    ops = (
+        (
+            await session.execute(
+                select(CertificateOperation)
+                .where(CertificateOperation.certificate_id == cert.id)
+                .order_by(CertificateOperation.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     usable = cert.active and (cert.expires_at is None or cert.expires_at > now) and cert.balance > 0
-    return {"number": cert.number, "initial": cert.initial, "balance": cert.balance, "active": cert.active,
-            "usable": usable, "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
-            "created_at": cert.created_at.isoformat(),
-            "operations": [{"kind": op.kind, "amount": op.amount, "created_at": op.created_at.isoformat(),
-                            "purchase_id": str(op.purchase_id) if op.purchase_id else None,
-                            "refund_id": op.refund_id} for op in ops]}
+    return {
+        "number": cert.number,
+        "initial": cert.initial,
+        "balance": cert.balance,
+        "active": cert.active,
+        "usable": usable,
+        "expires_at": cert.expires_at.isoformat() if cert.expires_at else None,
+        "created_at": cert.created_at.isoformat(),
+        "operations": [
+            {
+                "kind": op.kind,
+                "amount": op.amount,
+                "created_at": op.created_at.isoformat(),
+                "purchase_id": str(op.purchase_id) if op.purchase_id else None,
+                "refund_id": op.refund_id,
+            }
+            for op in ops
+        ],
+    }

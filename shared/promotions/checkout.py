@@ -21,11 +21,16 @@ from shared.promotions.terms import PromotionTerms, Shopper
 
 P, PU = Promotion.__table__, PromotionUse.__table__
 _USES = select(P.c.id, P.c.uses).where(P.c.id.in_(bindparam("ids", expanding=True)))
-_MEMBER_USES = (select(PU.c.promotion_id, func.count()).where(
-    PU.c.promotion_id.in_(bindparam("ids", expanding=True)), PU.c.member_id == bindparam("member_id"))
-    .group_by(PU.c.promotion_id))
-_CLAIM = (update(P).where(P.c.id == bindparam("pid"), or_(P.c.max_uses.is_(None), P.c.uses < P.c.max_uses))
-          .values(uses=P.c.uses + 1))
+_MEMBER_USES = (
+    select(PU.c.promotion_id, func.count())
+    .where(PU.c.promotion_id.in_(bindparam("ids", expanding=True)), PU.c.member_id == bindparam("member_id"))
+    .group_by(PU.c.promotion_id)
+)
+_CLAIM = (
+    update(P)
+    .where(P.c.id == bindparam("pid"), or_(P.c.max_uses.is_(None), P.c.uses < P.c.max_uses))
+    .values(uses=P.c.uses + 1)
+)
 _RELEASE = update(P).where(P.c.id == bindparam("pid"), P.c.uses > 0).values(uses=P.c.uses - 1)
 
 
@@ -69,9 +74,19 @@ class Offer:
 NO_OFFER = Offer()
 
 
-async def prepare(conn: AsyncConnection, *, store_id: str, at: datetime, member_id: uuid.UUID | None,
-                  tier_code: str | None, promo_code: str | None, asks: tuple[CertificateAsk, ...],
-                  confirming: bool, lines: Sequence[Any] = (), segments: frozenset[int] | None = None) -> Offer:
+async def prepare(
+    conn: AsyncConnection,
+    *,
+    store_id: str,
+    at: datetime,
+    member_id: uuid.UUID | None,
+    tier_code: str | None,
+    promo_code: str | None,
+    asks: tuple[CertificateAsk, ...],
+    confirming: bool,
+    lines: Sequence[Any] = (),
+    segments: frozenset[int] | None = None,
+) -> Offer:
     """`segments`: the member's segments when the caller read them already (confirm's member lock)."""
     catalog = await active_catalog(conn)
     offer = Offer(code_text=promo_code)
@@ -85,8 +100,9 @@ async def prepare(conn: AsyncConnection, *, store_id: str, at: datetime, member_
     shopper = Shopper(tier_code, segments)
     unlocked: frozenset[int] = frozenset()
     if promo_code is not None:
-        offer.code, offer.code_reason = await _check_code(conn, catalog.by_id, promo_code, store_id, at, shopper,
-                                                          member_id)
+        offer.code, offer.code_reason = await _check_code(
+            conn, catalog.by_id, promo_code, store_id, at, shopper, member_id
+        )
         if offer.code_reason is None and offer.code is not None:
             unlocked = frozenset({offer.code.promotion_id})
     candidates = eligible(running, store_id, at, shopper, unlocked)
@@ -99,9 +115,15 @@ async def prepare(conn: AsyncConnection, *, store_id: str, at: datetime, member_
     return offer
 
 
-async def _check_code(conn: AsyncConnection, by_id: dict[int, PromotionTerms], text: str, store_id: str,
-                      at: datetime, shopper: Shopper, member_id: uuid.UUID | None
-                      ) -> tuple[codes.FoundCode | None, str | None]:
+async def _check_code(
+    conn: AsyncConnection,
+    by_id: dict[int, PromotionTerms],
+    text: str,
+    store_id: str,
+    at: datetime,
+    shopper: Shopper,
+    member_id: uuid.UUID | None,
+) -> tuple[codes.FoundCode | None, str | None]:
     found = await codes.find_code(conn, text)
     if found is None:
         return None, codes.UNKNOWN
@@ -114,7 +136,8 @@ async def _check_code(conn: AsyncConnection, by_id: dict[int, PromotionTerms], t
         return found, codes.EXPIRED
     if (terms.store_ids and store_id not in terms.store_ids) or not terms.targets(store_id, shopper):
         return found, codes.NEEDS_MEMBER if shopper.tier_code is None and (
-            terms.tier_codes or terms.segment_ids) else codes.NOT_HERE
+            terms.tier_codes or terms.segment_ids
+        ) else codes.NOT_HERE
     return found, codes.exhausted_reason(found) or await codes.member_reason(conn, found, member_id)
 
 
@@ -142,23 +165,38 @@ def pay_with_certificates(offer: Offer, due: int, strict: bool) -> tuple[int, li
         where = f"certificates[{index}]"
         if held.reason is not None:
             if strict:
-                raise InvalidInput(f"Certificate {ask.number} cannot pay: {held.reason}.",
-                                   [FieldError(f"{where}.number", held.reason)])
-            views.append({"number": ask.number, "requested": ask.amount, "applied": 0, "balance": 0,
-                          "reason": held.reason})
+                raise InvalidInput(
+                    f"Certificate {ask.number} cannot pay: {held.reason}.", [FieldError(f"{where}.number", held.reason)]
+                )
+            views.append(
+                {"number": ask.number, "requested": ask.amount, "applied": 0, "balance": 0, "reason": held.reason}
+            )
             continue
         wanted = held.balance if ask.amount is None else ask.amount
         if strict and wanted > held.balance:
-            raise InvalidInput(f"Certificate {ask.number} has {held.balance} left.",
-                               [FieldError(f"{where}.amount", f"at most {held.balance}")], max=held.balance)
+            raise InvalidInput(
+                f"Certificate {ask.number} has {held.balance} left.",
+                [FieldError(f"{where}.amount", f"at most {held.balance}")],
+                max=held.balance,
+            )
         if strict and ask.amount is not None and wanted > left:
-            raise InvalidInput(f"Only {left} is left to pay on this receipt.",
-                               [FieldError(f"{where}.amount", f"at most {left}")], max=left)
+            raise InvalidInput(
+                f"Only {left} is left to pay on this receipt.",
+                [FieldError(f"{where}.amount", f"at most {left}")],
+                max=left,
+            )
         applied = min(wanted, held.balance, left)
         left -= applied
         reason = None if applied == wanted or ask.amount is None else "more than the certificate or the receipt"
-        views.append({"number": held.number, "requested": ask.amount, "applied": applied,
-                      "balance": held.balance - applied, "reason": reason})
+        views.append(
+            {
+                "number": held.number,
+                "requested": ask.amount,
+                "applied": applied,
+                "balance": held.balance - applied,
+                "reason": reason,
+            }
+        )
     return due - left, views
 
 
@@ -171,8 +209,12 @@ async def claim(conn: AsyncConnection, offer: Offer, price: Callable[[Offer], Pr
         pricing = price(offer)
         applied = set(pricing.touches.totals)
         lost: set[int] = set()
-        if offer.code is not None and offer.code_reason is None and offer.code.promotion_id in applied \
-                and not code_taken:
+        if (
+            offer.code is not None
+            and offer.code_reason is None
+            and offer.code.promotion_id in applied
+            and not code_taken
+        ):
             offer.code_reason = await codes.claim_code(conn, offer.code)
             code_taken = offer.code_reason is None
             if not code_taken:
@@ -205,26 +247,41 @@ async def unclaim(conn: AsyncConnection, offer: Offer) -> None:
     offer._context = (set(), False)
 
 
-async def record(conn: AsyncConnection, offer: Offer, certificate_views: list[dict[str, Any]],
-                 member_id: uuid.UUID | None, purchase_id: uuid.UUID, now: datetime) -> None:
+async def record(
+    conn: AsyncConnection,
+    offer: Offer,
+    certificate_views: list[dict[str, Any]],
+    member_id: uuid.UUID | None,
+    purchase_id: uuid.UUID,
+    now: datetime,
+) -> None:
     """After the purchase row exists: the uses it took and the certificates it drew on."""
     claimed, code_taken = offer._context or (set(), False)
     if code_taken and offer.code is not None:
         await codes.record_use(conn, offer.code, member_id, purchase_id, now)
     if claimed:
-        await conn.execute(PU.insert(), [{"promotion_id": pid, "member_id": member_id, "purchase_id": purchase_id,
-                                          "created_at": now} for pid in sorted(claimed)])
+        await conn.execute(
+            PU.insert(),
+            [
+                {"promotion_id": pid, "member_id": member_id, "purchase_id": purchase_id, "created_at": now}
+                for pid in sorted(claimed)
+            ],
+        )
     for (ask, held), view in zip(offer.certificates, certificate_views, strict=True):
         if view["applied"] and not await certificates.debit(conn, held, view["applied"], purchase_id, now):
-            raise InvalidInput(f"Certificate {ask.number} no longer has {view['applied']}.",
-                               [FieldError("certificates", "balance changed; calculate again")])
+            raise InvalidInput(
+                f"Certificate {ask.number} no longer has {view['applied']}.",
+                [FieldError("certificates", "balance changed; calculate again")],
+            )
 
 
-async def give_back(conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, whole: int, refund_id: str,
-                    now: datetime) -> dict[str, Any]:
+async def give_back(
+    conn: AsyncConnection, purchase_id: uuid.UUID, refunded: int, whole: int, refund_id: str, now: datetime
+) -> dict[str, Any]:
     """A refund returns certificates' share; a full refund also frees the code and promotion uses."""
-    answer: dict[str, Any] = {"certificates": await certificates.restore(conn, purchase_id, refunded, whole,
-                                                                          refund_id, now)}
+    answer: dict[str, Any] = {
+        "certificates": await certificates.restore(conn, purchase_id, refunded, whole, refund_id, now)
+    }
     if refunded >= whole:
         answer["promo_codes_released"] = await codes.release_uses(conn, purchase_id)
         used = (await conn.execute(select(PU.c.promotion_id).where(PU.c.purchase_id == purchase_id))).scalars().all()

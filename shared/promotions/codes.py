@@ -49,12 +49,21 @@ class FoundCode:
     kind: str
 
 
-_FIND = (select(C.c.id, C.c.batch_id, B.c.promotion_id, C.c.uses, C.c.max_uses, B.c.per_member_limit, B.c.kind)
-         .join(B, B.c.id == C.c.batch_id).where(C.c.code == bindparam("code")))
-_MEMBER_USES = select(func.count()).select_from(U).where(
-    U.c.batch_id == bindparam("batch_id"), U.c.member_id == bindparam("member_id"), U.c.released.is_(False))
-_CLAIM = (update(C).where(C.c.id == bindparam("code_id"), or_(C.c.max_uses.is_(None), C.c.uses < C.c.max_uses))
-          .values(uses=C.c.uses + 1))
+_FIND = (
+    select(C.c.id, C.c.batch_id, B.c.promotion_id, C.c.uses, C.c.max_uses, B.c.per_member_limit, B.c.kind)
+    .join(B, B.c.id == C.c.batch_id)
+    .where(C.c.code == bindparam("code"))
+)
+_MEMBER_USES = (
+    select(func.count())
+    .select_from(U)
+    .where(U.c.batch_id == bindparam("batch_id"), U.c.member_id == bindparam("member_id"), U.c.released.is_(False))
+)
+_CLAIM = (
+    update(C)
+    .where(C.c.id == bindparam("code_id"), or_(C.c.max_uses.is_(None), C.c.uses < C.c.max_uses))
+    .values(uses=C.c.uses + 1)
+)
 _RELEASE = update(C).where(C.c.id == bindparam("code_id"), C.c.uses > 0).values(uses=C.c.uses - 1)
 
 
@@ -88,16 +97,31 @@ async def unclaim_code(conn: AsyncConnection, found: FoundCode) -> None:
     await conn.execute(_RELEASE, {"code_id": found.code_id})
 
 
-async def record_use(conn: AsyncConnection, found: FoundCode, member_id: uuid.UUID | None,
-                     purchase_id: uuid.UUID, now: datetime) -> None:
-    await conn.execute(U.insert(), {"code_id": found.code_id, "batch_id": found.batch_id, "member_id": member_id,
-                                    "purchase_id": purchase_id, "released": False, "created_at": now})
+async def record_use(
+    conn: AsyncConnection, found: FoundCode, member_id: uuid.UUID | None, purchase_id: uuid.UUID, now: datetime
+) -> None:
+    await conn.execute(
+        U.insert(),
+        {
+            "code_id": found.code_id,
+            "batch_id": found.batch_id,
+            "member_id": member_id,
+            "purchase_id": purchase_id,
+            "released": False,
+            "created_at": now,
+        },
+    )
 
 
 async def release_uses(conn: AsyncConnection, purchase_id: uuid.UUID) -> list[str]:
     """A fully refunded receipt gives its code back (a single-use code can be used again)."""
-    rows = (await conn.execute(select(U.c.id, U.c.code_id, C.c.code).join(C, C.c.id == U.c.code_id).where(
-        and_(U.c.purchase_id == purchase_id, U.c.released.is_(False))))).all()
+    rows = (
+        await conn.execute(
+            select(U.c.id, U.c.code_id, C.c.code)
+            .join(C, C.c.id == U.c.code_id)
+            .where(and_(U.c.purchase_id == purchase_id, U.c.released.is_(False)))
+        )
+    ).all()
     for use_id, code_id, _ in rows:
         await conn.execute(update(U).where(U.c.id == use_id).values(released=True))
         await conn.execute(_RELEASE, {"code_id": code_id})
@@ -135,8 +159,12 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
         problems.add("prefix", "letters, digits and '-', at most 16")
         prefix = ""
     code = data.get("code")
-    if kind == SHARED and (not isinstance(code, str) or not code.strip() or len(code.strip()) > 64
-                           or not code.strip().replace("-", "").isalnum()):
+    if kind == SHARED and (
+        not isinstance(code, str)
+        or not code.strip()
+        or len(code.strip()) > 64
+        or not code.strip().replace("-", "").isalnum()
+    ):
         problems.add("code", "a shared batch needs a code: letters, digits and '-', at most 64")
     name = data.get("name")
     if name is not None and (not isinstance(name, str) or text_problem(name, 200) is not None):
@@ -149,25 +177,42 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
     taken = (await session.execute(select(C.c.code).where(C.c.code.in_(codes[:1000])))).scalars().first()
     if taken is not None:
         raise Conflict(f"The promo code {taken} exists already.")
-    batch = PromoCodeBatch(promotion_id=promotion_id, name=str(data.get("name") or codes[0]), kind=kind,
-                           count=len(codes), total_limit=limits["total_limit"],
-                           per_member_limit=limits["per_member_limit"], created_at=now)
+    batch = PromoCodeBatch(
+        promotion_id=promotion_id,
+        name=str(data.get("name") or codes[0]),
+        kind=kind,
+        count=len(codes),
+        total_limit=limits["total_limit"],
+        per_member_limit=limits["per_member_limit"],
+        created_at=now,
+    )
     session.add(batch)
     await session.flush()
     max_uses = 1 if kind == UNIQUE else limits["total_limit"]
     for start in range(0, len(codes), 5000):
-        await session.execute(C.insert(), [{"batch_id": batch.id, "code": c, "uses": 0, "max_uses": max_uses}
-                                           for c in codes[start:start + 5000]])
+        await session.execute(
+            C.insert(),
+            [{"batch_id": batch.id, "code": c, "uses": 0, "max_uses": max_uses} for c in codes[start : start + 5000]],
+        )
     return batch
 
 
 async def batch_codes(session: AsyncSession, batch_id: int) -> list[tuple[str, int, int | None]]:
-    rows = await session.execute(select(C.c.code, C.c.uses, C.c.max_uses).where(C.c.batch_id == batch_id)
-                                 .order_by(C.c.code))
+    rows = await session.execute(
+        select(C.c.code, C.c.uses, C.c.max_uses).where(C.c.batch_id == batch_id).order_by(C.c.code)
+    )
     return [tuple(r) for r in rows.all()]
 
 
 def batch_view(batch: PromoCodeBatch, used: int) -> dict[str, object]:
-    return {"id": batch.id, "promotion_id": batch.promotion_id, "name": batch.name, "kind": batch.kind,
-            "count": batch.count, "total_limit": batch.total_limit, "per_member_limit": batch.per_member_limit,
-            "used": used, "created_at": batch.created_at.isoformat()}
+    return {
+        "id": batch.id,
+        "promotion_id": batch.promotion_id,
+        "name": batch.name,
+        "kind": batch.kind,
+        "count": batch.count,
+        "total_limit": batch.total_limit,
+        "per_member_limit": batch.per_member_limit,
+        "used": used,
+        "created_at": batch.created_at.isoformat(),
+    }

@@ -17,14 +17,29 @@ from shared.promotions import catalog
 from shared.promotions.terms import ACCRUAL, BUNDLE, DISCOUNT, KINDS
 
 LISTS = ("store_ids", "tier_codes", "segment_ids", "skus", "categories", "with_skus", "with_categories")
-NUMBERS = {"priority": (-1000, 1000), "min_total": (0, 10**13), "percent": (0, 100), "amount": (0, 10**13),
-           "multiplier": (0, 10), "extra_percent": (0, 100), "points": (0, 10**7)}
+NUMBERS = {
+    "priority": (-1000, 1000),
+    "min_total": (0, 10**13),
+    "percent": (0, 100),
+    "amount": (0, 10**13),
+    "multiplier": (0, 10),
+    "extra_percent": (0, 100),
+    "points": (0, 10**7),
+}
 LIMITS = ("max_uses", "max_uses_per_member")
 MAX_INT = 2**31 - 1  # an INTEGER column
 FLAGS = ("active", "combinable", "code_only")
-DEFAULTS: dict[str, Any] = {"active": True, "combinable": True, "code_only": False, "starts_at": None,
-                            "ends_at": None, "max_uses": None, "max_uses_per_member": None,
-                            **{k: [] for k in LISTS}, **dict.fromkeys(NUMBERS, 0)}
+DEFAULTS: dict[str, Any] = {
+    "active": True,
+    "combinable": True,
+    "code_only": False,
+    "starts_at": None,
+    "ends_at": None,
+    "max_uses": None,
+    "max_uses_per_member": None,
+    **{k: [] for k in LISTS},
+    **dict.fromkeys(NUMBERS, 0),
+}
 
 
 def _time(problems: FieldErrors, value: Any, key: str) -> datetime | None:
@@ -87,8 +102,9 @@ def read_fields(body: Any, rules: ProgramRules, *, partial: bool) -> dict[str, A
     for key in LIMITS:
         if key in body:
             value = body[key]
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or not 1 <= value <= MAX_INT):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INT
+            ):
                 problems.add(key, "a positive whole number, or null for no limit")
             else:
                 fields[key] = value
@@ -98,13 +114,19 @@ def read_fields(body: Any, rules: ProgramRules, *, partial: bool) -> dict[str, A
 
 def _list(problems: FieldErrors, value: Any, key: str, rules: ProgramRules) -> list[Any]:
     if key == "segment_ids":
-        if not isinstance(value, list) or len(value) > 1000 \
-                or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_INT for v in value):
+        if (
+            not isinstance(value, list)
+            or len(value) > 1000
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_INT for v in value)
+        ):
             problems.add(key, "a list of segment ids")
             return []
         return sorted(set(value))
-    if not isinstance(value, list) or len(value) > 1000 \
-            or not all(isinstance(v, str) and 0 < len(v) <= 64 and not has_control(v) for v in value):
+    if (
+        not isinstance(value, list)
+        or len(value) > 1000
+        or not all(isinstance(v, str) and 0 < len(v) <= 64 and not has_control(v) for v in value)
+    ):
         problems.add(key, "a list of strings")
         return []
     if key == "tier_codes":
@@ -125,7 +147,7 @@ def check_mechanics(values: dict[str, Any]) -> None:
         if not values["percent"]:
             problems.add("percent", "a bundle needs the percent off its items")
         if not values["with_skus"] and not values["with_categories"]:
-            problems.add("with_categories", "a bundle needs with_skus or with_categories (the \"with\" items)")
+            problems.add("with_categories", 'a bundle needs with_skus or with_categories (the "with" items)')
     if kind == ACCRUAL and not (values["multiplier"] or values["extra_percent"] or values["points"]):
         problems.add("multiplier", "boosted accrual needs multiplier, extra_percent or points")
     if values["starts_at"] and values["ends_at"] and values["ends_at"] <= values["starts_at"]:
@@ -161,8 +183,9 @@ async def create_promotion(session: AsyncSession, rules: ProgramRules, body: Any
     return promotion
 
 
-async def update_promotion(session: AsyncSession, rules: ProgramRules, promotion_id: int, body: Any,
-                           now: datetime) -> Promotion:
+async def update_promotion(
+    session: AsyncSession, rules: ProgramRules, promotion_id: int, body: Any, now: datetime
+) -> Promotion:
     promotion = await get_promotion(session, promotion_id)
     fields = read_fields(body, rules, partial=True)
     values = {key: getattr(promotion, key) for key in DEFAULTS} | {"kind": promotion.kind} | fields
@@ -195,13 +218,23 @@ async def code_counts(session: AsyncSession, promotion_id: int) -> list[dict[str
     rows = await session.execute(
         select(PromoCodeBatch, func.coalesce(func.sum(PromoCode.uses), 0))
         .outerjoin(PromoCode, PromoCode.batch_id == PromoCodeBatch.id)
-        .where(PromoCodeBatch.promotion_id == promotion_id).group_by(PromoCodeBatch.id).order_by(PromoCodeBatch.id))
+        .where(PromoCodeBatch.promotion_id == promotion_id)
+        .group_by(PromoCodeBatch.id)
+        .order_by(PromoCodeBatch.id)
+    )
     return [{"id": b.id, "name": b.name, "kind": b.kind, "count": b.count, "used": int(used)} for b, used in rows]
 
 
 def promotion_view(p: Promotion) -> dict[str, Any]:
-    view = {"id": p.id, "name": p.name, "kind": p.kind, **{k: getattr(p, k) for k in DEFAULTS},
-            "uses": p.uses, "created_at": p.created_at.isoformat(), "updated_at": p.updated_at.isoformat()}
+    view = {
+        "id": p.id,
+        "name": p.name,
+        "kind": p.kind,
+        **{k: getattr(p, k) for k in DEFAULTS},
+        "uses": p.uses,
+        "created_at": p.created_at.isoformat(),
+        "updated_at": p.updated_at.isoformat(),
+    }
     for key in ("starts_at", "ends_at"):
         view[key] = view[key].isoformat() if view[key] else None
     return view

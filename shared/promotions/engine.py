@@ -38,17 +38,29 @@ class Touches:
 
     def add(self, line: int, terms: PromotionTerms, key: str, value: int) -> None:
         self.by_line[line].append({"id": terms.id, "name": terms.name, "kind": terms.kind, key: value})
-        total = self.totals.setdefault(terms.id, {"id": terms.id, "name": terms.name, "kind": terms.kind,
-                                                  "discount": 0, "points": 0})
+        total = self.totals.setdefault(
+            terms.id, {"id": terms.id, "name": terms.name, "kind": terms.kind, "discount": 0, "points": 0}
+        )
         total[key] += value
 
 
-def eligible(promotions: Iterable[PromotionTerms], store_id: str, at: datetime, shopper: Shopper,
-             unlocked: frozenset[int] = frozenset(), excluded: frozenset[int] = frozenset()) -> list[PromotionTerms]:
+def eligible(
+    promotions: Iterable[PromotionTerms],
+    store_id: str,
+    at: datetime,
+    shopper: Shopper,
+    unlocked: frozenset[int] = frozenset(),
+    excluded: frozenset[int] = frozenset(),
+) -> list[PromotionTerms]:
     """Promotions that run at `at` for this shopper in this store, in the order they apply."""
-    found = [p for p in promotions
-             if p.id not in excluded and (not p.code_only or p.id in unlocked)
-             and p.runs_at(at) and p.targets(store_id, shopper)]
+    found = [
+        p
+        for p in promotions
+        if p.id not in excluded
+        and (not p.code_only or p.id in unlocked)
+        and p.runs_at(at)
+        and p.targets(store_id, shopper)
+    ]
     return sorted(found, key=lambda p: p.order)
 
 
@@ -76,8 +88,14 @@ def apply_discounts(lines: Sequence[LineLike], promotions: Sequence[PromotionTer
     for terms in promotions:
         if terms.kind == ACCRUAL or gross < terms.min_total:
             continue
-        targets = [i for i, line in enumerate(lines) if terms.covers(line.sku, line.category) and left[i] > 0
-                   and not closed[i] and (terms.combinable or not touched[i])]
+        targets = [
+            i
+            for i, line in enumerate(lines)
+            if terms.covers(line.sku, line.category)
+            and left[i] > 0
+            and not closed[i]
+            and (terms.combinable or not touched[i])
+        ]
         if not targets:
             continue
         if terms.kind == BUNDLE:
@@ -98,9 +116,14 @@ def apply_discounts(lines: Sequence[LineLike], promotions: Sequence[PromotionTer
 
 def _bundle_cut(lines: Sequence[LineLike], terms: PromotionTerms, targets: list[int], left: list[int]) -> list[int]:
     """One target unit discounted per "with" unit on the receipt (one pastry per coffee)."""
-    pairs = sum((line.quantity for line in lines
-                 if terms.unlocks(line.sku, line.category) and not terms.covers(line.sku, line.category)),
-                Decimal(0))
+    pairs = sum(
+        (
+            line.quantity
+            for line in lines
+            if terms.unlocks(line.sku, line.category) and not terms.covers(line.sku, line.category)
+        ),
+        Decimal(0),
+    )
     units = pairs.to_integral_value(rounding=ROUND_FLOOR)
     cut = []
     for i in targets:
@@ -112,8 +135,12 @@ def _bundle_cut(lines: Sequence[LineLike], terms: PromotionTerms, targets: list[
 
 
 def boosted_accrual(
-    rules: ProgramRules, lines: Sequence[LineLike], paid: Sequence[int], percent: int,
-    promotions: Sequence[PromotionTerms], touches: Touches,
+    rules: ProgramRules,
+    lines: Sequence[LineLike],
+    paid: Sequence[int],
+    percent: int,
+    promotions: Sequence[PromotionTerms],
+    touches: Touches,
 ) -> tuple[int, list[int]]:
     """Points on money paid at the member's rate, raised by accrual promotions line by line;
     exact per receipt and rounded down once, then fixed points on top."""
@@ -126,8 +153,14 @@ def boosted_accrual(
     for terms in promotions:
         if terms.kind != ACCRUAL or gross < terms.min_total:
             continue
-        targets = [i for i, line in enumerate(lines) if terms.covers(line.sku, line.category) and paid[i] > 0
-                   and not closed[i] and (terms.combinable or not boosted[i])]
+        targets = [
+            i
+            for i, line in enumerate(lines)
+            if terms.covers(line.sku, line.category)
+            and paid[i] > 0
+            and not closed[i]
+            and (terms.combinable or not boosted[i])
+        ]
         if not targets:
             continue
         gained = Fraction(0)

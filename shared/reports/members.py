@@ -21,10 +21,14 @@ class MembersOverTime:
     formula = "members(t) = members registered before the end of t; new(t) = members registered within t"
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
-        before = (await session.execute(
-            select(func.count()).select_from(Member).where(Member.created_at < period.start))).scalar_one()
-        inner = (select(bucket_of(Member.created_at, period).label("bucket"))
-                 .where(Member.created_at >= period.start, Member.created_at < period.end).subquery())
+        before = (
+            await session.execute(select(func.count()).select_from(Member).where(Member.created_at < period.start))
+        ).scalar_one()
+        inner = (
+            select(bucket_of(Member.created_at, period).label("bucket"))
+            .where(Member.created_at >= period.start, Member.created_at < period.end)
+            .subquery()
+        )
         rows = (await session.execute(select(inner.c.bucket, func.count()).group_by(inner.c.bucket))).all()
         new = [int(v) for v in per_bucket(rows, period)]
         totals, running = [], int(before)
@@ -45,21 +49,32 @@ class MembersOverTime:
 class TierDistribution:
     code = "tiers"
     title = "Tier distribution and members close to the next tier"
-    formula = (f"members per tier they hold now (registered before the period end); close = rolling paid spend ≥ "
-               f"{CLOSE_SHARE:.0%} of the next tier's threshold (and below it)")
+    formula = (
+        f"members per tier they hold now (registered before the period end); close = rolling paid spend ≥ "
+        f"{CLOSE_SHARE:.0%} of the next tier's threshold (and below it)"
+    )
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
         as_of = period.end
-        held = dict((await session.execute(
-            select(Member.tier_code, func.count()).where(Member.created_at < as_of).group_by(Member.tier_code)
-        )).all())
-        spend_rows = (await session.execute(
-            select(Member.tier_code, func.sum(Purchase.paid - Purchase.refunded_paid))
-            .join(Member, Member.id == Purchase.member_id)
-            .where(Purchase.purchased_at > as_of - timedelta(days=rules.tier_window_days),
-                   Purchase.purchased_at <= as_of, Member.created_at < as_of)
-            .group_by(Purchase.member_id, Member.tier_code)
-        )).all()
+        held = dict(
+            (
+                await session.execute(
+                    select(Member.tier_code, func.count()).where(Member.created_at < as_of).group_by(Member.tier_code)
+                )
+            ).all()
+        )
+        spend_rows = (
+            await session.execute(
+                select(Member.tier_code, func.sum(Purchase.paid - Purchase.refunded_paid))
+                .join(Member, Member.id == Purchase.member_id)
+                .where(
+                    Purchase.purchased_at > as_of - timedelta(days=rules.tier_window_days),
+                    Purchase.purchased_at <= as_of,
+                    Member.created_at < as_of,
+                )
+                .group_by(Purchase.member_id, Member.tier_code)
+            )
+        ).all()
         close = dict.fromkeys((tier.code for tier in rules.tiers), 0)
         for tier_code, spend in spend_rows:
             upcoming = rules.next_tier(tier_code)
@@ -71,10 +86,15 @@ class TierDistribution:
         total = sum(counts)
         return ReportResult(
             headline=", ".join(f"{name} {count}" for name, count in zip(names, counts, strict=True)),
-            chart=Chart("bar", names, [("members", [float(c) for c in counts]),
-                                       ("close to next", [float(close[c]) for c in codes])]),
+            chart=Chart(
+                "bar",
+                names,
+                [("members", [float(c) for c in counts]), ("close to next", [float(close[c]) for c in codes])],
+            ),
             columns=["tier", "threshold", "members", "share", "close_to_next"],
-            rows=[[code, rules.tier(code).threshold, count, round(count / total, 4) if total else None, close[code]]
-                  for code, count in zip(codes, counts, strict=True)],
+            rows=[
+                [code, rules.tier(code).threshold, count, round(count / total, 4) if total else None, close[code]]
+                for code, count in zip(codes, counts, strict=True)
+            ],
             value=float(total),
         )

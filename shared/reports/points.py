@@ -24,24 +24,30 @@ ACCRUAL_KINDS = ("accrual", "bonus")
 
 
 async def _entry_sums(session: AsyncSession, period: Period, kinds: tuple[str, ...]) -> list[float]:
-    inner = (select(bucket_of(Entry.created_at, period).label("bucket"), Entry.points.label("points"))
-             .where(Entry.kind.in_(kinds), Entry.created_at >= period.start, Entry.created_at < period.end)
-             .subquery())
+    inner = (
+        select(bucket_of(Entry.created_at, period).label("bucket"), Entry.points.label("points"))
+        .where(Entry.kind.in_(kinds), Entry.created_at >= period.start, Entry.created_at < period.end)
+        .subquery()
+    )
     rows = (await session.execute(select(inner.c.bucket, func.sum(inner.c.points)).group_by(inner.c.bucket))).all()
     return [abs(v) for v in per_bucket(rows, period)]
 
 
 def _rate_rows(labels: list[str], parts: list[float], wholes: list[float]) -> list[list[object]]:
-    return [[label, int(p), int(w), round(r, 4) if (r := ratio(p, w)) is not None else None]
-            for label, p, w in zip(labels, parts, wholes, strict=True)]
+    return [
+        [label, int(p), int(w), round(r, 4) if (r := ratio(p, w)) is not None else None]
+        for label, p, w in zip(labels, parts, wholes, strict=True)
+    ]
 
 
 @report
 class RedemptionRate:
     code = "redemption"
     title = "Redemption rate"
-    formula = ("redemption rate = points redeemed at tills / points accrued (purchases and bonuses) in the period; "
-               "refund reversals and support adjustments are left out of both")
+    formula = (
+        "redemption rate = points redeemed at tills / points accrued (purchases and bonuses) in the period; "
+        "refund reversals and support adjustments are left out of both"
+    )
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
         redeemed = await _entry_sums(session, period, ("redemption",))
@@ -65,9 +71,11 @@ class BreakageRate:
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
         expired = await _entry_sums(session, period, ("expiry",))
-        inner = (select(bucket_of(Lot.available_at, period).label("bucket"), Lot.points.label("points"))
-                 .where(Lot.available_at >= period.start, Lot.available_at < period.end)
-                 .subquery())
+        inner = (
+            select(bucket_of(Lot.available_at, period).label("bucket"), Lot.points.label("points"))
+            .where(Lot.available_at >= period.start, Lot.available_at < period.end)
+            .subquery()
+        )
         rows = (await session.execute(select(inner.c.bucket, func.sum(inner.c.points)).group_by(inner.c.bucket))).all()
         available = per_bucket(rows, period)
         value = ratio(sum(expired), sum(available))
@@ -85,28 +93,35 @@ class BreakageRate:
 class Liability:
     code = "liability"
     title = "Outstanding points liability"
-    formula = ("liability(t) = (available + pending points) × point value = sum of all ledger entries up to t "
-               "× point value")
+    formula = (
+        "liability(t) = (available + pending points) × point value = sum of all ledger entries up to t × point value"
+    )
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
         buckets = period.buckets()
-        opening = (await session.execute(select(func.coalesce(func.sum(Entry.points), 0))
-                                         .where(Entry.created_at < period.start))).scalar_one()
+        opening = (
+            await session.execute(
+                select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.created_at < period.start)
+            )
+        ).scalar_one()
         moves = await _signed_sums(session, period)
         points, running = [], int(opening)
         for move in moves:
             running += int(move)
             points.append(running)
-        available, pending = (await session.execute(
-            select(func.coalesce(func.sum(Member.available), 0), func.coalesce(func.sum(Member.pending), 0))
-        )).one()
+        available, pending = (
+            await session.execute(
+                select(func.coalesce(func.sum(Member.available), 0), func.coalesce(func.sum(Member.pending), 0))
+            )
+        ).one()
         labels = [first.isoformat() for first, _, _ in buckets]
         value = running * rules.point_value
         return ReportResult(
             headline=f"{money(value, rules.currency)} ({running} points at the period end; now "
-                     f"{int(available)} available + {int(pending)} pending)",
-            chart=Chart("line", labels, [("liability", [p * rules.point_value / 100 for p in points])],
-                        unit=rules.currency),
+            f"{int(available)} available + {int(pending)} pending)",
+            chart=Chart(
+                "line", labels, [("liability", [p * rules.point_value / 100 for p in points])], unit=rules.currency
+            ),
             columns=["from", "points_at_end", "liability_minor"],
             rows=[[label, p, p * rules.point_value] for label, p in zip(labels, points, strict=True)],
             value=float(value),
@@ -114,7 +129,10 @@ class Liability:
 
 
 async def _signed_sums(session: AsyncSession, period: Period) -> list[float]:
-    inner = (select(bucket_of(Entry.created_at, period).label("bucket"), Entry.points.label("points"))
-             .where(Entry.created_at >= period.start, Entry.created_at < period.end).subquery())
+    inner = (
+        select(bucket_of(Entry.created_at, period).label("bucket"), Entry.points.label("points"))
+        .where(Entry.created_at >= period.start, Entry.created_at < period.end)
+        .subquery()
+    )
     rows = (await session.execute(select(inner.c.bucket, func.sum(inner.c.points)).group_by(inner.c.bucket))).all()
     return per_bucket(rows, period)

@@ -32,10 +32,16 @@ class IdentifiedShare:
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
         known_row = case((Purchase.member_id.is_not(None), 1), else_=0)
-        inner = (select(bucket_of(Purchase.purchased_at, period).label("bucket"), known_row.label("known"))
-                 .where(*_in(period)).subquery())
-        rows = (await session.execute(
-            select(inner.c.bucket, func.count(), func.sum(inner.c.known)).group_by(inner.c.bucket))).all()
+        inner = (
+            select(bucket_of(Purchase.purchased_at, period).label("bucket"), known_row.label("known"))
+            .where(*_in(period))
+            .subquery()
+        )
+        rows = (
+            await session.execute(
+                select(inner.c.bucket, func.count(), func.sum(inner.c.known)).group_by(inner.c.bucket)
+            )
+        ).all()
         alls = per_bucket([(b, n) for b, n, _ in rows], period)
         known = per_bucket([(b, k) for b, _, k in rows], period)
         shares = [ratio(k, a) for k, a in zip(known, alls, strict=True)]
@@ -45,8 +51,10 @@ class IdentifiedShare:
             headline=f"{percent(value)} of {int(sum(alls))} purchases",
             chart=Chart("line", labels, [("identified share", [(s or 0) * 100 for s in shares])], unit="%"),
             columns=["from", "purchases", "identified", "share"],
-            rows=[[label, int(a), int(k), round(s, 4) if s is not None else None]
-                  for label, a, k, s in zip(labels, alls, known, shares, strict=True)],
+            rows=[
+                [label, int(a), int(k), round(s, 4) if s is not None else None]
+                for label, a, k, s in zip(labels, alls, known, shares, strict=True)
+            ],
             value=value,
         )
 
@@ -58,10 +66,13 @@ class RepeatRate:
     formula = "repeat rate = members with ≥ 2 purchases in the period / members with ≥ 1 purchase in the period"
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
-        per_member = (select(func.count().label("visits")).where(Purchase.member_id.is_not(None), *_in(period))
-                      .group_by(Purchase.member_id).subquery())
-        rows = (await session.execute(
-            select(per_member.c.visits, func.count()).group_by(per_member.c.visits))).all()
+        per_member = (
+            select(func.count().label("visits"))
+            .where(Purchase.member_id.is_not(None), *_in(period))
+            .group_by(Purchase.member_id)
+            .subquery()
+        )
+        rows = (await session.execute(select(per_member.c.visits, func.count()).group_by(per_member.c.visits))).all()
         labels = ["1", "2", "3", "4", "5+"]
         counts = [0] * 5
         for visits, members in rows:

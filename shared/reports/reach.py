@@ -18,8 +18,10 @@ _ADDRESS = {"email": Member.email.is_not(None), "telegram": Member.telegram_user
 class ContactableShare:
     code = "contactable"
     title = "Contactable share per channel"
-    formula = ("contactable(channel) = members with consent granted on the channel (and an e-mail address or a "
-               "linked Telegram account where the channel needs one) / all members registered by the period end")
+    formula = (
+        "contactable(channel) = members with consent granted on the channel (and an e-mail address or a "
+        "linked Telegram account where the channel needs one) / all members registered by the period end"
+    )
 
     async def compute(self, session: AsyncSession, rules: ProgramRules, period: Period) -> ReportResult:
         registered = Member.created_at < period.end
@@ -28,15 +30,26 @@ class ContactableShare:
         for channel in CHANNELS:
             usable = and_(Consent.channel == channel, Consent.granted.is_(True), _ADDRESS.get(channel, true()))
             usable_any.append(usable)
-            counts.append(int((await session.execute(
-                select(func.count(func.distinct(Member.id))).select_from(Member)
-                .join(Consent, Consent.member_id == Member.id).where(registered, usable)
-            )).scalar_one()))
-        any_channel = (await session.execute(
-            select(func.count(func.distinct(Member.id))).select_from(Member)
-            .join(Consent, Consent.member_id == Member.id)
-            .where(registered, or_(*usable_any))
-        )).scalar_one()
+            counts.append(
+                int(
+                    (
+                        await session.execute(
+                            select(func.count(func.distinct(Member.id)))
+                            .select_from(Member)
+                            .join(Consent, Consent.member_id == Member.id)
+                            .where(registered, usable)
+                        )
+                    ).scalar_one()
+                )
+            )
+        any_channel = (
+            await session.execute(
+                select(func.count(func.distinct(Member.id)))
+                .select_from(Member)
+                .join(Consent, Consent.member_id == Member.id)
+                .where(registered, or_(*usable_any))
+            )
+        ).scalar_one()
         labels = [*CHANNELS, "any"]
         values = [*counts, int(any_channel)]
         shares = [ratio(v, total) for v in values]
@@ -44,8 +57,10 @@ class ContactableShare:
             headline=", ".join(f"{label} {percent(share)}" for label, share in zip(labels, shares, strict=True)),
             chart=Chart("bar", labels, [("contactable share", [(s or 0) * 100 for s in shares])], unit="%"),
             columns=["channel", "contactable", "members", "share"],
-            rows=[[label, value, int(total), round(s, 4) if s is not None else None]
-                  for label, value, s in zip(labels, values, shares, strict=True)],
+            rows=[
+                [label, value, int(total), round(s, 4) if s is not None else None]
+                for label, value, s in zip(labels, values, shares, strict=True)
+            ],
             value=shares[-1],
             notes=["Push is counted from consent alone: subscriptions live in the notifier."],
         )

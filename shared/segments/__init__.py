@@ -17,7 +17,20 @@ from shared.segments.service import (
 )
 
 __all__ = [
-    "CHANNELS", "GRID", "RFM_SEGMENTS", "SegmentDefinition", "SegmentView", "compile_definition", "count_members",
-    "get_segment", "list_segments", "named_segment", "parse_definition", "refresh_segment", "rfm_distribution",
-    "save_segment", "stale_segment_ids", "validate_definition",
+    "CHANNELS",
+    "GRID",
+    "RFM_SEGMENTS",
+    "SegmentDefinition",
+    "SegmentView",
+    "compile_definition",
+    "count_members",
+    "get_segment",
+    "list_segments",
+    "named_segment",
+    "parse_definition",
+    "refresh_segment",
+    "rfm_distribution",
+    "save_segment",
+    "stale_segment_ids",
+    "validate_definition",
 ]

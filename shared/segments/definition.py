@@ -19,41 +19,65 @@ from shared.vocabulary import CHANNELS as ALL_CHANNELS
 # The channels a segment can require reachability on: push has no address on the member row.
 CHANNELS = tuple(channel for channel in ALL_CHANNELS if channel != "push")
 _MMDD = re.compile(r"^(\d\d)-(\d\d)$")
-_INT_FIELDS = ("spend_min", "spend_max", "purchases_min", "purchases_max",
-               "last_purchase_days_min", "last_purchase_days_max")
+_INT_FIELDS = (
+    "spend_min",
+    "spend_max",
+    "purchases_min",
+    "purchases_max",
+    "last_purchase_days_min",
+    "last_purchase_days_max",
+)
 # Business ranges (a century of days, a billion purchases, 100 billion roubles): far beyond real use,
 # well inside date arithmetic and a 64-bit column.
 _HIGHEST = {"spend": 10**13, "purchases": 10**9, "last_purchase_days": 36600}
-_LIST_FIELDS = ("tiers", "registration_channels", "registration_sources", "rfm_segments",
-                "r_scores", "f_scores", "m_scores", "channels")
-KNOWN = frozenset((*_INT_FIELDS, *_LIST_FIELDS, "window_days", "birthday_from", "birthday_to",
-                   "registered_from", "registered_to", "consent"))
+_LIST_FIELDS = (
+    "tiers",
+    "registration_channels",
+    "registration_sources",
+    "rfm_segments",
+    "r_scores",
+    "f_scores",
+    "m_scores",
+    "channels",
+)
+KNOWN = frozenset(
+    (
+        *_INT_FIELDS,
+        *_LIST_FIELDS,
+        "window_days",
+        "birthday_from",
+        "birthday_to",
+        "registered_from",
+        "registered_to",
+        "consent",
+    )
+)
 
 
 @dataclass(frozen=True)
 class SegmentDefinition:
     tiers: tuple[str, ...] = ()
-    window_days: int = 365                 # spend, purchase count and RFM look back this far
-    spend_min: int | None = None           # kopecks paid within the window
+    window_days: int = 365  # spend, purchase count and RFM look back this far
+    spend_min: int | None = None  # kopecks paid within the window
     spend_max: int | None = None
     purchases_min: int | None = None
     purchases_max: int | None = None
     last_purchase_days_min: int | None = None  # never bought counts as "infinitely long ago"
     last_purchase_days_max: int | None = None
-    birthday_from: int | None = None       # MMDD, inclusive; from > to wraps over the new year
+    birthday_from: int | None = None  # MMDD, inclusive; from > to wraps over the new year
     birthday_to: int | None = None
     # Stored and sent under these keys: registration sources (Member.source: pos, web, …, named
     # `channel` in the API) and the tags that brought members (Member.referral).
     registration_channels: tuple[str, ...] = ()
     registration_sources: tuple[str, ...] = ()
-    registered_from: date | None = None    # inclusive, in the program's time zone
+    registered_from: date | None = None  # inclusive, in the program's time zone
     registered_to: date | None = None
     rfm_segments: tuple[str, ...] = ()
     r_scores: tuple[int, ...] = ()
     f_scores: tuple[int, ...] = ()
     m_scores: tuple[int, ...] = ()
-    channels: tuple[str, ...] = ()         # reachable on at least one of these
-    consent: bool = True                   # ... with advertising consent on that channel
+    channels: tuple[str, ...] = ()  # reachable on at least one of these
+    consent: bool = True  # ... with advertising consent on that channel
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -85,8 +109,11 @@ class SegmentDefinition:
 
 
 def _strings(errors: FieldErrors, name: str, value: Any, allowed: Iterable[str] | None) -> tuple[str, ...]:
-    if not isinstance(value, list) or len(value) > 100 or not all(
-            isinstance(v, str) and v.strip() and text_problem(v, 128) is None for v in value):
+    if (
+        not isinstance(value, list)
+        or len(value) > 100
+        or not all(isinstance(v, str) and v.strip() and text_problem(v, 128) is None for v in value)
+    ):
         errors.add(name, "must be a list of non-empty strings (at most 128 characters, no control characters)")
         return ()
     allowed_set = set(allowed) if allowed is not None else None
@@ -130,8 +157,9 @@ def _date(errors: FieldErrors, name: str, value: Any) -> date | None:
     return day
 
 
-def validate_definition(raw: Any, *, tiers: Iterable[str] | None = None,
-                        registration_channels: Iterable[str] | None = None) -> SegmentDefinition:
+def validate_definition(
+    raw: Any, *, tiers: Iterable[str] | None = None, registration_channels: Iterable[str] | None = None
+) -> SegmentDefinition:
     """Check a definition as a marketer's form or an API sends it; raise InvalidInput naming each
     bad field (the same field names the form uses)."""
     errors = FieldErrors()
@@ -153,13 +181,20 @@ def validate_definition(raw: Any, *, tiers: Iterable[str] | None = None,
             errors.add("window_days", "must be a number of days from 1 to 3660")
         else:
             values["window_days"] = raw["window_days"]
-    for low, high in (("spend_min", "spend_max"), ("purchases_min", "purchases_max"),
-                      ("last_purchase_days_min", "last_purchase_days_max")):
+    for low, high in (
+        ("spend_min", "spend_max"),
+        ("purchases_min", "purchases_max"),
+        ("last_purchase_days_min", "last_purchase_days_max"),
+    ):
         if low in values and high in values and values[low] > values[high]:
             errors.add(high, f"must not be less than {low}")
     choices: dict[str, Iterable[str] | None] = {
-        "tiers": tiers, "registration_channels": registration_channels, "registration_sources": None,
-        "rfm_segments": RFM_SEGMENTS, "channels": CHANNELS}
+        "tiers": tiers,
+        "registration_channels": registration_channels,
+        "registration_sources": None,
+        "rfm_segments": RFM_SEGMENTS,
+        "channels": CHANNELS,
+    }
     for key, allowed in choices.items():
         if raw.get(key):
             values[key] = _strings(errors, key, raw[key], allowed)
@@ -174,8 +209,11 @@ def validate_definition(raw: Any, *, tiers: Iterable[str] | None = None,
     for key in ("registered_from", "registered_to"):
         if raw.get(key) is not None:
             values[key] = _date(errors, key, raw[key])
-    if values.get("registered_from") and values.get("registered_to") \
-            and values["registered_from"] > values["registered_to"]:
+    if (
+        values.get("registered_from")
+        and values.get("registered_to")
+        and values["registered_from"] > values["registered_to"]
+    ):
         errors.add("registered_to", "must not be before registered_from")
     if "consent" in raw:
         if not isinstance(raw["consent"], bool):

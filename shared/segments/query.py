@@ -27,8 +27,10 @@ def _reachable(definition: SegmentDefinition) -> ColumnElement[bool]:
     for channel in definition.channels:
         condition = _address(channel)
         if definition.consent:
-            condition = and_(condition, exists().where(
-                Consent.member_id == Member.id, Consent.channel == channel, Consent.granted.is_(True)))
+            condition = and_(
+                condition,
+                exists().where(Consent.member_id == Member.id, Consent.channel == channel, Consent.granted.is_(True)),
+            )
         options.append(condition)
     return or_(*options)
 
@@ -48,8 +50,12 @@ def compile_definition(definition: SegmentDefinition, now: datetime, zone: ZoneI
         stats = purchase_stats(since).subquery("stats")
         query = query.outerjoin(stats, stats.c.member_id == Member.id)
         spend, count = func.coalesce(stats.c.spend, 0), func.coalesce(stats.c.purchases, 0)
-        for value, bound, op in ((spend, definition.spend_min, "ge"), (spend, definition.spend_max, "le"),
-                                 (count, definition.purchases_min, "ge"), (count, definition.purchases_max, "le")):
+        for value, bound, op in (
+            (spend, definition.spend_min, "ge"),
+            (spend, definition.spend_max, "le"),
+            (count, definition.purchases_min, "ge"),
+            (count, definition.purchases_max, "le"),
+        ):
             if bound is not None:
                 where.append(value >= bound if op == "ge" else value <= bound)
     if definition.uses_rfm:
@@ -57,8 +63,11 @@ def compile_definition(definition: SegmentDefinition, now: datetime, zone: ZoneI
         query = query.join(scores, scores.c.member_id == Member.id)
         if definition.rfm_segments:
             where.append(in_segments(scores.c.r, scores.c.f, definition.rfm_segments))
-        for column, wanted in ((scores.c.r, definition.r_scores), (scores.c.f, definition.f_scores),
-                               (scores.c.m, definition.m_scores)):
+        for column, wanted in (
+            (scores.c.r, definition.r_scores),
+            (scores.c.f, definition.f_scores),
+            (scores.c.m, definition.m_scores),
+        ):
             if wanted:
                 where.append(column.in_(wanted))
     if definition.tiers:

@@ -27,11 +27,15 @@ GRID: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 }
 RFM_SEGMENTS = tuple(GRID)
 TITLES = {
-    "champions": ("Чемпионы", "Champions"), "loyal_customers": ("Лояльные", "Loyal customers"),
+    "champions": ("Чемпионы", "Champions"),
+    "loyal_customers": ("Лояльные", "Loyal customers"),
     "potential_loyalists": ("Потенциально лояльные", "Potential loyalists"),
-    "new_customers": ("Новые", "New customers"), "promising": ("Перспективные", "Promising"),
-    "need_attention": ("Требуют внимания", "Need attention"), "about_to_sleep": ("Засыпающие", "About to sleep"),
-    "cant_lose_them": ("Нельзя потерять", "Can't lose them"), "at_risk": ("В зоне риска", "At risk"),
+    "new_customers": ("Новые", "New customers"),
+    "promising": ("Перспективные", "Promising"),
+    "need_attention": ("Требуют внимания", "Need attention"),
+    "about_to_sleep": ("Засыпающие", "About to sleep"),
+    "cant_lose_them": ("Нельзя потерять", "Can't lose them"),
+    "at_risk": ("В зоне риска", "At risk"),
     "hibernating": ("Спящие", "Hibernating"),
 }
 
@@ -45,12 +49,16 @@ def named_segment(r: int, f: int) -> str:
 
 def purchase_stats(since: datetime, until: datetime | None = None) -> Select[*tuple[Any, ...]]:
     """Per member within the window [since, until): money paid (net of refunds), purchases, the last one."""
-    stmt = (select(Purchase.member_id.label("member_id"),
-                   func.sum(Purchase.paid - Purchase.refunded_paid).label("spend"),
-                   func.count().label("purchases"),
-                   func.max(Purchase.purchased_at).label("last_at"))
-            .where(Purchase.member_id.is_not(None), Purchase.purchased_at >= since)
-            .group_by(Purchase.member_id))
+    stmt = (
+        select(
+            Purchase.member_id.label("member_id"),
+            func.sum(Purchase.paid - Purchase.refunded_paid).label("spend"),
+            func.count().label("purchases"),
+            func.max(Purchase.purchased_at).label("last_at"),
+        )
+        .where(Purchase.member_id.is_not(None), Purchase.purchased_at >= since)
+        .group_by(Purchase.member_id)
+    )
     return stmt.where(Purchase.purchased_at < until) if until is not None else stmt
 
 

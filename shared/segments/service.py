@@ -53,8 +53,13 @@ async def refresh_segment(session: AsyncSession, rules: ProgramRules, segment_id
     await session.execute(delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
     source = select(literal(segment.id).label("segment_id"), query.subquery().c.id)
     await session.execute(insert(SegmentMember).from_select(["segment_id", "member_id"], source))
-    segment.member_count = int((await session.execute(select(func.count()).select_from(SegmentMember).where(
-        SegmentMember.segment_id == segment.id))).scalar_one())
+    segment.member_count = int(
+        (
+            await session.execute(
+                select(func.count()).select_from(SegmentMember).where(SegmentMember.segment_id == segment.id)
+            )
+        ).scalar_one()
+    )
     if postgres:
         # a snapshot replaced in bulk: fresh statistics keep keyset reads over it (campaign batches)
         # on the index instead of sorting the rest of the snapshot for every batch
@@ -63,8 +68,9 @@ async def refresh_segment(session: AsyncSession, rules: ProgramRules, segment_id
     return segment.member_count
 
 
-async def save_segment(session: AsyncSession, rules: ProgramRules, name: str, raw: Any, now: datetime,
-                       segment_id: int | None = None) -> SegmentView:
+async def save_segment(
+    session: AsyncSession, rules: ProgramRules, name: str, raw: Any, now: datetime, segment_id: int | None = None
+) -> SegmentView:
     """Create (or, given an id, update) a segment and refresh its snapshot."""
     name = (name or "").strip()
     if not name or len(name) > 200:
@@ -101,16 +107,25 @@ async def list_segments(session: AsyncSession) -> list[SegmentView]:
 
 
 async def stale_segment_ids(session: AsyncSession, now: datetime, max_age: timedelta) -> list[int]:
-    return list((await session.execute(select(Segment.id).where(
-        (Segment.refreshed_at.is_(None)) | (Segment.refreshed_at < now - max_age)).order_by(Segment.id))).scalars())
+    return list(
+        (
+            await session.execute(
+                select(Segment.id)
+                .where((Segment.refreshed_at.is_(None)) | (Segment.refreshed_at < now - max_age))
+                .order_by(Segment.id)
+            )
+        ).scalars()
+    )
 
 
-async def rfm_distribution(session: AsyncSession, rules: ProgramRules, now: datetime, window_days: int = 365,
-                           language: str = "ru") -> list[dict[str, Any]]:
+async def rfm_distribution(
+    session: AsyncSession, rules: ProgramRules, now: datetime, window_days: int = 365, language: str = "ru"
+) -> list[dict[str, Any]]:
     """How many members each named RFM segment holds now (for the builder's overview)."""
     scores = rfm_scores(now - timedelta(days=window_days)).subquery()
     name = segment_name_expr(scores.c.r, scores.c.f).label("name")
     counts = dict((await session.execute(select(name, func.count()).group_by(name))).all())
     index = 0 if language == "ru" else 1
-    return [{"segment": key, "title": titles[index], "members": int(counts.get(key, 0))}
-            for key, titles in TITLES.items()]
+    return [
+        {"segment": key, "title": titles[index], "members": int(counts.get(key, 0))} for key, titles in TITLES.items()
+    ]

@@ -19,12 +19,26 @@ from webapp.app import create_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def loyalty(settings: Settings, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "LOYALTY_DATABASE_URL": settings.db_url, "LOYALTY_VAR_DIR": str(settings.var_dir),
-                   "LOYALTY_SECRET_KEY": "cli-test-" + "k" * 32, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "loyalty.cli", *args], env=environment, cwd=ROOT, text=True,
-                          capture_output=True, input=stdin, timeout=300, check=False)
+def loyalty(
+    settings: Settings, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "LOYALTY_DATABASE_URL": settings.db_url,
+        "LOYALTY_VAR_DIR": str(settings.var_dir),
+        "LOYALTY_SECRET_KEY": "cli-test-" + "k" * 32,
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "loyalty.cli", *args],
+        env=environment,
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        input=stdin,
+        timeout=300,
+        check=False,
+    )
 
 
 async def test_apikey_create_prints_the_key_last_and_it_works(core: Core, settings: Settings) -> None:
@@ -41,9 +55,15 @@ async def test_apikey_create_prints_the_key_last_and_it_works(core: Core, settin
 
 async def test_jobs_run_due_as_of_is_idempotent(core: Core, settings: Settings, client: httpx.AsyncClient) -> None:
     await client.post("/api/v1/members", json={"phone": "+79123456789"})
-    await client.post("/api/v1/purchases", json={
-        "store_id": "s", "receipt_id": "1", "member": {"phone": "+79123456789"},
-        "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+    await client.post(
+        "/api/v1/purchases",
+        json={
+            "store_id": "s",
+            "receipt_id": "1",
+            "member": {"phone": "+79123456789"},
+            "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+        },
+    )
     later = "2027-01-01T00:00:00+03:00"
     first = loyalty(settings, "jobs", "run-due", "--as-of", later)
     assert first.returncode == 0, first.stderr
@@ -57,12 +77,23 @@ async def test_jobs_run_due_as_of_is_idempotent(core: Core, settings: Settings, 
 def write_base(path: Path, rows: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["phone", "card_number", "first_name", "last_name", "email", "birth_date", "balance",
-                         "consent_sms", "consent_email"])
+        writer.writerow(
+            [
+                "phone",
+                "card_number",
+                "first_name",
+                "last_name",
+                "email",
+                "birth_date",
+                "balance",
+                "consent_sms",
+                "consent_email",
+            ]
+        )
         for i in range(rows):
             phone = f"8916{i:07d}"
             if i % 500 == 7:
-                phone = "12345"                       # not a phone
+                phone = "12345"  # not a phone
             birth = "1985-02-30" if i % 700 == 3 else "1985-02-14"
             balance = "-5" if i % 900 == 11 else str(i % 300)
             writer.writerow([phone, "", "Имя", "Фамилия", f"user{i}@example.com", birth, balance, "yes", "no"])
@@ -70,8 +101,9 @@ def write_base(path: Path, rows: int) -> None:
                 writer.writerow(["8916" + "0000001", "", "Dup", "", "", "", "50", "", ""])  # same phone as line 3
 
 
-async def test_import_streams_a_base_and_reports_rejected_rows(core: Core, settings: Settings, tmp_path: Path,
-                                                               client: httpx.AsyncClient) -> None:
+async def test_import_streams_a_base_and_reports_rejected_rows(
+    core: Core, settings: Settings, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
     await client.post("/api/v1/members", json={"phone": "+79160000002"})  # already a member
     source = tmp_path / "base.csv"
     write_base(source, 5000)
@@ -95,8 +127,10 @@ async def test_wrong_settings_stop_the_command_naming_the_key(settings: Settings
     bad_url = loyalty(settings, "db", "upgrade", env={"LOYALTY_PUBLIC_URL": "ftp://shop"})
     assert bad_url.returncode != 0 and "LOYALTY_PUBLIC_URL" in bad_url.stderr
     broken = tmp_path / "rules.toml"
-    broken.write_text('redemption_cap_percent = 170\n[[tiers]]\ncode = "a"\nname = {en = "A"}\n'
-                      "threshold = 0\naccrual_percent = 5\n", encoding="utf-8")
+    broken.write_text(
+        'redemption_cap_percent = 170\n[[tiers]]\ncode = "a"\nname = {en = "A"}\nthreshold = 0\naccrual_percent = 5\n',
+        encoding="utf-8",
+    )
     bad_rules = loyalty(settings, "db", "upgrade", env={"LOYALTY_PROGRAM_FILE": str(broken)})
     assert bad_rules.returncode != 0 and "redemption_cap_percent" in bad_rules.stderr
     assert "Traceback" not in bad_rules.stderr
@@ -107,20 +141,37 @@ async def _clean(core: Core) -> None:
     await empty_tables(core)
 
 
-async def test_staff_create_reads_the_password_from_stdin_and_the_account_signs_in(core: Core,
-                                                                                   settings: Settings) -> None:
+async def test_staff_create_reads_the_password_from_stdin_and_the_account_signs_in(
+    core: Core, settings: Settings
+) -> None:
     from shared.staff import authenticate
 
-    done = loyalty(settings, "staff", "create", "Mila@Shop.example", "--role", "marketer", "--password-stdin",
-                   stdin="a long password 1\n")
+    done = loyalty(
+        settings,
+        "staff",
+        "create",
+        "Mila@Shop.example",
+        "--role",
+        "marketer",
+        "--password-stdin",
+        stdin="a long password 1\n",
+    )
     assert done.returncode == 0, done.stderr
     assert "mila@shop.example (marketer) created" in done.stdout
     async with core.transaction() as session:
         account = await authenticate(session, core.clock, "mila@shop.example", "a long password 1")
     assert account is not None
     assert account.role == "marketer"
-    again = loyalty(settings, "staff", "create", "mila@shop.example", "--role", "admin", "--password-stdin",
-                    stdin="a long password 1\n")
+    again = loyalty(
+        settings,
+        "staff",
+        "create",
+        "mila@shop.example",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a long password 1\n",
+    )
     assert again.returncode != 0 and "already exists" in again.stderr
     short = loyalty(settings, "staff", "create", "x@shop.example", "--role", "admin", "--password-stdin", stdin="s\n")
     assert short.returncode != 0 and "at least 10 characters" in short.stderr

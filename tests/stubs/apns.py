@@ -37,18 +37,29 @@ class ApnsStub:
         key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
         now = dt.datetime.now(dt.UTC)
-        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-                .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-                .not_valid_after(now + dt.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address(
-                    "127.0.0.1"))]), critical=False)
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
         self.ca_file = self.folder / "apns-stub.pem"
         key_file = self.folder / "apns-stub-key.pem"
         self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(self.ca_file, key_file)
         context.set_alpn_protocols(["h2"])
@@ -84,8 +95,9 @@ class ApnsStub:
                         path = str(headers[":path"])
                         self.pushes.append(Push(path, str(headers.get("apns-topic", "")), request["body"]))  # type: ignore[arg-type]
                         status = "410" if path.rsplit("/", 1)[-1] in self.gone else "200"
-                        conn.send_headers(event.stream_id, [(":status", status), ("apns-id", "stub")],
-                                          end_stream=status == "200")
+                        conn.send_headers(
+                            event.stream_id, [(":status", status), ("apns-id", "stub")], end_stream=status == "200"
+                        )
                         if status == "410":
                             conn.send_data(event.stream_id, b'{"reason":"Unregistered"}', end_stream=True)
                 writer.write(conn.data_to_send())

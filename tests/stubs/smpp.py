@@ -53,9 +53,7 @@ def parse_submit(body: bytes) -> Submitted:
     _validity, at = cstring(body, at)
     registered_delivery, data_coding, length = body[at], body[at + 2], body[at + 4]
     at += 5
-    return Submitted(
-        destination.decode(), data_coding, esm_class, registered_delivery, body[at : at + length]
-    )
+    return Submitted(destination.decode(), data_coding, esm_class, registered_delivery, body[at : at + length])
 
 
 def decode(data_coding: int, payload: bytes) -> str:
@@ -111,9 +109,7 @@ class SmppStub:
                     ok = (system_id.decode(), password.decode()) == (self.system_id, self.password)
                     bound = ok
                     self.binds += ok
-                    writer.write(
-                        pdu(BIND_TRANSCEIVER | RESP, 0 if ok else ESME_RINVPASWD, sequence, b"stub-smsc\x00")
-                    )
+                    writer.write(pdu(BIND_TRANSCEIVER | RESP, 0 if ok else ESME_RINVPASWD, sequence, b"stub-smsc\x00"))
                 elif command == ENQUIRE_LINK:
                     self.enquire_links += 1
                     writer.write(pdu(ENQUIRE_LINK | RESP, 0, sequence))

@@ -185,8 +185,7 @@ class SmscStub:
             return web.json_response(denied)
         viber = str(body.get("viber")) == "1"
         results = [
-            self._accept(str(item["id"]), str(item["phone"]), str(item["mes"]), viber)
-            for item in body.get("list", [])
+            self._accept(str(item["id"]), str(item["phone"]), str(item["mes"]), viber) for item in body.get("list", [])
         ]
         self._flush()
         if self.delay:  # accepted, but slow to answer: a sender killed now never hears back

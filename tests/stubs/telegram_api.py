@@ -104,8 +104,11 @@ class TelegramApiStub:
         if method == "setWebhook":
             return self._set_webhook(fields)
         if method == "getWebhookInfo":
-            info: dict[str, Any] = {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
-                                    "pending_update_count": len(self.updates)}
+            info: dict[str, Any] = {
+                "url": self.webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": len(self.updates),
+            }
             if self.webhook:
                 info["max_connections"] = int(self.webhook.get("max_connections") or 40)
                 info["ip_address"] = "127.0.0.1"
@@ -119,9 +122,13 @@ class TelegramApiStub:
                 await asyncio.sleep(0.2)  # a short long-poll
             return web.json_response({"ok": True, "result": pending})
         if method == "sendPhoto":
-            result = {"message_id": next(self._ids), "date": int(time.time()),
-                      "chat": {"id": int(fields["chat_id"]), "type": "private"}, "caption": fields.get("caption"),
-                      "photo": [{"file_id": "photo", "file_unique_id": "photo", "width": 300, "height": 300}]}
+            result = {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": int(fields["chat_id"]), "type": "private"},
+                "caption": fields.get("caption"),
+                "photo": [{"file_id": "photo", "file_unique_id": "photo", "width": 300, "height": 300}],
+            }
             return web.json_response({"ok": True, "result": result})
         if method != "sendMessage":
             return self._error(404, "Not Found")

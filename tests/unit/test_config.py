@@ -14,7 +14,10 @@ from shared.program import DEFAULT_PROGRAM_FILE, load_program
 def test_default_rules_match_the_design() -> None:
     rules = load_program()
     assert [(t.code, t.threshold, t.accrual_percent) for t in rules.tiers] == [
-        ("standard", 0, 5), ("gold", 30000, 10), ("platinum", 100000, 15)]
+        ("standard", 0, 5),
+        ("gold", 30000, 10),
+        ("platinum", 100000, 15),
+    ]
     assert (rules.pending_hours, rules.expiry_days, rules.redemption_cap_percent) == (24, 180, 70)
     assert (rules.welcome.points, rules.birthday.days_before, rules.birthday.accrual_percent) == (100, 2, 14)
     assert rules.time_zone == "Europe/Moscow"
@@ -69,17 +72,22 @@ def test_section_errors_name_their_prefix(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def _dotenv(path: Path, *lines: str) -> Path:
-    path.write_text("\n".join(["# deployment settings", "POSTGRES_PASSWORD=not-ours", *lines]) + "\n",
-                    encoding="utf-8")
+    path.write_text("\n".join(["# deployment settings", "POSTGRES_PASSWORD=not-ours", *lines]) + "\n", encoding="utf-8")
     return path
 
 
 def test_the_dotenv_file_in_the_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LOYALTY_ENV_FILE", raising=False)
-    _dotenv(tmp_path / ".env", "LOYALTY_PUBLIC_URL=https://loyalty.example.com/",
-            "LOYALTY_TELEGRAM_TOKEN=123:abc", "LOYALTY_SMS_PROVIDER=smsc", "LOYALTY_DB_STATEMENT_CACHE_SIZE=0",
-            'LOYALTY_TRUSTED_PROXIES="10.0.0.5, 172.18.0.0/16"', "LOYALTY_DB_POOL_SIZE=4")
+    _dotenv(
+        tmp_path / ".env",
+        "LOYALTY_PUBLIC_URL=https://loyalty.example.com/",
+        "LOYALTY_TELEGRAM_TOKEN=123:abc",
+        "LOYALTY_SMS_PROVIDER=smsc",
+        "LOYALTY_DB_STATEMENT_CACHE_SIZE=0",
+        'LOYALTY_TRUSTED_PROXIES="10.0.0.5, 172.18.0.0/16"',
+        "LOYALTY_DB_POOL_SIZE=4",
+    )
     monkeypatch.setenv("LOYALTY_DB_POOL_SIZE", "7")  # the environment wins over the file
     settings = load_settings(var_dir=tmp_path)
     assert settings.public_url == "https://loyalty.example.com"
@@ -104,8 +112,10 @@ def test_another_dotenv_file_and_its_errors_name_the_key(tmp_path: Path, monkeyp
     assert load_settings(var_dir=tmp_path).db_statement_cache_size is None
 
 
-@pytest.mark.parametrize(("given", "kept"), [("", ""), ("*", "*"), (" 127.0.0.1 ", "127.0.0.1"),
-                                             ("10.0.0.5,172.18.0.0/16,::1", "10.0.0.5,172.18.0.0/16,::1")])
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("", ""), ("*", "*"), (" 127.0.0.1 ", "127.0.0.1"), ("10.0.0.5,172.18.0.0/16,::1", "10.0.0.5,172.18.0.0/16,::1")],
+)
 def test_trusted_proxies_are_addresses_or_networks(tmp_path: Path, given: str, kept: str) -> None:
     assert load_settings(var_dir=tmp_path, trusted_proxies=given).trusted_proxies == kept
 
@@ -116,8 +126,9 @@ def test_a_proxy_that_is_not_an_address_names_the_setting(tmp_path: Path, given:
         load_settings(var_dir=tmp_path, trusted_proxies=given)
 
 
-def test_a_webhook_secret_telegram_would_refuse_names_the_setting(tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_webhook_secret_telegram_would_refuse_names_the_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LOYALTY_TELEGRAM_WEBHOOK_SECRET", "not allowed!")
     with pytest.raises(ConfigError, match="LOYALTY_TELEGRAM_WEBHOOK_SECRET"):
         load_settings(var_dir=tmp_path)

@@ -25,7 +25,8 @@ from shared.ledger_plan import (
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 lots_strategy = st.lists(st.integers(0, 500), max_size=8).map(
-    lambda sizes: [(size, T0 + timedelta(days=i)) for i, size in enumerate(sizes)])
+    lambda sizes: [(size, T0 + timedelta(days=i)) for i, size in enumerate(sizes)]
+)
 
 
 @given(lots=lots_strategy, points=st.integers(0, 3000))

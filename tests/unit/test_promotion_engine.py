@@ -47,8 +47,9 @@ def test_targeting_and_dates_decide_who_gets_what() -> None:
 
 
 def test_bundle_pairs_units_and_floors_kopecks() -> None:
-    bundle = PromotionTerms(1, "b", "bundle", percent=30, categories=frozenset({"pastry"}),
-                            with_categories=frozenset({"coffee"}))
+    bundle = PromotionTerms(
+        1, "b", "bundle", percent=30, categories=frozenset({"pastry"}), with_categories=frozenset({"coffee"})
+    )
     lines = [L("c", "coffee", Decimal("1.5"), 10000), L("p", "pastry", Decimal(3), 999)]
     assert apply_discounts(lines, [bundle], touches(2)) == [0, 299]  # one whole coffee → one pastry
 
@@ -69,7 +70,8 @@ def test_discounts_never_exceed_a_line_and_amounts_add_up(prices: list[int], amo
 def test_without_promotions_accrual_is_the_core_rule(paid: list[int], percent: int) -> None:
     lines = [L(f"s{i}", "services" if i % 2 else "food", Decimal(1), p) for i, p in enumerate(paid)]
     assert boosted_accrual(RULES, lines, paid, percent, [], touches(len(lines))) == accrual_points(
-        RULES, paid, [line.category for line in lines], percent)
+        RULES, paid, [line.category for line in lines], percent
+    )
 
 
 def test_boosts_stack_in_priority_order_and_an_exclusive_one_stands_alone() -> None:

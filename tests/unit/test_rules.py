@@ -28,9 +28,9 @@ RULES = load_program()
 
 def test_cap_is_seventy_percent_rounded_down_to_whole_points() -> None:
     assert redemption_cap(RULES, 25000) == 175
-    assert redemption_cap(RULES, 99) == 0          # 0.69 ₽ cannot be paid with a whole point
+    assert redemption_cap(RULES, 99) == 0  # 0.69 ₽ cannot be paid with a whole point
     assert redemption_cap(RULES, 1000) == 7
-    assert redemption_cap(RULES, 1099) == 7        # 7.693 → 7
+    assert redemption_cap(RULES, 1099) == 7  # 7.693 → 7
 
 
 def test_accrual_rounds_down_once_per_receipt_not_per_line() -> None:
@@ -55,8 +55,10 @@ def test_distribute_adds_up_exactly_and_is_proportional() -> None:
     assert distribute(5, [0, 0]) == [0, 0]
 
 
-@given(st.integers(min_value=0, max_value=10**9), st.lists(st.integers(min_value=0, max_value=10**7), min_size=1,
-                                                            max_size=30))
+@given(
+    st.integers(min_value=0, max_value=10**9),
+    st.lists(st.integers(min_value=0, max_value=10**7), min_size=1, max_size=30),
+)
 def test_distribute_never_loses_a_unit(total: int, weights: list[int]) -> None:
     parts = distribute(total, weights)
     assert sum(parts) == (total if sum(weights) else 0)
@@ -66,16 +68,16 @@ def test_distribute_never_loses_a_unit(total: int, weights: list[int]) -> None:
 @pytest.mark.parametrize(
     ("birth", "day", "inside"),
     [
-        (date(1990, 5, 17), date(2026, 5, 15), True),    # two days before
-        (date(1990, 5, 17), date(2026, 5, 17), True),    # the day itself
-        (date(1990, 5, 17), date(2026, 5, 14), False),   # three days before
-        (date(1990, 5, 17), date(2026, 5, 18), False),   # the day after
-        (date(1990, 1, 1), date(2025, 12, 30), True),    # window crosses the new year
+        (date(1990, 5, 17), date(2026, 5, 15), True),  # two days before
+        (date(1990, 5, 17), date(2026, 5, 17), True),  # the day itself
+        (date(1990, 5, 17), date(2026, 5, 14), False),  # three days before
+        (date(1990, 5, 17), date(2026, 5, 18), False),  # the day after
+        (date(1990, 1, 1), date(2025, 12, 30), True),  # window crosses the new year
         (date(1990, 1, 1), date(2025, 12, 29), False),
-        (date(1990, 3, 1), date(2027, 2, 27), True),     # across the end of February
-        (date(1992, 2, 29), date(2027, 2, 28), True),    # leap-day birthday in a common year
+        (date(1990, 3, 1), date(2027, 2, 27), True),  # across the end of February
+        (date(1992, 2, 29), date(2027, 2, 28), True),  # leap-day birthday in a common year
         (date(1992, 2, 29), date(2027, 2, 26), True),
-        (date(1992, 2, 29), date(2028, 2, 29), True),    # and in a leap year
+        (date(1992, 2, 29), date(2028, 2, 29), True),  # and in a leap year
         (date(1992, 2, 29), date(2028, 3, 1), False),
     ],
 )
@@ -122,8 +124,10 @@ def test_card_numbers_are_valid_ean13() -> None:
     assert not is_valid_ean13("40063813339")
 
 
-@pytest.mark.parametrize("raw", ["8 (912) 345-67-89", "+7 912 345 67 89", "79123456789", "89123456789",
-                                 "+7(912)3456789", " 8-912-345-67-89 "])
+@pytest.mark.parametrize(
+    "raw",
+    ["8 (912) 345-67-89", "+7 912 345 67 89", "79123456789", "89123456789", "+7(912)3456789", " 8-912-345-67-89 "],
+)
 def test_usual_phone_forms_normalise_to_e164(raw: str) -> None:
     assert normalize_phone(raw) == "+79123456789"
 

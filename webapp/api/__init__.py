@@ -10,9 +10,18 @@ from webapp.api.purchases import PurchaseController
 
 
 def create_api_router() -> Router:
-    return Router(path="/", route_handlers=[MemberController, PurchaseController, PromotionController,
-                                            CodeBatchController, CertificateController, BonusGrantController],
-                  guards=[require_api_key])
+    return Router(
+        path="/",
+        route_handlers=[
+            MemberController,
+            PurchaseController,
+            PromotionController,
+            CodeBatchController,
+            CertificateController,
+            BonusGrantController,
+        ],
+        guards=[require_api_key],
+    )
 
 
 __all__ = ["create_api_router"]

@@ -41,8 +41,12 @@ class BonusGrantController(Controller):
         async with core.transaction() as session:
             return grants.grant_view(await grants.create_grant(session, data, core.clock.now()))
 
-    @post("/{grant_id:int}/run", status_code=200, opt=STAFF,
-          summary="Grant the points (idempotent and resumable: nobody gets them twice)")
+    @post(
+        "/{grant_id:int}/run",
+        status_code=200,
+        opt=STAFF,
+        summary="Grant the points (idempotent and resumable: nobody gets them twice)",
+    )
     async def run(self, core: CoreDep, grant_id: int) -> dict[str, Any]:
         return await grants.run_grant(core, core.clock, core.rules, grant_id)
 

@@ -13,10 +13,21 @@ MEMBER_BODY = Annotated[
     Body(
         title="Member registration",
         description="Only `phone` is required. `channel`: pos, web, bot, api or import.",
-        examples=[Example(summary="A shopper at the till", value={
-            "phone": "+79123456789", "first_name": "Anna", "last_name": "Ivanova",
-            "email": "anna@example.com", "birth_date": "1990-05-17", "channel": "pos", "store_id": "msk-001",
-            "consents": {"sms": True, "viber": True, "email": False, "push": True, "telegram": True}})],
+        examples=[
+            Example(
+                summary="A shopper at the till",
+                value={
+                    "phone": "+79123456789",
+                    "first_name": "Anna",
+                    "last_name": "Ivanova",
+                    "email": "anna@example.com",
+                    "birth_date": "1990-05-17",
+                    "channel": "pos",
+                    "store_id": "msk-001",
+                    "consents": {"sms": True, "viber": True, "email": False, "push": True, "telegram": True},
+                },
+            )
+        ],
     ),
 ]
 
@@ -32,20 +43,58 @@ RECEIPT_BODY = Annotated[
             "much as each can). The answer adds per line `certificate` and `promotions` (which promotions "
             "touched it), and top level `promotions` and `certificates`."
         ),
-        examples=[Example(summary="Coffee, paying the most points allowed", value={
-            "store_id": "msk-001", "receipt_id": "A-000123", "purchased_at": "2026-11-22T12:00:00+03:00",
-            "member": {"phone": "+79123456789"},
-            "lines": [{"sku": "4607001", "name": "Coffee", "category": "food", "quantity": 1,
-                       "price": 25000, "amount": 25000}],
-            "redeem": "max", "promo_code": None}),
-            Example(summary="With a promo code and a gift certificate", value={
-                "store_id": "msk-001", "receipt_id": "A-000124", "member": {"phone": "+79123456789"},
-                "lines": [{"sku": "4607001", "name": "Coffee", "category": "coffee", "quantity": 1,
-                           "price": 25000, "amount": 25000},
-                          {"sku": "4607100", "name": "Croissant", "category": "pastry", "quantity": 1,
-                           "price": 15000, "amount": 15000}],
-                "redeem": 0, "promo_code": "AUTUMN",
-                "certificates": [{"number": "9000000000000001", "amount": 5000}]})],
+        examples=[
+            Example(
+                summary="Coffee, paying the most points allowed",
+                value={
+                    "store_id": "msk-001",
+                    "receipt_id": "A-000123",
+                    "purchased_at": "2026-11-22T12:00:00+03:00",
+                    "member": {"phone": "+79123456789"},
+                    "lines": [
+                        {
+                            "sku": "4607001",
+                            "name": "Coffee",
+                            "category": "food",
+                            "quantity": 1,
+                            "price": 25000,
+                            "amount": 25000,
+                        }
+                    ],
+                    "redeem": "max",
+                    "promo_code": None,
+                },
+            ),
+            Example(
+                summary="With a promo code and a gift certificate",
+                value={
+                    "store_id": "msk-001",
+                    "receipt_id": "A-000124",
+                    "member": {"phone": "+79123456789"},
+                    "lines": [
+                        {
+                            "sku": "4607001",
+                            "name": "Coffee",
+                            "category": "coffee",
+                            "quantity": 1,
+                            "price": 25000,
+                            "amount": 25000,
+                        },
+                        {
+                            "sku": "4607100",
+                            "name": "Croissant",
+                            "category": "pastry",
+                            "quantity": 1,
+                            "price": 15000,
+                            "amount": 15000,
+                        },
+                    ],
+                    "redeem": 0,
+                    "promo_code": "AUTUMN",
+                    "certificates": [{"number": "9000000000000001", "amount": 5000}],
+                },
+            ),
+        ],
     ),
 ]
 
@@ -75,24 +124,49 @@ PROMOTION_BODY = Annotated[
             "Limits: max_uses (receipts in all), max_uses_per_member."
         ),
         examples=[
-            Example(summary="-30% on pastry with any coffee", value={
-                "name": "-30% on pastry with a coffee", "kind": "bundle", "percent": 30,
-                "categories": ["pastry"], "with_categories": ["coffee"]}),
-            Example(summary="2x points on wine this weekend for Gold", value={
-                "name": "2x points on wine", "kind": "accrual", "multiplier": 2, "categories": ["wine"],
-                "tier_codes": ["gold"], "starts_at": "2026-12-05T00:00:00+03:00",
-                "ends_at": "2026-12-07T00:00:00+03:00"}),
-            Example(summary="500 off with code AUTUMN", value={
-                "name": "AUTUMN: 500 off", "kind": "discount", "amount": 50000, "code_only": True,
-                "min_total": 100000}),
+            Example(
+                summary="-30% on pastry with any coffee",
+                value={
+                    "name": "-30% on pastry with a coffee",
+                    "kind": "bundle",
+                    "percent": 30,
+                    "categories": ["pastry"],
+                    "with_categories": ["coffee"],
+                },
+            ),
+            Example(
+                summary="2x points on wine this weekend for Gold",
+                value={
+                    "name": "2x points on wine",
+                    "kind": "accrual",
+                    "multiplier": 2,
+                    "categories": ["wine"],
+                    "tier_codes": ["gold"],
+                    "starts_at": "2026-12-05T00:00:00+03:00",
+                    "ends_at": "2026-12-07T00:00:00+03:00",
+                },
+            ),
+            Example(
+                summary="500 off with code AUTUMN",
+                value={
+                    "name": "AUTUMN: 500 off",
+                    "kind": "discount",
+                    "amount": 50000,
+                    "code_only": True,
+                    "min_total": 100000,
+                },
+            ),
         ],
     ),
 ]
 
 PROMOTION_PATCH = Annotated[
     dict[str, Any],
-    Body(title="Promotion change", description="Any fields of a promotion; the rest stay as they are.",
-         examples=[Example(summary="Stop it", value={"active": False})]),
+    Body(
+        title="Promotion change",
+        description="Any fields of a promotion; the rest stay as they are.",
+        examples=[Example(summary="Stop it", value={"active": False})],
+    ),
 ]
 
 BATCH_BODY = Annotated[
@@ -105,8 +179,10 @@ BATCH_BODY = Annotated[
             "batch by one member."
         ),
         examples=[
-            Example(summary="Seasonal code", value={"kind": "shared", "code": "AUTUMN", "total_limit": 1000,
-                                                   "per_member_limit": 1}),
+            Example(
+                summary="Seasonal code",
+                value={"kind": "shared", "code": "AUTUMN", "total_limit": 1000, "per_member_limit": 1},
+            ),
             Example(summary="10,000 single-use codes", value={"kind": "unique", "count": 10000, "prefix": "W-"}),
         ],
     ),
@@ -114,9 +190,16 @@ BATCH_BODY = Annotated[
 
 CERTIFICATE_BODY = Annotated[
     dict[str, Any],
-    Body(title="Gift certificates", description="amount in kopecks; count (default 1); expires_at optional.",
-         examples=[Example(summary="Ten of 5,000 ₽", value={"amount": 500000, "count": 10,
-                                                             "expires_at": "2027-12-31T23:59:59+03:00"})]),
+    Body(
+        title="Gift certificates",
+        description="amount in kopecks; count (default 1); expires_at optional.",
+        examples=[
+            Example(
+                summary="Ten of 5,000 ₽",
+                value={"amount": 500000, "count": 10, "expires_at": "2027-12-31T23:59:59+03:00"},
+            )
+        ],
+    ),
 ]
 
 GRANT_BODY = Annotated[
@@ -124,8 +207,12 @@ GRANT_BODY = Annotated[
     Body(
         title="Bonus grant",
         description="points for a segment (segment_id) or a list (members: ids, phones or card numbers), "
-                    "expiring at expires_at or after expires_days (default: the program's expiry).",
-        examples=[Example(summary="Burning bonuses for lapsed customers", value={
-            "name": "We miss you", "points": 300, "expires_days": 14, "segment_id": 1})],
+        "expiring at expires_at or after expires_days (default: the program's expiry).",
+        examples=[
+            Example(
+                summary="Burning bonuses for lapsed customers",
+                value={"name": "We miss you", "points": 300, "expires_days": 14, "segment_id": 1},
+            )
+        ],
     ),
 ]

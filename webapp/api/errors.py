@@ -17,34 +17,51 @@ PROBLEM = "application/problem+json"
 TYPES = "https://loyalty.example/problems/"
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None,
-            **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, title: str, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     slug = title.lower().replace(" ", "-")
-    body: dict[str, Any] = {"type": TYPES + slug, "title": title, "status": status, "detail": detail,
-                            "errors": errors or []}
+    body: dict[str, Any] = {
+        "type": TYPES + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "errors": errors or [],
+    }
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    return problem(exc.status, exc.title, exc.detail,
-                   [{"field": e.field, "message": e.message} for e in exc.errors], **exc.extra)
+    return problem(
+        exc.status, exc.title, exc.detail, [{"field": e.field, "message": e.message} for e in exc.errors], **exc.extra
+    )
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     errors = []
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
-        errors = [{"field": str(e.get("key", "body")), "message": str(e.get("message", ""))}
-                  for e in exc.extra if isinstance(e, dict)]
+        errors = [
+            {"field": str(e.get("key", "body")), "message": str(e.get("message", ""))}
+            for e in exc.extra
+            if isinstance(e, dict)
+        ]
     detail = exc.detail
     if exc.status_code == 400 and "JSON" in detail:
         detail = "The body is not valid JSON."
     if exc.status_code == 413:
         detail = "The body is too large."
-    titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-              405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type",
-              429: "Too many requests"}
+    titles = {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Payload too large",
+        415: "Unsupported media type",
+        429: "Too many requests",
+    }
     return problem(exc.status_code, titles.get(exc.status_code, "Error"), detail, errors)
 
 
@@ -61,6 +78,8 @@ def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Res
 def route_of(request: Request[Any, Any, Any]) -> str:
     """The route template (/unsubscribe/{token}), never the raw path: paths carry tokens and serials."""
     return str(request.scope.get("path_template") or "<unmatched>")
+
+
 def _causes(exc: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
     current: BaseException | None = exc
@@ -90,12 +109,16 @@ def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     kind = " <- ".join(type(cause).__name__ for cause in _causes(exc))
     if _is_bad_value(exc):
         log.warning("value refused by the database on %s %s: %s", request.method, route_of(request), kind)
-        return problem(400, "Bad request", "A value in the request is out of range or has characters that "
-                       "cannot be stored; nothing was applied.",
-                       [{"field": "request", "message": "a value out of range or with control characters"}])
+        return problem(
+            400,
+            "Bad request",
+            "A value in the request is out of range or has characters that cannot be stored; nothing was applied.",
+            [{"field": "request", "message": "a value out of range or with control characters"}],
+        )
     where = "".join(traceback.format_tb(exc.__traceback__)[-6:])
-    log.error("database error on %s %s: %s (SQL parameters not logged)\n%s", request.method, route_of(request),
-              kind, where)
+    log.error(
+        "database error on %s %s: %s (SQL parameters not logged)\n%s", request.method, route_of(request), kind, where
+    )
     if request.url.path.startswith("/api/"):
         return problem(500, "Internal error", "Something failed on our side; the operation was not applied.")
     return Response("Internal error", status_code=500, media_type=MediaType.TEXT)
@@ -105,11 +128,16 @@ def unreadable_body(request: Request[Any, Any, Any], exc: Exception) -> Response
     """A body the framework could not decode (a form that is not UTF-8, JSON nested too deep):
     the caller's mistake, answered 400 naming the body; anything else of the kind is still a bug."""
     if isinstance(exc, UnicodeDecodeError) and request.method in ("POST", "PUT", "PATCH"):
-        return problem(400, "Bad request", "The form is not UTF-8 text.",
-                       [{"field": "body", "message": "send the form as UTF-8"}])
+        return problem(
+            400, "Bad request", "The form is not UTF-8 text.", [{"field": "body", "message": "send the form as UTF-8"}]
+        )
     if isinstance(exc, RecursionError) and "deserializ" in str(exc):
-        return problem(400, "Bad request", "The body is not valid JSON: it is nested too deeply.",
-                       [{"field": "body", "message": "nested too deeply"}])
+        return problem(
+            400,
+            "Bad request",
+            "The body is not valid JSON: it is nested too deeply.",
+            [{"field": "body", "message": "nested too deeply"}],
+        )
     return server_error(request, exc)
 
 
@@ -125,6 +153,13 @@ def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     return Response("Internal error", status_code=500, media_type=MediaType.TEXT)
 
 
-EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, OperationalError: database_busy,
-                      StatementError: database_error, OverflowError: overflow,
-                      UnicodeDecodeError: unreadable_body, RecursionError: unreadable_body, Exception: server_error}
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error,
+    HTTPException: http_error,
+    OperationalError: database_busy,
+    StatementError: database_error,
+    OverflowError: overflow,
+    UnicodeDecodeError: unreadable_body,
+    RecursionError: unreadable_body,
+    Exception: server_error,
+}

@@ -26,8 +26,7 @@ def registration_from(body: Any) -> Registration:
         raise InvalidInput("The body must be a JSON object.")
     problems = FieldErrors()
     strings = {}
-    for key in ("phone", "first_name", "last_name", "email", "channel", "store_id", "source", "time_zone",
-                "language"):
+    for key in ("phone", "first_name", "last_name", "email", "channel", "store_id", "source", "time_zone", "language"):
         value = body.get(key)
         if value is not None and not isinstance(value, str):
             problems.add(key, "must be a string")
@@ -72,8 +71,12 @@ class MemberController(Controller):
     path = "/api/v1/members"
     tags = ["members"]
 
-    @post("/", status_code=201, summary="Register a member (or find the one with this phone)",
-          description="201 with a new Member; 200 with the existing Member when the phone is registered.")
+    @post(
+        "/",
+        status_code=201,
+        summary="Register a member (or find the one with this phone)",
+        description="201 with a new Member; 200 with the existing Member when the phone is registered.",
+    )
     async def create(self, core: CoreDep, data: MEMBER_BODY) -> Response[dict[str, Any]]:
         async with core.transaction() as session:
             member, created = await register(session, core.clock, core.rules, registration_from(data))
@@ -150,4 +153,3 @@ async def transactions_page(session: Any, member: Member, limit: int, before: in
     ]
     next_cursor = items[-1]["id"] if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
-

@@ -21,17 +21,22 @@ class PromotionController(Controller):
     path = "/api/v1/promotions"
     tags = ["promotions"]
 
-    @post("/", status_code=201, opt=STAFF, summary="Create a promotion",
-          description="kind: discount, bundle or accrual; see docs/promotions.md for every field.")
+    @post(
+        "/",
+        status_code=201,
+        opt=STAFF,
+        summary="Create a promotion",
+        description="kind: discount, bundle or accrual; see docs/promotions.md for every field.",
+    )
     async def create(self, core: CoreDep, data: PROMOTION_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             promotion = await definitions.create_promotion(session, core.rules, data, core.clock.now())
             return definitions.promotion_view(promotion)
 
     @get("/", opt=STAFF, summary="List promotions, highest priority first")
-    async def list(self, core: CoreDep,
-                   active: bool | None = Parameter(default=None, description="only active or only inactive")
-                   ) -> dict[str, Any]:
+    async def list(
+        self, core: CoreDep, active: bool | None = Parameter(default=None, description="only active or only inactive")
+    ) -> dict[str, Any]:
         async with core.reading() as session:
             rows = await definitions.list_promotions(session, active)
             return {"items": [definitions.promotion_view(p) for p in rows]}
@@ -43,17 +48,19 @@ class PromotionController(Controller):
             view["code_batches"] = await definitions.code_counts(session, promotion_id)
             return view
 
-    @patch("/{promotion_id:int}", opt=STAFF, summary="Change a promotion (e.g. {\"active\": false} to stop it)")
-    async def change(self, core: CoreDep, promotion_id: int,
-                     data: PROMOTION_PATCH) -> dict[str, Any]:
+    @patch("/{promotion_id:int}", opt=STAFF, summary='Change a promotion (e.g. {"active": false} to stop it)')
+    async def change(self, core: CoreDep, promotion_id: int, data: PROMOTION_PATCH) -> dict[str, Any]:
         async with core.transaction() as session:
             promotion = await definitions.update_promotion(session, core.rules, promotion_id, data, core.clock.now())
             return definitions.promotion_view(promotion)
 
-    @post("/{promotion_id:int}/code-batches", status_code=201, opt=STAFF,
-          summary="Make promo codes for a promotion: a unique single-use batch or one shared code")
-    async def create_batch(self, core: CoreDep, promotion_id: int,
-                           data: BATCH_BODY) -> dict[str, Any]:
+    @post(
+        "/{promotion_id:int}/code-batches",
+        status_code=201,
+        opt=STAFF,
+        summary="Make promo codes for a promotion: a unique single-use batch or one shared code",
+    )
+    async def create_batch(self, core: CoreDep, promotion_id: int, data: BATCH_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             batch = await codes.create_batch(session, promotion_id, data, core.clock.now())
             return codes.batch_view(batch, 0)
@@ -63,13 +70,19 @@ class CodeBatchController(Controller):
     path = "/api/v1/code-batches"
     tags = ["promotions"]
 
-    @get("/{batch_id:int}/codes.csv", opt=STAFF, summary="Export a batch's codes as CSV (code, uses, max_uses)",
-         media_type="text/csv")
+    @get(
+        "/{batch_id:int}/codes.csv",
+        opt=STAFF,
+        summary="Export a batch's codes as CSV (code, uses, max_uses)",
+        media_type="text/csv",
+    )
     async def export(self, core: CoreDep, batch_id: int) -> Response[str]:
         async with core.reading() as session:
             if await session.get(PromoCodeBatch, batch_id) is None:
                 raise NotFound(f"No promo-code batch {batch_id}.")
             rows = await codes.batch_codes(session, batch_id)
-        return Response(csv_text(["code", "uses", "max_uses"], rows, lineterminator="\n"), media_type="text/csv",
-                        headers={
-            "Content-Disposition": f'attachment; filename="promo-codes-{batch_id}.csv"'})
+        return Response(
+            csv_text(["code", "uses", "max_uses"], rows, lineterminator="\n"),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="promo-codes-{batch_id}.csv"'},
+        )

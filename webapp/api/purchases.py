@@ -21,9 +21,13 @@ class PurchaseController(Controller):
         async with core.reading() as session:
             return await purchases.calculate(session, core.clock, core.rules, data)
 
-    @post("/", status_code=201, summary="Confirm a receipt (idempotent by store_id + receipt_id)",
-          description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
-                      "422 with `max` when more points are asked than allowed.")
+    @post(
+        "/",
+        status_code=201,
+        summary="Confirm a receipt (idempotent by store_id + receipt_id)",
+        description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
+        "422 with `max` when more points are asked than allowed.",
+    )
     async def confirm(self, core: CoreDep, data: RECEIPT_BODY) -> Response[dict[str, Any]]:
         async with core.transaction() as session:
             answer, created = await purchases.confirm(session, core.clock, core.rules, data)
@@ -33,8 +37,11 @@ class PurchaseController(Controller):
             POINTS_SPENT.inc(int((answer.get("redeem") or {}).get("applied") or 0))
         return Response(answer, status_code=201 if created else 200)
 
-    @post("/{store_id:str}/{receipt_id:str}/refunds", status_code=201,
-          summary="Refund part or all of a receipt (idempotent by refund_id)")
+    @post(
+        "/{store_id:str}/{receipt_id:str}/refunds",
+        status_code=201,
+        summary="Refund part or all of a receipt (idempotent by refund_id)",
+    )
     async def refund(
         self, core: CoreDep, store_id: str, receipt_id: str, data: REFUND_BODY
     ) -> Response[dict[str, Any]]:

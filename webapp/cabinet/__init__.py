@@ -24,6 +24,16 @@ def polite_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respons
 
 
 def create_cabinet_router() -> Router:
-    return Router(path="/", route_handlers=[LoginController, PagesController, ProfileController, landing,
-                                            card_link, manifest, service_worker],
-                  exception_handlers={NotAuthorizedException: to_login, HTTPException: polite_error})
+    return Router(
+        path="/",
+        route_handlers=[
+            LoginController,
+            PagesController,
+            ProfileController,
+            landing,
+            card_link,
+            manifest,
+            service_worker,
+        ],
+        exception_handlers={NotAuthorizedException: to_login, HTTPException: polite_error},
+    )

@@ -22,9 +22,11 @@ def qr_svg(text: str, label: str) -> str:
     matrix = code.get_matrix()
     size = len(matrix)
     path = "".join(f"M{x} {y}h1v1h-1z" for y, row in enumerate(matrix) for x, dark in enumerate(row) if dark)
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="img" aria-label="{label}" '
-            f'shape-rendering="crispEdges" class="qr"><rect width="{size}" height="{size}" fill="#fff"/>'
-            f'<path d="{path}" fill="#000"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="img" aria-label="{label}" '
+        f'shape-rendering="crispEdges" class="qr"><rect width="{size}" height="{size}" fill="#fff"/>'
+        f'<path d="{path}" fill="#000"/></svg>'
+    )
 
 
 def ean13_modules(number: str) -> str:
@@ -52,6 +54,8 @@ def ean13_svg(number: str, label: str) -> str:
         else:
             x += 1
     width = len(modules) + 22
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 60" role="img" aria-label="{label}" '
-            f'shape-rendering="crispEdges" class="barcode" preserveAspectRatio="none">'
-            f'<rect width="{width}" height="60" fill="#fff"/><path d="{"".join(rects)}" fill="#000"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 60" role="img" aria-label="{label}" '
+        f'shape-rendering="crispEdges" class="barcode" preserveAspectRatio="none">'
+        f'<rect width="{width}" height="60" fill="#fff"/><path d="{"".join(rects)}" fill="#000"/></svg>'
+    )

@@ -48,8 +48,10 @@ HOME = "/cabinet/card"
 
 def signed_in(request: Request[Any, Any, Any], member: Member, core: Core, settings: Settings) -> Response[Any]:
     """Land on the card with a fresh session; htmx navigates the whole page there."""
-    cookies = [session_cookie(settings, member.id, core.clock.now(), member.session_generation),
-               cleared(settings, PHONE_COOKIE)]
+    cookies = [
+        session_cookie(settings, member.id, core.clock.now(), member.session_generation),
+        cleared(settings, PHONE_COOKIE),
+    ]
     return navigate(request, HOME, cookies=cookies)
 
 
@@ -71,8 +73,20 @@ class LoginController(Controller):
         if read_session(settings, request.cookies.get(SESSION_COOKIE), now) is not None:
             return Redirect(HOME, status_code=303)
         chosen = request.query_params.get("lang")
-        cookies = [Cookie(key="lang", value=chosen, max_age=365 * 86400, path="/", samesite="lax",
-                          secure=settings.cabinet.cookie_secure)] if chosen in LANGUAGES else []
+        cookies = (
+            [
+                Cookie(
+                    key="lang",
+                    value=chosen,
+                    max_age=365 * 86400,
+                    path="/",
+                    samesite="lax",
+                    secure=settings.cabinet.cookie_secure,
+                )
+            ]
+            if chosen in LANGUAGES
+            else []
+        )
         return render(request, "login", step="phone", phone="", error=None, cookies=cookies)
 
     @post("/login/code", status_code=200)
@@ -85,17 +99,32 @@ class LoginController(Controller):
             return render(request, "login", step="phone", phone=raw[:40], error="bad_phone", status=422)
         allowed = allowed_calling_codes(settings.cabinet.code_countries, core.rules.phone_region)
         if calling_code(phone) not in allowed:
-            return render(request, "login", step="phone", phone=phone, error="country", status=422,
-                          countries=", ".join(f"+{code}" for code in sorted(allowed)))
+            return render(
+                request,
+                "login",
+                step="phone",
+                phone=phone,
+                error="country",
+                status=422,
+                countries=", ".join(f"+{code}" for code in sorted(allowed)),
+            )
         async with core.transaction() as db:
-            result = await issue_code(db, settings.cabinet, settings.secret, phone, client_ip(request),
-                                      core.clock.now(), language_of(request))
+            result = await issue_code(
+                db, settings.cabinet, settings.secret, phone, client_ip(request), core.clock.now(), language_of(request)
+            )
         log.info("login code for %s: %s", mask_phone(phone), result.status)
         if result.status is IssueStatus.LIMITED:
             return render(request, "login", step="phone", phone=phone, error="limited", status=429)
-        return render(request, "login", step="code", phone=phone, resend_after=result.retry_after,
-                      error=None if result.status is IssueStatus.SENT else "wait",
-                      seconds=result.retry_after, status=200 if result.status is IssueStatus.SENT else 429)
+        return render(
+            request,
+            "login",
+            step="code",
+            phone=phone,
+            resend_after=result.retry_after,
+            error=None if result.status is IssueStatus.SENT else "wait",
+            seconds=result.retry_after,
+            status=200 if result.status is IssueStatus.SENT else 429,
+        )
 
     @post("/login/verify", status_code=200)
     async def check_code(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Response[Any]:
@@ -109,8 +138,9 @@ class LoginController(Controller):
         guesses = await limits.peek(_guesses_key(ip), now)
         if guesses.hits >= settings.cabinet.guesses_per_ip_hour:
             minutes = (guesses.retry_after(now) + 59) // 60
-            page = render(request, "login", step="code", phone=phone, error="too_many_guesses", seconds=minutes,
-                          status=429)
+            page = render(
+                request, "login", step="code", phone=phone, error="too_many_guesses", seconds=minutes, status=429
+            )
             page.headers["Retry-After"] = str(guesses.retry_after(now))
             return page
         async with core.transaction() as db:
@@ -119,14 +149,21 @@ class LoginController(Controller):
         if result.status is not VerifyStatus.OK:  # counted after the transaction (SQLite: one writer)
             await limits.hit(_guesses_key(ip), 3600, now)
         if result.status is VerifyStatus.WRONG:
-            return render(request, "login", step="code", phone=phone, error="wrong_code",
-                          left=result.attempts_left, status=422)
+            return render(
+                request, "login", step="code", phone=phone, error="wrong_code", left=result.attempts_left, status=422
+            )
         if result.status is VerifyStatus.EXPIRED:
             return render(request, "login", step="phone", phone=phone, error="code_expired", status=422)
         if member is not None:
             return signed_in(request, member, core, settings)
-        return render(request, "register", phone=phone, channels=CHANNELS, error=None,
-                      cookies=[phone_cookie(settings, phone, now)])
+        return render(
+            request,
+            "register",
+            phone=phone,
+            channels=CHANNELS,
+            error=None,
+            cookies=[phone_cookie(settings, phone, now)],
+        )
 
     @post("/register", status_code=200)
     async def join(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Response[Any]:
@@ -139,10 +176,15 @@ class LoginController(Controller):
         first_name = str(form.get("first_name", "")).strip()
         if text_problem(first_name, 100) is not None:
             return render(request, "register", phone=phone, channels=CHANNELS, error="bad_name", status=422)
-        reg = Registration(phone=phone, first_name=first_name or None, source="web",
-                           language=language_of(request), referral="cabinet",
-                           consents={channel: form.get(f"consent_{channel}") == "yes" for channel in CHANNELS},
-                           consent_method="web-checkbox")
+        reg = Registration(
+            phone=phone,
+            first_name=first_name or None,
+            source="web",
+            language=language_of(request),
+            referral="cabinet",
+            consents={channel: form.get(f"consent_{channel}") == "yes" for channel in CHANNELS},
+            consent_method="web-checkbox",
+        )
         async with core.transaction() as db:
             member, _ = await register(db, core.clock, core.rules, reg)
         return signed_in(request, member, core, settings)
@@ -152,16 +194,21 @@ class LoginController(Controller):
         return render(request, "telegram", error=None)
 
     @post("/telegram", status_code=200)
-    async def telegram_login(self, request: HTMXRequest, core: CoreDep,
-                             settings: SettingsDep) -> Template | Response[Any]:
+    async def telegram_login(
+        self, request: HTMXRequest, core: CoreDep, settings: SettingsDep
+    ) -> Template | Response[Any]:
         """A Mini App opened from the bot: initData proves the Telegram user; their linked card signs in."""
         form = await request.form()
         token = settings.telegram.token
         try:
             if token is None:
                 raise InitDataError("no bot configured")
-            fields = validate_init_data(str(form.get("init_data", "")), token.get_secret_value(),
-                                        settings.cabinet.init_data_max_age, core.clock.now().timestamp())
+            fields = validate_init_data(
+                str(form.get("init_data", "")),
+                token.get_secret_value(),
+                settings.cabinet.init_data_max_age,
+                core.clock.now().timestamp(),
+            )
             user_id = int(fields["user"]["id"])
         except (InitDataError, KeyError, TypeError, ValueError):
             return render(request, "telegram", error="telegram_failed", status=403)
@@ -177,9 +224,11 @@ class LoginController(Controller):
         session = read_session(settings, request.cookies.get(SESSION_COOKIE), core.clock.now())
         if session is not None:
             async with core.transaction() as db:
-                await db.execute(update(Member).where(Member.id == session.member_id,
-                                                      Member.session_generation == session.generation)
-                                 .values(session_generation=Member.session_generation + 1))
+                await db.execute(
+                    update(Member)
+                    .where(Member.id == session.member_id, Member.session_generation == session.generation)
+                    .values(session_generation=Member.session_generation + 1)
+                )
         cookies = [cleared(settings, SESSION_COOKIE), cleared(settings, PHONE_COOKIE)]
         # the page script empties the offline cache; Clear-Site-Data does it where supported
         headers = {"Clear-Site-Data": '"cache"'}

@@ -38,18 +38,27 @@ async def balance_context(request: HTMXRequest, member: SignedIn, core: Core) ->
     if tier["next"] is not None:
         threshold = core.rules.tier(tier["next"]["code"]).threshold * 100
         needed = tier["next"]["spend_needed"]
-        progress = {"percent": round(100 * (1 - needed / threshold)) if threshold else 100,
-                    "needed": f"{needed // 100:,}".replace(",", "\u202f"), "next": tier["next"]["name"]}
+        progress = {
+            "percent": round(100 * (1 - needed / threshold)) if threshold else 100,
+            "needed": f"{needed // 100:,}".replace(",", "\u202f"),
+            "next": tier["next"]["name"],
+        }
     when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
     day = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
     return {
-        "balance": view, "progress": progress,
+        "balance": view,
+        "progress": progress,
         "as_of": local_time(request, member, now, when),
-        "pending_lots": [{"points": lot.points, "date": local_time(request, member, lot.available_at, when)}
-                         for lot in pending],
-        "expiring": [{"points": lot["points"],
-                      "date": local_time(request, member, datetime.fromisoformat(lot["expires_at"]), day)}
-                     for lot in view["expiring"]],
+        "pending_lots": [
+            {"points": lot.points, "date": local_time(request, member, lot.available_at, when)} for lot in pending
+        ],
+        "expiring": [
+            {
+                "points": lot["points"],
+                "date": local_time(request, member, datetime.fromisoformat(lot["expires_at"]), day),
+            }
+            for lot in view["expiring"]
+        ],
     }
 
 
@@ -67,14 +76,18 @@ class PagesController(Controller):
         """The till page: number, codes and the balance as of now, from the member row alone (one query)."""
         t = translator(member.language)
         when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
-        return render(request, "card", member=member, balance={"available": member.available},
-                      as_of=local_time(request, member, core.clock.now(), when),
-                      qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
-                      barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)))
+        return render(
+            request,
+            "card",
+            member=member,
+            balance={"available": member.available},
+            as_of=local_time(request, member, core.clock.now(), when),
+            qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
+            barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)),
+        )
 
     @get("/wallet/{kind:str}")
-    async def wallet(self, core: CoreDep, settings: SettingsDep, member: SignedIn,
-                     kind: FromPath[str]) -> Redirect:
+    async def wallet(self, core: CoreDep, settings: SettingsDep, member: SignedIn, kind: FromPath[str]) -> Redirect:
         """The wallet buttons sign their links on click: a Google save link costs an RSA signature."""
         if kind not in ("apple", "google"):
             raise NotFoundException("no such wallet")
@@ -86,8 +99,13 @@ class PagesController(Controller):
         return render(request, "balance", member=member, **await balance_context(request, member, core))
 
     @get("/history")
-    async def history(self, request: HTMXRequest, core: CoreDep, member: SignedIn,
-                      before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)) -> Template:
+    async def history(
+        self,
+        request: HTMXRequest,
+        core: CoreDep,
+        member: SignedIn,
+        before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT),
+    ) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
         query = select(Entry).where(Entry.member_id == member.id)
         if before is not None:
@@ -96,14 +114,34 @@ class PagesController(Controller):
             rows = list((await db.execute(query.order_by(Entry.id.desc()).limit(HISTORY_PAGE + 1))).scalars())
         more = rows[HISTORY_PAGE].id + 1 if len(rows) > HISTORY_PAGE else None
         fmt = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
-        entries = [{"id": row.id, "kind": row.kind, "points": row.points, "comment": row.comment,
-                    "date": local_time(request, member, row.created_at, fmt)} for row in rows[:HISTORY_PAGE]]
-        return render(request, "history", member=member, entries=entries, more=more,
-                      fragment="partials/history_rows.html.j2" if before is not None else None)
+        entries = [
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "points": row.points,
+                "comment": row.comment,
+                "date": local_time(request, member, row.created_at, fmt),
+            }
+            for row in rows[:HISTORY_PAGE]
+        ]
+        return render(
+            request,
+            "history",
+            member=member,
+            entries=entries,
+            more=more,
+            fragment="partials/history_rows.html.j2" if before is not None else None,
+        )
 
     @get("/offers")
     async def offers(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
         rules = core.rules
-        tiers = [{"name": tier.title(member.language), "threshold": f"{tier.threshold:,}".replace(",", "\u202f"),
-                  "percent": tier.accrual_percent} for tier in rules.tiers]
+        tiers = [
+            {
+                "name": tier.title(member.language),
+                "threshold": f"{tier.threshold:,}".replace(",", "\u202f"),
+                "percent": tier.accrual_percent,
+            }
+            for tier in rules.tiers
+        ]
         return render(request, "offers", member=member, rules=rules, tiers=tiers)

@@ -35,8 +35,11 @@ async def card_link() -> Redirect:
 
 @get("/cabinet/sw.js", include_in_schema=False)
 async def service_worker() -> Response[str]:
-    return Response(_static_text("sw.js"), media_type="text/javascript",
-                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/cabinet/"})
+    return Response(
+        _static_text("sw.js"),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/cabinet/"},
+    )
 
 
 @get("/cabinet/manifest.webmanifest", include_in_schema=False)
@@ -45,15 +48,23 @@ async def manifest(request: Request[Any, Any, Any], settings: SettingsDep) -> Re
     t = translator(language)
     name = settings.program.name
     body = {
-        "name": f"{name}: {t('app_name')}", "short_name": name[:12], "lang": language,
-        "start_url": "/cabinet/card", "scope": "/cabinet/", "id": "/cabinet/", "display": "standalone",
-        "background_color": "#ffffff", "theme_color": "#7a1030",
+        "name": f"{name}: {t('app_name')}",
+        "short_name": name[:12],
+        "lang": language,
+        "start_url": "/cabinet/card",
+        "scope": "/cabinet/",
+        "id": "/cabinet/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#7a1030",
         "icons": [
             {"src": "/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
             {"src": "/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
-            {"src": "/static/icons/maskable-512.png", "sizes": "512x512", "type": "image/png",
-             "purpose": "maskable"},
+            {"src": "/static/icons/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
         ],
     }
-    return Response(json.dumps(body, ensure_ascii=False), media_type="application/manifest+json",
-                    headers={"Cache-Control": "public, max-age=3600"})
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )

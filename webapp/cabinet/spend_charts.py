@@ -38,13 +38,22 @@ class SpendSummary:
     count: int
 
 
-async def spend_summary(session: AsyncSession, member_id: uuid.UUID, now: datetime, zone: ZoneInfo,
-                        language: str, other: str) -> SpendSummary:
+async def spend_summary(
+    session: AsyncSession, member_id: uuid.UUID, now: datetime, zone: ZoneInfo, language: str, other: str
+) -> SpendSummary:
     """The last 12 months: money paid per local month, and line amounts per category (net of refunds)."""
-    rows = (await session.execute(select(Purchase.purchased_at, Purchase.paid, Purchase.refunded_paid,
-                                         Purchase.lines, Purchase.refunded_amount, Purchase.total)
-                                  .where(Purchase.member_id == member_id,
-                                         Purchase.purchased_at > now - timedelta(days=366)))).all()
+    rows = (
+        await session.execute(
+            select(
+                Purchase.purchased_at,
+                Purchase.paid,
+                Purchase.refunded_paid,
+                Purchase.lines,
+                Purchase.refunded_amount,
+                Purchase.total,
+            ).where(Purchase.member_id == member_id, Purchase.purchased_at > now - timedelta(days=366))
+        )
+    ).all()
     local_now = now.astimezone(zone)
     months: list[tuple[int, int]] = []
     year, month = local_now.year, local_now.month
@@ -69,11 +78,17 @@ async def spend_summary(session: AsyncSession, member_id: uuid.UUID, now: dateti
     names = CATEGORY_NAMES.get(language, CATEGORY_NAMES["en"])
     categories = sorted(per_category.items(), key=lambda item: -item[1])
     return SpendSummary(
-        by_month=[Bar(f"{MONTHS.get(language, MONTHS['en'])[m - 1]} {y % 100:02d}", per_month[(y, m)])
-                  for y, m in months],
-        by_category=[Bar(names.get(code, code.capitalize() if code else other), amount)
-                     for code, amount in categories if amount > 0],
-        total=total, count=len(rows))
+        by_month=[
+            Bar(f"{MONTHS.get(language, MONTHS['en'])[m - 1]} {y % 100:02d}", per_month[(y, m)]) for y, m in months
+        ],
+        by_category=[
+            Bar(names.get(code, code.capitalize() if code else other), amount)
+            for code, amount in categories
+            if amount > 0
+        ],
+        total=total,
+        count=len(rows),
+    )
 
 
 def rubles(kopecks: int) -> str:
@@ -87,13 +102,17 @@ def bar_chart_svg(bars: list[Bar], title: str, unit: str) -> str:
     peak = max(bar.amount for bar in bars) or 1
     row, label_w, bar_w, value_w = 26, 70, 180, 90
     height = row * len(bars)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + value_w} {height}" '
-             f'role="img" aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + bar_w + value_w} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>'
+    ]
     for index, bar in enumerate(bars):
         y = index * row
         width = max(round(bar_w * bar.amount / peak), 1 if bar.amount else 0)
-        parts.append(f'<text x="0" y="{y + 17}" class="l">{escape(bar.label)}</text>'
-                     f'<rect x="{label_w}" y="{y + 5}" width="{width}" height="16" rx="3" class="b"/>'
-                     f'<text x="{label_w + width + 6}" y="{y + 17}" class="v">{rubles(bar.amount)} {unit}</text>')
+        parts.append(
+            f'<text x="0" y="{y + 17}" class="l">{escape(bar.label)}</text>'
+            f'<rect x="{label_w}" y="{y + 5}" width="{width}" height="16" rx="3" class="b"/>'
+            f'<text x="{label_w + width + 6}" y="{y + 17}" class="v">{rubles(bar.amount)} {unit}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)

@@ -44,9 +44,17 @@ def local_time(request: Request[Any, Any, Any], member: Member | None, moment: d
     return moment.astimezone(zone).strftime(fmt)
 
 
-def render(request: HTMXRequest, name: str, *, member: Member | None = None, status: int = 200,
-           cookies: list[Cookie] | None = None, fragment: str | None = None, language: str | None = None,
-           **context: Any) -> Template:
+def render(
+    request: HTMXRequest,
+    name: str,
+    *,
+    member: Member | None = None,
+    status: int = 200,
+    cookies: list[Cookie] | None = None,
+    fragment: str | None = None,
+    language: str | None = None,
+    **context: Any,
+) -> Template:
     """The page `cabinet/<name>.html.j2`, or for htmx its fragment (or the named partial)."""
     language = language if language in LANGUAGES else language_of(request, member)
     partial = htmx.wants_fragment(request)
@@ -54,8 +62,16 @@ def render(request: HTMXRequest, name: str, *, member: Member | None = None, sta
     template = fragment if (partial and fragment) else f"cabinet/{name}.html.j2"
     return htmx.template(
         template,
-        {"layout": FRAGMENT if partial else FULL, "t": translator(language),
-                 "points_word": points_word(language), "lang": language, "member": member, "page": name, "program": settings_of(request).program.name, **context},
+        {
+            "layout": FRAGMENT if partial else FULL,
+            "t": translator(language),
+            "points_word": points_word(language),
+            "lang": language,
+            "member": member,
+            "page": name,
+            "program": settings_of(request).program.name,
+            **context,
+        },
         status_code=status,
         cookies=cookies,
         headers={"Cache-Control": "private, no-cache"},

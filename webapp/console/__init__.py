@@ -28,9 +28,21 @@ async def home(request: Request[Any, Any, Any]) -> Template:
 
 def create_console_router() -> Router:
     limits = LoginLimits()
-    guarded = Router(path="/", route_handlers=[home, ReportsController, ProgramController, MembersController,
-                                               StaffController, AuditController, SegmentsController,
-                                               CampaignsController, ChainsController], guards=[console_guard])
+    guarded = Router(
+        path="/",
+        route_handlers=[
+            home,
+            ReportsController,
+            ProgramController,
+            MembersController,
+            StaffController,
+            AuditController,
+            SegmentsController,
+            CampaignsController,
+            ChainsController,
+        ],
+        guards=[console_guard],
+    )
     return Router(
         path="/",
         route_handlers=[SignInController, PasswordController, guarded],

@@ -33,8 +33,13 @@ class SignInController(Controller):
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
         if has_control(email):  # never reaches the database (PostgreSQL refuses NUL in text)
-            return page(request, "console/login.html.j2", status_code=422, email="",
-                        message="The e-mail address has characters an address cannot have.")
+            return page(
+                request,
+                "console/login.html.j2",
+                status_code=422,
+                email="",
+                message="The e-mail address has characters an address cannot have.",
+            )
         address = (request.client.host if request.client else "-")[:64]
         limits, now = rate_limits(core), core.clock.now()
         wait = await login_limits.wait_seconds(limits, email, address, now)
@@ -89,14 +94,26 @@ class PasswordController(Controller):
         address = (request.client.host if request.client else "-")[:64]
         limits, now = rate_limits(core), core.clock.now()
         if new != str(form.get("repeat") or "")[:1024]:
-            return page(request, "console/password.html.j2", status_code=422,
-                        message="The new password and its repetition differ.")
+            return page(
+                request,
+                "console/password.html.j2",
+                status_code=422,
+                message="The new password and its repetition differ.",
+            )
         if len(new) < MIN_PASSWORD:
-            return page(request, "console/password.html.j2", status_code=422,
-                        message=f"The new password needs at least {MIN_PASSWORD} characters.")
+            return page(
+                request,
+                "console/password.html.j2",
+                status_code=422,
+                message=f"The new password needs at least {MIN_PASSWORD} characters.",
+            )
         if wait := await login_limits.wait_seconds(limits, staff.email, address, now):
-            response = page(request, "console/password.html.j2", status_code=429,
-                            message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.")
+            response = page(
+                request,
+                "console/password.html.j2",
+                status_code=429,
+                message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.",
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         async with core.transaction() as session:
@@ -108,8 +125,7 @@ class PasswordController(Controller):
                 fresh = None
         if fresh is None:  # a stolen cookie must not turn into a password by guessing: counted like sign-ins
             await login_limits.failed(limits, staff.email, address, now)
-            return page(request, "console/password.html.j2", status_code=401,
-                        message="The current password is wrong.")
+            return page(request, "console/password.html.j2", status_code=401, message="The current password is wrong.")
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, fresh)])
 
 

@@ -51,9 +51,14 @@ def campaign_args(form: Any) -> dict[str, Any]:
             templates[channel] = texts
         variants.append({"code": code, "weight": form_int(problems, form, f"{code}_weight", 1), "templates": templates})
     segment_id = form_int(problems, form, "segment_id", 0)
-    args = {"name": str(form.get("name") or "").strip()[:200], "segment_id": segment_id, "channels": channels,
-            "variants": variants, "control_percent": form_int(problems, form, "control_percent", 0),
-            "attribution_days": form_int(problems, form, "attribution_days", 7)}
+    args = {
+        "name": str(form.get("name") or "").strip()[:200],
+        "segment_id": segment_id,
+        "channels": channels,
+        "variants": variants,
+        "control_percent": form_int(problems, form, "control_percent", 0),
+        "attribution_days": form_int(problems, form, "attribution_days", 7),
+    }
     problems.raise_if_any("Some fields are not numbers.")
     return args
 
@@ -61,17 +66,17 @@ def campaign_args(form: Any) -> dict[str, Any]:
 def field_name(service_field: str) -> str:
     """The service's field path (variants[0].templates.sms.ru) as the form's input name (A_sms_ru)."""
     if service_field.startswith("variants["):
-        index = int(service_field[9:service_field.index("]")])
-        rest = service_field[service_field.index("]") + 2:]
+        index = int(service_field[9 : service_field.index("]")])
+        rest = service_field[service_field.index("]") + 2 :]
         code = VARIANT_CODES[index] if index < len(VARIANT_CODES) else "A"
         if rest.startswith("templates."):
-            return code + "_" + rest[len("templates."):].replace(".", "_")
+            return code + "_" + rest[len("templates.") :].replace(".", "_")
         return f"{code}_{rest}"
     return service_field
 
 
 def schedule_time(form: Any, zone: ZoneInfo, now: datetime) -> datetime:
-    """"Send now" is now; otherwise the local date and time typed, in the program's time zone."""
+    """ "Send now" is now; otherwise the local date and time typed, in the program's time zone."""
     if form.get("when") != "later":
         return now
     text = str(form.get("at") or "").strip()
@@ -84,4 +89,3 @@ def schedule_time(form: Any, zone: ZoneInfo, now: datetime) -> datetime:
     if (problem := date_problem(at.date())) is not None:
         raise InvalidInput("When should it go?", [FieldError("at", problem)])
     return at
-

@@ -61,22 +61,48 @@ class CampaignsController(Controller):
         async with core.reading() as session:
             campaigns = await list_campaigns(session)
             segments = {s.id: s.name for s in await list_segments(session)}
-        return page(request, "console/campaigns/index.html.j2", campaigns=campaigns, segments=segments,
-                    can_edit=current_staff(request).role in MARKETING_EDIT)
+        return page(
+            request,
+            "console/campaigns/index.html.j2",
+            campaigns=campaigns,
+            segments=segments,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+        )
 
-    async def _form(self, request: Request[Any, Any, Any], core: Core, values: dict[str, Any],
-                    problem: DomainError | None = None, status_code: int = 200) -> Template:
+    async def _form(
+        self,
+        request: Request[Any, Any, Any],
+        core: Core,
+        values: dict[str, Any],
+        problem: DomainError | None = None,
+        status_code: int = 200,
+    ) -> Template:
         async with core.reading() as session:
             segments = await list_segments(session)
         fields = {field_name(e.field): e.message for e in problem.errors} if problem else {}
-        return page(request, "console/campaigns/new.html.j2", status_code=status_code, segments=segments,
-                    values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS, codes=VARIANT_CODES)
+        return page(
+            request,
+            "console/campaigns/new.html.j2",
+            status_code=status_code,
+            segments=segments,
+            values=values,
+            problem=problem,
+            fields=fields,
+            channels=CAMPAIGN_CHANNELS,
+            codes=VARIANT_CODES,
+        )
 
     @get("/new", opt={"roles": MARKETING_EDIT})
     async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
-        values = {"segment_id": request.query_params.get("segment_id", ""), "control_percent": "10",
-                  "attribution_days": "7", "channel_1": "telegram", "channel_2": "sms", "A_weight": "1",
-                  "B_weight": "1"}
+        values = {
+            "segment_id": request.query_params.get("segment_id", ""),
+            "control_percent": "10",
+            "attribution_days": "7",
+            "channel_1": "telegram",
+            "channel_2": "sms",
+            "A_weight": "1",
+            "B_weight": "1",
+        }
         return await self._form(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
@@ -87,11 +113,20 @@ class CampaignsController(Controller):
             args = campaign_args(form)
             async with core.transaction() as session:
                 campaign = await create_campaign(session, now=core.clock.now(), **args)
-                record(session, core.clock, current_staff(request).email, "campaign_created",
-                       ("campaign", str(campaign.id)), after={"name": campaign.name, "segment_id": campaign.segment_id,
-                                                              "channels": campaign.channels,
-                                                              "variants": campaign.variants,
-                                                              "control_percent": campaign.control_percent})
+                record(
+                    session,
+                    core.clock,
+                    current_staff(request).email,
+                    "campaign_created",
+                    ("campaign", str(campaign.id)),
+                    after={
+                        "name": campaign.name,
+                        "segment_id": campaign.segment_id,
+                        "channels": campaign.channels,
+                        "variants": campaign.variants,
+                        "control_percent": campaign.control_percent,
+                    },
+                )
         except DomainError as exc:
             return await self._form(request, core, values, problem=exc, status_code=exc.status)
         return Redirect(f"/console/campaigns/{campaign.id}", status_code=303)
@@ -103,15 +138,27 @@ class CampaignsController(Controller):
             segment = await get_segment(session, campaign.segment_id)
             cost = await estimate(session, core.settings, campaign_id)
             figures = await self._figures(session, campaign_id)
-        return page(request, "console/campaigns/show.html.j2", campaign=campaign, segment=segment, estimate=cost,
-                    can_edit=current_staff(request).role in MARKETING_EDIT, zone=core.rules.zone,
-                    real_preview=current_staff(request).role in REAL_MEMBER_PREVIEW, **figures)
+        return page(
+            request,
+            "console/campaigns/show.html.j2",
+            campaign=campaign,
+            segment=segment,
+            estimate=cost,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+            zone=core.rules.zone,
+            real_preview=current_staff(request).role in REAL_MEMBER_PREVIEW,
+            **figures,
+        )
 
     @staticmethod
     async def _figures(session: Any, campaign_id: int) -> dict[str, Any]:
         bar = await progress(session, campaign_id)
-        return {"progress": bar, "results": await results(session, campaign_id),
-                "attribution": await attribution(session, campaign_id), "finished": finished(bar)}
+        return {
+            "progress": bar,
+            "results": await results(session, campaign_id),
+            "attribution": await attribution(session, campaign_id),
+            "finished": finished(bar),
+        }
 
     @get("/{campaign_id:int}/progress")
     async def progress_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
@@ -131,11 +178,20 @@ class CampaignsController(Controller):
         try:
             if not query:
                 async with core.reading() as session:
-                    rendered = await preview(session, core.settings, campaign_id, None, channel, variant,
-                                             language=str(form.get("language") or "ru"))
+                    rendered = await preview(
+                        session,
+                        core.settings,
+                        campaign_id,
+                        None,
+                        channel,
+                        variant,
+                        language=str(form.get("language") or "ru"),
+                    )
             elif staff.role not in REAL_MEMBER_PREVIEW:
-                raise NotAllowed("Analysts preview campaigns on the sample member only.",
-                                 [FieldError("member", "leave empty: previews on real members are for marketers")])
+                raise NotAllowed(
+                    "Analysts preview campaigns on the sample member only.",
+                    [FieldError("member", "leave empty: previews on real members are for marketers")],
+                )
             else:
                 async with core.transaction() as session:
                     await get_campaign(session, campaign_id)
@@ -144,14 +200,30 @@ class CampaignsController(Controller):
                         raise InvalidInput("No member matches.", [FieldError("member", "no member found")])
                     member_id: uuid.UUID = found[0].id
                     rendered = await preview(session, core.settings, campaign_id, member_id, channel, variant)
-                    record(session, core.clock, staff.email, "campaign_previewed", ("campaign", str(campaign_id)),
-                           after={"member_id": str(member_id), "channel": rendered["channel"],
-                                  "variant": rendered["variant"]})
+                    record(
+                        session,
+                        core.clock,
+                        staff.email,
+                        "campaign_previewed",
+                        ("campaign", str(campaign_id)),
+                        after={
+                            "member_id": str(member_id),
+                            "channel": rendered["channel"],
+                            "variant": rendered["variant"],
+                        },
+                    )
         except DomainError as exc:
-            return page(request, "console/campaigns/preview.html.j2", status_code=exc.status, problem=exc,
-                        rendered=None)
-        return page(request, "console/campaigns/preview.html.j2", problem=None, rendered=rendered,
-                    on_sample=not query, part_cost=core.settings.sms.part_cost_minor)
+            return page(
+                request, "console/campaigns/preview.html.j2", status_code=exc.status, problem=exc, rendered=None
+            )
+        return page(
+            request,
+            "console/campaigns/preview.html.j2",
+            problem=None,
+            rendered=rendered,
+            on_sample=not query,
+            part_cost=core.settings.sms.part_cost_minor,
+        )
 
     @post("/{campaign_id:int}/test", opt={"roles": MARKETING_EDIT}, status_code=200)
     async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
@@ -159,14 +231,31 @@ class CampaignsController(Controller):
         channel, address = str(form.get("channel") or ""), str(form.get("address") or "").strip()
         try:
             async with core.transaction() as session:
-                await send_test(session, core.settings, campaign_id, channel, address, core.clock.now(),
-                                variant=str(form.get("variant") or "") or None)
-                record(session, core.clock, current_staff(request).email, "campaign_test_sent",
-                       ("campaign", str(campaign_id)), after={"channel": channel, "address": address[:64]})
+                await send_test(
+                    session,
+                    core.settings,
+                    campaign_id,
+                    channel,
+                    address,
+                    core.clock.now(),
+                    variant=str(form.get("variant") or "") or None,
+                )
+                record(
+                    session,
+                    core.clock,
+                    current_staff(request).email,
+                    "campaign_test_sent",
+                    ("campaign", str(campaign_id)),
+                    after={"channel": channel, "address": address[:64]},
+                )
         except DomainError as exc:
             return page(request, "console/campaigns/notice.html.j2", status_code=exc.status, problem=exc, text=None)
-        return page(request, "console/campaigns/notice.html.j2", problem=None,
-                    text=f"Test {channel} message queued to {address}; it goes out within seconds.")
+        return page(
+            request,
+            "console/campaigns/notice.html.j2",
+            problem=None,
+            text=f"Test {channel} message queued to {address}; it goes out within seconds.",
+        )
 
     @post("/{campaign_id:int}/schedule", opt={"roles": MARKETING_EDIT}, status_code=303)
     async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
@@ -176,9 +265,15 @@ class CampaignsController(Controller):
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             after = await schedule_campaign(session, campaign_id, at, now)
-            record(session, core.clock, current_staff(request).email, "campaign_scheduled",
-                   ("campaign", str(campaign_id)), before={"status": before.status},
-                   after={"status": after.status, "at": after.scheduled_at.isoformat() if after.scheduled_at else None})
+            record(
+                session,
+                core.clock,
+                current_staff(request).email,
+                "campaign_scheduled",
+                ("campaign", str(campaign_id)),
+                before={"status": before.status},
+                after={"status": after.status, "at": after.scheduled_at.isoformat() if after.scheduled_at else None},
+            )
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)
 
     @post("/{campaign_id:int}/cancel", opt={"roles": MARKETING_EDIT}, status_code=303)
@@ -186,6 +281,13 @@ class CampaignsController(Controller):
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             await cancel_campaign(session, campaign_id, core.clock.now())
-            record(session, core.clock, current_staff(request).email, "campaign_cancelled",
-                   ("campaign", str(campaign_id)), before={"status": before.status}, after={"status": CANCELLED})
+            record(
+                session,
+                core.clock,
+                current_staff(request).email,
+                "campaign_cancelled",
+                ("campaign", str(campaign_id)),
+                before={"status": before.status},
+                after={"status": CANCELLED},
+            )
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)

@@ -39,8 +39,12 @@ def chain_args(form: Any) -> dict[str, Any]:
     if points is not None:
         steps.append({"type": "bonus", "points": points, "expires_days": form_int(problems, form, "expires_days", 30)})
     segment = form_int(problems, form, "segment_id", None)
-    args = {"name": str(form.get("name") or "").strip()[:200], "steps": steps, "segment_id": segment or None,
-            "no_purchase_days": form_int(problems, form, "no_purchase_days", 60)}
+    args = {
+        "name": str(form.get("name") or "").strip()[:200],
+        "steps": steps,
+        "segment_id": segment or None,
+        "no_purchase_days": form_int(problems, form, "no_purchase_days", 60),
+    }
     problems.raise_if_any("Some fields are not numbers.")
     return args
 
@@ -49,8 +53,12 @@ def _field(service_field: str) -> str:
     """steps[0].templates.sms.ru -> sms_ru; steps[1].days -> wait_days; steps[2].points -> bonus_points."""
     if ".templates." in service_field:
         return service_field.split(".templates.", 1)[1].replace(".", "_")
-    for suffix, name in ((".days", "wait_days"), (".points", "bonus_points"), (".expires_days", "expires_days"),
-                         (".channels", "channel_1")):
+    for suffix, name in (
+        (".days", "wait_days"),
+        (".points", "bonus_points"),
+        (".expires_days", "expires_days"),
+        (".channels", "channel_1"),
+    ):
         if service_field.endswith(suffix):
             return name
     return service_field
@@ -61,20 +69,41 @@ class ChainsController(Controller):
     opt = {"roles": MARKETING_READ}  # noqa: RUF012 - Litestar's layered options
     include_in_schema = False
 
-    async def _page(self, request: Request[Any, Any, Any], core: Core, values: dict[str, Any],
-                    problem: DomainError | None = None, status_code: int = 200) -> Template:
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        core: Core,
+        values: dict[str, Any],
+        problem: DomainError | None = None,
+        status_code: int = 200,
+    ) -> Template:
         async with core.reading() as session:
             chains = await list_chains(session)
             segments = await list_segments(session)
         fields = {_field(e.field): e.message for e in problem.errors} if problem else {}
-        return page(request, "console/chains.html.j2", status_code=status_code, chains=chains, segments=segments,
-                    values=values, problem=problem, fields=fields, channels=CAMPAIGN_CHANNELS,
-                    can_edit=current_staff(request).role in MARKETING_EDIT)
+        return page(
+            request,
+            "console/chains.html.j2",
+            status_code=status_code,
+            chains=chains,
+            segments=segments,
+            values=values,
+            problem=problem,
+            fields=fields,
+            channels=CAMPAIGN_CHANNELS,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+        )
 
     @get("/")
     async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
-        values = {"no_purchase_days": "60", "wait_days": "7", "bonus_points": "200", "expires_days": "30",
-                  "channel_1": "telegram", "channel_2": "sms"}
+        values = {
+            "no_purchase_days": "60",
+            "wait_days": "7",
+            "bonus_points": "200",
+            "expires_days": "30",
+            "channel_1": "telegram",
+            "channel_2": "sms",
+        }
         return await self._page(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
@@ -85,8 +114,14 @@ class ChainsController(Controller):
             args = chain_args(form)
             async with core.transaction() as session:
                 chain_id = await create_chain(session, now=core.clock.now(), **args)
-                record(session, core.clock, current_staff(request).email, "chain_created", ("chain", str(chain_id)),
-                       after=args)
+                record(
+                    session,
+                    core.clock,
+                    current_staff(request).email,
+                    "chain_created",
+                    ("chain", str(chain_id)),
+                    after=args,
+                )
         except DomainError as exc:
             return await self._page(request, core, values, problem=exc, status_code=exc.status)
         return Redirect("/console/chains", status_code=303)
@@ -96,6 +131,13 @@ class ChainsController(Controller):
         active = (await request.form()).get("active") == "yes"
         async with core.transaction() as session:
             before = await set_chain_active(session, chain_id, active)
-            record(session, core.clock, current_staff(request).email, "chain_paused" if not active else "chain_resumed",
-                   ("chain", str(chain_id)), before={"active": before}, after={"active": active})
+            record(
+                session,
+                core.clock,
+                current_staff(request).email,
+                "chain_paused" if not active else "chain_resumed",
+                ("chain", str(chain_id)),
+                before={"active": before},
+                after={"active": active},
+            )
         return Redirect("/console/chains", status_code=303)

@@ -32,19 +32,25 @@ def render_chart(chart: Chart, title: str) -> Markup:
     def y(value: float) -> float:
         return TOP + plot_h - (value / top) * plot_h
 
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+    ]
     for i in range(5):
         level = top * i / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
-                     f'class="grid"/><text x="{LEFT - 6}" y="{y(level) + 4:.1f}" text-anchor="end" '
-                     f'class="axis">{_number(level)}{escape(chart.unit if chart.unit == "%" else "")}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
+            f'class="grid"/><text x="{LEFT - 6}" y="{y(level) + 4:.1f}" text-anchor="end" '
+            f'class="axis">{_number(level)}{escape(chart.unit if chart.unit == "%" else "")}</text>'
+        )
     every = max(1, count // 8)
     for index, label in enumerate(chart.labels):
         if index % every == 0:
             x = LEFT + step * index + step / 2
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
-                         f'class="axis">{escape(label[5:] if len(label) == 10 else label)}</text>')
+            parts.append(
+                f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
+                f'class="axis">{escape(label[5:] if len(label) == 10 else label)}</text>'
+            )
     lanes = len(chart.series)
     for lane, (name, series) in enumerate(chart.series):
         colour = COLOURS[lane % len(COLOURS)]
@@ -52,13 +58,17 @@ def render_chart(chart: Chart, title: str) -> Markup:
             width = step * 0.8 / lanes
             for index, value in enumerate(series):
                 x = LEFT + step * index + step * 0.1 + width * lane
-                parts.append(f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{width:.1f}" '
-                             f'height="{TOP + plot_h - y(value):.1f}" fill="{colour}">'
-                             f'<title>{escape(name)} {escape(chart.labels[index])}: {_number(value)}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y(value):.1f}" width="{width:.1f}" '
+                    f'height="{TOP + plot_h - y(value):.1f}" fill="{colour}">'
+                    f"<title>{escape(name)} {escape(chart.labels[index])}: {_number(value)}</title></rect>"
+                )
         else:
             points = " ".join(f"{LEFT + step * i + step / 2:.1f},{y(v):.1f}" for i, v in enumerate(series))
             parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts.append(f'<rect x="{LEFT + lane * 160}" y="{HEIGHT - 18}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{LEFT + lane * 160 + 14}" y="{HEIGHT - 9}" class="legend">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{LEFT + lane * 160}" y="{HEIGHT - 18}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{LEFT + lane * 160 + 14}" y="{HEIGHT - 9}" class="legend">{escape(name)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above is escaped

@@ -30,8 +30,13 @@ async def _load(core: Core, member_id: uuid.UUID) -> tuple[Member, list[Entry], 
         member = await session.get(Member, member_id)
         if member is None:
             raise NotFoundException("This member does not exist (merged or never registered).")
-        entries = list((await session.execute(
-            select(Entry).where(Entry.member_id == member_id).order_by(Entry.id.desc()).limit(50))).scalars())
+        entries = list(
+            (
+                await session.execute(
+                    select(Entry).where(Entry.member_id == member_id).order_by(Entry.id.desc()).limit(50)
+                )
+            ).scalars()
+        )
         history = await recent(session, limit=20, target=("member", str(member_id)))
     return member, entries, history
 
@@ -40,8 +45,9 @@ def _points(raw: Any) -> int:
     try:
         return int(str(raw or "").strip().replace(" ", "").replace("+", "")[:20])
     except ValueError as exc:
-        raise InvalidInput("Points must be a whole number, e.g. 150 or -150.",
-                           [FieldError("points", "a whole number")]) from exc
+        raise InvalidInput(
+            "Points must be a whole number, e.g. 150 or -150.", [FieldError("points", "a whole number")]
+        ) from exc
 
 
 class MembersController(Controller):
@@ -53,16 +59,26 @@ class MembersController(Controller):
     async def search(self, request: Request[Any, Any, Any], core: Core, q: str = "") -> Template:
         async with core.reading() as session:
             found = await find_members(session, core.rules, strip_control(q[:120]))
-        template = "console/members/results.html.j2" if request.headers.get("hx-target") == "results" \
+        template = (
+            "console/members/results.html.j2"
+            if request.headers.get("hx-target") == "results"
             else "console/members/search.html.j2"
+        )
         return page(request, template, q=q, found=found, mask=mask_phone)
 
     @get("/{member_id:uuid}")
     async def show(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
         member, entries, history = await _load(core, member_id)
-        return page(request, "console/members/show.html.j2", member=member, entries=entries, history=history,
-                    request_id=secrets.token_urlsafe(12), tier=core.rules.tier(member.tier_code),
-                    erased=is_erased(member))
+        return page(
+            request,
+            "console/members/show.html.j2",
+            member=member,
+            entries=entries,
+            history=history,
+            request_id=secrets.token_urlsafe(12),
+            tier=core.rules.tier(member.tier_code),
+            erased=is_erased(member),
+        )
 
     @get("/{member_id:uuid}/export.json")
     async def export(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Response[Any]:
@@ -72,10 +88,14 @@ class MembersController(Controller):
             if member is None:
                 raise NotFoundException("This member does not exist (merged or never registered).")
             data = await export_member(session, member, core.clock.now())
-            audit.record(session, core.clock, current_staff(request).email, "member.export",
-                         ("member", str(member_id)))
-        return Response(data, headers={"Content-Disposition": f'attachment; filename="member-{member_id}.json"',
-                                       "Cache-Control": "no-store"})
+            audit.record(session, core.clock, current_staff(request).email, "member.export", ("member", str(member_id)))
+        return Response(
+            data,
+            headers={
+                "Content-Disposition": f'attachment; filename="member-{member_id}.json"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @get("/{member_id:uuid}/erase")
     async def confirm_erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
@@ -87,20 +107,33 @@ class MembersController(Controller):
     async def erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
         form = await request.form()
         if form.get("confirm") != "yes":
-            raise InvalidInput("Tick the box to confirm the erasure; it cannot be undone.",
-                               [FieldError("confirm", "required")])
+            raise InvalidInput(
+                "Tick the box to confirm the erasure; it cannot be undone.", [FieldError("confirm", "required")]
+            )
         async with core.transaction() as session:
-            await erase_member(session, core.clock, member_id, actor=current_staff(request).email,
-                               reason=str(form.get("reason") or "")[:300])
+            await erase_member(
+                session,
+                core.clock,
+                member_id,
+                actor=current_staff(request).email,
+                reason=str(form.get("reason") or "")[:300],
+            )
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/adjust", status_code=303)
     async def adjust(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
-            await adjust(session, core.clock, core.rules, member_id, _points(form.get("points")),
-                         str(form.get("reason") or ""), actor=current_staff(request).email,
-                         request_id=str(form.get("request_id") or ""))
+            await adjust(
+                session,
+                core.clock,
+                core.rules,
+                member_id,
+                _points(form.get("points")),
+                str(form.get("reason") or ""),
+                actor=current_staff(request).email,
+                request_id=str(form.get("request_id") or ""),
+            )
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/merge", status_code=303)
@@ -108,16 +141,26 @@ class MembersController(Controller):
         """Merge the duplicate named in the form (card number or phone) into this member."""
         form = await request.form()
         if form.get("confirm") != "yes":
-            raise InvalidInput("Tick the box to confirm the merge; it cannot be undone.",
-                               [FieldError("confirm", "required")])
+            raise InvalidInput(
+                "Tick the box to confirm the merge; it cannot be undone.", [FieldError("confirm", "required")]
+            )
         reason = str(form.get("reason") or "")[:300]
         if has_control(reason, multiline=True):
             raise InvalidInput("The reason has control characters.", [FieldError("reason", CONTROL_MESSAGE)])
         async with core.transaction() as session:
             found = await find_members(session, core.rules, strip_control(str(form.get("duplicate") or "")[:120]))
             if len(found) != 1:
-                raise InvalidInput("Name the duplicate by its card number or phone (exactly one member).",
-                                   [FieldError("duplicate", f"{len(found)} members match")])
-            await merge_members(session, core.clock, core.rules, found[0].id, member_id,
-                                actor=current_staff(request).email, reason=reason)
+                raise InvalidInput(
+                    "Name the duplicate by its card number or phone (exactly one member).",
+                    [FieldError("duplicate", f"{len(found)} members match")],
+                )
+            await merge_members(
+                session,
+                core.clock,
+                core.rules,
+                found[0].id,
+                member_id,
+                actor=current_staff(request).email,
+                reason=reason,
+            )
         return Redirect(f"/console/members/{member_id}", status_code=303)

@@ -45,17 +45,30 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
     """The template extends the layout for a full request and only the fragment for htmx."""
     staff = getattr(request.state, "staff", None)
     nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
-    cookies = [issue_cookie(request.app.state.core, staff, getattr(request.state, "session_started", None))] \
-        if staff is not None and getattr(request.state, "renew_session", False) else None
-    return htmx.template(name, {"fragment": htmx.wants_fragment(request), "staff": staff, "nav": nav,
-                                "path": request.url.path, "cert_warnings": _cert_warnings(request) if staff else [],
-                                **context}, status_code=status_code, cookies=cookies)
+    cookies = (
+        [issue_cookie(request.app.state.core, staff, getattr(request.state, "session_started", None))]
+        if staff is not None and getattr(request.state, "renew_session", False)
+        else None
+    )
+    return htmx.template(
+        name,
+        {
+            "fragment": htmx.wants_fragment(request),
+            "staff": staff,
+            "nav": nav,
+            "path": request.url.path,
+            "cert_warnings": _cert_warnings(request) if staff else [],
+            **context,
+        },
+        status_code=status_code,
+        cookies=cookies,
+    )
 
 
-def _problem_page(request: Request[Any, Any, Any], status: int, title: str, detail: str,
-                  errors: list[Any] | None = None) -> Response[Any]:
-    return page(request, "console/error.html.j2", status_code=status, title=title, detail=detail,
-                errors=errors or [])
+def _problem_page(
+    request: Request[Any, Any, Any], status: int, title: str, detail: str, errors: list[Any] | None = None
+) -> Response[Any]:
+    return page(request, "console/error.html.j2", status_code=status, title=title, detail=detail, errors=errors or [])
 
 
 def not_signed_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
@@ -80,11 +93,17 @@ def domain_problem(request: Request[Any, Any, Any], exc: DomainError) -> Respons
 def http_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     titles = {400: "Bad request", 404: "Not found", 405: "Not allowed", 413: "Too large", 429: "Too many attempts"}
     detail = "Some fields are missing or malformed." if exc.status_code == 400 else exc.detail
-    errors = [FieldError(str(e.get("key", "form")), str(e.get("message", "")))
-              for e in (exc.extra if isinstance(exc, ValidationException) and isinstance(exc.extra, list) else [])
-              if isinstance(e, dict)]
+    errors = [
+        FieldError(str(e.get("key", "form")), str(e.get("message", "")))
+        for e in (exc.extra if isinstance(exc, ValidationException) and isinstance(exc.extra, list) else [])
+        if isinstance(e, dict)
+    ]
     return _problem_page(request, exc.status_code, titles.get(exc.status_code, "Error"), detail, errors)
 
 
-EXCEPTION_HANDLERS = {NotAuthorizedException: not_signed_in, PermissionDeniedException: forbidden,
-                      DomainError: domain_problem, HTTPException: http_problem}
+EXCEPTION_HANDLERS = {
+    NotAuthorizedException: not_signed_in,
+    PermissionDeniedException: forbidden,
+    DomainError: domain_problem,
+    HTTPException: http_problem,
+}

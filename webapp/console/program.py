@@ -64,8 +64,14 @@ class ProgramController(Controller):
         async with core.reading() as session:
             version = await newest_version(session)
         staff = current_staff(request)
-        return page(request, "console/program.html.j2", rules=rules, version=version,
-                    can_edit=staff.role in EDIT_PROGRAM, **extra)
+        return page(
+            request,
+            "console/program.html.j2",
+            rules=rules,
+            version=version,
+            can_edit=staff.role in EDIT_PROGRAM,
+            **extra,
+        )
 
     @get("/")
     async def show(self, request: Request[Any, Any, Any], core: Core) -> Template:
@@ -94,7 +100,8 @@ class ProgramController(Controller):
             return await self._form(request, core, core.rules, problem=problem, status_code=422)
         async with core.transaction() as session:
             moves = await preview_tier_moves(session, rules, core.clock.now())
-            version = await save_rules(session, core.clock, core.rules, rules, actor=current_staff(request).email,
-                                       comment=comment)
+            version = await save_rules(
+                session, core.clock, core.rules, rules, actor=current_staff(request).email, comment=comment
+            )
         core.use_rules(version.id, rules)
         return await self._form(request, core, rules, saved=version.id, moves=moves)

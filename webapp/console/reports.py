@@ -53,31 +53,43 @@ class ReportsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core, since: str | None = None,
-                    until: str | None = None) -> Template:
+    async def index(
+        self, request: Request[Any, Any, Any], core: Core, since: str | None = None, until: str | None = None
+    ) -> Template:
         period = period_from(core, since, until)
         async with core.reading() as session:
             results = [(report, await report.compute(session, core.rules, period)) for report in REPORTS.values()]
         return page(request, "console/reports/index.html.j2", period=period, results=results)
 
     @get("/{code:str}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, code: str, since: str | None = None,
-                   until: str | None = None) -> Template:
+    async def show(
+        self, request: Request[Any, Any, Any], core: Core, code: str, since: str | None = None, until: str | None = None
+    ) -> Template:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
             result = await report.compute(session, core.rules, period)
-        return page(request, "console/reports/show.html.j2", period=period, report=report, result=result,
-                    chart=render_chart(result.chart, report.title))
+        return page(
+            request,
+            "console/reports/show.html.j2",
+            period=period,
+            report=report,
+            result=result,
+            chart=render_chart(result.chart, report.title),
+        )
 
     @get("/{code:str}/csv")
-    async def export(self, core: Core, code: str, since: str | None = None,
-                     until: str | None = None) -> Response[bytes]:
+    async def export(
+        self, core: Core, code: str, since: str | None = None, until: str | None = None
+    ) -> Response[bytes]:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
             result = await report.compute(session, core.rules, period)
         text = csv_text(result.columns, result.rows)  # formulas in names neutralised, None as empty
         name = f"{code}_{period.first_day}_{period.last_day}.csv"
-        return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(
+            text.encode("utf-8-sig"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

@@ -23,9 +23,12 @@ MARKETING_READ = READ_REPORTS
 
 
 def _choices(core: Core) -> dict[str, Any]:
-    return {"tiers": [(t.code, t.title("en")) for t in core.rules.tiers],
-            "rfm": [(k, TITLES[k][1]) for k in RFM_SEGMENTS], "channels": CHANNELS,
-            "registration_channels": REGISTRATION_SOURCES}
+    return {
+        "tiers": [(t.code, t.title("en")) for t in core.rules.tiers],
+        "rfm": [(k, TITLES[k][1]) for k in RFM_SEGMENTS],
+        "channels": CHANNELS,
+        "registration_channels": REGISTRATION_SOURCES,
+    }
 
 
 class SegmentsController(Controller):
@@ -38,16 +41,42 @@ class SegmentsController(Controller):
         async with core.reading() as session:
             segments = await list_segments(session)
             rfm = await rfm_distribution(session, core.rules, core.clock.now(), language="en")
-        return page(request, "console/segments/index.html.j2", segments=segments, rfm=rfm,
-                    can_edit=current_staff(request).role in MARKETING_EDIT)
+        return page(
+            request,
+            "console/segments/index.html.j2",
+            segments=segments,
+            rfm=rfm,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+        )
 
-    def _builder(self, request: Request[Any, Any, Any], core: Core, *, values: dict[str, Any], name: str,
-                 segment_id: int | None, count: int | None, problem: DomainError | None = None,
-                 status_code: int = 200, saved: str | None = None) -> Template:
+    def _builder(
+        self,
+        request: Request[Any, Any, Any],
+        core: Core,
+        *,
+        values: dict[str, Any],
+        name: str,
+        segment_id: int | None,
+        count: int | None,
+        problem: DomainError | None = None,
+        status_code: int = 200,
+        saved: str | None = None,
+    ) -> Template:
         fields = {e.field: e.message for e in problem.errors} if problem else {}
-        return page(request, "console/segments/builder.html.j2", status_code=status_code, values=values,
-                    segment_name=name, segment_id=segment_id, count=count, problem=problem, fields=fields, saved=saved,
-                    can_edit=current_staff(request).role in MARKETING_EDIT, **_choices(core))
+        return page(
+            request,
+            "console/segments/builder.html.j2",
+            status_code=status_code,
+            values=values,
+            segment_name=name,
+            segment_id=segment_id,
+            count=count,
+            problem=problem,
+            fields=fields,
+            saved=saved,
+            can_edit=current_staff(request).role in MARKETING_EDIT,
+            **_choices(core),
+        )
 
     @get("/new", opt={"roles": MARKETING_EDIT})
     async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
@@ -60,8 +89,15 @@ class SegmentsController(Controller):
         async with core.reading() as session:
             segment = await get_segment(session, segment_id)
             count = await count_members(session, core.rules, segment.definition, core.clock.now())
-        return self._builder(request, core, values=form_from_definition(segment.definition), name=segment.name,
-                             segment_id=segment.id, count=count, saved=request.query_params.get("saved"))
+        return self._builder(
+            request,
+            core,
+            values=form_from_definition(segment.definition),
+            name=segment.name,
+            segment_id=segment.id,
+            count=count,
+            saved=request.query_params.get("saved"),
+        )
 
     @post("/count", status_code=200)
     async def count(self, request: Request[Any, Any, Any], core: Core) -> Template:
@@ -90,13 +126,26 @@ class SegmentsController(Controller):
             async with core.transaction() as session:
                 before = (await get_segment(session, segment_id)) if segment_id is not None else None
                 saved = await save_segment(session, core.rules, name, raw, core.clock.now(), segment_id=segment_id)
-                record(session, core.clock, current_staff(request).email,
-                       "segment_created" if before is None else "segment_changed", ("segment", str(saved.id)),
-                       before={"name": before.name, "definition": before.definition} if before else None,
-                       after={"name": saved.name, "definition": saved.definition, "members": saved.member_count})
+                record(
+                    session,
+                    core.clock,
+                    current_staff(request).email,
+                    "segment_created" if before is None else "segment_changed",
+                    ("segment", str(saved.id)),
+                    before={"name": before.name, "definition": before.definition} if before else None,
+                    after={"name": saved.name, "definition": saved.definition, "members": saved.member_count},
+                )
         except DomainError as exc:
             if exc.status == 404:
                 raise
-            return self._builder(request, core, values=raw_form(form), name=name, segment_id=segment_id, count=None,
-                                 problem=exc, status_code=exc.status)
+            return self._builder(
+                request,
+                core,
+                values=raw_form(form),
+                name=name,
+                segment_id=segment_id,
+                count=None,
+                problem=exc,
+                status_code=exc.status,
+            )
         return Redirect(f"/console/segments/{saved.id}?saved=1", status_code=303)

@@ -30,16 +30,28 @@ class StaffController(Controller):
     async def create(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
-            await create_staff(session, core.clock, str(form.get("email") or ""), str(form.get("role") or ""),
-                               str(form.get("password") or ""), actor=current_staff(request).email)
+            await create_staff(
+                session,
+                core.clock,
+                str(form.get("email") or ""),
+                str(form.get("role") or ""),
+                str(form.get("password") or ""),
+                actor=current_staff(request).email,
+            )
         return Redirect("/console/staff", status_code=303)
 
     @post("/{staff_id:int}", status_code=303)
     async def update(self, request: Request[Any, Any, Any], core: Core, staff_id: int) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
-            await update_staff(session, core.clock, staff_id, role=str(form.get("role") or ""),
-                               active=form.get("active") == "yes", actor=current_staff(request).email)
+            await update_staff(
+                session,
+                core.clock,
+                staff_id,
+                role=str(form.get("role") or ""),
+                active=form.get("active") == "yes",
+                actor=current_staff(request).email,
+            )
         return Redirect("/console/staff", status_code=303)
 
     @post("/{staff_id:int}/password", status_code=303)
@@ -47,10 +59,16 @@ class StaffController(Controller):
         """A new password for an account; every console session of that account ends."""
         form = await request.form()
         async with core.transaction() as session:
-            await set_password(session, core.clock, staff_id, str(form.get("password") or "")[:1024],
-                               actor=current_staff(request).email)
-        return Redirect("/console/staff" if staff_id != current_staff(request).id else "/console/login",
-                        status_code=303)
+            await set_password(
+                session,
+                core.clock,
+                staff_id,
+                str(form.get("password") or "")[:1024],
+                actor=current_staff(request).email,
+            )
+        return Redirect(
+            "/console/staff" if staff_id != current_staff(request).id else "/console/login", status_code=303
+        )
 
 
 class AuditController(Controller):
@@ -59,8 +77,12 @@ class AuditController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core,
-                    before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)) -> Template:
+    async def index(
+        self,
+        request: Request[Any, Any, Any],
+        core: Core,
+        before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT),
+    ) -> Template:
         async with core.reading() as session:
             entries = await recent(session, limit=100, before_id=before)
         return page(request, "console/audit.html.j2", entries=entries)

@@ -30,8 +30,11 @@ def _run(connection: Connection) -> None:
 
 async def _online() -> None:
     cache = config.get_main_option("loyalty.statement_cache_size")
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", pool_size=1,
-                           statement_cache_size=int(cache) if cache is not None else None)
+    engine = create_engine(
+        config.get_main_option("sqlalchemy.url") or "",
+        pool_size=1,
+        statement_cache_size=int(cache) if cache is not None else None,
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

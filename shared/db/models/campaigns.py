@@ -28,13 +28,13 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
     segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id"))
-    channels: Mapped[list[Any]]                      # the cascade, cheapest first
+    channels: Mapped[list[Any]]  # the cascade, cheapest first
     control_percent: Mapped[int] = mapped_column(Integer, default=0)
     attribution_days: Mapped[int] = mapped_column(Integer, default=7)
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
     scheduled_at: Mapped[datetime | None]
-    started_at: Mapped[datetime | None]              # expansion began: the attribution window opens
-    finished_at: Mapped[datetime | None]             # every member of the audience has its rows
+    started_at: Mapped[datetime | None]  # expansion began: the attribution window opens
+    finished_at: Mapped[datetime | None]  # every member of the audience has its rows
     audience_count: Mapped[int] = mapped_column(BigInteger, default=0)
     expanded_count: Mapped[int] = mapped_column(BigInteger, default=0)
     cursor: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # keyset: the last member expanded
@@ -52,7 +52,7 @@ class CampaignVariant(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(16))
     weight: Mapped[int] = mapped_column(Integer, default=1)
-    templates: Mapped[dict[str, Any]]                # channel -> language -> {"text", "subject"}
+    templates: Mapped[dict[str, Any]]  # channel -> language -> {"text", "subject"}
 
 
 class CampaignMember(Base):
@@ -69,7 +69,7 @@ class CampaignMember(Base):
 
 
 class TriggerChain(Base):
-    """"No purchase for N days -> message -> wait -> bonus if still no purchase", as a list of steps."""
+    """ "No purchase for N days -> message -> wait -> bonus if still no purchase", as a list of steps."""
 
     __tablename__ = "trigger_chains"
 
@@ -91,7 +91,7 @@ class ChainProgress(Base):
     chain_id: Mapped[int] = mapped_column(ForeignKey("trigger_chains.id", ondelete="CASCADE"), primary_key=True)
     member_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     step: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))   # active, done, exited
+    status: Mapped[str] = mapped_column(String(16))  # active, done, exited
     entered_at: Mapped[datetime]
     next_at: Mapped[datetime]
     updated_at: Mapped[datetime]

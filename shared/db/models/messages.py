@@ -15,7 +15,14 @@ from shared.db.models.base import Base
 from shared.db.types import BigIntPK
 
 QUEUED, SENDING, SENT, DELIVERED, FAILED, UNDELIVERABLE, SKIPPED = (
-    "queued", "sending", "sent", "delivered", "failed", "undeliverable", "skipped")
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "failed",
+    "undeliverable",
+    "skipped",
+)
 
 
 class Message(Base):
@@ -27,8 +34,13 @@ class Message(Base):
         UniqueConstraint("source", "recipient", "channel", name="uq_messages_source_recipient_channel"),
         Index("ix_messages_due", "status", "next_attempt_at"),
         Index("ix_messages_member_channel_created", "member_id", "channel", "created_at"),
-        Index("ix_messages_provider", "channel", "provider_id", postgresql_where=text("provider_id IS NOT NULL"),
-              sqlite_where=text("provider_id IS NOT NULL")),
+        Index(
+            "ix_messages_provider",
+            "channel",
+            "provider_id",
+            postgresql_where=text("provider_id IS NOT NULL"),
+            sqlite_where=text("provider_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

@@ -33,8 +33,11 @@ async def running(core: Core, settings: Settings, port: int) -> AsyncIterator[Pa
 
     sink = settings.var_dir / "e2e-messages.jsonl"
     sink.unlink(missing_ok=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, core=core), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, core=core), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
     serving = asyncio.create_task(server.serve())
     worker = Worker(core, {name: LogChannel(name, sink) for name in ("sms", "viber", "email", "push", "telegram")})
     stop = asyncio.Event()
@@ -68,8 +71,9 @@ async def code_from(sink: Path) -> str:
     raise AssertionError("no login code reached the message sink")
 
 
-async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(core: Core, settings: Settings,
-                                                                         tmp_path: Path) -> None:
+async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(
+    core: Core, settings: Settings, tmp_path: Path
+) -> None:
     if not await asyncio.to_thread(CHROMIUM.exists):
         pytest.fail("Debian's Chromium is missing: apt-get install -y chromium (make services does it)")
     from playwright.async_api import async_playwright
@@ -78,13 +82,15 @@ async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(core: C
     live = Settings(**{**settings.model_dump(exclude={"cabinet"}), "public_url": f"http://127.0.0.1:{port}"})
     web_core = Core(live, engine=core.engine)  # the real clock, as in production
     async with web_core.transaction() as session:
-        member, _ = await register(session, web_core.clock, web_core.rules,
-                                   Registration(phone=PHONE, first_name="Анна", source="pos"))
+        member, _ = await register(
+            session, web_core.clock, web_core.rules, Registration(phone=PHONE, first_name="Анна", source="pos")
+        )
     base = f"http://127.0.0.1:{port}"
     async with running(web_core, live, port) as sink, async_playwright() as pw:
         # a profile on disk, not incognito: Chromium offers installation only there
-        context = await pw.chromium.launch_persistent_context(str(tmp_path / "profile"), locale="ru-RU",
-                                                              executable_path=str(CHROMIUM), args=ARGS)
+        context = await pw.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), locale="ru-RU", executable_path=str(CHROMIUM), args=ARGS
+        )
         page = await context.new_page()
         await page.goto(base + "/")
         assert page.url == base + "/cabinet/login"

@@ -41,8 +41,11 @@ async def running(core: Core, settings: Settings, port: int) -> AsyncIterator[Pa
 
     sink = settings.var_dir / "e2e-console-messages.jsonl"
     sink.unlink(missing_ok=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, core=core), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, core=core), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
     serving = asyncio.create_task(server.serve())
     worker = Worker(core, {name: LogChannel(name, sink) for name in ("sms", "viber", "email", "push", "telegram")})
     stop = asyncio.Event()
@@ -71,8 +74,11 @@ async def seed(core: Core) -> None:
             found.tier_code = "gold"
             found.telegram_user_id = 7_000_000 + n if telegram else None
     async with core.transaction() as session:
-        session.add(StaffAccount(email=EMAIL, role="marketer", password_hash=await hash_password(PASSWORD),
-                                 active=True, created_at=now))
+        session.add(
+            StaffAccount(
+                email=EMAIL, role="marketer", password_hash=await hash_password(PASSWORD), active=True, created_at=now
+            )
+        )
 
 
 async def test_a_marketer_sends_a_campaign_and_watches_it_finish(core: Core, settings: Settings) -> None:
@@ -82,8 +88,9 @@ async def test_a_marketer_sends_a_campaign_and_watches_it_finish(core: Core, set
 
     port = free_port()
     notify = {**settings.notify.model_dump(), "quiet_start_hour": 0, "quiet_end_hour": 24, "campaigns_seconds": 1}
-    live = Settings(**{**settings.model_dump(exclude={"cabinet"}), "public_url": f"http://127.0.0.1:{port}",
-                       "notify": notify})
+    live = Settings(
+        **{**settings.model_dump(exclude={"cabinet"}), "public_url": f"http://127.0.0.1:{port}", "notify": notify}
+    )
     web_core = Core(live, engine=core.engine)  # the real clock, as in production
     await seed(web_core)
     base = f"http://127.0.0.1:{port}"
@@ -133,8 +140,9 @@ async def test_a_marketer_sends_a_campaign_and_watches_it_finish(core: Core, set
         assert "<td>control</td>" in await page.inner_html("#attribution")
 
         async with web_core.reading() as session:  # a recipient comes back and buys: attributed revenue
-            treated = (await session.execute(select(CampaignMember.member_id).where(
-                CampaignMember.variant == "A").limit(1))).scalar_one()
+            treated = (
+                await session.execute(select(CampaignMember.member_id).where(CampaignMember.variant == "A").limit(1))
+            ).scalar_one()
         await bought(web_core, treated, web_core.clock.now(), 2_500_00)
         await page.reload()
         row = await page.inner_text("#attribution tbody tr:first-child")

@@ -51,14 +51,21 @@ async def seed_campaign(core: Core) -> int:
         segment = await save_segment(session, core.rules, "Everyone", {"channels": ["sms"]}, now)
         assert segment.member_count == TOTAL
         campaign = await create_campaign(
-            session, name="Crash", segment_id=segment.id, channels=["sms"], control_percent=5, now=now,
-            variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}: скидка 10%, {{ balance }}"}}}}])
+            session,
+            name="Crash",
+            segment_id=segment.id,
+            channels=["sms"],
+            control_percent=5,
+            now=now,
+            variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}: скидка 10%, {{ balance }}"}}}}],
+        )
         await schedule_campaign(session, campaign.id, now, now)
     return campaign.id
 
 
-async def test_kill_9_mid_campaign_sends_each_member_exactly_once(core: Core, settings: Settings,
-                                                                  tmp_path: Path) -> None:
+async def test_kill_9_mid_campaign_sends_each_member_exactly_once(
+    core: Core, settings: Settings, tmp_path: Path
+) -> None:
     campaign_id = await seed_campaign(core)
     port = free_port()
     log = tmp_path / "stub.log"
@@ -68,8 +75,13 @@ async def test_kill_9_mid_campaign_sends_each_member_exactly_once(core: Core, se
 
     async def expanded() -> int:
         async with core.reading() as session:
-            return int((await session.execute(text("SELECT expanded_count FROM campaigns WHERE id = :id"),
-                                               {"id": campaign_id})).scalar_one())
+            return int(
+                (
+                    await session.execute(
+                        text("SELECT expanded_count FROM campaigns WHERE id = :id"), {"id": campaign_id}
+                    )
+                ).scalar_one()
+            )
 
     try:
         async with httpx.AsyncClient() as http:
@@ -88,10 +100,16 @@ async def test_kill_9_mid_campaign_sends_each_member_exactly_once(core: Core, se
 
             async def all_settled() -> bool:
                 async with core.reading() as session:
-                    status = (await session.execute(text("SELECT status FROM campaigns WHERE id = :id"),
-                                                    {"id": campaign_id})).scalar_one()
-                    left = (await session.execute(select(func.count()).select_from(Message).where(
-                        Message.status.not_in(("sent", "delivered"))))).scalar_one()
+                    status = (
+                        await session.execute(text("SELECT status FROM campaigns WHERE id = :id"), {"id": campaign_id})
+                    ).scalar_one()
+                    left = (
+                        await session.execute(
+                            select(func.count())
+                            .select_from(Message)
+                            .where(Message.status.not_in(("sent", "delivered")))
+                        )
+                    ).scalar_one()
                 return status == "done" and left == 0
 
             assert await wait_for(all_settled, 240), "the campaign did not finish after the restart"
@@ -102,11 +120,17 @@ async def test_kill_9_mid_campaign_sends_each_member_exactly_once(core: Core, se
                 process.terminate()
                 process.wait(timeout=20)
     async with core.reading() as session:
-        ids = set((await session.execute(select(Message.id).where(
-            Message.source == f"campaign:{campaign_id}"))).scalars())
+        ids = set(
+            (await session.execute(select(Message.id).where(Message.source == f"campaign:{campaign_id}"))).scalars()
+        )
         per_member = (await session.execute(select(func.count(func.distinct(Message.member_id))))).scalar_one()
-        treated = (await session.execute(select(func.count()).select_from(CampaignMember).where(
-            CampaignMember.campaign_id == campaign_id, CampaignMember.variant != "control"))).scalar_one()
+        treated = (
+            await session.execute(
+                select(func.count())
+                .select_from(CampaignMember)
+                .where(CampaignMember.campaign_id == campaign_id, CampaignMember.variant != "control")
+            )
+        ).scalar_one()
         assigned = (await session.execute(select(func.count()).select_from(CampaignMember))).scalar_one()
     print(f"killed with {killed_at} of {TOTAL} members expanded; {len(ids)} messages")
     assert assigned == TOTAL and 0.9 * TOTAL < treated < TOTAL

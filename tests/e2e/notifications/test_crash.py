@@ -25,16 +25,30 @@ TOTAL = 10_000
 
 
 def worker_env(settings: Settings, stub_port: int) -> dict[str, str]:
-    return {**os.environ, "LOYALTY_DATABASE_URL": settings.db_url, "LOYALTY_VAR_DIR": str(settings.var_dir),
-            "LOYALTY_SECRET_KEY": "crash-" + "s" * 32, "LOYALTY_SMS_PROVIDER": "smsc",
-            "LOYALTY_SMS_API_URL": f"http://127.0.0.1:{stub_port}", "LOYALTY_SMS_LOGIN": "shop",
-            "LOYALTY_SMS_PASSWORD": "secret", "LOYALTY_SMS_RATE_PER_SECOND": "1000000",
-            "LOYALTY_NOTIFY_LEASE_SECONDS": "5", "LOYALTY_NOTIFY_BATCH_SIZE": "200", "LOYALTY_LOG_LEVEL": "WARNING"}
+    return {
+        **os.environ,
+        "LOYALTY_DATABASE_URL": settings.db_url,
+        "LOYALTY_VAR_DIR": str(settings.var_dir),
+        "LOYALTY_SECRET_KEY": "crash-" + "s" * 32,
+        "LOYALTY_SMS_PROVIDER": "smsc",
+        "LOYALTY_SMS_API_URL": f"http://127.0.0.1:{stub_port}",
+        "LOYALTY_SMS_LOGIN": "shop",
+        "LOYALTY_SMS_PASSWORD": "secret",
+        "LOYALTY_SMS_RATE_PER_SECOND": "1000000",
+        "LOYALTY_NOTIFY_LEASE_SECONDS": "5",
+        "LOYALTY_NOTIFY_BATCH_SIZE": "200",
+        "LOYALTY_LOG_LEVEL": "WARNING",
+    }
 
 
 def start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env or dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env or dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 async def stub_stats(http: httpx.AsyncClient, port: int) -> dict[str, object]:
@@ -44,12 +58,24 @@ async def stub_stats(http: httpx.AsyncClient, port: int) -> dict[str, object]:
 async def queue_messages(core: Core) -> None:
     now = core.clock.now()
     context = {"language": "ru", "points": 42, "balance": 142, "pending": 42, "available_on": "23.11"}
-    rows = [message_row(source=f"crash:{i}", recipient=f"+7916{i:07d}", member_id=None, kind="points_accrued",
-                        channel="sms", address=f"+7916{i:07d}", rest=(), when=now, now=now, context=context)
-            for i in range(TOTAL)]
+    rows = [
+        message_row(
+            source=f"crash:{i}",
+            recipient=f"+7916{i:07d}",
+            member_id=None,
+            kind="points_accrued",
+            channel="sms",
+            address=f"+7916{i:07d}",
+            rest=(),
+            when=now,
+            now=now,
+            context=context,
+        )
+        for i in range(TOTAL)
+    ]
     async with core.transaction() as session:
         for start_at in range(0, TOTAL, 1000):
-            await session.execute(insert(Message), rows[start_at:start_at + 1000])
+            await session.execute(insert(Message), rows[start_at : start_at + 1000])
 
 
 async def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
@@ -62,7 +88,8 @@ async def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untype
 
 
 async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
-        core: Core, settings: Settings, tmp_path: Path) -> None:
+    core: Core, settings: Settings, tmp_path: Path
+) -> None:
     await queue_messages(core)
     port = free_port()
     log = tmp_path / "stub.log"
@@ -92,8 +119,13 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
 
             async def all_settled() -> bool:
                 async with core.reading() as session:
-                    left = (await session.execute(select(func.count()).select_from(Message).where(
-                        Message.status.not_in(("sent", "delivered"))))).scalar_one()
+                    left = (
+                        await session.execute(
+                            select(func.count())
+                            .select_from(Message)
+                            .where(Message.status.not_in(("sent", "delivered")))
+                        )
+                    ).scalar_one()
                 return left == 0
 
             assert await wait_for(all_settled, 120), "messages left unsent after the restart"
@@ -105,8 +137,9 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
                 process.wait(timeout=20)
     async with core.reading() as session:
         ids = set((await session.execute(select(Message.id))).scalars())
-        retried = (await session.execute(select(func.count()).select_from(Message).where(
-            Message.attempts > 1))).scalar_one()
+        retried = (
+            await session.execute(select(func.count()).select_from(Message).where(Message.attempts > 1))
+        ).scalar_one()
     print(f"killed after {killed_at} accepted; {retried} messages were claimed again after the crash")
     assert retried > 0, "the kill landed between batches: nothing proved about in-flight messages"
     logged = log.read_text(encoding="utf-8").split()

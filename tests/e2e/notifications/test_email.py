@@ -30,9 +30,7 @@ class Mailbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]) -> str:
         if address.startswith("nobody@"):
             return "550 5.1.1 no such user"
         envelope.rcpt_tos.append(address)
@@ -97,8 +95,7 @@ async def test_promotional_mail_has_both_parts_and_one_click_headers(
     assert "<b>20%</b>" in mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     token = unsubscribe_token(settings, member.id)
     assert mail["List-Unsubscribe"] == (
-        f"<http://testserver.local/unsubscribe/{token}>, "
-        f"<mailto:unsubscribe@shop.example?subject=unsubscribe-{token}>"
+        f"<http://testserver.local/unsubscribe/{token}>, <mailto:unsubscribe@shop.example?subject=unsubscribe-{token}>"
     )
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
@@ -119,13 +116,9 @@ async def test_transactional_mail_has_no_unsubscribe_and_refusals_are_permanent(
         )
     )
     refused = await channel.send(
-        OutgoingMessage(
-            id=9, channel="email", to="nobody@example.com", text="x", kind="campaign", member_id=member.id
-        )
+        OutgoingMessage(id=9, channel="email", to="nobody@example.com", text="x", kind="campaign", member_id=member.id)
     )
-    bad = await channel.send(
-        OutgoingMessage(id=10, channel="email", to="not an address", text="x", kind="campaign")
-    )
+    bad = await channel.send(OutgoingMessage(id=10, channel="email", to="not an address", text="x", kind="campaign"))
     down = await SmtpChannel(mail_settings(settings, free_port())).send(
         OutgoingMessage(id=11, channel="email", to="anna@example.com", text="x", kind="campaign")
     )
@@ -163,9 +156,7 @@ async def test_one_click_post_opts_out_and_tampered_link_is_refused(
     assert (consent.source, consent.method) == ("email-unsubscribe", "one-click")
 
 
-async def test_confirm_page_button_opts_out_in_russian(
-    settings: Settings, core: Core, member: Member
-) -> None:
+async def test_confirm_page_button_opts_out_in_russian(settings: Settings, core: Core, member: Member) -> None:
     token = unsubscribe_token(settings, member.id)
     async with app_client(create_app(settings, core=core)) as http:
         page = await http.get(f"/unsubscribe/{token}")

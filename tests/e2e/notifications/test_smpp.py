@@ -125,9 +125,7 @@ async def test_wrong_password_and_no_server_are_transient(smsc: SmppStub) -> Non
 
 
 def test_receipt_text_parsing() -> None:
-    text = (
-        b"id:1A2B sub:001 dlvd:001 submit date:2611221200 done date:2611221201 stat:DELIVRD err:000 text:hi"
-    )
+    text = b"id:1A2B sub:001 dlvd:001 submit date:2611221200 done date:2611221201 stat:DELIVRD err:000 text:hi"
     assert parse_receipt(text) == ("1A2B", "DELIVRD", "000")
     assert parse_receipt(text, b"FF01") == ("FF01", "DELIVRD", "000")
     assert parse_receipt(b"hello") is None

@@ -68,9 +68,7 @@ async def test_missing_chat_and_bad_address(stub: TelegramApiStub, channel: Tele
     assert len(stub.sent()) == 1
 
 
-async def test_server_and_network_errors_are_transient(
-    stub: TelegramApiStub, channel: TelegramChannel
-) -> None:
+async def test_server_and_network_errors_are_transient(stub: TelegramApiStub, channel: TelegramChannel) -> None:
     stub.fail_with_500 = True
     assert (await channel.send(message("559"))).status is DeliveryStatus.FAILED
     offline = TelegramChannel(TelegramSettings(token=TOKEN, api_url=f"http://127.0.0.1:{free_port()}"))  # type: ignore[arg-type]

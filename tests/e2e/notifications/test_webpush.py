@@ -33,9 +33,7 @@ def push_service() -> Iterator[str]:
     if not SERVER.exists() or shutil.which("node") is None:
         pytest.fail("web-push-testing is missing: `make install` runs `npm ci` (needs node and npm)")
     port = free_port()
-    proc = subprocess.Popen(
-        ["node", str(SERVER), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(["node", str(SERVER), str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=10)
@@ -91,9 +89,7 @@ async def test_vapid_keys_are_generated_once_and_private(push_settings: Settings
     assert len(first) == 87  # 65-byte uncompressed P-256 point, urlsafe base64 without padding
 
 
-async def test_push_is_delivered_and_decrypted(
-    push_service: str, push_settings: Settings, core: Core
-) -> None:
+async def test_push_is_delivered_and_decrypted(push_service: str, push_settings: Settings, core: Core) -> None:
     subscription = await subscribe(push_service, push_settings)
     channel = WebPushChannel(push_settings, core)
     try:
@@ -135,9 +131,7 @@ async def test_wrong_vapid_key_is_refused(push_service: str, push_settings: Sett
     assert result.status is not DeliveryStatus.SENT
 
 
-async def test_expired_subscription_is_removed(
-    push_service: str, push_settings: Settings, core: Core
-) -> None:
+async def test_expired_subscription_is_removed(push_service: str, push_settings: Settings, core: Core) -> None:
     subscription = await subscribe(push_service, push_settings)
     async with core.transaction() as session:
         member, _ = await register(session, core.clock, core.rules, Registration(phone="+79123456789"))

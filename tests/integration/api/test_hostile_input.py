@@ -18,8 +18,7 @@ async def test_a_quantity_of_1e30_is_a_field_error(client: httpx.AsyncClient) ->
     for path in ("/api/v1/purchases/calculate", "/api/v1/purchases"):
         assert_problem(await client.post(path, json=body(lines=[line], redeem=0)), 422, "lines[0].quantity")
     line = {**COFFEE, "quantity": "1e30"}
-    assert_problem(await client.post("/api/v1/purchases", json=body(lines=[line], redeem=0)), 422,
-                   "lines[0].quantity")
+    assert_problem(await client.post("/api/v1/purchases", json=body(lines=[line], redeem=0)), 422, "lines[0].quantity")
 
 
 async def test_json_nested_100000_deep_is_a_bad_request(client: httpx.AsyncClient) -> None:
@@ -44,8 +43,9 @@ async def test_a_5000_character_time_zone_is_a_field_error(client: httpx.AsyncCl
 
 
 @pytest.mark.parametrize("cursor", ["9" * 5000, str(2**63), "0", "١٢٣"])
-async def test_a_cursor_out_of_range_is_a_field_error(client: httpx.AsyncClient, member: dict[str, Any],
-                                                      cursor: str) -> None:
+async def test_a_cursor_out_of_range_is_a_field_error(
+    client: httpx.AsyncClient, member: dict[str, Any], cursor: str
+) -> None:
     r = await client.get(f"/api/v1/members/{member['id']}/transactions", params={"cursor": cursor})
     assert_problem(r, 422, "cursor")
 

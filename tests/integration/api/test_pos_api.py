@@ -15,17 +15,31 @@ COFFEE = {"sku": "4607001", "name": "Coffee", "category": "food", "quantity": 1,
 
 
 def body(**changes: Any) -> dict[str, Any]:
-    base = {"store_id": "msk-001", "receipt_id": "A-000123", "member": {"phone": PHONE}, "lines": [COFFEE],
-            "redeem": "max"}
+    base = {
+        "store_id": "msk-001",
+        "receipt_id": "A-000123",
+        "member": {"phone": PHONE},
+        "lines": [COFFEE],
+        "redeem": "max",
+    }
     return {**base, **changes}
 
 
 @pytest.fixture
 async def member(client: httpx.AsyncClient) -> dict[str, Any]:
-    r = await client.post("/api/v1/members", json={
-        "phone": "8 (912) 345-67-89", "first_name": "Anna", "last_name": "Ivanova", "email": "Anna@Example.com",
-        "birth_date": "1990-05-17", "channel": "pos", "store_id": "msk-001",
-        "consents": {"sms": True, "viber": True, "email": False, "push": True, "telegram": True}})
+    r = await client.post(
+        "/api/v1/members",
+        json={
+            "phone": "8 (912) 345-67-89",
+            "first_name": "Anna",
+            "last_name": "Ivanova",
+            "email": "Anna@Example.com",
+            "birth_date": "1990-05-17",
+            "channel": "pos",
+            "store_id": "msk-001",
+            "consents": {"sms": True, "viber": True, "email": False, "push": True, "telegram": True},
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -66,8 +80,11 @@ async def test_balance_and_transactions_pages(client: httpx.AsyncClient, member:
     page = (await client.get(f"/api/v1/members/{member['id']}/transactions", params={"limit": 2})).json()
     assert [t["kind"] for t in page["items"]] == ["accrual", "accrual"]
     assert page["items"][0]["purchase"] == {"store_id": "msk-001", "receipt_id": "T-2"}
-    rest = (await client.get(f"/api/v1/members/{member['id']}/transactions",
-                             params={"limit": 2, "cursor": page["next_cursor"]})).json()
+    rest = (
+        await client.get(
+            f"/api/v1/members/{member['id']}/transactions", params={"limit": 2, "cursor": page["next_cursor"]}
+        )
+    ).json()
     assert [t["kind"] for t in rest["items"]] == ["accrual", "bonus"] and rest["next_cursor"] is None
 
 
@@ -77,8 +94,17 @@ async def test_calculate_confirm_refund_as_in_the_contract(client: httpx.AsyncCl
     answer = calc.json()
     assert answer["redeem"] == {"requested": "max", "applied": 100, "max": 100}
     assert answer["payable"] == 15000 and answer["accrue"] == 7
-    assert answer["lines"] == [{"sku": "4607001", "amount": 25000, "discount": 0, "redeem": 10000, "accrue": 7,
-                               "certificate": 0, "promotions": []}]
+    assert answer["lines"] == [
+        {
+            "sku": "4607001",
+            "amount": 25000,
+            "discount": 0,
+            "redeem": 10000,
+            "accrue": 7,
+            "certificate": 0,
+            "promotions": [],
+        }
+    ]
     assert answer["receipt_text"][0] == "Списано баллов: 100"
     confirmed = await client.post("/api/v1/purchases", json=body())
     assert confirmed.status_code == 201
@@ -87,13 +113,17 @@ async def test_calculate_confirm_refund_as_in_the_contract(client: httpx.AsyncCl
     retry = await client.post("/api/v1/purchases", json=body())
     assert retry.status_code == 200 and retry.json() == done
     assert_problem(await client.post("/api/v1/purchases", json=body(redeem=0)), 409)
-    refund = await client.post("/api/v1/purchases/msk-001/A-000123/refunds",
-                               json={"refund_id": "R-1", "lines": [{"sku": "4607001", "quantity": 1}]})
+    refund = await client.post(
+        "/api/v1/purchases/msk-001/A-000123/refunds",
+        json={"refund_id": "R-1", "lines": [{"sku": "4607001", "quantity": 1}]},
+    )
     assert refund.status_code == 201
     assert refund.json()["points_reversed"] == 7 and refund.json()["points_restored"] == 100
     assert refund.json()["balance"]["available"] == 100
-    again = await client.post("/api/v1/purchases/msk-001/A-000123/refunds",
-                              json={"refund_id": "R-1", "lines": [{"sku": "4607001", "quantity": 1}]})
+    again = await client.post(
+        "/api/v1/purchases/msk-001/A-000123/refunds",
+        json={"refund_id": "R-1", "lines": [{"sku": "4607001", "quantity": 1}]},
+    )
     assert again.status_code == 200 and again.json() == refund.json()
 
 
@@ -137,19 +167,26 @@ async def test_bad_receipts_get_actionable_4xx(
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({"phone": "12"}, "phone"), ({}, "phone"), ({"phone": PHONE, "birth_date": "1990-02-30"}, "birth_date"),
-     ({"phone": PHONE, "email": "nope"}, "email"), ({"phone": PHONE, "channel": "fax"}, "channel"),
-     ({"phone": PHONE, "consents": {"pigeon": True}}, "consents.pigeon"),
-     ({"phone": PHONE, "consents": {"sms": "yes"}}, "consents"), ({"phone": 79123456789}, "phone"),
-     ({"phone": PHONE, "birth_date": "2999-01-01"}, "birth_date")],
+    [
+        ({"phone": "12"}, "phone"),
+        ({}, "phone"),
+        ({"phone": PHONE, "birth_date": "1990-02-30"}, "birth_date"),
+        ({"phone": PHONE, "email": "nope"}, "email"),
+        ({"phone": PHONE, "channel": "fax"}, "channel"),
+        ({"phone": PHONE, "consents": {"pigeon": True}}, "consents.pigeon"),
+        ({"phone": PHONE, "consents": {"sms": "yes"}}, "consents"),
+        ({"phone": 79123456789}, "phone"),
+        ({"phone": PHONE, "birth_date": "2999-01-01"}, "birth_date"),
+    ],
 )
 async def test_bad_registrations_get_field_errors(client: httpx.AsyncClient, payload: Any, field: str) -> None:
     assert_problem(await client.post("/api/v1/members", json=payload), 422, field)
 
 
 async def test_transport_level_errors_are_problems(client: httpx.AsyncClient, member: dict[str, Any]) -> None:
-    assert_problem(await client.post("/api/v1/purchases", content=b"{not json",
-                                     headers={"content-type": "application/json"}), 400)
+    assert_problem(
+        await client.post("/api/v1/purchases", content=b"{not json", headers={"content-type": "application/json"}), 400
+    )
     huge = {"store_id": "s", "receipt_id": "r", "lines": [COFFEE], "pad": "x" * 1_100_000}
     assert_problem(await client.post("/api/v1/purchases", json=huge), 413)
     assert_problem(await client.get("/api/v1/members/not-a-uuid"), 404)
@@ -157,11 +194,15 @@ async def test_transport_level_errors_are_problems(client: httpx.AsyncClient, me
     assert_problem(await client.get("/api/v1/members"), 422)
     assert_problem(await client.get(f"/api/v1/members/{member['id']}/transactions", params={"cursor": "abc"}), 422)
     assert_problem(await client.get(f"/api/v1/members/{member['id']}/transactions", params={"limit": 500}), 400)
-    assert_problem(await client.post("/api/v1/purchases/msk-001/none/refunds",
-                                     json={"refund_id": "1", "amount": 1}), 404)
+    assert_problem(
+        await client.post("/api/v1/purchases/msk-001/none/refunds", json={"refund_id": "1", "amount": 1}), 404
+    )
     await client.post("/api/v1/purchases", json=body(redeem=0))
-    assert_problem(await client.post("/api/v1/purchases/msk-001/A-000123/refunds",
-                                     json={"refund_id": "1", "amount": 10**6}), 422, "amount")
+    assert_problem(
+        await client.post("/api/v1/purchases/msk-001/A-000123/refunds", json={"refund_id": "1", "amount": 10**6}),
+        422,
+        "amount",
+    )
     assert_problem(await client.post("/api/v1/purchases/msk-001/A-000123/refunds", json={"refund_id": "1"}), 422)
 
 
@@ -175,21 +216,42 @@ async def test_api_keys_are_required(client: httpx.AsyncClient) -> None:
 async def test_openapi_lists_every_contract_path(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     paths = set(schema["paths"])
-    assert {"/api/v1/members", "/api/v1/members/{member_id}", "/api/v1/members/{member_id}/balance",
-            "/api/v1/members/{member_id}/transactions", "/api/v1/purchases", "/api/v1/purchases/calculate",
-            "/api/v1/purchases/{store_id}/{receipt_id}/refunds"} <= paths
+    assert {
+        "/api/v1/members",
+        "/api/v1/members/{member_id}",
+        "/api/v1/members/{member_id}/balance",
+        "/api/v1/members/{member_id}/transactions",
+        "/api/v1/purchases",
+        "/api/v1/purchases/calculate",
+        "/api/v1/purchases/{store_id}/{receipt_id}/refunds",
+    } <= paths
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**15, 10**15) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**15), 10**15)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 receipt_like = st.fixed_dictionaries(
-    {}, optional={"store_id": json_values, "receipt_id": json_values, "member": json_values,
-                  "lines": st.lists(st.dictionaries(st.sampled_from(["sku", "quantity", "price", "amount", "category"]),
-                                                    json_values), max_size=3) | json_values,
-                  "redeem": json_values, "purchased_at": json_values, "promo_code": json_values})
+    {},
+    optional={
+        "store_id": json_values,
+        "receipt_id": json_values,
+        "member": json_values,
+        "lines": st.lists(
+            st.dictionaries(st.sampled_from(["sku", "quantity", "price", "amount", "category"]), json_values),
+            max_size=3,
+        )
+        | json_values,
+        "redeem": json_values,
+        "purchased_at": json_values,
+        "promo_code": json_values,
+    },
+)
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -201,8 +263,12 @@ async def test_fuzzed_receipts_never_get_a_5xx(client: httpx.AsyncClient, payloa
 
 
 @hsettings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-@given(payload=st.dictionaries(st.sampled_from(["phone", "email", "birth_date", "channel", "consents",
-                                                 "first_name", "time_zone", "language"]), json_values))
+@given(
+    payload=st.dictionaries(
+        st.sampled_from(["phone", "email", "birth_date", "channel", "consents", "first_name", "time_zone", "language"]),
+        json_values,
+    )
+)
 async def test_fuzzed_registrations_never_get_a_5xx(client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
     r = await client.post("/api/v1/members", json=payload)
     assert r.status_code < 500, r.text

@@ -22,8 +22,14 @@ class RecordingSession(BaseSession):
         self.requests.append(method)
         if isinstance(method, SendMessage | SendPhoto):
             chat = Chat(id=int(method.chat_id), type="private")
-            extra: dict[str, Any] = {"text": method.text} if isinstance(method, SendMessage) else {
-                "caption": method.caption, "photo": [PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)]}
+            extra: dict[str, Any] = (
+                {"text": method.text}
+                if isinstance(method, SendMessage)
+                else {
+                    "caption": method.caption,
+                    "photo": [PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)],
+                }
+            )
             return Message(message_id=next(self._ids), date=datetime.now(UTC), chat=chat, **extra)
         return True
 
@@ -34,8 +40,11 @@ class RecordingSession(BaseSession):
         return None
 
     def texts(self) -> list[str]:
-        return [m.text if isinstance(m, SendMessage) else (m.caption or "") for m in self.requests
-                if isinstance(m, SendMessage | SendPhoto)]
+        return [
+            m.text if isinstance(m, SendMessage) else (m.caption or "")
+            for m in self.requests
+            if isinstance(m, SendMessage | SendPhoto)
+        ]
 
 
 _updates = itertools.count(1)
@@ -43,9 +52,12 @@ _updates = itertools.count(1)
 
 def message_update(user_id: int, *, text: str | None = None, language: str = "ru", **fields: Any) -> Update:
     payload: dict[str, Any] = {
-        "message_id": next(_updates), "date": int(datetime.now(UTC).timestamp()),
+        "message_id": next(_updates),
+        "date": int(datetime.now(UTC).timestamp()),
         "chat": {"id": user_id, "type": "private"},
-        "from": {"id": user_id, "is_bot": False, "first_name": "Anna", "language_code": language}, **fields}
+        "from": {"id": user_id, "is_bot": False, "first_name": "Anna", "language_code": language},
+        **fields,
+    }
     if text is not None:
         payload["text"] = text
         if text.startswith("/"):
@@ -54,8 +66,20 @@ def message_update(user_id: int, *, text: str | None = None, language: str = "ru
 
 
 def callback_update(user_id: int, data: str, language: str = "ru") -> Update:
-    return Update.model_validate({"update_id": next(_updates), "callback_query": {
-        "id": str(next(_updates)), "chat_instance": "ci", "data": data,
-        "from": {"id": user_id, "is_bot": False, "first_name": "Anna", "language_code": language},
-        "message": {"message_id": next(_updates), "date": int(datetime.now(UTC).timestamp()),
-                    "chat": {"id": user_id, "type": "private"}, "text": "settings"}}})
+    return Update.model_validate(
+        {
+            "update_id": next(_updates),
+            "callback_query": {
+                "id": str(next(_updates)),
+                "chat_instance": "ci",
+                "data": data,
+                "from": {"id": user_id, "is_bot": False, "first_name": "Anna", "language_code": language},
+                "message": {
+                    "message_id": next(_updates),
+                    "date": int(datetime.now(UTC).timestamp()),
+                    "chat": {"id": user_id, "type": "private"},
+                    "text": "settings",
+                },
+            },
+        }
+    )

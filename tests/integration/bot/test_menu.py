@@ -24,8 +24,9 @@ async def registered(core: Core, settings: Settings) -> tuple[Bot, Any, Recordin
     session = RecordingSession()
     bot = Bot(token="123:test", session=session)
     dispatcher = create_dispatcher(core, settings, wallet_links)
-    await dispatcher.feed_update(bot, message_update(USER, contact={
-        "phone_number": "79123456789", "first_name": "Anna", "user_id": USER}))
+    await dispatcher.feed_update(
+        bot, message_update(USER, contact={"phone_number": "79123456789", "first_name": "Anna", "user_id": USER})
+    )
     return bot, dispatcher, session
 
 
@@ -57,9 +58,15 @@ async def test_settings_switch_language_and_channels(core: Core, registered: tup
 async def test_history_pages(core: Core, client: Any, registered: tuple[Bot, Any, RecordingSession]) -> None:
     bot, dispatcher, session = registered
     for n in range(12):
-        await client.post("/api/v1/purchases", json={
-            "store_id": "s", "receipt_id": f"h{n}", "member": {"phone": "+79123456789"},
-            "lines": [{"sku": "a", "quantity": 1, "price": 10000, "amount": 10000}]})
+        await client.post(
+            "/api/v1/purchases",
+            json={
+                "store_id": "s",
+                "receipt_id": f"h{n}",
+                "member": {"phone": "+79123456789"},
+                "lines": [{"sku": "a", "quantity": 1, "price": 10000, "amount": 10000}],
+            },
+        )
     await dispatcher.feed_update(bot, message_update(USER, text="🧾 История"))
     first = session.requests[-1]
     assert "receipt h11" in session.texts()[-1] and "receipt h2" in session.texts()[-1]

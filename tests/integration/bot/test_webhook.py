@@ -30,8 +30,13 @@ class ClosingStorage(MemoryStorage):
 
 
 async def test_webhook_needs_the_secret(core: Core, settings: Settings) -> None:
-    configured = settings.model_copy(update={"telegram": settings.telegram.model_copy(
-        update={"token": SecretStr("123:test"), "webhook_secret": SecretStr("s3cret")})})
+    configured = settings.model_copy(
+        update={
+            "telegram": settings.telegram.model_copy(
+                update={"token": SecretStr("123:test"), "webhook_secret": SecretStr("s3cret")}
+            )
+        }
+    )
     session, storage = ClosingSession(), ClosingStorage()
     bot = create_bot(configured)
     bot.session = session  # the real bot, but its Bot API calls are recorded
@@ -41,7 +46,9 @@ async def test_webhook_needs_the_secret(core: Core, settings: Settings) -> None:
     async with app_client(create_app(configured, core=core, telegram=Telegram(bot, dispatcher))) as http:
         assert (await http.post("/telegram/webhook", json=update)).status_code == 403
         assert (await http.post("/telegram/webhook", json=update, headers={SECRET_HEADER: "nope"})).status_code == 403
-        assert (await http.post("/telegram/webhook", content=b"{", headers={SECRET_HEADER: "s3cret"})).status_code == 400
+        assert (
+            await http.post("/telegram/webhook", content=b"{", headers={SECRET_HEADER: "s3cret"})
+        ).status_code == 400
         assert session.requests == []
         ok = await http.post("/telegram/webhook", json=update, headers={SECRET_HEADER: "s3cret"})
         assert ok.status_code == 200
@@ -51,8 +58,13 @@ async def test_webhook_needs_the_secret(core: Core, settings: Settings) -> None:
 
 
 async def test_without_a_bot_there_is_no_webhook(core: Core, settings: Settings) -> None:
-    configured = settings.model_copy(update={"telegram": settings.telegram.model_copy(
-        update={"token": SecretStr("123:test"), "webhook_secret": SecretStr("s3cret")})})
+    configured = settings.model_copy(
+        update={
+            "telegram": settings.telegram.model_copy(
+                update={"token": SecretStr("123:test"), "webhook_secret": SecretStr("s3cret")}
+            )
+        }
+    )
     async with app_client(create_app(configured, core=core)) as http:
         answer = await http.post("/telegram/webhook", json={"update_id": 1}, headers={SECRET_HEADER: "s3cret"})
     assert answer.status_code in (404, 405)

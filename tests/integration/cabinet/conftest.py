@@ -27,8 +27,13 @@ HX = {"HX-Request": "true"}
 
 @pytest.fixture
 def settings(database_url: str, var_dir: Path) -> Settings:
-    return Settings(database_url=database_url, var_dir=var_dir, secret_key="test-secret-" + "x" * 32,
-                    public_url=BASE, cabinet=CabinetSettings(cookie_secure=False))
+    return Settings(
+        database_url=database_url,
+        var_dir=var_dir,
+        secret_key="test-secret-" + "x" * 32,
+        public_url=BASE,
+        cabinet=CabinetSettings(cookie_secure=False),
+    )
 
 
 @pytest.fixture
@@ -59,8 +64,15 @@ async def csrf(web: httpx.AsyncClient) -> str:
 
 async def last_code(core: Core, phone: str = PHONE) -> str:
     async with core.reading() as session:
-        events = (await session.execute(select(OutboxEvent).where(OutboxEvent.kind == "login_code")
-                                        .order_by(OutboxEvent.id.desc()))).scalars().all()
+        events = (
+            (
+                await session.execute(
+                    select(OutboxEvent).where(OutboxEvent.kind == "login_code").order_by(OutboxEvent.id.desc())
+                )
+            )
+            .scalars()
+            .all()
+        )
     codes = [e.payload["code"] for e in events if e.payload.get("phone") == phone]
     assert codes, "no code was sent"
     return str(codes[0])
@@ -70,8 +82,9 @@ async def sign_in(web: httpx.AsyncClient, core: Core, phone: str = PHONE) -> htt
     token = await csrf(web)
     sent = await web.post("/cabinet/login/code", data={"phone": phone, "_csrf_token": token})
     assert sent.status_code == 200, sent.text
-    answer = await web.post("/cabinet/login/verify",
-                            data={"phone": phone, "code": await last_code(core, phone), "_csrf_token": token})
+    answer = await web.post(
+        "/cabinet/login/verify", data={"phone": phone, "code": await last_code(core, phone), "_csrf_token": token}
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/cabinet/card", answer.text
     return answer
 

@@ -13,8 +13,7 @@ from shared.core import Core
 from tests.integration.cabinet.conftest import PHONE, csrf, csrf_of, make_member
 
 
-async def test_code_and_confirmation_link_reach_the_member(web: httpx.AsyncClient, core: Core,
-                                                           tmp_path: Path) -> None:
+async def test_code_and_confirmation_link_reach_the_member(web: httpx.AsyncClient, core: Core, tmp_path: Path) -> None:
     sink = tmp_path / "messages.jsonl"
     worker = Worker(core, {name: LogChannel(name, sink) for name in ("sms", "viber", "email", "push", "telegram")})
     await make_member(core)

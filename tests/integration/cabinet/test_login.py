@@ -43,16 +43,15 @@ async def test_member_signs_in_with_the_code_and_sees_the_card(web: httpx.AsyncC
     assert row.used_at is not None and await last_code(core) not in row.code_hash  # stored hashed
 
 
-async def test_the_code_step_answers_htmx_with_a_fragment_and_a_redirect(web: httpx.AsyncClient,
-                                                                          core: Core) -> None:
+async def test_the_code_step_answers_htmx_with_a_fragment_and_a_redirect(web: httpx.AsyncClient, core: Core) -> None:
     await make_member(core)
     token = await csrf(web)
-    sent = await web.post("/cabinet/login/code", data={"phone": "8 (916) 123-45-67", "_csrf_token": token},
-                          headers=HX)
+    sent = await web.post("/cabinet/login/code", data={"phone": "8 (916) 123-45-67", "_csrf_token": token}, headers=HX)
     assert sent.status_code == 200 and "<html" not in sent.text and 'name="code"' in sent.text
     assert "+79161234567" in sent.text
-    done = await web.post("/cabinet/login/verify", headers=HX,
-                          data={"phone": PHONE, "code": await last_code(core), "_csrf_token": token})
+    done = await web.post(
+        "/cabinet/login/verify", headers=HX, data={"phone": PHONE, "code": await last_code(core), "_csrf_token": token}
+    )
     assert done.status_code == 200 and done.headers["hx-redirect"] == "/cabinet/card"
     assert "loyalty_session=" in done.headers["set-cookie"]
 
@@ -60,13 +59,15 @@ async def test_the_code_step_answers_htmx_with_a_fragment_and_a_redirect(web: ht
 async def test_a_new_phone_joins_with_its_consents(web: httpx.AsyncClient, core: Core) -> None:
     token = await csrf(web)
     await web.post("/cabinet/login/code", data={"phone": PHONE, "_csrf_token": token})
-    page = await web.post("/cabinet/login/verify",
-                          data={"phone": PHONE, "code": await last_code(core), "_csrf_token": token})
+    page = await web.post(
+        "/cabinet/login/verify", data={"phone": PHONE, "code": await last_code(core), "_csrf_token": token}
+    )
     assert page.status_code == 200 and "Регистрация" in page.text and 'name="consent_sms"' in page.text
     refused = await web.post("/cabinet/register", data={"first_name": "Анна", "_csrf_token": token})
     assert refused.status_code == 422 and "Нужно принять правила" in refused.text
-    joined = await web.post("/cabinet/register", data={"first_name": "Анна", "consent_sms": "yes", "rules": "yes",
-                                                       "_csrf_token": token})
+    joined = await web.post(
+        "/cabinet/register", data={"first_name": "Анна", "consent_sms": "yes", "rules": "yes", "_csrf_token": token}
+    )
     assert joined.status_code == 303 and joined.headers["location"] == "/cabinet/card"
     async with core.reading() as session:
         member = (await session.execute(select(Member))).scalar_one()
@@ -88,8 +89,7 @@ async def test_joining_needs_a_proven_phone(web: httpx.AsyncClient, core: Core) 
 async def test_a_bad_phone_gets_a_polite_answer(web: httpx.AsyncClient) -> None:
     token = await csrf(web)
     for headers in ({}, HX):
-        answer = await web.post("/cabinet/login/code", data={"phone": "hello", "_csrf_token": token},
-                                headers=headers)
+        answer = await web.post("/cabinet/login/code", data={"phone": "hello", "_csrf_token": token}, headers=headers)
         assert answer.status_code == 422 and "Не получилось прочитать номер" in answer.text
 
 
@@ -103,8 +103,9 @@ async def test_logout_ends_the_session(web: httpx.AsyncClient, core: Core) -> No
     assert (await web.get("/cabinet/card")).status_code == 303
 
 
-async def test_a_copy_of_the_cookie_dies_with_the_sign_out_and_a_new_sign_in_works(web: httpx.AsyncClient,
-                                                                                   core: Core) -> None:
+async def test_a_copy_of_the_cookie_dies_with_the_sign_out_and_a_new_sign_in_works(
+    web: httpx.AsyncClient, core: Core
+) -> None:
     member = await make_member(core)
     await sign_in(web, core)
     copied = web.cookies.get("loyalty_session")

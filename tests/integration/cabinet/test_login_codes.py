@@ -27,14 +27,14 @@ async def test_concurrent_requests_for_one_phone_send_one_code(core: Core, setti
     assert sorted(answers) == sorted([IssueStatus.SENT] + [IssueStatus.WAIT] * 7)
     async with core.reading() as session:
         assert (await session.execute(select(func.count()).select_from(LoginCode))).scalar_one() == 1
-        assert (await session.execute(select(func.count()).select_from(OutboxEvent).where(
-            OutboxEvent.kind == "login_code"))).scalar_one() == 1
+        assert (
+            await session.execute(select(func.count()).select_from(OutboxEvent).where(OutboxEvent.kind == "login_code"))
+        ).scalar_one() == 1
 
 
 async def test_the_code_is_kept_only_as_an_hmac(core: Core, settings: Settings) -> None:
     async with core.transaction() as session:
-        await issue_code(session, settings.cabinet, settings.secret, PHONE, "ip", core.clock.now(), "ru",
-                         code="123456")
+        await issue_code(session, settings.cabinet, settings.secret, PHONE, "ip", core.clock.now(), "ru", code="123456")
     async with core.reading() as session:
         row = (await session.execute(select(LoginCode))).scalar_one()
     assert row.code_hash == hash_code(settings.secret, PHONE, "123456") and "123456" not in row.code_hash

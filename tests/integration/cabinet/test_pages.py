@@ -27,9 +27,19 @@ PAGES = {
 async def buy(core: Core, member: Member, receipt: str, lines: list[dict[str, object]], at_hours: float = 0) -> None:
     moment = core.clock.now() + timedelta(hours=at_hours)
     async with core.transaction() as session:
-        await purchases.confirm(session, FixedClock(moment), core.rules, {
-            "store_id": "msk-001", "receipt_id": receipt, "purchased_at": moment.isoformat(),
-            "member": {"member_id": str(member.id)}, "lines": lines, "redeem": 0})
+        await purchases.confirm(
+            session,
+            FixedClock(moment),
+            core.rules,
+            {
+                "store_id": "msk-001",
+                "receipt_id": receipt,
+                "purchased_at": moment.isoformat(),
+                "member": {"member_id": str(member.id)},
+                "lines": lines,
+                "redeem": 0,
+            },
+        )
 
 
 @pytest.mark.parametrize("path", list(PAGES))
@@ -83,8 +93,13 @@ async def test_balance_shows_pending_with_dates_and_tier_progress(web: httpx.Asy
 async def test_history_scrolls_page_by_page(web: httpx.AsyncClient, core: Core) -> None:
     member = await make_member(core)
     for i in range(25):
-        await buy(core, member, f"R{i}", [{"sku": "1", "quantity": 1, "price": 10000 + i * 100,
-                                            "amount": 10000 + i * 100}], at_hours=i / 10)
+        await buy(
+            core,
+            member,
+            f"R{i}",
+            [{"sku": "1", "quantity": 1, "price": 10000 + i * 100, "amount": 10000 + i * 100}],
+            at_hours=i / 10,
+        )
     await sign_in(web, core)
     first = (await web.get("/cabinet/history")).text
     assert first.count('class="entry') == 20 and 'hx-trigger="revealed"' in first
@@ -101,9 +116,15 @@ async def test_history_scrolls_page_by_page(web: httpx.AsyncClient, core: Core) 
 
 async def test_purchases_are_charted_by_month_and_category(web: httpx.AsyncClient, core: Core) -> None:
     member = await make_member(core)
-    await buy(core, member, "R1", [
-        {"sku": "1", "name": "Вино", "category": "wine", "quantity": 1, "price": 90000, "amount": 90000},
-        {"sku": "2", "name": "Хлеб", "category": "bakery", "quantity": 2, "price": 5000, "amount": 10000}])
+    await buy(
+        core,
+        member,
+        "R1",
+        [
+            {"sku": "1", "name": "Вино", "category": "wine", "quantity": 1, "price": 90000, "amount": 90000},
+            {"sku": "2", "name": "Хлеб", "category": "bakery", "quantity": 2, "price": 5000, "amount": 10000},
+        ],
+    )
     await sign_in(web, core)
     page = (await web.get("/cabinet/purchases")).text
     assert "Всего за 12 месяцев: 1\u202f000 ₽ в 1 покупках" in page

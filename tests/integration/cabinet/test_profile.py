@@ -26,15 +26,30 @@ async def test_name_language_and_birth_date_once(web: httpx.AsyncClient, core: C
     member = await make_member(core)
     await sign_in(web, core)
     token = csrf_of((await web.get("/cabinet/profile")).text)
-    saved = await web.post("/cabinet/profile", headers=HX, data={
-        "first_name": " Анна ", "last_name": "Иванова", "birth_date": "1990-05-17", "language": "en",
-        "_csrf_token": token})
+    saved = await web.post(
+        "/cabinet/profile",
+        headers=HX,
+        data={
+            "first_name": " Анна ",
+            "last_name": "Иванова",
+            "birth_date": "1990-05-17",
+            "language": "en",
+            "_csrf_token": token,
+        },
+    )
     assert saved.status_code == 200 and "Saved." in saved.text and "<html" not in saved.text
     row = await member_row(core, member.id)
     assert (row.first_name, row.last_name, row.language, row.birth_date, row.birth_mmdd) == (
-        "Анна", "Иванова", "en", date(1990, 5, 17), 517)
-    again = await web.post("/cabinet/profile", data={"first_name": "Анна", "birth_date": "2000-01-01",
-                                                     "language": "ru", "_csrf_token": token})
+        "Анна",
+        "Иванова",
+        "en",
+        date(1990, 5, 17),
+        517,
+    )
+    again = await web.post(
+        "/cabinet/profile",
+        data={"first_name": "Анна", "birth_date": "2000-01-01", "language": "ru", "_csrf_token": token},
+    )
     assert again.status_code == 200 and 'value="17.05.1990" readonly' in again.text
     assert (await member_row(core, member.id)).birth_date == date(1990, 5, 17)
 
@@ -44,8 +59,7 @@ async def test_a_birth_date_in_the_future_is_refused(web: httpx.AsyncClient, cor
     await sign_in(web, core)
     token = csrf_of((await web.get("/cabinet/profile")).text)
     for value in ("2099-01-01", "17.05.1990", "1800-01-01"):
-        answer = await web.post("/cabinet/profile", data={"birth_date": value, "first_name": "X",
-                                                          "_csrf_token": token})
+        answer = await web.post("/cabinet/profile", data={"birth_date": value, "first_name": "X", "_csrf_token": token})
         assert answer.status_code == 422 and "Укажите настоящую дату рождения" in answer.text
     row = await member_row(core, member.id)
     assert row.birth_date is None and row.first_name is None  # nothing half-written
@@ -60,8 +74,9 @@ async def test_email_is_confirmed_by_the_link_it_receives(web: httpx.AsyncClient
     sent = await web.post("/cabinet/profile/email", data={"email": "Anna@Example.com", "_csrf_token": token})
     assert sent.status_code == 200 and "anna@example.com" in sent.text and "не подтверждён" in sent.text
     async with core.reading() as session:
-        event = (await session.execute(select(OutboxEvent).where(OutboxEvent.kind == "email_confirmation"))
-                 ).scalar_one()
+        event = (
+            await session.execute(select(OutboxEvent).where(OutboxEvent.kind == "email_confirmation"))
+        ).scalar_one()
     assert event.member_id == member.id and event.payload["email"] == "anna@example.com"
     link = event.payload["link"]
     assert link.startswith("http://127.0.0.1:8000/cabinet/email/confirm?token=")
@@ -81,8 +96,9 @@ async def test_an_old_confirmation_link_does_nothing(web: httpx.AsyncClient, cor
     token = csrf_of((await web.get("/cabinet/profile")).text)
     await web.post("/cabinet/profile/email", data={"email": "a@example.com", "_csrf_token": token})
     async with core.reading() as session:
-        link = (await session.execute(select(OutboxEvent.payload).where(
-            OutboxEvent.kind == "email_confirmation"))).scalar_one()["link"]
+        link = (
+            await session.execute(select(OutboxEvent.payload).where(OutboxEvent.kind == "email_confirmation"))
+        ).scalar_one()["link"]
     later(core, hours=25)
     await sign_in(web, core)
     answer = await web.get(link.removeprefix("http://127.0.0.1:8000"))
@@ -95,8 +111,9 @@ async def test_consents_show_when_they_were_given(web: httpx.AsyncClient, core: 
     page = (await web.get("/cabinet/profile")).text
     assert page.count("не давалось") == 5
     token = csrf_of(page)
-    saved = await web.post("/cabinet/profile/consents", data={"consent_sms": "yes", "consent_email": "yes",
-                                                             "_csrf_token": token})
+    saved = await web.post(
+        "/cabinet/profile/consents", data={"consent_sms": "yes", "consent_email": "yes", "_csrf_token": token}
+    )
     assert "дано 22.11.2026" in saved.text and "отозвано 22.11.2026" in saved.text
     async with core.reading() as session:
         consents = await consents_of(session, member.id)
@@ -115,10 +132,14 @@ async def test_push_subscription_is_stored_for_the_signed_in_member(web: httpx.A
     csrf = {"X-CSRFToken": header.group(1)}
     bad = await web.post("/cabinet/push/subscription.json", headers=csrf, json={"endpoint": "ftp://x"})
     assert bad.status_code == 422
-    junk = await web.post("/cabinet/push/subscription.json", headers={**csrf, "Content-Type": "application/json"},
-                          content=b"{not json")
+    junk = await web.post(
+        "/cabinet/push/subscription.json", headers={**csrf, "Content-Type": "application/json"}, content=b"{not json"
+    )
     assert junk.status_code == 400
-    subscription = {"endpoint": "https://fcm.googleapis.com/fcm/send/abc", "keys": {"p256dh": "B" * 87, "auth": "a" * 22}}
+    subscription = {
+        "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
+        "keys": {"p256dh": "B" * 87, "auth": "a" * 22},
+    }
     done = await web.post("/cabinet/push/subscription.json", headers=csrf, json=subscription)
     assert done.status_code == 201
     async with core.reading() as session:
@@ -131,6 +152,9 @@ async def test_push_needs_a_session(web: httpx.AsyncClient) -> None:
     page = (await web.get("/cabinet/login")).text
     header = re.search(r'"X-CSRFToken": "([^"]+)"', page)
     assert header
-    answer = await web.post("/cabinet/push/subscription.json", headers={"X-CSRFToken": header.group(1)},
-                            json={"endpoint": "https://push.example/abc"})
+    answer = await web.post(
+        "/cabinet/push/subscription.json",
+        headers={"X-CSRFToken": header.group(1)},
+        json={"endpoint": "https://push.example/abc"},
+    )
     assert answer.status_code == 401

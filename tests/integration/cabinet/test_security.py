@@ -111,8 +111,16 @@ async def test_tampered_sessions_are_refused(web: httpx.AsyncClient, core: Core,
     now = core.clock.now()
     good = session_cookie(settings, victim.id, now).value
     header, _, signature = good.split(".")
-    forged_claims = jwt.encode({"sub": str(victim.id), "aud": "cabinet", "iat": int(now.timestamp()),
-                                "exp": int((now + timedelta(days=1)).timestamp())}, "guessed-secret", algorithm="HS256")
+    forged_claims = jwt.encode(
+        {
+            "sub": str(victim.id),
+            "aud": "cabinet",
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(days=1)).timestamp()),
+        },
+        "guessed-secret",
+        algorithm="HS256",
+    )
     unsigned = jwt.encode({"sub": str(victim.id), "aud": "cabinet", "iat": 1, "exp": 2**31}, None, algorithm="none")
     for token in (forged_claims, unsigned, good[:-2] + "xx", f"{header}..{signature}", "garbage"):
         web.cookies.set("loyalty_session", token, domain="127.0.0.1")
@@ -122,10 +130,12 @@ async def test_tampered_sessions_are_refused(web: httpx.AsyncClient, core: Core,
     assert victim.card_number in (await web.get("/cabinet/card")).text
 
 
-async def test_a_session_for_a_deleted_or_unknown_member_is_refused(web: httpx.AsyncClient, core: Core,
-                                                                    settings: Settings) -> None:
-    web.cookies.set("loyalty_session", session_cookie(settings, uuid.uuid4(), core.clock.now()).value,
-                    domain="127.0.0.1")
+async def test_a_session_for_a_deleted_or_unknown_member_is_refused(
+    web: httpx.AsyncClient, core: Core, settings: Settings
+) -> None:
+    web.cookies.set(
+        "loyalty_session", session_cookie(settings, uuid.uuid4(), core.clock.now()).value, domain="127.0.0.1"
+    )
     assert (await web.get("/cabinet/balance")).status_code == 303
 
 
@@ -143,19 +153,23 @@ async def test_no_page_shows_another_members_data(web: httpx.AsyncClient, core: 
     other = await make_member(core, phone=OTHER, first_name="Борис")
     me = await make_member(core, first_name="Анна")
     await sign_in(web, core)
-    for path in (f"/cabinet/card?member_id={other.id}", f"/cabinet/balance?member={other.card_number}",
-                 f"/cabinet/history?member_id={other.id}", f"/cabinet/profile?id={other.id}",
-                 f"/cabinet/purchases?member_id={other.id}"):
+    for path in (
+        f"/cabinet/card?member_id={other.id}",
+        f"/cabinet/balance?member={other.card_number}",
+        f"/cabinet/history?member_id={other.id}",
+        f"/cabinet/profile?id={other.id}",
+        f"/cabinet/purchases?member_id={other.id}",
+    ):
         page = await web.get(path)
         assert page.status_code == 200 and other.card_number not in page.text and "Борис" not in page.text
     assert me.card_number in (await web.get("/cabinet/card")).text
     # an e-mail link made for someone else confirms nothing here
-    link = jwt.encode({"sub": str(other.id), "email": "x@example.com", "exp": 2**31},
-                      b"whatever", algorithm="HS256")
+    link = jwt.encode({"sub": str(other.id), "email": "x@example.com", "exp": 2**31}, b"whatever", algorithm="HS256")
     assert (await web.get(f"/cabinet/email/confirm?token={link}")).status_code == 400
     token = csrf_of((await web.get("/cabinet/profile")).text)
-    assert (await web.post("/cabinet/profile", data={"first_name": "Eve", "member_id": str(other.id),
-                                                     "_csrf_token": token})).status_code == 200
+    assert (
+        await web.post("/cabinet/profile", data={"first_name": "Eve", "member_id": str(other.id), "_csrf_token": token})
+    ).status_code == 200
     async with core.reading() as session:
         from shared.db.models import Member
 

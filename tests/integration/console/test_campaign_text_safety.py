@@ -35,8 +35,14 @@ REFUSED = {
 
 
 def form(segment_id: int, text: str) -> dict[str, str]:
-    return {"name": "Spring", "segment_id": str(segment_id), "channel_1": "sms", "control_percent": "0",
-            "attribution_days": "7", "A_sms_ru": text}
+    return {
+        "name": "Spring",
+        "segment_id": str(segment_id),
+        "channel_1": "sms",
+        "control_percent": "0",
+        "attribution_days": "7",
+        "A_sms_ru": text,
+    }
 
 
 def field_message(html: str, field: str) -> str:
@@ -51,7 +57,8 @@ async def count(core: Core, model: type) -> int:
 
 
 async def test_saving_a_text_that_reaches_for_the_server_is_refused_beside_the_field(
-        console: Console, core: Core) -> None:
+    console: Console, core: Core
+) -> None:
     segment_id = await segment(core)
     await signed_in(console, "marketer")
     for text, said in REFUSED.items():
@@ -61,16 +68,25 @@ async def test_saving_a_text_that_reaches_for_the_server_is_refused_beside_the_f
     assert await count(core, Campaign) == 0
     fine = "{% if name %}{{ name|title }}, у{% else %}У{% endif %} вас {{ balance|points }} в {{ program }}"
     assert (await console.post("/console/campaigns", form(segment_id, fine))).status_code == 303
-    subject = await console.post("/console/campaigns", {
-        **form(segment_id, "Hi"), "channel_1": "email", "A_email_ru": "Hi", "A_email_ru_subject": PAYLOAD})
+    subject = await console.post(
+        "/console/campaigns",
+        {**form(segment_id, "Hi"), "channel_1": "email", "A_email_ru": "Hi", "A_email_ru_subject": PAYLOAD},
+    )
     assert subject.status_code == 422
     assert "is not a member field" in field_message(subject.text, "A_email_ru_subject")
 
 
 async def test_saving_a_chain_with_such_a_text_is_refused_beside_the_field(console: Console, core: Core) -> None:
     await signed_in(console, "marketer")
-    chain = {"name": "Win back", "no_purchase_days": "60", "channel_1": "telegram", "channel_2": "sms",
-             "telegram_ru": PAYLOAD, "sms_ru": "{% for i in range(10) %}x{% endfor %}", "wait_days": "7"}
+    chain = {
+        "name": "Win back",
+        "no_purchase_days": "60",
+        "channel_1": "telegram",
+        "channel_2": "sms",
+        "telegram_ru": PAYLOAD,
+        "sms_ru": "{% for i in range(10) %}x{% endfor %}",
+        "wait_days": "7",
+    }
     refused = await console.post("/console/chains", chain)
     assert refused.status_code == 422
     assert "{{ cycler }} is not a member field" in refused.text
@@ -92,8 +108,9 @@ async def test_a_stored_text_is_refused_at_preview_and_shows_nothing(console: Co
         variant = (await session.execute(select(CampaignVariant))).scalar_one()
         variant.templates = {"sms": {"ru": {"text": PAYLOAD}}}
     for who in ("", svetlana.phone):
-        shown = await console.post(url + "/preview", {"member": who, "channel": "sms", "variant": "A"},
-                                   **{"HX-Request": "true"})
+        shown = await console.post(
+            url + "/preview", {"member": who, "channel": "sms", "variant": "A"}, **{"HX-Request": "true"}
+        )
         assert shown.status_code == 422, shown.text
         assert "{{ cycler }} is not a member field" in shown.text
         assert 'id="preview-text"' not in shown.text
@@ -132,14 +149,17 @@ async def test_a_marketers_preview_of_a_real_member_is_in_the_audit_log(console:
     sample = await console.post(url + "/preview", {"channel": "sms", "language": "en"}, **{"HX-Request": "true"})
     assert sample.status_code == 200
     assert "Anna" in sample.text
-    real = await console.post(url + "/preview", {"member": svetlana.phone, "channel": "sms", "variant": "A"},
-                              **{"HX-Request": "true"})
+    real = await console.post(
+        url + "/preview", {"member": svetlana.phone, "channel": "sms", "variant": "A"}, **{"HX-Request": "true"}
+    )
     assert real.status_code == 200
     assert f"Светлана, {svetlana.card_number}" in real.text
     async with core.reading() as session:
         entries = await recent(session, limit=5)
-    assert [(a.action, a.actor) for a in entries] == [("campaign_previewed", "marketer@example.com"),
-                                                      ("campaign_created", "marketer@example.com")]
+    assert [(a.action, a.actor) for a in entries] == [
+        ("campaign_previewed", "marketer@example.com"),
+        ("campaign_created", "marketer@example.com"),
+    ]
     assert entries[0].target_kind == "campaign"
     assert entries[0].target_id == url.rsplit("/", 1)[-1]
     assert entries[0].after == {"member_id": str(svetlana.id), "channel": "sms", "variant": "A"}

@@ -41,8 +41,9 @@ class Console:
         self.csrf = response.cookies.get(CSRF_COOKIE) or self.csrf
         return response
 
-    async def post(self, url: str, data: dict[str, Any], *, csrf: bool = True, session: str | None = None,
-                   **headers: str) -> httpx.Response:
+    async def post(
+        self, url: str, data: dict[str, Any], *, csrf: bool = True, session: str | None = None, **headers: str
+    ) -> httpx.Response:
         if not self.csrf:
             await self.get("/console/login")
         form = {**data, "_csrf_token": self.csrf} if csrf else data
@@ -63,8 +64,16 @@ async def password_hash() -> str:
 
 @pytest.fixture
 async def staff(core: Core, password_hash: str) -> dict[str, int]:
-    accounts = {role: StaffAccount(email=f"{role}@example.com", role=role, password_hash=password_hash, active=True,
-                                   created_at=core.clock.now()) for role in ("admin", "marketer", "analyst", "support")}
+    accounts = {
+        role: StaffAccount(
+            email=f"{role}@example.com",
+            role=role,
+            password_hash=password_hash,
+            active=True,
+            created_at=core.clock.now(),
+        )
+        for role in ("admin", "marketer", "analyst", "support")
+    }
     async with core.transaction() as session:
         session.add_all(accounts.values())
     return {role: account.id for role, account in accounts.items()}
@@ -90,8 +99,13 @@ async def test_signing_in_sets_a_strict_short_lived_session_cookie(console: Cons
     cookie = response.headers["set-cookie"]
     for attribute in ("HttpOnly", "Secure", "SameSite=Strict", "Path=/console", "Max-Age=1800"):
         assert attribute.lower() in cookie.lower()
-    claims = jwt.decode(console.session, settings.secret, algorithms=["HS256"], audience="loyalty-console",
-                        options={"verify_exp": False})
+    claims = jwt.decode(
+        console.session,
+        settings.secret,
+        algorithms=["HS256"],
+        audience="loyalty-console",
+        options={"verify_exp": False},
+    )
     assert claims["role"] == "admin" and claims["exp"] - claims["iat"] == 1800
     home = await console.get("/console")
     assert home.status_code == 200 and "admin@example.com" in home.text
@@ -124,23 +138,32 @@ async def test_a_form_without_the_csrf_token_is_refused(console: Console, core: 
     assert "reload the page" in refused.text
     await signed_in(console, "support")
     member = await new_member(core)
-    refused = await console.post(f"/console/members/{member.id}/adjust",
-                                 {"points": "500", "reason": "test", "request_id": "r" * 12}, csrf=False)
+    refused = await console.post(
+        f"/console/members/{member.id}/adjust", {"points": "500", "reason": "test", "request_id": "r" * 12}, csrf=False
+    )
     assert refused.status_code == 403
     assert (await member_row(core, member.id)).available == 100
 
 
-async def test_tampered_foreign_and_expired_sessions_are_refused(console: Console, settings: Settings,
-                                                                 clock: FixedClock) -> None:
+async def test_tampered_foreign_and_expired_sessions_are_refused(
+    console: Console, settings: Settings, clock: FixedClock
+) -> None:
     await signed_in(console, "analyst")
     header, _, signature = console.session.split(".")
-    claims = jwt.decode(console.session, settings.secret, algorithms=["HS256"], audience="loyalty-console",
-                        options={"verify_exp": False})
+    claims = jwt.decode(
+        console.session,
+        settings.secret,
+        algorithms=["HS256"],
+        audience="loyalty-console",
+        options={"verify_exp": False},
+    )
     forged_payload = jwt.encode({**claims, "sub": "1", "role": "admin"}, "x" * 32, algorithm="HS256").split(".")[1]
-    for token in (f"{header}.{forged_payload}.{signature}",
-                  jwt.encode({**claims, "role": "admin"}, "another-secret-" + "y" * 32, algorithm="HS256"),
-                  jwt.encode({**claims, "alg": "none"}, None, algorithm="none"),
-                  "garbage"):
+    for token in (
+        f"{header}.{forged_payload}.{signature}",
+        jwt.encode({**claims, "role": "admin"}, "another-secret-" + "y" * 32, algorithm="HS256"),
+        jwt.encode({**claims, "alg": "none"}, None, algorithm="none"),
+        "garbage",
+    ):
         response = await console.get("/console/staff/", session=token)
         assert response.status_code == 303 and response.headers["location"] == "/console/login", token
     assert (await console.get("/console/reports/")).status_code == 200
@@ -162,8 +185,9 @@ async def test_an_active_session_is_renewed_past_half_its_life(console: Console,
     assert (await console.get("/console/reports/", session=first)).status_code == 303
 
 
-async def test_a_deactivated_account_loses_its_session_at_once(console: Console, core: Core,
-                                                               staff: dict[str, int]) -> None:
+async def test_a_deactivated_account_loses_its_session_at_once(
+    console: Console, core: Core, staff: dict[str, int]
+) -> None:
     await signed_in(console, "marketer")
     async with core.transaction() as session:
         await update_staff(session, core.clock, staff["marketer"], role="marketer", active=False, actor="t")
@@ -208,7 +232,11 @@ async def test_reports_show_formula_chart_and_export_csv(console: Console, core:
     assert csv.headers["content-type"].startswith("text/csv")
     assert "members_2026-11-21_2026-11-23.csv" in csv.headers["content-disposition"]
     assert csv.content.decode("utf-8-sig").splitlines() == [
-        "from,new_members,members", "2026-11-21,0,0", "2026-11-22,1,1", "2026-11-23,0,1"]
+        "from,new_members,members",
+        "2026-11-21,0,0",
+        "2026-11-22,1,1",
+        "2026-11-23,0,1",
+    ]
     bad = await console.get("/console/reports/members?since=2026-12-01&until=2026-11-01")
     assert bad.status_code == 422 and "ends before it starts" in bad.text
     assert (await console.get("/console/reports/nonsense")).status_code == 404
@@ -226,15 +254,27 @@ async def test_analysts_read_program_settings_but_cannot_change_them(console: Co
 async def test_marketers_preview_and_save_program_settings(console: Console, core: Core) -> None:
     await new_member(core, "+79123450051")
     await signed_in(console, "marketer")
-    form = {"tier_standard_threshold": "0", "tier_standard_percent": "5", "tier_gold_threshold": "20 000",
-            "tier_gold_percent": "10", "tier_platinum_threshold": "100000", "tier_platinum_percent": "15",
-            "pending_hours": "12", "expiry_days": "365", "redemption_cap_percent": "50", "welcome_points": "150",
-            "birthday_days_before": "3", "birthday_percent": "14", "comment": "members stuck on tier 1"}
+    form = {
+        "tier_standard_threshold": "0",
+        "tier_standard_percent": "5",
+        "tier_gold_threshold": "20 000",
+        "tier_gold_percent": "10",
+        "tier_platinum_threshold": "100000",
+        "tier_platinum_percent": "15",
+        "pending_hours": "12",
+        "expiry_days": "365",
+        "redemption_cap_percent": "50",
+        "welcome_points": "150",
+        "birthday_days_before": "3",
+        "birthday_percent": "14",
+        "comment": "members stuck on tier 1",
+    }
     preview = await console.post("/console/program/preview", form, **{"HX-Request": "true"})
     assert preview.status_code == 200 and "<html" not in preview.text
     assert re.search(r"<strong>0</strong> members would move up, <strong>0</strong> down", preview.text)
-    invalid = await console.post("/console/program/preview", {**form, "tier_gold_threshold": "200000"},
-                                 **{"HX-Request": "true"})
+    invalid = await console.post(
+        "/console/program/preview", {**form, "tier_gold_threshold": "200000"}, **{"HX-Request": "true"}
+    )
     assert invalid.status_code == 422 and "must be above" in invalid.text
     saved = await console.post("/console/program/", form)
     assert saved.status_code == 200 and "Saved version" in saved.text
@@ -251,20 +291,26 @@ async def test_support_finds_a_member_and_adjusts_points_with_a_reason(console: 
     assert member.card_number in found.text and "+7912***0061" in found.text
     fragment = await console.get("/console/members/?q=Кузн", **{"HX-Request": "true", "HX-Target": "results"})
     assert member.card_number in fragment.text and "<form" not in fragment.text
-    done = await console.post(f"/console/members/{member.id}/adjust",
-                              {"points": "+250", "reason": "lost receipt", "request_id": "form-1234567"})
+    done = await console.post(
+        f"/console/members/{member.id}/adjust",
+        {"points": "+250", "reason": "lost receipt", "request_id": "form-1234567"},
+    )
     assert done.status_code == 303
-    again = await console.post(f"/console/members/{member.id}/adjust",
-                               {"points": "+250", "reason": "lost receipt", "request_id": "form-1234567"})
+    again = await console.post(
+        f"/console/members/{member.id}/adjust",
+        {"points": "+250", "reason": "lost receipt", "request_id": "form-1234567"},
+    )
     assert again.status_code == 303
     assert (await member_row(core, member.id)).available == 350
     page = await console.get(f"/console/members/{member.id}")
     assert "lost receipt" in page.text and '<dd id="available">350</dd>' in page.text
-    no_reason = await console.post(f"/console/members/{member.id}/adjust",
-                                   {"points": "10", "reason": "", "request_id": "form-7654321"})
+    no_reason = await console.post(
+        f"/console/members/{member.id}/adjust", {"points": "10", "reason": "", "request_id": "form-7654321"}
+    )
     assert no_reason.status_code == 422 and "say why" in no_reason.text
-    overdraw = await console.post(f"/console/members/{member.id}/adjust",
-                                  {"points": "-1000", "reason": "typo", "request_id": "form-7654322"})
+    overdraw = await console.post(
+        f"/console/members/{member.id}/adjust", {"points": "-1000", "reason": "typo", "request_id": "form-7654322"}
+    )
     assert overdraw.status_code == 422 and "Only 350 points are available" in overdraw.text
 
 
@@ -274,8 +320,10 @@ async def test_support_merges_a_duplicate_after_confirming(console: Console, cor
     await signed_in(console, "support")
     unconfirmed = await console.post(f"/console/members/{keep.id}/merge", {"duplicate": duplicate.card_number})
     assert unconfirmed.status_code == 422
-    merged = await console.post(f"/console/members/{keep.id}/merge",
-                                {"duplicate": duplicate.card_number, "confirm": "yes", "reason": "two cards"})
+    merged = await console.post(
+        f"/console/members/{keep.id}/merge",
+        {"duplicate": duplicate.card_number, "confirm": "yes", "reason": "two cards"},
+    )
     assert merged.status_code == 303
     assert (await member_row(core, keep.id)).available == 200
     assert (await console.get(f"/console/members/{duplicate.id}")).status_code == 404
@@ -283,8 +331,9 @@ async def test_support_merges_a_duplicate_after_confirming(console: Console, cor
 
 async def test_admins_create_staff_and_read_the_audit_log(console: Console) -> None:
     await signed_in(console, "admin")
-    created = await console.post("/console/staff/", {"email": "new@example.com", "role": "support",
-                                                     "password": "a long password"})
+    created = await console.post(
+        "/console/staff/", {"email": "new@example.com", "role": "support", "password": "a long password"}
+    )
     assert created.status_code == 303
     short = await console.post("/console/staff/", {"email": "x@example.com", "role": "support", "password": "s"})
     assert short.status_code == 422 and "at least 10 characters" in short.text

@@ -48,8 +48,9 @@ async def test_the_builder_counts_live_saves_and_shows_field_messages(console: C
     assert count_of(builder.text) == 4
     live = await console.post("/console/segments/count", GOLD_LAPSED, **{"HX-Request": "true"})
     assert live.status_code == 200 and count_of(live.text) == 2 and "<html" not in live.text
-    telegram = await console.post("/console/segments/count", {**GOLD_LAPSED, "channels": "telegram"},
-                                  **{"HX-Request": "true"})
+    telegram = await console.post(
+        "/console/segments/count", {**GOLD_LAPSED, "channels": "telegram"}, **{"HX-Request": "true"}
+    )
     assert count_of(telegram.text) == 1
     bad = await console.post("/console/segments/count", {"spend_min": "lots", "birthday_from": "13-40"})
     assert bad.status_code == 422 and "spend_min" in bad.text
@@ -84,10 +85,17 @@ async def test_analysts_read_segments_and_campaigns_support_sees_neither(console
 
 
 def campaign_form(segment_id: str, **extra: str) -> dict[str, str]:
-    return {"name": "Come back", "segment_id": segment_id, "channel_1": "telegram", "channel_2": "sms",
-            "control_percent": "50", "attribution_days": "7",
-            "A_telegram_ru": "{{ name }}, у вас {{ balance }} баллов. Скидка 10%!",
-            "A_sms_ru": "{{ name }}, скидка 10% до воскресенья", **extra}
+    return {
+        "name": "Come back",
+        "segment_id": segment_id,
+        "channel_1": "telegram",
+        "channel_2": "sms",
+        "control_percent": "50",
+        "attribution_days": "7",
+        "A_telegram_ru": "{{ name }}, у вас {{ balance }} баллов. Скидка 10%!",
+        "A_sms_ru": "{{ name }}, скидка 10% до воскресенья",
+        **extra,
+    }
 
 
 async def test_a_campaign_from_the_form_to_results_against_the_control_group(console: Console, core: Core) -> None:
@@ -138,9 +146,13 @@ async def _treated_member(core: Core, campaign_id: int) -> object:
     from shared.db.models.campaigns import CampaignMember
 
     async with core.reading() as session:
-        return (await session.execute(select(CampaignMember.member_id).where(
-            CampaignMember.campaign_id == campaign_id, CampaignMember.variant == "A").limit(1))).scalar_one()
-
+        return (
+            await session.execute(
+                select(CampaignMember.member_id)
+                .where(CampaignMember.campaign_id == campaign_id, CampaignMember.variant == "A")
+                .limit(1)
+            )
+        ).scalar_one()
 
 
 async def test_a_chain_from_the_form_runs_and_is_paused(console: Console, core: Core) -> None:
@@ -149,9 +161,17 @@ async def test_a_chain_from_the_form_runs_and_is_paused(console: Console, core: 
     await gold(core, 1, last_bought_days=65, telegram=True)
     await gold(core, 2, last_bought_days=5)
     await signed_in(console, "marketer")
-    form = {"name": "Win back", "no_purchase_days": "60", "channel_1": "telegram", "channel_2": "sms",
-            "telegram_ru": "{{ name }}, давно не виделись!", "sms_ru": "Давно не виделись!",
-            "wait_days": "7", "bonus_points": "200", "expires_days": "30"}
+    form = {
+        "name": "Win back",
+        "no_purchase_days": "60",
+        "channel_1": "telegram",
+        "channel_2": "sms",
+        "telegram_ru": "{{ name }}, давно не виделись!",
+        "sms_ru": "Давно не виделись!",
+        "wait_days": "7",
+        "bonus_points": "200",
+        "expires_days": "30",
+    }
     wrong = await console.post("/console/chains", {**form, "sms_ru": "", "bonus_points": "0"})
     assert wrong.status_code == 422 and "needs a text" in wrong.text and "must be from 1 to 100000" in wrong.text
     assert (await console.post("/console/chains", form)).status_code == 303
@@ -159,7 +179,7 @@ async def test_a_chain_from_the_form_runs_and_is_paused(console: Console, core: 
     page = await console.get("/console/chains/")
     assert "message (telegram → sms) → wait 7 days → bonus 200 points (30 days)" in page.text
     assert "<td>1 / 0 / 0</td>" in page.text  # the lapsed member is in, the recent buyer is not
-    chain_id = re.search(r'/console/chains/(\d+)/active', page.text)[1]  # type: ignore[index]
+    chain_id = re.search(r"/console/chains/(\d+)/active", page.text)[1]  # type: ignore[index]
     assert (await console.post(f"/console/chains/{chain_id}/active", {"active": "no"})).status_code == 303
     assert "paused" in (await console.get("/console/chains/")).text
     async with core.reading() as session:
@@ -199,5 +219,7 @@ async def test_absurd_numbers_are_field_messages_not_errors(console: Console, co
     chain = await console.post("/console/chains", {"name": "x", "segment_id": huge, "no_purchase_days": "nan"})
     assert chain.status_code == 422 and "too large" in chain.text and "a whole number" in chain.text
     assert (await console.get("/console/campaigns/987654")).status_code == 404
-    assert (await console.post("/console/campaigns/987654/schedule", {"when": "later", "at": "soon"})).status_code \
-        in (404, 422)
+    assert (await console.post("/console/campaigns/987654/schedule", {"when": "later", "at": "soon"})).status_code in (
+        404,
+        422,
+    )

@@ -74,8 +74,9 @@ async def test_refunds_race_with_purchases_without_losing_points(core: Core) -> 
 
     async def refund_one(n: int) -> None:
         async with core.transaction() as session:
-            await purchases.refund(session, core.clock, core.rules, "msk-001", f"B-{n}",
-                                   {"refund_id": "r", "amount": 100000})
+            await purchases.refund(
+                session, core.clock, core.rules, "msk-001", f"B-{n}", {"refund_id": "r", "amount": 100000}
+            )
 
     await asyncio.gather(*(refund_one(n) for n in range(10)), *(confirm(core, receipt(f"C-{n}")) for n in range(10)))
     row = await member_row(core, member.id)

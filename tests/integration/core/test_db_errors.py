@@ -25,8 +25,10 @@ async def broken_statement(request: Request[Any, Any, Any]) -> dict[str, str]:
     """A bug stand-in: an INSERT that breaks a NOT NULL constraint, with a phone among its parameters."""
     core: Core = request.app.state.core
     async with core.transaction() as session:
-        await session.execute(text("INSERT INTO members (id, phone) VALUES (:id, :phone)"),
-                              {"id": "00000000-0000-0000-0000-000000000001", "phone": PHONE})
+        await session.execute(
+            text("INSERT INTO members (id, phone) VALUES (:id, :phone)"),
+            {"id": "00000000-0000-0000-0000-000000000001", "phone": PHONE},
+        )
     return {"status": "unreachable"}
 
 
@@ -40,8 +42,9 @@ async def web(core: Core, settings: Settings, api_key: str) -> AsyncIterator[htt
         yield http
 
 
-async def test_a_failed_statement_is_a_500_that_logs_no_parameters(web: httpx.AsyncClient,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_statement_is_a_500_that_logs_no_parameters(
+    web: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)  # aiosqlite logs every statement at DEBUG
     r = await web.get("/api/v1/test-broken-statement")
     assert r.status_code == 500
@@ -52,11 +55,19 @@ async def test_a_failed_statement_is_a_500_that_logs_no_parameters(web: httpx.As
     assert "SQL parameters not logged" in caplog.text
 
 
-@pytest.mark.parametrize("path", ["/api/v1/promotions/99999999999999999999", f"/api/v1/promotions/{2**63}",
-                                  "/api/v1/promotions/-99999999999999999999", f"/api/v1/code-batches/{2**64}/codes.csv",
-                                  f"/api/v1/bonus-grants/{10**30}"])
-async def test_an_id_beyond_64_bits_is_a_bad_request_not_a_crash(web: httpx.AsyncClient, path: str,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/promotions/99999999999999999999",
+        f"/api/v1/promotions/{2**63}",
+        "/api/v1/promotions/-99999999999999999999",
+        f"/api/v1/code-batches/{2**64}/codes.csv",
+        f"/api/v1/bonus-grants/{10**30}",
+    ],
+)
+async def test_an_id_beyond_64_bits_is_a_bad_request_not_a_crash(
+    web: httpx.AsyncClient, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)  # aiosqlite logs every statement at DEBUG
     r = await web.get(path)
     assert r.status_code == 400, r.text

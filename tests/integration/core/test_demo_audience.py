@@ -14,8 +14,9 @@ async def test_the_demo_has_gold_members_who_stopped_buying_and_telegram_links(c
     lapsed_gold = {"tiers": ["gold"], "last_purchase_days_min": 60}
     async with core.reading() as session:
         quiet = await count_members(session, core.rules, lapsed_gold, core.clock.now())
-        on_telegram = await count_members(session, core.rules, {**lapsed_gold, "channels": ["telegram"]},
-                                          core.clock.now())
+        on_telegram = await count_members(
+            session, core.rules, {**lapsed_gold, "channels": ["telegram"]}, core.clock.now()
+        )
         linked = await count_members(session, core.rules, {"channels": ["telegram"]}, core.clock.now())
     assert LAPSED_GOLD <= quiet <= LAPSED_GOLD + 8  # the 8 random members may add a few
     assert LAPSED_GOLD // 2 <= on_telegram <= LAPSED_GOLD // 2 + 2

@@ -86,8 +86,15 @@ class Model:
         self.purchases: dict[str, ModelPurchase] = {}
         self.order = 0
 
-    def _lot(self, member: ModelMember, points: int, now: datetime, available_at: datetime, expires_at: datetime,
-             purchase: str | None = None) -> None:
+    def _lot(
+        self,
+        member: ModelMember,
+        points: int,
+        now: datetime,
+        available_at: datetime,
+        expires_at: datetime,
+        purchase: str | None = None,
+    ) -> None:
         self.order += 1
         lot = ModelLot(self.order, points, available_at, expires_at, "pending", purchase)
         member.lots.append(lot)
@@ -101,8 +108,10 @@ class Model:
         member.debt -= repaid
 
     def _spendable(self, member: ModelMember) -> list[ModelLot]:
-        return sorted((lot for lot in member.lots if lot.status == "available" and lot.remaining > 0),
-                      key=lambda lot: (lot.expires_at, lot.order))
+        return sorted(
+            (lot for lot in member.lots if lot.status == "available" and lot.remaining > 0),
+            key=lambda lot: (lot.expires_at, lot.order),
+        )
 
     def _draw(self, member: ModelMember, points: int) -> tuple[int, datetime | None]:
         """Take points from available lots, soonest-expiring first: (points left over, latest expiry drawn)."""
@@ -121,11 +130,15 @@ class Model:
         self._lot(member, 100, now, now, now + timedelta(days=180))
 
     def spend_365(self, phone: str, as_of: datetime) -> int:
-        return sum(p.paid - (p.paid * p.refunded // p.total if p.total else 0) for p in self.purchases.values()
-                   if p.member == phone and as_of - timedelta(days=365) < p.at <= as_of)
+        return sum(
+            p.paid - (p.paid * p.refunded // p.total if p.total else 0)
+            for p in self.purchases.values()
+            if p.member == phone and as_of - timedelta(days=365) < p.at <= as_of
+        )
 
-    def purchase(self, receipt: str, phone: str, amount: int, redeem: int, now: datetime,
-                 category: str = "x") -> int | None:
+    def purchase(
+        self, receipt: str, phone: str, amount: int, redeem: int, now: datetime, category: str = "x"
+    ) -> int | None:
         member = self.members[phone]
         net = amount - (amount * 10 // 100 if category == "sale" else 0)
         maximum = max(0, min(member.available, net * 70 // 10000))
@@ -202,8 +215,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     async def _promotions(self) -> None:
         async with self.core.transaction() as session:
-            for body in ({"name": "Sale −10%", "kind": "discount", "percent": 10, "categories": ["sale"]},
-                         {"name": "Wine ×2", "kind": "accrual", "multiplier": 2, "categories": ["wine"]}):
+            for body in (
+                {"name": "Sale −10%", "kind": "discount", "percent": 10, "categories": ["sale"]},
+                {"name": "Wine ×2", "kind": "accrual", "multiplier": 2, "categories": ["wine"]},
+            ):
                 await definitions.create_promotion(session, self.core.rules, body, self.clock.now())
 
     @initialize()
@@ -213,14 +228,22 @@ class LedgerMachine(RuleBasedStateMachine):
             self.run(self._register(phone))
             self.model.register(phone, self.clock.now())
 
-    @rule(member=st.sampled_from(PHONES), amount=st.integers(100, 1_500_000),
-          redeem=st.one_of(st.just(0), st.integers(0, 120), st.integers(0, 2000)),
-          category=st.sampled_from(["x", "sale", "wine"]))
+    @rule(
+        member=st.sampled_from(PHONES),
+        amount=st.integers(100, 1_500_000),
+        redeem=st.one_of(st.just(0), st.integers(0, 120), st.integers(0, 2000)),
+        category=st.sampled_from(["x", "sale", "wine"]),
+    )
     def purchase(self, member: str, amount: int, redeem: int, category: str) -> None:
         self.receipts += 1
         receipt = f"R{self.receipts}"
-        body = {"store_id": "s1", "receipt_id": receipt, "member": {"phone": member}, "redeem": redeem,
-                "lines": [{"sku": "x", "category": category, "quantity": 1, "price": amount, "amount": amount}]}
+        body = {
+            "store_id": "s1",
+            "receipt_id": receipt,
+            "member": {"phone": member},
+            "redeem": redeem,
+            "lines": [{"sku": "x", "category": category, "quantity": 1, "price": amount, "amount": amount}],
+        }
         expected_max = self.model.purchase(receipt, member, amount, redeem, self.clock.now(), category)
 
         async def go() -> None:
@@ -247,8 +270,14 @@ class LedgerMachine(RuleBasedStateMachine):
 
         async def go() -> None:
             async with self.core.transaction() as session:
-                await purchases.refund(session, self.clock, self.core.rules, "s1", receipt,
-                                       {"refund_id": f"F{self.receipts}", "amount": amount})
+                await purchases.refund(
+                    session,
+                    self.clock,
+                    self.core.rules,
+                    "s1",
+                    receipt,
+                    {"refund_id": f"F{self.receipts}", "amount": amount},
+                )
 
         self.run(go())
 
@@ -264,13 +293,33 @@ class LedgerMachine(RuleBasedStateMachine):
             async with self.core.reading() as session:
                 rows = []
                 for member in (await session.execute(select(Member).order_by(Member.phone))).scalars():
-                    total = (await session.execute(select(func.coalesce(func.sum(Entry.points), 0))
-                                                   .where(Entry.member_id == member.id))).scalar_one()
-                    lots = {status: int(points) for status, points in (await session.execute(
-                        select(Lot.status, func.coalesce(func.sum(Lot.remaining), 0))
-                        .where(Lot.member_id == member.id).group_by(Lot.status))).all()}
-                    rows.append((member.phone, member.available, member.pending, member.debt, member.tier_code,
-                                 int(total), lots.get("available", 0), lots.get("pending", 0)))
+                    total = (
+                        await session.execute(
+                            select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member.id)
+                        )
+                    ).scalar_one()
+                    lots = {
+                        status: int(points)
+                        for status, points in (
+                            await session.execute(
+                                select(Lot.status, func.coalesce(func.sum(Lot.remaining), 0))
+                                .where(Lot.member_id == member.id)
+                                .group_by(Lot.status)
+                            )
+                        ).all()
+                    }
+                    rows.append(
+                        (
+                            member.phone,
+                            member.available,
+                            member.pending,
+                            member.debt,
+                            member.tier_code,
+                            int(total),
+                            lots.get("available", 0),
+                            lots.get("pending", 0),
+                        )
+                    )
                 return rows
 
         for phone, available, pending, debt, tier, total, lots_available, lots_pending in self.run(state()):
@@ -278,13 +327,18 @@ class LedgerMachine(RuleBasedStateMachine):
             assert total == available + pending, "entries must sum to the balance"
             assert lots_available - debt == available and lots_pending == pending, "lots must agree"
             assert debt >= 0 and (available >= 0 or debt > 0), "negative only through debt"
-            assert (available, pending, debt, tier) == (expected.available, expected.pending, expected.debt,
-                                                        expected.tier)
+            assert (available, pending, debt, tier) == (
+                expected.available,
+                expected.pending,
+                expected.debt,
+                expected.tier,
+            )
 
 
 def test_ledger_agrees_with_the_reference_model(settings: Settings) -> None:
     run_state_machine_as_test(
         lambda: LedgerMachine(settings),
-        settings=hsettings(max_examples=25, stateful_step_count=25, deadline=None,
-                           suppress_health_check=list(HealthCheck)),
+        settings=hsettings(
+            max_examples=25, stateful_step_count=25, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
     )

@@ -41,8 +41,8 @@ async def test_preview_counts_members_moving_up_and_down(core: Core, clock: Fixe
     await new_member(core, "+79123450021")
     await new_member(core, "+79123450022")
     await new_member(core, "+79123450023")
-    await confirm(core, receipt("P1", "+79123450021", amount=2_000_000))   # 20,000 ₽: standard
-    await confirm(core, receipt("P2", "+79123450022", amount=3_500_000))   # 35,000 ₽: becomes gold
+    await confirm(core, receipt("P1", "+79123450021", amount=2_000_000))  # 20,000 ₽: standard
+    await confirm(core, receipt("P2", "+79123450022", amount=3_500_000))  # 35,000 ₽: becomes gold
     clock.advance(minutes=1)
     lower = validate_rules(with_changes(core, gold=15_000))
     higher = validate_rules(with_changes(core, gold=40_000))
@@ -55,7 +55,8 @@ async def test_preview_counts_members_moving_up_and_down(core: Core, clock: Fixe
 
 
 async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_seconds(
-        core: Core, settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    core: Core, settings: Settings, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     other = Core(settings, clock)  # another process
     try:
         async with other.reading():
@@ -63,8 +64,9 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         assert other.rules.tier("gold").threshold == 30_000
         new = validate_rules(with_changes(core, gold=25_000))
         async with core.transaction() as session:
-            version = await save_rules(session, core.clock, core.rules, new, actor="m@example.com",
-                                       comment="members stuck on tier 1")
+            version = await save_rules(
+                session, core.clock, core.rules, new, actor="m@example.com", comment="members stuck on tier 1"
+            )
         core.use_rules(version.id, new)
         assert core.rules.tier("gold").threshold == 25_000
         async with other.reading():
@@ -95,7 +97,8 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
 
 
 async def test_due_jobs_in_a_process_just_started_apply_the_saved_rules(
-        core: Core, settings: Settings, clock: FixedClock) -> None:
+    core: Core, settings: Settings, clock: FixedClock
+) -> None:
     await new_member(core, "+79123450041")
     await confirm(core, receipt("J1", "+79123450041", amount=2_600_000))  # 26,000 ₽: standard by the file
     new = validate_rules(with_changes(core, gold=25_000))

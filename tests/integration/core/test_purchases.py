@@ -25,8 +25,13 @@ async def events(core: Core, kind: str | None = None) -> list[OutboxEvent]:
 
 async def entry_sum(core: Core, member_id: object) -> int:
     async with core.reading() as session:
-        return int((await session.execute(
-            select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member_id))).scalar_one())
+        return int(
+            (
+                await session.execute(
+                    select(func.coalesce(func.sum(Entry.points), 0)).where(Entry.member_id == member_id)
+                )
+            ).scalar_one()
+        )
 
 
 async def test_registration_gives_a_card_and_the_welcome_bonus_at_once(core: Core) -> None:
@@ -76,8 +81,8 @@ async def test_expiring_notice_once_per_set_of_lots(core: Core, clock: FixedCloc
 
 
 async def test_redemption_spends_the_soonest_expiring_lot_first(core: Core, clock: FixedClock) -> None:
-    member = await new_member(core)                     # 100 points expiring at T0+180d
-    await confirm(core, receipt("R1", amount=400000))   # 200 points, available at T0+1d
+    member = await new_member(core)  # 100 points expiring at T0+180d
+    await confirm(core, receipt("R1", amount=400000))  # 200 points, available at T0+1d
     clock.advance(days=2)
     await jobs.run_due(core, clock, core.rules)
     await confirm(core, receipt("R2", amount=20000, redeem=120))
@@ -159,7 +164,7 @@ async def test_unknown_member_is_not_found(core: Core) -> None:
 async def test_full_refund_reverses_accrual_and_restores_redemption(core: Core) -> None:
     member = await new_member(core)
     answer, _ = await confirm(core, receipt("R1", amount=10000, redeem=70))
-    assert answer["accrue"] == 1   # 5% of the 30 ₽ paid in money
+    assert answer["accrue"] == 1  # 5% of the 30 ₽ paid in money
     result, created = await refund(core, "R1", {"refund_id": "X1", "amount": 10000})
     assert created and (result["points_reversed"], result["points_restored"]) == (1, 70)
     row = await member_row(core, member.id)
@@ -187,12 +192,18 @@ async def test_partial_refunds_round_down_per_receipt_and_sum_to_the_whole(core:
 
 async def test_refund_by_lines_checks_quantities(core: Core) -> None:
     await new_member(core)
-    body = {"store_id": "msk-001", "receipt_id": "L1", "member": {"phone": "+79123456789"},
-            "lines": [{"sku": "a", "quantity": 2, "price": 10000, "amount": 20000},
-                      {"sku": "b", "quantity": 1.5, "price": 10000, "amount": 15000}]}
+    body = {
+        "store_id": "msk-001",
+        "receipt_id": "L1",
+        "member": {"phone": "+79123456789"},
+        "lines": [
+            {"sku": "a", "quantity": 2, "price": 10000, "amount": 20000},
+            {"sku": "b", "quantity": 1.5, "price": 10000, "amount": 15000},
+        ],
+    }
     await confirm(core, body)
     done, _ = await refund(core, "L1", {"refund_id": "1", "lines": [{"sku": "a", "quantity": 1}]})
-    assert done["points_reversed"] == 4   # 17 points × 100/350 = 4.86, rounded down
+    assert done["points_reversed"] == 4  # 17 points × 100/350 = 4.86, rounded down
     with pytest.raises(InvalidInput):
         await refund(core, "L1", {"refund_id": "2", "lines": [{"sku": "a", "quantity": 2}]})
     with pytest.raises(InvalidInput):
@@ -203,9 +214,9 @@ async def test_refund_after_the_points_were_spent_leaves_a_debt_that_new_points_
     core: Core, clock: FixedClock
 ) -> None:
     member = await new_member(core)
-    await confirm(core, receipt("R1", amount=400000))           # +200 pending
+    await confirm(core, receipt("R1", amount=400000))  # +200 pending
     clock.advance(days=1)
-    await jobs.run_due(core, clock, core.rules)         # 300 available
+    await jobs.run_due(core, clock, core.rules)  # 300 available
     await confirm(core, receipt("R2", amount=50000, redeem=300))  # all 300 spent; +10 pending
     row = await member_row(core, member.id)
     assert row.available == 0
@@ -213,7 +224,7 @@ async def test_refund_after_the_points_were_spent_leaves_a_debt_that_new_points_
     row = await member_row(core, member.id)
     assert (row.available, row.debt) == (-200, 200)
     assert await entry_sum(core, member.id) == row.available + row.pending
-    await confirm(core, receipt("R3", amount=600000))            # +300 pending
+    await confirm(core, receipt("R3", amount=600000))  # +300 pending
     clock.advance(days=1)
     await jobs.run_due(core, clock, core.rules)
     row = await member_row(core, member.id)

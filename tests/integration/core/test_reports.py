@@ -22,8 +22,10 @@ async def seeded(core: Core, clock: FixedClock) -> Core:
     burn on 20 Nov). On 21 Nov A, B, C join (100 welcome points each); A and B consent to SMS and
     e-mail, but only A gave an address. Purchases on 22 Nov: A 1,000 ₽ (+50), B 25,000 ₽ (+1,250),
     one anonymous 1,000 ₽; on 23 Nov A pays 1,000 ₽ with 100 points (+45 on the 900 ₽ paid)."""
-    for phone, at in ((E, datetime(2026, 5, 24, 9, 0, tzinfo=T0.tzinfo)), (D, datetime(2026, 11, 10, 9, 0,
-                                                                                         tzinfo=T0.tzinfo))):
+    for phone, at in (
+        (E, datetime(2026, 5, 24, 9, 0, tzinfo=T0.tzinfo)),
+        (D, datetime(2026, 11, 10, 9, 0, tzinfo=T0.tzinfo)),
+    ):
         clock.at = at
         await new_member(core, phone)
     clock.at = T0 - timedelta(days=1)
@@ -86,17 +88,17 @@ async def test_breakage_is_expired_over_points_that_became_available(seeded: Cor
     result = await run(seeded, "breakage")
     assert result.value == pytest.approx(100 / 1645)
     by_day = {row[0]: row[1:3] for row in result.rows}
-    assert by_day["2026-11-22"] == [100, 0]          # E's welcome points burnt when the job ran
-    assert by_day["2026-11-23"] == [0, 1300]         # R1 and R3 became available after 24 h
+    assert by_day["2026-11-22"] == [100, 0]  # E's welcome points burnt when the job ran
+    assert by_day["2026-11-23"] == [0, 1300]  # R1 and R3 became available after 24 h
     assert by_day["2026-11-24"] == [0, 45]
 
 
 async def test_liability_is_the_balance_of_every_member_times_the_point_value(seeded: Core) -> None:
     result = await run(seeded, "liability")
-    assert result.value == 1645 * 100                # kopecks: 100 + 95 + 1,350 + 100 + 0 points
+    assert result.value == 1645 * 100  # kopecks: 100 + 95 + 1,350 + 100 + 0 points
     assert "1 645.00 RUB" in result.headline
     by_day = {row[0]: row[1] for row in result.rows}
-    assert by_day["2026-11-20"] == 200               # D and E (E's points burn only on the 22nd)
+    assert by_day["2026-11-20"] == 200  # D and E (E's points burn only on the 22nd)
     assert by_day["2026-11-21"] == 500
     assert by_day["2026-11-22"] == 500 + 50 + 1250 - 100
     assert by_day["2026-11-26"] == 1645
@@ -112,7 +114,7 @@ async def test_contactable_share_needs_consent_and_an_address(seeded: Core) -> N
 async def test_tier_distribution_and_members_close_to_the_next_tier(seeded: Core) -> None:
     result = await run(seeded, "tiers")
     rows = {row[0]: row for row in result.rows}
-    assert rows["standard"][2:] == [5, 1.0, 1]       # B's 25,000 ₽ is past 80% of Gold's 30,000 ₽
+    assert rows["standard"][2:] == [5, 1.0, 1]  # B's 25,000 ₽ is past 80% of Gold's 30,000 ₽
     assert rows["gold"][2] == 0
 
 

@@ -45,5 +45,8 @@ async def test_the_last_active_admin_cannot_be_demoted_and_deactivated_staff_can
     async with core.transaction() as session:
         assert await authenticate(session, core.clock, "s@example.com", "long enough pw") is None
         entry = (await recent(session))[0]
-    assert (entry.action, entry.before, entry.after) == ("staff.update", {"role": "support", "active": True},
-                                                         {"role": "support", "active": False})
+    assert (entry.action, entry.before, entry.after) == (
+        "staff.update",
+        {"role": "support", "active": True},
+        {"role": "support", "active": False},
+    )

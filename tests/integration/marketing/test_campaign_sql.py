@@ -27,47 +27,107 @@ pytestmark = pytest.mark.postgres_only
 
 CHANNELS = ["telegram", "push", "viber", "sms", "email"]
 TEXT = {"ru": {"text": "{{ name }}: {{ balance }}", "subject": "Привет"}, "en": {"text": "{{ name }}", "subject": "Hi"}}
-COMPARED = ("member_id", "recipient", "source", "channel", "kind", "promotional", "address", "language", "subject",
-            "text", "html", "meta", "cascade", "status", "attempts", "next_attempt_at", "cost_parts", "created_at")
+COMPARED = (
+    "member_id",
+    "recipient",
+    "source",
+    "channel",
+    "kind",
+    "promotional",
+    "address",
+    "language",
+    "subject",
+    "text",
+    "html",
+    "meta",
+    "cascade",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "cost_parts",
+    "created_at",
+)
 
 
 async def audience(core: Core) -> None:
     """One member per combination of the routing facts, with languages and zones drawn at random."""
     rng = random.Random(7)
     now = core.clock.now()
-    cases = itertools.product((("sms",), ("telegram", "sms"), ("push", "email"), ("email", "sms"), ("viber",), ()),
-                              (True, False),   # has a Telegram chat and an e-mail address
-                              (None, "telegram", "sms"),  # a channel known dead
-                              (False, True))   # two promotional SMS today already
+    cases = itertools.product(
+        (("sms",), ("telegram", "sms"), ("push", "email"), ("email", "sms"), ("viber",), ()),
+        (True, False),  # has a Telegram chat and an e-mail address
+        (None, "telegram", "sms"),  # a channel known dead
+        (False, True),
+    )  # two promotional SMS today already
     for n, (consents, addressed, dead, capped) in enumerate(cases):
         member_id = await member(
-            core, n, consents=consents, first_name=rng.choice(["Анна", "Ivan", None]),
-            telegram_user_id=5000 + n if addressed else None, email=f"m{n}@example.org" if addressed else None,
+            core,
+            n,
+            consents=consents,
+            first_name=rng.choice(["Анна", "Ivan", None]),
+            telegram_user_id=5000 + n if addressed else None,
+            email=f"m{n}@example.org" if addressed else None,
             time_zone=rng.choice([None, "Asia/Vladivostok", "Europe/Kaliningrad", "Asia/Yekaterinburg"]),
-            language=rng.choice(["ru", "en"]))
+            language=rng.choice(["ru", "en"]),
+        )
         async with core.transaction() as session:
             if rng.random() < 0.2:  # a language the texts are not written in
                 await session.execute(update(Member).where(Member.id == member_id).values(language="de"))
             if "push" in consents:
                 for k in range(2):
-                    session.add(PushSubscription(member_id=member_id, endpoint=f"https://push.example/{n}/{k}",
-                                                 p256dh=f"key{n}{k}", auth=f"auth{k}", created_at=now))
+                    session.add(
+                        PushSubscription(
+                            member_id=member_id,
+                            endpoint=f"https://push.example/{n}/{k}",
+                            p256dh=f"key{n}{k}",
+                            auth=f"auth{k}",
+                            created_at=now,
+                        )
+                    )
             if dead is not None:
                 session.add(ChannelStatus(member_id=member_id, channel=dead, unreachable_since=now, reason="blocked"))
             for k in range(2 if capped else 0):
-                session.add(Message(
-                    source=f"earlier:{k}", recipient=str(member_id), member_id=member_id, channel="sms",
-                    kind="campaign", promotional=True, address="+7", language="ru", subject=None, text="x", html=None,
-                    meta={}, cascade=[], status="sent", attempts=1, next_attempt_at=now, cost_parts=1,
-                    created_at=now - timedelta(hours=2)))
+                session.add(
+                    Message(
+                        source=f"earlier:{k}",
+                        recipient=str(member_id),
+                        member_id=member_id,
+                        channel="sms",
+                        kind="campaign",
+                        promotional=True,
+                        address="+7",
+                        language="ru",
+                        subject=None,
+                        text="x",
+                        html=None,
+                        meta={},
+                        cascade=[],
+                        status="sent",
+                        attempts=1,
+                        next_attempt_at=now,
+                        cost_parts=1,
+                        created_at=now - timedelta(hours=2),
+                    )
+                )
 
 
 async def written(core: Core, campaign_id: int) -> tuple[list[dict[str, Any]], dict[Any, tuple[str, str | None]]]:
     async with core.reading() as session:
-        messages = (await session.execute(select(Message).where(Message.source == f"campaign:{campaign_id}")
-                                          .order_by(Message.member_id))).scalars().all()
-        assigned = {a.member_id: (a.variant, a.channel) for a in (await session.execute(
-            select(CampaignMember).where(CampaignMember.campaign_id == campaign_id))).scalars()}
+        messages = (
+            (
+                await session.execute(
+                    select(Message).where(Message.source == f"campaign:{campaign_id}").order_by(Message.member_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assigned = {
+            a.member_id: (a.variant, a.channel)
+            for a in (
+                await session.execute(select(CampaignMember).where(CampaignMember.campaign_id == campaign_id))
+            ).scalars()
+        }
     rows = []
     for message in messages:
         row = {name: getattr(message, name) for name in COMPARED}
@@ -83,18 +143,26 @@ async def test_the_statement_writes_what_the_python_path_writes(core: Core) -> N
     async with core.transaction() as session:
         segment = await save_segment(session, core.rules, "Everyone", {}, core.clock.now())
         created = await create_campaign(
-            session, name="Parity", segment_id=segment.id, channels=CHANNELS, control_percent=25,
-            variants=[{"code": "A", "weight": 1, "templates": dict.fromkeys(CHANNELS, TEXT)},
-                      {"code": "B", "weight": 2, "templates": dict.fromkeys(CHANNELS, TEXT)}],
-            now=core.clock.now())
+            session,
+            name="Parity",
+            segment_id=segment.id,
+            channels=CHANNELS,
+            control_percent=25,
+            variants=[
+                {"code": "A", "weight": 1, "templates": dict.fromkeys(CHANNELS, TEXT)},
+                {"code": "B", "weight": 2, "templates": dict.fromkeys(CHANNELS, TEXT)},
+            ],
+            now=core.clock.now(),
+        )
         await schedule_campaign(session, created.id, core.clock.now(), core.clock.now())
     assert await expand_campaign(core, created.id, 7, in_sql=False) > 0
     by_python = await written(core, created.id)
     async with core.transaction() as session:  # the same campaign once more, from the start
         await session.execute(delete(Message).where(Message.source == f"campaign:{created.id}"))
         await session.execute(delete(CampaignMember).where(CampaignMember.campaign_id == created.id))
-        await session.execute(update(Campaign).where(Campaign.id == created.id).values(
-            status=SENDING, cursor=None, expanded_count=0))
+        await session.execute(
+            update(Campaign).where(Campaign.id == created.id).values(status=SENDING, cursor=None, expanded_count=0)
+        )
     assert await expand_campaign(core, created.id, 7, in_sql=True) > 0
     by_sql = await written(core, created.id)
 

@@ -24,8 +24,10 @@ from tests.integration.marketing.builders import bought, member
 from tests.integration.notifications.test_flow import channels
 
 TEXTS = {
-    "telegram": {"ru": {"text": "{{ name }}, у вас {{ balance }} баллов. Скидка 10% до воскресенья!"},
-                 "en": {"text": "{{ name }}, you have {{ balance }} points. 10% off until Sunday!"}},
+    "telegram": {
+        "ru": {"text": "{{ name }}, у вас {{ balance }} баллов. Скидка 10% до воскресенья!"},
+        "en": {"text": "{{ name }}, you have {{ balance }} points. 10% off until Sunday!"},
+    },
     "sms": {"ru": {"text": "{{ name }}, скидка 10% до вс. Баланс {{ balance }}"}},
 }
 
@@ -36,11 +38,16 @@ async def segment(core: Core, definition: dict[str, Any] | None = None) -> int:
 
 
 async def campaign(core: Core, segment_id: int, **extra: Any) -> int:
-    fields: dict[str, Any] = {"name": "Weekend", "segment_id": segment_id, "channels": ["telegram", "sms"],
-                              "variants": [{"code": "A", "templates": TEXTS},
-                                           {"code": "B",
-                                            "templates": {**TEXTS, "sms": {"ru": {"text": "Б {{ card }}"}}}}],
-                              "control_percent": 20} | extra
+    fields: dict[str, Any] = {
+        "name": "Weekend",
+        "segment_id": segment_id,
+        "channels": ["telegram", "sms"],
+        "variants": [
+            {"code": "A", "templates": TEXTS},
+            {"code": "B", "templates": {**TEXTS, "sms": {"ru": {"text": "Б {{ card }}"}}}},
+        ],
+        "control_percent": 20,
+    } | extra
     async with core.transaction() as session:
         created = await create_campaign(session, now=core.clock.now(), **fields)
         await schedule_campaign(session, created.id, core.clock.now(), core.clock.now())
@@ -49,14 +56,19 @@ async def campaign(core: Core, segment_id: int, **extra: Any) -> int:
 
 async def campaign_messages(core: Core, campaign_id: int) -> list[Message]:
     async with core.reading() as session:
-        return list((await session.execute(select(Message).where(
-            Message.source == f"campaign:{campaign_id}"))).scalars())
+        return list(
+            (await session.execute(select(Message).where(Message.source == f"campaign:{campaign_id}"))).scalars()
+        )
 
 
 async def assignments(core: Core, campaign_id: int) -> dict[Any, CampaignMember]:
     async with core.reading() as session:
-        return {a.member_id: a for a in (await session.execute(select(CampaignMember).where(
-            CampaignMember.campaign_id == campaign_id))).scalars()}
+        return {
+            a.member_id: a
+            for a in (
+                await session.execute(select(CampaignMember).where(CampaignMember.campaign_id == campaign_id))
+            ).scalars()
+        }
 
 
 async def test_one_message_per_member_control_gets_nothing_and_a_rerun_adds_nothing(core: Core) -> None:
@@ -69,14 +81,15 @@ async def test_one_message_per_member_control_gets_nothing_and_a_rerun_adds_noth
     groups = await assignments(core, campaign_id)
     assert len(groups) == 62
     control = {m for m, a in groups.items() if a.variant == CONTROL}
-    assert 4 <= len(control) <= 25                                  # about 20 % of 62
+    assert 4 <= len(control) <= 25  # about 20 % of 62
     recipients = Counter(m.member_id for m in sent)
     assert set(recipients) == set(groups) - control - {silent} and max(recipients.values()) == 1
     assert {a.variant for a in groups.values()} == {"A", "B", CONTROL}
     by_member = {m.member_id: m for m in sent}
     # queued with channel, address, time and arm decided; the text is made when a worker sends it
-    assert all(m.text == "" and m.meta == {"campaign": campaign_id, "variant": groups[m.member_id].variant}
-               for m in sent)
+    assert all(
+        m.text == "" and m.meta == {"campaign": campaign_id, "variant": groups[m.member_id].variant} for m in sent
+    )
     if tg not in control:
         assert by_member[tg].channel == "telegram" and by_member[tg].address == "777"
         assert by_member[tg].cascade == ["sms"] and by_member[tg].language == "en"
@@ -109,7 +122,7 @@ async def test_assignment_is_deterministic_and_a_stopped_expansion_resumes(core:
     before = {m: a.variant for m, a in (await assignments(core, first)).items()}
     # a second campaign stopped after two batches (as if the worker died), then picked up by the scheduler
     second = await campaign(core, segment_id, name="Weekend again")
-    assert await expand_batch(core, second, 10) == 1                # freezes the audience
+    assert await expand_batch(core, second, 10) == 1  # freezes the audience
     assert await expand_batch(core, second, 10) == 10
     async with core.reading() as session:
         half = await progress(session, second)
@@ -123,40 +136,74 @@ async def test_assignment_is_deterministic_and_a_stopped_expansion_resumes(core:
 
 
 async def test_quiet_hours_and_the_promotional_cap(core: Core) -> None:
-    core.clock.at = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)     # 22:30 in Moscow
+    core.clock.at = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)  # 22:30 in Moscow
     night = await member(core, 1)
-    vlad = await member(core, 2, time_zone="Asia/Vladivostok")      # 06:30 there, next day
+    vlad = await member(core, 2, time_zone="Asia/Vladivostok")  # 06:30 there, next day
     capped = await member(core, 3, consents=("sms", "viber"))
     async with core.transaction() as session:
         for n in range(2):
-            session.add(Message(**{
-                "source": f"other:{n}", "recipient": str(capped), "member_id": capped, "channel": "sms",
-                "kind": "campaign", "promotional": True, "address": "+79160000003", "language": "ru", "subject": None,
-                "text": "x", "html": None, "meta": {}, "cascade": [], "status": "sent", "attempts": 1,
-                "next_attempt_at": core.clock.now(), "cost_parts": 1, "created_at": core.clock.now()}))
+            session.add(
+                Message(
+                    **{
+                        "source": f"other:{n}",
+                        "recipient": str(capped),
+                        "member_id": capped,
+                        "channel": "sms",
+                        "kind": "campaign",
+                        "promotional": True,
+                        "address": "+79160000003",
+                        "language": "ru",
+                        "subject": None,
+                        "text": "x",
+                        "html": None,
+                        "meta": {},
+                        "cascade": [],
+                        "status": "sent",
+                        "attempts": 1,
+                        "next_attempt_at": core.clock.now(),
+                        "cost_parts": 1,
+                        "created_at": core.clock.now(),
+                    }
+                )
+            )
     texts = {"sms": TEXTS["sms"], "viber": TEXTS["telegram"]}
-    campaign_id = await campaign(core, await segment(core), channels=["sms", "viber"], control_percent=0,
-                                 variants=[{"code": "A", "templates": texts}])
+    campaign_id = await campaign(
+        core,
+        await segment(core),
+        channels=["sms", "viber"],
+        control_percent=0,
+        variants=[{"code": "A", "templates": texts}],
+    )
     await expand_campaign(core, campaign_id)
     by_member = {m.member_id: m for m in await campaign_messages(core, campaign_id)}
     assert by_member[night].next_attempt_at == datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 09:00 Moscow
     assert by_member[vlad].next_attempt_at == datetime(2026, 11, 22, 23, 0, tzinfo=UTC)  # 09:00 Vladivostok
-    assert by_member[capped].channel == "viber"                    # two promotional SMS today already
+    assert by_member[capped].channel == "viber"  # two promotional SMS today already
 
 
 async def test_preview_cost_and_test_send_are_not_counted(core: Core) -> None:
     anna = await member(core, 1, first_name="Анна")
     await member(core, 2)
     long_sms = {"ru": {"text": "Анна, " + "очень выгодное предложение " * 4}}
-    campaign_id = await campaign(core, await segment(core), channels=["sms"], control_percent=0,
-                                 variants=[{"code": "A", "templates": {"sms": long_sms}}])
+    campaign_id = await campaign(
+        core,
+        await segment(core),
+        channels=["sms"],
+        control_percent=0,
+        variants=[{"code": "A", "templates": {"sms": long_sms}}],
+    )
     async with core.transaction() as session:
         shown = await preview(session, core.settings, campaign_id, anna, "sms")
         costs = await estimate(session, core.settings, campaign_id)
         await send_test(session, core.settings, campaign_id, "sms", "+79990001122", core.clock.now(), member_id=anna)
     assert shown["sms_parts"] == 2 and shown["cost_minor"] == 2 * core.settings.sms.part_cost_minor
-    assert costs == {"audience": 2, "control_percent": 0, "sms_recipients_max": 2, "sms_parts": 2,
-                     "cost_minor_max": 4 * core.settings.sms.part_cost_minor}
+    assert costs == {
+        "audience": 2,
+        "control_percent": 0,
+        "sms_recipients_max": 2,
+        "sms_parts": 2,
+        "cost_minor_max": 4 * core.settings.sms.part_cost_minor,
+    }
     worker = Worker(core, channels())  # type: ignore[arg-type]
     await expand_campaign(core, campaign_id)
     while await worker.run_once():
@@ -170,8 +217,9 @@ async def test_preview_cost_and_test_send_are_not_counted(core: Core) -> None:
 
 async def test_attribution_compares_recipients_with_the_control_group(core: Core) -> None:
     ids = [await member(core, i) for i in range(40)]
-    campaign_id = await campaign(core, await segment(core), control_percent=50,
-                                 variants=[{"code": "A", "templates": TEXTS}], attribution_days=7)
+    campaign_id = await campaign(
+        core, await segment(core), control_percent=50, variants=[{"code": "A", "templates": TEXTS}], attribution_days=7
+    )
     await expand_campaign(core, campaign_id)
     groups = await assignments(core, campaign_id)
     treated = [m for m in ids if groups[m].variant == "A"]
@@ -180,8 +228,8 @@ async def test_attribution_compares_recipients_with_the_control_group(core: Core
     for member_id in treated[:4]:
         await bought(core, member_id, start + timedelta(days=2), 1_500_00, redeemed=100)
     await bought(core, control[0], start + timedelta(days=3), 1_000_00)
-    await bought(core, control[1], start + timedelta(days=8), 9_000_00)   # after the window
-    await bought(core, treated[5], start - timedelta(days=1), 9_000_00)   # before the campaign
+    await bought(core, control[1], start + timedelta(days=8), 9_000_00)  # after the window
+    await bought(core, treated[5], start - timedelta(days=1), 9_000_00)  # before the campaign
     async with core.reading() as session:
         report = await attribution(session, campaign_id)
     a, ctl = report["groups"]
@@ -194,14 +242,31 @@ async def test_bad_campaigns_name_each_field(core: Core) -> None:
     segment_id = await segment(core)
     async with core.transaction() as session:
         with pytest.raises(InvalidInput) as caught:
-            await create_campaign(session, name="", segment_id=segment_id + 1, channels=["sms", "fax"],
-                                  variants=[{"code": "control", "templates": {}}], now=core.clock.now(),
-                                  control_percent=90)
+            await create_campaign(
+                session,
+                name="",
+                segment_id=segment_id + 1,
+                channels=["sms", "fax"],
+                variants=[{"code": "control", "templates": {}}],
+                now=core.clock.now(),
+                control_percent=90,
+            )
         with pytest.raises(InvalidInput) as typo:
-            await create_campaign(session, name="x", segment_id=segment_id, channels=["email"], now=core.clock.now(),
-                                  variants=[{"code": "A", "templates": {"email": {"ru": {"text": "{{ nmae }}"}}}}])
-    assert {e.field for e in caught.value.errors} == {"name", "segment_id", "channels", "control_percent",
-                                                      "variants[0].code"}
+            await create_campaign(
+                session,
+                name="x",
+                segment_id=segment_id,
+                channels=["email"],
+                now=core.clock.now(),
+                variants=[{"code": "A", "templates": {"email": {"ru": {"text": "{{ nmae }}"}}}}],
+            )
+    assert {e.field for e in caught.value.errors} == {
+        "name",
+        "segment_id",
+        "channels",
+        "control_percent",
+        "variants[0].code",
+    }
     assert {e.field for e in typo.value.errors} == {"variants[0].templates.email.ru"}
     said = " / ".join(e.message for e in typo.value.errors)
     assert "subject" in said and "{{ nmae }} is not a member field" in said

@@ -17,8 +17,11 @@ from shared.errors import InvalidInput
 from tests.integration.marketing.builders import bought, days_ago, member
 
 STEPS: list[dict[str, Any]] = [
-    {"type": "message", "channels": ["telegram", "sms"],
-     "templates": {"telegram": {"ru": {"text": "{{ name }}, мы скучаем!"}}, "sms": {"ru": {"text": "Мы скучаем!"}}}},
+    {
+        "type": "message",
+        "channels": ["telegram", "sms"],
+        "templates": {"telegram": {"ru": {"text": "{{ name }}, мы скучаем!"}}, "sms": {"ru": {"text": "Мы скучаем!"}}},
+    },
     {"type": "wait", "days": 7},
     {"type": "bonus", "points": 200, "expires_days": 30},
 ]
@@ -33,8 +36,15 @@ async def chain_state(core: Core) -> tuple[dict[Any, str], list[Message], dict[A
     async with core.reading() as session:
         progress = {p.member_id: p.status for p in (await session.execute(select(ChainProgress))).scalars()}
         messages = list((await session.execute(select(Message).where(Message.kind == "chain"))).scalars())
-        bonus = dict((await session.execute(select(Entry.member_id, func.sum(Entry.points)).where(
-            Entry.comment.like("bonus: chain:%")).group_by(Entry.member_id))).all())
+        bonus = dict(
+            (
+                await session.execute(
+                    select(Entry.member_id, func.sum(Entry.points))
+                    .where(Entry.comment.like("bonus: chain:%"))
+                    .group_by(Entry.member_id)
+                )
+            ).all()
+        )
     return progress, messages, bonus
 
 
@@ -48,7 +58,7 @@ async def test_message_then_bonus_only_for_those_who_still_did_not_buy(core: Cor
     await chain(core)
 
     await run_due_chains(core)
-    await run_due_chains(core)                                        # a double run changes nothing
+    await run_due_chains(core)  # a double run changes nothing
     progress, messages, bonus = await chain_state(core)
     assert set(progress) == {stays_away, comes_back}
     assert sorted(m.member_id for m in messages) == sorted([stays_away, comes_back])
@@ -65,8 +75,13 @@ async def test_message_then_bonus_only_for_those_who_still_did_not_buy(core: Cor
     assert len(messages) == 2 and bonus == {stays_away: 200}
     async with core.reading() as session:
         lapsed = await session.get(Member, stays_away)
-        events = (await session.execute(select(func.count()).select_from(OutboxEvent).where(
-            OutboxEvent.kind == "bonus_granted", OutboxEvent.member_id == stays_away))).scalar_one()
+        events = (
+            await session.execute(
+                select(func.count())
+                .select_from(OutboxEvent)
+                .where(OutboxEvent.kind == "bonus_granted", OutboxEvent.member_id == stays_away)
+            )
+        ).scalar_one()
     assert lapsed is not None and lapsed.available == 100 + 200 and events == 1  # welcome + chain bonus
 
 
@@ -77,9 +92,9 @@ async def test_lapsing_again_later_starts_a_new_entry(core: Core) -> None:
     await run_due_chains(core)
     core.clock.advance(days=1)
     await bought(core, again, core.clock.now(), 100_00)
-    await run_due_chains(core)                                        # bought: leaves the chain
+    await run_due_chains(core)  # bought: leaves the chain
     core.clock.advance(days=61)
-    await run_due_chains(core)                                        # lapsed again: a second message
+    await run_due_chains(core)  # lapsed again: a second message
     progress, messages, _ = await chain_state(core)
     assert progress == {again: "active"} and len(messages) == 2 and len({m.source for m in messages}) == 2
 
@@ -87,8 +102,22 @@ async def test_lapsing_again_later_starts_a_new_entry(core: Core) -> None:
 async def test_bad_chains_name_each_step(core: Core) -> None:
     async with core.transaction() as session:
         with pytest.raises(InvalidInput) as caught:
-            await create_chain(session, name="x", no_purchase_days=0, now=core.clock.now(), steps=[
-                {"type": "message", "channels": ["sms"], "templates": {"sms": {"ru": {"text": "{% if %}"}}}},
-                {"type": "wait", "days": 0}, {"type": "bonus", "points": -5}, {"type": "party"}])
-    assert {e.field for e in caught.value.errors} == {"no_purchase_days", "steps[0].templates.sms.ru",
-                                                      "steps[1].days", "steps[2].points", "steps[3].type"}
+            await create_chain(
+                session,
+                name="x",
+                no_purchase_days=0,
+                now=core.clock.now(),
+                steps=[
+                    {"type": "message", "channels": ["sms"], "templates": {"sms": {"ru": {"text": "{% if %}"}}}},
+                    {"type": "wait", "days": 0},
+                    {"type": "bonus", "points": -5},
+                    {"type": "party"},
+                ],
+            )
+    assert {e.field for e in caught.value.errors} == {
+        "no_purchase_days",
+        "steps[0].templates.sms.ru",
+        "steps[1].days",
+        "steps[2].points",
+        "steps[3].type",
+    }

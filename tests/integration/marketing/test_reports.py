@@ -43,10 +43,11 @@ async def test_codes_redeemed_per_batch_and_certificates_issued_paid_outstanding
     october = Period(date(2026, 10, 1), date(2026, 10, 31), core.rules.zone)
     async with core.reading() as session:
         before = await REPORTS["promo_codes"].compute(session, core.rules, october)
-    assert before.rows[-3:] == [["gift certificates issued", "certificate", 0, None, None, 0],
-                                ["certificate balance outstanding at the period end", "certificate", None, None,
-                                 None, 0],
-                                ["paid with certificates", "certificate", None, None, None, 0]]
+    assert before.rows[-3:] == [
+        ["gift certificates issued", "certificate", 0, None, None, 0],
+        ["certificate balance outstanding at the period end", "certificate", None, None, None, 0],
+        ["paid with certificates", "certificate", None, None, None, 0],
+    ]
     assert before.rows[:-3] == []  # the batches did not exist yet
 
 
@@ -69,8 +70,12 @@ async def test_rfm_grid_counts_members_per_cell_as_of_the_period_end(core: Core)
     cells = {(r, f): (segment, n) for r, f, segment, n in result.rows}
     assert len(result.rows) == 25
     assert {key: value for key, value in cells.items() if value[1]} == {
-        (5, 5): ("champions", 1), (4, 4): ("loyal_customers", 1), (3, 3): ("need_attention", 1),
-        (2, 2): ("hibernating", 1), (1, 1): ("hibernating", 1)}
+        (5, 5): ("champions", 1),
+        (4, 4): ("loyal_customers", 1),
+        (3, 3): ("need_attention", 1),
+        (2, 2): ("hibernating", 1),
+        (1, 1): ("hibernating", 1),
+    }
     assert result.headline == "5 members scored; largest segment: Hibernating (2)"
     series = dict(zip(result.chart.labels, result.chart.series[0][1], strict=True))
     assert series["Champions"] == 1 and series["Hibernating"] == 2 and series["At risk"] == 0

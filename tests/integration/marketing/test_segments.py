@@ -22,11 +22,30 @@ async def count(core: Core, definition: dict[str, object]) -> int:
 
 async def test_bad_definitions_name_each_field(core: Core) -> None:
     with pytest.raises(InvalidInput) as caught:
-        await count(core, {"tiers": ["diamond"], "spend_min": -1, "birthday_from": "13-01", "channels": ["fax"],
-                           "purchases_min": 5, "purchases_max": 2, "colour": "red", "rfm_segments": ["stars"]})
+        await count(
+            core,
+            {
+                "tiers": ["diamond"],
+                "spend_min": -1,
+                "birthday_from": "13-01",
+                "channels": ["fax"],
+                "purchases_min": 5,
+                "purchases_max": 2,
+                "colour": "red",
+                "rfm_segments": ["stars"],
+            },
+        )
     fields = {e.field for e in caught.value.errors}
-    assert fields == {"tiers", "spend_min", "birthday_from", "birthday_to", "channels", "purchases_max", "colour",
-                      "rfm_segments"}
+    assert fields == {
+        "tiers",
+        "spend_min",
+        "birthday_from",
+        "birthday_to",
+        "channels",
+        "purchases_max",
+        "colour",
+        "rfm_segments",
+    }
 
 
 async def test_filters_select_the_expected_members(core: Core) -> None:
@@ -41,11 +60,11 @@ async def test_filters_select_the_expected_members(core: Core) -> None:
     await bought(core, fresh, days_ago(core, 1), 100_00)
 
     assert await count(core, {}) == 4
-    assert await count(core, {"spend_min": 5_000_00}) == 1                      # loyal: 10,000 ₽
-    assert await count(core, {"spend_max": 1_000_00}) == 3                      # lapsed, fresh, never (0)
+    assert await count(core, {"spend_min": 5_000_00}) == 1  # loyal: 10,000 ₽
+    assert await count(core, {"spend_max": 1_000_00}) == 3  # lapsed, fresh, never (0)
     assert await count(core, {"spend_min": 9_000_00, "window_days": 500}) == 2  # lapsed's old purchase counts now
     assert await count(core, {"purchases_min": 1, "purchases_max": 1}) == 2
-    assert await count(core, {"last_purchase_days_min": 60}) == 2               # lapsed, and never bought
+    assert await count(core, {"last_purchase_days_min": 60}) == 2  # lapsed, and never bought
     assert await count(core, {"last_purchase_days_max": 7}) == 2
     assert await count(core, {"birthday_from": "12-25", "birthday_to": "01-05"}) == 2  # over the new year
     assert await count(core, {"birthday_from": "12-31", "birthday_to": "12-31"}) == 0
@@ -55,7 +74,7 @@ async def test_filters_select_the_expected_members(core: Core) -> None:
     assert await count(core, {"registered_to": date(2025, 12, 31).isoformat()}) == 1
     assert await count(core, {"channels": ["email"]}) == 1
     assert await count(core, {"channels": ["telegram", "email"]}) == 2
-    assert await count(core, {"channels": ["sms"]}) == 2                        # lapsed and fresh gave none
+    assert await count(core, {"channels": ["sms"]}) == 2  # lapsed and fresh gave none
     assert await count(core, {"channels": ["sms"], "consent": False}) == 4
     assert await count(core, {"tiers": ["standard"], "channels": ["sms"], "last_purchase_days_max": 30}) == 1
 
@@ -73,8 +92,11 @@ async def test_saving_writes_the_snapshot_and_updating_replaces_it(core: Core) -
     async with core.transaction() as session:
         updated = await save_segment(session, core.rules, "Everyone", {}, core.clock.now(), segment_id=saved.id)
     async with core.reading() as session:
-        members = set((await session.execute(select(SegmentMember.member_id).where(
-            SegmentMember.segment_id == saved.id))).scalars())
+        members = set(
+            (
+                await session.execute(select(SegmentMember.member_id).where(SegmentMember.segment_id == saved.id))
+            ).scalars()
+        )
     assert updated.member_count == 2 and members == {a, b}
 
 
@@ -87,15 +109,15 @@ async def test_rfm_scores_by_quintile_and_names_the_standard_segments(core: Core
         for k in range(i + 1):
             await bought(core, member_id, days_ago(core, 10 * (10 - i) + k), 1_000_00)
     never = await member(core, 99)
-    assert await count(core, {"rfm_segments": ["champions"]}) == 2             # the top two on R and F
-    assert await count(core, {"rfm_segments": ["hibernating"]}) == 4            # R 1-2 and F 1-2
+    assert await count(core, {"rfm_segments": ["champions"]}) == 2  # the top two on R and F
+    assert await count(core, {"rfm_segments": ["hibernating"]}) == 4  # R 1-2 and F 1-2
     assert await count(core, {"r_scores": [5], "m_scores": [5]}) == 2
-    assert await count(core, {"rfm_segments": ["champions", "loyal_customers", "need_attention",
-                                                "hibernating"]}) == 10
-    assert await count(core, {"r_scores": [1, 2, 3, 4, 5]}) == 10               # never bought: no RFM scores
+    assert await count(core, {"rfm_segments": ["champions", "loyal_customers", "need_attention", "hibernating"]}) == 10
+    assert await count(core, {"r_scores": [1, 2, 3, 4, 5]}) == 10  # never bought: no RFM scores
     async with core.reading() as session:
-        overview = {row["segment"]: row["members"] for row in await rfm_distribution(session, core.rules,
-                                                                                     core.clock.now())}
+        overview = {
+            row["segment"]: row["members"] for row in await rfm_distribution(session, core.rules, core.clock.now())
+        }
     assert overview["champions"] == 2 and sum(overview.values()) == 10
     assert never not in ids
 

@@ -26,15 +26,18 @@ from tests.integration.notifications.test_flow import channels
 
 def planting(marker: Path) -> str:
     """A text that, if it ever ran, would leave a file behind (and print the user id)."""
-    return ("{{ cycler.__init__.__globals__.os.system('touch " + str(marker) + "') }}"
-            "{{ cycler.__init__.__globals__.os.getuid() }}")
+    return (
+        "{{ cycler.__init__.__globals__.os.system('touch " + str(marker) + "') }}"
+        "{{ cycler.__init__.__globals__.os.getuid() }}"
+    )
 
 
 async def store_texts(core: Core, campaign_id: int, text: str) -> None:
     """Put a text into a saved campaign behind the checks' back, as an old row or a DB edit would."""
     async with core.transaction() as session:
-        for variant in (await session.execute(select(CampaignVariant).where(
-                CampaignVariant.campaign_id == campaign_id))).scalars():
+        for variant in (
+            await session.execute(select(CampaignVariant).where(CampaignVariant.campaign_id == campaign_id))
+        ).scalars():
             variant.templates = {ch: {"ru": {"text": text}} for ch in variant.templates}
 
 
@@ -44,12 +47,18 @@ async def send_all(worker: Worker) -> None:
 
 
 async def test_a_stored_text_that_reaches_for_the_server_fails_its_messages_and_never_runs(
-        core: Core, tmp_path: Path) -> None:
+    core: Core, tmp_path: Path
+) -> None:
     marker = tmp_path / "ran"
     for n in range(3):
         await member(core, n, first_name=f"Имя{n}")
-    campaign_id = await campaign(core, await segment(core), channels=["sms"], control_percent=0,
-                                 variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}!"}}}}])
+    campaign_id = await campaign(
+        core,
+        await segment(core),
+        channels=["sms"],
+        control_percent=0,
+        variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}!"}}}}],
+    )
     await store_texts(core, campaign_id, planting(marker))
     await expand_campaign(core, campaign_id)
     sms = channels()
@@ -68,8 +77,13 @@ async def test_a_stored_text_that_reaches_for_the_server_fails_its_messages_and_
 
 async def test_a_stored_text_that_would_come_out_huge_fails_at_sending(core: Core) -> None:
     await member(core, 1)
-    campaign_id = await campaign(core, await segment(core), channels=["sms"], control_percent=0,
-                                 variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}!"}}}}])
+    campaign_id = await campaign(
+        core,
+        await segment(core),
+        channels=["sms"],
+        control_percent=0,
+        variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "{{ name }}!"}}}}],
+    )
     await store_texts(core, campaign_id, "{% for i in range(10**5) %}{{ card }}{% endfor %}")
     await expand_campaign(core, campaign_id)
     sms = channels()
@@ -85,9 +99,14 @@ async def test_stored_refused_texts_cannot_be_scheduled_previewed_or_test_sent(c
     anna = await member(core, 1, first_name="Anna")
     segment_id = await segment(core)
     async with core.transaction() as session:
-        created = await create_campaign(session, name="Old", segment_id=segment_id, channels=["sms"],
-                                        now=core.clock.now(),
-                                        variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "Hi"}}}}])
+        created = await create_campaign(
+            session,
+            name="Old",
+            segment_id=segment_id,
+            channels=["sms"],
+            now=core.clock.now(),
+            variants=[{"code": "A", "templates": {"sms": {"ru": {"text": "Hi"}}}}],
+        )
     await store_texts(core, created.id, planting(marker))
     async with core.transaction() as session:
         with pytest.raises(InvalidInput, match="may not be sent"):
@@ -122,7 +141,8 @@ async def test_a_stored_chain_text_pauses_the_chain_and_never_runs(core: Core, t
 
 
 async def test_a_queued_chain_message_with_a_refused_text_does_not_fall_through_into_running_it(
-        core: Core, tmp_path: Path) -> None:
+    core: Core, tmp_path: Path
+) -> None:
     """A chain message carries its texts for the rest of its cascade; falling through re-renders
     them, so a text stored around the checks must be refused there too."""
     from notifications.channels.base import DeliveryStatus

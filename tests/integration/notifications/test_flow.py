@@ -42,15 +42,18 @@ class ScriptedChannel:
 
 
 def channels(**answers: DeliveryStatus) -> dict[str, ScriptedChannel]:
-    return {name: ScriptedChannel(name, answers.get(name, DeliveryStatus.DELIVERED))
-            for name in ("sms", "viber", "email", "push", "telegram")}
+    return {
+        name: ScriptedChannel(name, answers.get(name, DeliveryStatus.DELIVERED))
+        for name in ("sms", "viber", "email", "push", "telegram")
+    }
 
 
 async def member(core: Core, phone: str = "+79123456789", **fields: Any) -> Any:
     consents = fields.pop("consents", {"sms": True, "viber": True, "telegram": True, "email": True})
     async with core.transaction() as session:
-        found, _ = await register(session, core.clock, core.rules,
-                                  Registration(phone=phone, consents=consents, **fields))
+        found, _ = await register(
+            session, core.clock, core.rules, Registration(phone=phone, consents=consents, **fields)
+        )
     return found
 
 
@@ -68,13 +71,25 @@ async def test_a_confirmed_purchase_produces_one_accrual_message_in_the_log(
     core: Core, client: httpx.AsyncClient, tmp_path: Path
 ) -> None:
     await client.post("/api/v1/members", json={"phone": "+79123456789", "consents": {"sms": True}})
-    r = await client.post("/api/v1/purchases", json={
-        "store_id": "msk-001", "receipt_id": "1", "member": {"phone": "+79123456789"},
-        "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+    r = await client.post(
+        "/api/v1/purchases",
+        json={
+            "store_id": "msk-001",
+            "receipt_id": "1",
+            "member": {"phone": "+79123456789"},
+            "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+        },
+    )
     assert r.status_code == 201
-    await client.post("/api/v1/purchases", json={
-        "store_id": "msk-001", "receipt_id": "1", "member": {"phone": "+79123456789"},
-        "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})  # a retry
+    await client.post(
+        "/api/v1/purchases",
+        json={
+            "store_id": "msk-001",
+            "receipt_id": "1",
+            "member": {"phone": "+79123456789"},
+            "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+        },
+    )  # a retry
     path = tmp_path / "messages.jsonl"
     worker = Worker(core, {name: LogChannel(name, path) for name in ("sms", "viber", "email", "push", "telegram")})
     await drain(worker)
@@ -106,8 +121,7 @@ async def test_cascade_prefers_free_channels_and_falls_through_when_one_cannot_d
 async def test_no_consent_no_message_but_login_codes_need_none(core: Core) -> None:
     found = await member(core, consents={})
     async with core.transaction() as session:
-        await emit(session, EventKind.LOGIN_CODE, found.id, {"phone": found.phone, "code": "123456"},
-                   core.clock.now())
+        await emit(session, EventKind.LOGIN_CODE, found.id, {"phone": found.phone, "code": "123456"}, core.clock.now())
     scripted = channels()
     await drain(Worker(core, scripted))
     sent = [(m.kind, m.channel) for m in await messages(core)]
@@ -123,15 +137,20 @@ async def test_quiet_hours_defer_and_never_drop(core: Core, clock: FixedClock) -
     await drain(worker)
     scripted["sms"].sent.clear()
     async with core.transaction() as session:
-        await emit(session, EventKind.POINTS_EXPIRING, found.id,
-                   {"points": 100, "expires_at": "2026-11-29T09:00:00+00:00", "days": 7}, clock.now())
+        await emit(
+            session,
+            EventKind.POINTS_EXPIRING,
+            found.id,
+            {"points": 100, "expires_at": "2026-11-29T09:00:00+00:00", "days": 7},
+            clock.now(),
+        )
         await emit(session, EventKind.LOGIN_CODE, found.id, {"phone": found.phone, "code": "654321"}, clock.now())
     await drain(worker)
     assert [m.kind for m in scripted["viber"].sent + scripted["sms"].sent] == ["login_code"]  # codes exempt
-    clock.at = datetime(2026, 11, 23, 5, 59, tzinfo=UTC)      # 08:59 next morning
+    clock.at = datetime(2026, 11, 23, 5, 59, tzinfo=UTC)  # 08:59 next morning
     await drain(worker)
     assert not scripted["viber"].sent
-    clock.at = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)       # 09:00
+    clock.at = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 09:00
     await drain(worker)
     assert [m.kind for m in scripted["viber"].sent] == ["points_expiring"]
 
@@ -154,8 +173,14 @@ async def test_promotional_frequency_cap(core: Core, clock: FixedClock) -> None:
     worker = Worker(core, scripted)
     for year in (2026, 2027, 2028):
         async with core.transaction() as session:
-            await emit(session, EventKind.BIRTHDAY, found.id, {"birthday": f"{year}-11-24", "accrual_percent": 14},
-                       clock.now(), dedup_key=f"b{year}")
+            await emit(
+                session,
+                EventKind.BIRTHDAY,
+                found.id,
+                {"birthday": f"{year}-11-24", "accrual_percent": 14},
+                clock.now(),
+                dedup_key=f"b{year}",
+            )
     await drain(worker)
     birthday_viber = [m for m in scripted["viber"].sent if m.kind == "birthday"]
     birthday_sms = [m for m in scripted["sms"].sent if m.kind == "birthday"]
@@ -185,12 +210,19 @@ async def test_delivery_report_of_undelivered_viber_falls_back_at_once(core: Cor
         await emit(session, EventKind.POINTS_AVAILABLE, found.id, {"points": 3}, core.clock.now())
     await drain(worker)
     viber = [m for m in await messages(core) if m.channel == "viber"][0]
-    assert await record_delivery_report(core, channel="viber", provider_id=viber.provider_id, message_id=None,
-                                        status=DeliveryStatus.UNDELIVERABLE, error="not a viber user")
+    assert await record_delivery_report(
+        core,
+        channel="viber",
+        provider_id=viber.provider_id,
+        message_id=None,
+        status=DeliveryStatus.UNDELIVERABLE,
+        error="not a viber user",
+    )
     await drain(worker)
     assert [m.kind for m in scripted["sms"].sent][-1] == "points_available"
-    assert not await record_delivery_report(core, channel="viber", provider_id="nope", message_id=None,
-                                            status=DeliveryStatus.DELIVERED, error=None)
+    assert not await record_delivery_report(
+        core, channel="viber", provider_id="nope", message_id=None, status=DeliveryStatus.DELIVERED, error=None
+    )
 
 
 async def test_transient_failures_retry_with_backoff(core: Core, clock: FixedClock) -> None:
@@ -232,11 +264,18 @@ async def test_telegram_gets_at_most_one_message_per_chat_per_second(core: Core)
 
 
 async def test_birthday_rate_on_a_receipt_reaches_the_member(core: Core, client: httpx.AsyncClient) -> None:
-    await client.post("/api/v1/members", json={"phone": "+79123456789", "birth_date": "1990-11-23",
-                                               "consents": {"sms": True}})
-    await client.post("/api/v1/purchases", json={
-        "store_id": "s", "receipt_id": "b", "member": {"phone": "+79123456789"},
-        "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+    await client.post(
+        "/api/v1/members", json={"phone": "+79123456789", "birth_date": "1990-11-23", "consents": {"sms": True}}
+    )
+    await client.post(
+        "/api/v1/purchases",
+        json={
+            "store_id": "s",
+            "receipt_id": "b",
+            "member": {"phone": "+79123456789"},
+            "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+        },
+    )
     scripted = channels()
     await drain(Worker(core, scripted))
     assert [m.kind for m in scripted["sms"].sent] == ["member_registered", "points_accrued"]

@@ -66,9 +66,7 @@ async def test_form_and_json_reports(http: httpx.AsyncClient, recorder: Recorder
     ]
 
 
-async def test_unknown_status_is_acknowledged_without_recording(
-    http: httpx.AsyncClient, recorder: Recorder
-) -> None:
+async def test_unknown_status_is_acknowledged_without_recording(http: httpx.AsyncClient, recorder: Recorder) -> None:
     answer = await http.post(URL, data={"id": "19", "status": "77"})
     assert answer.status_code == 200
     assert recorder.calls == []

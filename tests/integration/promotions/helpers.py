@@ -30,11 +30,24 @@ async def certificate_balance(core: Core, number: str) -> int:
 
 
 def line(sku: str, category: str, price: int, quantity: int = 1) -> dict[str, Any]:
-    return {"sku": sku, "name": sku, "category": category, "quantity": quantity, "price": price,
-            "amount": price * quantity}
+    return {
+        "sku": sku,
+        "name": sku,
+        "category": category,
+        "quantity": quantity,
+        "price": price,
+        "amount": price * quantity,
+    }
 
 
-def receipt(receipt_id: str, lines: list[dict[str, Any]], phone: str | None = "+79123456789",
-            **extra: Any) -> dict[str, Any]:
-    return {"store_id": "msk-001", "receipt_id": receipt_id, "member": {"phone": phone} if phone else None,
-            "lines": lines, "redeem": 0, **extra}
+def receipt(
+    receipt_id: str, lines: list[dict[str, Any]], phone: str | None = "+79123456789", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "store_id": "msk-001",
+        "receipt_id": receipt_id,
+        "member": {"phone": phone} if phone else None,
+        "lines": lines,
+        "redeem": 0,
+        **extra,
+    }

@@ -44,8 +44,15 @@ async def test_unique_codes_are_single_use_and_refused_with_a_reason(core: Core)
 async def test_expired_code_and_codes_needing_qualifying_items(core: Core) -> None:
     await new_member(core)
     ends = core.clock.now() + timedelta(hours=1)
-    pid = await promotion(core, name="Pastry week", kind="discount", percent=20, categories=["pastry"],
-                          code_only=True, ends_at=ends.isoformat())
+    pid = await promotion(
+        core,
+        name="Pastry week",
+        kind="discount",
+        percent=20,
+        categories=["pastry"],
+        code_only=True,
+        ends_at=ends.isoformat(),
+    )
     await batch(core, pid, kind="shared", code="PASTRY")
     nothing = await calculate(core, receipt("E-1", [WINE], promo_code="PASTRY"))
     assert nothing["promo_code"]["reason"] == "nothing on the receipt qualifies"
@@ -65,8 +72,12 @@ async def test_seasonal_code_limits_in_all_and_per_member(core: Core) -> None:
     second, _ = await confirm(core, receipt("S-3", [WINE], phone="+79123456781", promo_code="AUTUMN"))
     third, _ = await confirm(core, receipt("S-4", [WINE], phone="+79123456782", promo_code="AUTUMN"))
     assert [a["promo_code"]["reason"] for a in (first, twice, anonymous, second, third)] == [
-        None, "promo code already used by this member", "identify the member to use this promo code", None,
-        "promo code limit reached"]
+        None,
+        "promo code already used by this member",
+        "identify the member to use this promo code",
+        None,
+        "promo code limit reached",
+    ]
 
 
 async def test_certificate_smaller_than_the_receipt_pays_part_and_refund_puts_it_back(core: Core) -> None:
@@ -74,8 +85,9 @@ async def test_certificate_smaller_than_the_receipt_pays_part_and_refund_puts_it
     number = await certificate(core, 50000)
     asked = receipt("G-1", [WINE], redeem=100, certificates=[{"number": number}])
     preview = await calculate(core, asked)
-    assert preview["certificates"] == [{"number": number, "requested": None, "applied": 50000, "balance": 0,
-                                        "reason": None}]
+    assert preview["certificates"] == [
+        {"number": number, "requested": None, "applied": 50000, "balance": 0, "reason": None}
+    ]
     assert preview["payable"] == 150000 - 10000 - 50000
     assert preview["accrue"] == 45  # 5% of the 900 ₽ paid in money; certificates earn nothing
     answer, created = await confirm(core, asked)

@@ -22,8 +22,9 @@ async def test_the_last_use_of_a_seasonal_code_goes_to_exactly_one_till(core: Co
     pid = await promotion(core, name="AUTUMN", kind="discount", amount=50000, code_only=True)
     await batch(core, pid, kind="shared", code="AUTUMN", total_limit=1)
     for _ in range(5):  # several rounds: the race must be lost the same way every time
-        answers = await asyncio.gather(*(confirm(core, receipt(f"T-{phone}-{_}", [WINE], phone=phone,
-                                                                 promo_code="AUTUMN")) for phone in phones))
+        answers = await asyncio.gather(
+            *(confirm(core, receipt(f"T-{phone}-{_}", [WINE], phone=phone, promo_code="AUTUMN")) for phone in phones)
+        )
         applied = [a["promo_code"]["applied"] for a, _ in answers]
         assert applied.count(True) <= 1
         if _ == 0:
@@ -38,8 +39,12 @@ async def test_fifty_tills_and_twenty_single_use_codes_with_a_limited_promotion(
         await new_member(core, phone=phone)
     pid = await promotion(core, name="Welcome", kind="discount", percent=10, code_only=True, max_uses=7)
     made = await batch(core, pid, kind="unique", count=20)
-    answers = await asyncio.gather(*(confirm(core, receipt(f"M-{n}", [WINE], phone=phone, promo_code=made[n % 20]))
-                                     for n, phone in enumerate(phones)))
+    answers = await asyncio.gather(
+        *(
+            confirm(core, receipt(f"M-{n}", [WINE], phone=phone, promo_code=made[n % 20]))
+            for n, phone in enumerate(phones)
+        )
+    )
     assert sum(a["promo_code"]["applied"] for a, _ in answers) == 7
 
 
@@ -50,8 +55,12 @@ async def test_one_certificate_two_tills_never_overdrawn(core: Core) -> None:
 
     async def pay(n: int) -> int:
         try:
-            answer, _ = await confirm(core, receipt(f"C-{n}", [WINE], phone=f"+7912345670{n % 2}",
-                                                    certificates=[{"number": number, "amount": 60000}]))
+            answer, _ = await confirm(
+                core,
+                receipt(
+                    f"C-{n}", [WINE], phone=f"+7912345670{n % 2}", certificates=[{"number": number, "amount": 60000}]
+                ),
+            )
         except InvalidInput:
             return 0
         return int(answer["certificates"][0]["applied"])
@@ -64,8 +73,9 @@ async def test_one_certificate_two_tills_never_overdrawn(core: Core) -> None:
 async def test_two_refunds_of_one_anonymous_receipt_give_the_certificate_back_once(core: Core) -> None:
     for round_ in range(3):  # the race must be lost the same way every time
         number = await certificate(core, 100000)
-        await confirm(core, receipt(f"A-{round_}", [WINE], phone=None,
-                                    certificates=[{"number": number, "amount": 60000}]))
+        await confirm(
+            core, receipt(f"A-{round_}", [WINE], phone=None, certificates=[{"number": number, "amount": 60000}])
+        )
         assert await certificate_balance(core, number) == 40000
 
         async def whole_refund(n: int, rid: str = f"A-{round_}") -> int:

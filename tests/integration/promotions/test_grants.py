@@ -17,15 +17,15 @@ from tests.integration.core.helpers import member_row, new_member
 
 async def make_grant(core: Core, **body: object) -> int:
     async with core.transaction() as session:
-        return (await grants.create_grant(session, {"name": "We miss you", "points": 300, **body},
-                                          core.clock.now())).id
+        return (await grants.create_grant(session, {"name": "We miss you", "points": 300, **body}, core.clock.now())).id
 
 
 async def test_a_list_grant_runs_once_with_its_own_expiry(core: Core) -> None:
     anna = await new_member(core)
     boris = await new_member(core, phone="+79123456780")
-    grant_id = await make_grant(core, expires_days=14,
-                                members=[str(anna.id), "8 912 345-67-80", boris.card_number, "+70000000000"])
+    grant_id = await make_grant(
+        core, expires_days=14, members=[str(anna.id), "8 912 345-67-80", boris.card_number, "+70000000000"]
+    )
     first = await grants.run_grant(core, core.clock, core.rules, grant_id)
     second = await grants.run_grant(core, core.clock, core.rules, grant_id)
     assert (first["granted"], second["granted"], first["status"]) == (2, 2, "done")
@@ -34,9 +34,13 @@ async def test_a_list_grant_runs_once_with_its_own_expiry(core: Core) -> None:
     async with core.reading() as session:
         lot = (await session.execute(select(Lot).where(Lot.member_id == anna.id, Lot.source == "grant"))).scalar_one()
         assert lot.expires_at == core.clock.now() + timedelta(days=14)
-        assert (await session.execute(select(func.count()).select_from(Entry).where(
-            Entry.kind == "bonus", Entry.comment == "bonus: We miss you"))
-                ).scalar_one() == 2
+        assert (
+            await session.execute(
+                select(func.count())
+                .select_from(Entry)
+                .where(Entry.kind == "bonus", Entry.comment == "bonus: We miss you")
+            )
+        ).scalar_one() == 2
         events = (await session.execute(select(OutboxEvent).where(OutboxEvent.kind == "bonus_granted"))).scalars()
         assert sorted(e.payload["points"] for e in events) == [300, 300]
     core.clock.advance(days=15)  # type: ignore[attr-defined]
@@ -47,8 +51,9 @@ async def test_a_list_grant_runs_once_with_its_own_expiry(core: Core) -> None:
 async def test_a_segment_grant_run_twice_at_once_grants_nobody_twice(core: Core) -> None:
     members = [await new_member(core, phone=f"+7912345670{n}") for n in range(5)]
     async with core.transaction() as session:
-        segment = Segment(name="Lapsed", definition={}, member_count=5, created_at=core.clock.now(),
-                          updated_at=core.clock.now())
+        segment = Segment(
+            name="Lapsed", definition={}, member_count=5, created_at=core.clock.now(), updated_at=core.clock.now()
+        )
         session.add(segment)
         await session.flush()
         session.add_all([SegmentMember(segment_id=segment.id, member_id=m.id) for m in members])

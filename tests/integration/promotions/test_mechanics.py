@@ -27,8 +27,9 @@ async def test_percent_discount_on_a_category_only(core: Core) -> None:
     pid = await promotion(core, name="Pastry −20%", kind="discount", percent=20, categories=["pastry"])
     answer = await calculate(core, receipt("D-1", [COFFEE, CROISSANT]))
     assert [ln["discount"] for ln in answer["lines"]] == [0, 3000]
-    assert answer["lines"][1]["promotions"] == [{"id": pid, "name": "Pastry −20%", "kind": "discount",
-                                                 "discount": 3000}]
+    assert answer["lines"][1]["promotions"] == [
+        {"id": pid, "name": "Pastry −20%", "kind": "discount", "discount": 3000}
+    ]
     assert answer["payable"] == 37000 and answer["accrue"] == 18  # 5% of 370 ₽
 
 
@@ -43,8 +44,9 @@ async def test_amount_off_is_spread_exactly_and_never_exceeds_the_lines(core: Co
 
 async def test_priority_and_combinability(core: Core) -> None:
     await new_member(core)
-    exclusive = await promotion(core, name="Closed sale −25%", kind="discount", percent=25, priority=5,
-                                combinable=False, categories=["wine"])
+    exclusive = await promotion(
+        core, name="Closed sale −25%", kind="discount", percent=25, priority=5, combinable=False, categories=["wine"]
+    )
     await promotion(core, name="Everything −10%", kind="discount", percent=10)
     answer = await calculate(core, receipt("S-1", [COFFEE, WINE]))
     # Wine takes the exclusive sale only; coffee gets the general one.
@@ -60,8 +62,9 @@ async def test_closed_sale_for_a_segment_and_store_and_tier_targeting(core: Core
     member = await new_member(core)
     other = await new_member(core, phone="+79123456780")
     async with core.transaction() as session:
-        segment = Segment(name="VIP", definition={}, member_count=1, created_at=core.clock.now(),
-                          updated_at=core.clock.now())
+        segment = Segment(
+            name="VIP", definition={}, member_count=1, created_at=core.clock.now(), updated_at=core.clock.now()
+        )
         session.add(segment)
         await session.flush()
         session.add(SegmentMember(segment_id=segment.id, member_id=member.id))
@@ -96,8 +99,14 @@ async def test_validity_dates(core: Core) -> None:
 
 async def test_bundle_one_pastry_per_coffee(core: Core) -> None:
     await new_member(core)
-    await promotion(core, name="−30% pastry with coffee", kind="bundle", percent=30, categories=["pastry"],
-                    with_categories=["coffee"])
+    await promotion(
+        core,
+        name="−30% pastry with coffee",
+        kind="bundle",
+        percent=30,
+        categories=["pastry"],
+        with_categories=["coffee"],
+    )
     alone = await calculate(core, receipt("B-1", [line("p1", "pastry", 15000, 2)]))
     assert alone["discount"] == 0
     one_coffee = await calculate(core, receipt("B-2", [COFFEE, line("p1", "pastry", 15000, 2)]))
@@ -120,8 +129,14 @@ async def test_boosted_accrual_for_skus_and_for_receipt_totals(core: Core) -> No
 
 async def test_refund_of_a_bundled_item_returns_what_was_paid_for_it(core: Core) -> None:
     member = await new_member(core)
-    await promotion(core, name="−30% pastry with coffee", kind="bundle", percent=30, categories=["pastry"],
-                    with_categories=["coffee"])
+    await promotion(
+        core,
+        name="−30% pastry with coffee",
+        kind="bundle",
+        percent=30,
+        categories=["pastry"],
+        with_categories=["coffee"],
+    )
     answer, _ = await confirm(core, receipt("R-1", [COFFEE, CROISSANT], redeem=50))
     assert answer["discount"] == 4500 and answer["redeem"]["applied"] == 50
     assert answer["accrue"] == 15  # 5% of (355 − 50) ₽ = 15.25
@@ -140,8 +155,9 @@ async def test_refund_of_a_bundled_item_returns_what_was_paid_for_it(core: Core)
 async def test_promotion_limits_in_all_and_per_member(core: Core) -> None:
     await new_member(core)
     await new_member(core, phone="+79123456780")
-    pid = await promotion(core, name="First two receipts", kind="discount", percent=10, max_uses=2,
-                          max_uses_per_member=1)
+    pid = await promotion(
+        core, name="First two receipts", kind="discount", percent=10, max_uses=2, max_uses_per_member=1
+    )
     first, _ = await confirm(core, receipt("L-1", [WINE]))
     second, _ = await confirm(core, receipt("L-2", [WINE]))
     assert (first["discount"], second["discount"]) == (15000, 0)  # once per member

@@ -55,7 +55,8 @@ class GoogleStub:
 
 
 async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
-        core: Core, client: httpx.AsyncClient, settings: Settings, tmp_path: Path) -> None:
+    core: Core, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
     stub = GoogleStub()
     app = web.Application()
     app.router.add_post("/token", stub.token)
@@ -71,8 +72,13 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
     account = json.loads(account_file.read_text())
     account["token_uri"] = f"http://127.0.0.1:{port}/token"
     account_file.write_text(json.dumps(account))
-    core.settings = settings.model_copy(update={"wallet": settings.wallet.model_copy(update={
-        "google_service_account_file": account_file, "google_api_url": f"http://127.0.0.1:{port}"})})
+    core.settings = settings.model_copy(
+        update={
+            "wallet": settings.wallet.model_copy(
+                update={"google_service_account_file": account_file, "google_api_url": f"http://127.0.0.1:{port}"}
+            )
+        }
+    )
     updater = WalletUpdater()
     worker = Worker(core, {}, listeners=[updater])
     try:
@@ -81,9 +87,16 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         assert stub.patches[-1]["loyaltyPoints"]["balance"] == {"int": 100}
         assert "messages" not in stub.patches[-1]  # registration: a silent update
         for n in range(5):
-            await client.post("/api/v1/purchases", json={
-                "store_id": "s", "receipt_id": str(n), "member": {"phone": "+79123456789"}, "redeem": 10,
-                "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+            await client.post(
+                "/api/v1/purchases",
+                json={
+                    "store_id": "s",
+                    "receipt_id": str(n),
+                    "member": {"phone": "+79123456789"},
+                    "redeem": 10,
+                    "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+                },
+            )
             await worker.process_outbox()
         accruals = stub.patches[1:]
         assert len(accruals) == 5
@@ -91,9 +104,15 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         assert sum(1 for p in accruals if p.get("messages")) == 3  # Google's daily limit
         assert all(m["messageType"] == "TEXT_AND_NOTIFY" for p in accruals for m in p.get("messages", []))
         core.clock.advance(days=1, minutes=1)  # type: ignore[attr-defined]
-        await client.post("/api/v1/purchases", json={
-            "store_id": "s", "receipt_id": "next-day", "member": {"phone": "+79123456789"},
-            "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+        await client.post(
+            "/api/v1/purchases",
+            json={
+                "store_id": "s",
+                "receipt_id": "next-day",
+                "member": {"phone": "+79123456789"},
+                "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+            },
+        )
         await worker.process_outbox()
         assert stub.patches[-1].get("messages")  # a new day, a new allowance
         assert stub.tokens == 1  # the access token is reused

@@ -19,12 +19,14 @@ from wallet.live import WalletUpdater
 TYPE = "pass.dev.loyalty.card"
 
 
-async def test_purchase_pushes_every_registered_device_once(core: Core, client: httpx.AsyncClient, settings: Settings,
-                                                            tmp_path: Path) -> None:
+async def test_purchase_pushes_every_registered_device_once(
+    core: Core, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
     stub = ApnsStub(tmp_path)
     url = await stub.start()
-    core.settings = settings.model_copy(update={"wallet": settings.wallet.model_copy(
-        update={"apns_url": url, "apns_ca_file": stub.ca_file})})
+    core.settings = settings.model_copy(
+        update={"wallet": settings.wallet.model_copy(update={"apns_url": url, "apns_ca_file": stub.ca_file})}
+    )
     updater = WalletUpdater()
     worker = Worker(core, {}, listeners=[updater])
     try:
@@ -34,20 +36,30 @@ async def test_purchase_pushes_every_registered_device_once(core: Core, client: 
         async with core.reading() as session:
             from shared.db.models import Member
 
-            token = (await session.execute(select(Member.wallet_auth_token).where(
-                Member.wallet_serial == serial))).scalar_one()
+            token = (
+                await session.execute(select(Member.wallet_auth_token).where(Member.wallet_serial == serial))
+            ).scalar_one()
         auth = {"Authorization": f"ApplePass {token}"}
         for device, push_token in (("iphone", "tok-iphone"), ("watch", "tok-watch"), ("old", "tok-gone")):
-            r = await client.post(f"/wallet/apple/v1/devices/{device}/registrations/{TYPE}/{serial}",
-                                  json={"pushToken": push_token}, headers=auth)
+            r = await client.post(
+                f"/wallet/apple/v1/devices/{device}/registrations/{TYPE}/{serial}",
+                json={"pushToken": push_token},
+                headers=auth,
+            )
             assert r.status_code == 201
         stub.gone.add("tok-gone")
         before = (await client.get(f"/wallet/apple/v1/passes/{TYPE}/{serial}", headers=auth)).headers["last-modified"]
         core.clock.advance(seconds=5)  # type: ignore[attr-defined]
         for n in range(3):  # a burst: three receipts in one batch of events
-            await client.post("/api/v1/purchases", json={
-                "store_id": "s", "receipt_id": str(n), "member": {"phone": "+79123456789"},
-                "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}]})
+            await client.post(
+                "/api/v1/purchases",
+                json={
+                    "store_id": "s",
+                    "receipt_id": str(n),
+                    "member": {"phone": "+79123456789"},
+                    "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+                },
+            )
         started = time.perf_counter()
         await worker.process_outbox()
         assert time.perf_counter() - started < 1.0
@@ -57,8 +69,9 @@ async def test_purchase_pushes_every_registered_device_once(core: Core, client: 
         async with core.reading() as session:
             left = set((await session.execute(select(WalletRegistration.push_token))).scalars())
         assert left == {"tok-iphone", "tok-watch"}  # 410 unregistered the device
-        after = await client.get(f"/wallet/apple/v1/passes/{TYPE}/{serial}",
-                                 headers={**auth, "If-Modified-Since": before})
+        after = await client.get(
+            f"/wallet/apple/v1/passes/{TYPE}/{serial}", headers={**auth, "If-Modified-Since": before}
+        )
         assert after.status_code == 200  # the tag moved: the device fetches the new balance
     finally:
         await updater.close()

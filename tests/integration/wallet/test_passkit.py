@@ -39,36 +39,88 @@ async def download(client: httpx.AsyncClient, member: dict[str, Any]) -> httpx.R
 
 
 async def test_pass_is_signed_detached_with_the_chain_and_a_signing_time(
-        client: httpx.AsyncClient, member: dict[str, Any], settings: Settings, tmp_path: Path) -> None:
+    client: httpx.AsyncClient, member: dict[str, Any], settings: Settings, tmp_path: Path
+) -> None:
     r = await download(client, member)
     assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.apple.pkpass"
     files = unzip(r.content)
     manifest = json.loads(files["manifest.json"])
-    assert set(manifest) == set(files) - {"manifest.json", "signature"}   # every file is in the manifest
-    for name, digest in manifest.items():                                  # and every hash matches
+    assert set(manifest) == set(files) - {"manifest.json", "signature"}  # every file is in the manifest
+    for name, digest in manifest.items():  # and every hash matches
         assert hashlib.sha1(files[name]).hexdigest() == digest
     (tmp_path / "manifest.json").write_bytes(files["manifest.json"])
     (tmp_path / "signature").write_bytes(files["signature"])
     root = settings.var_dir / "wallet" / "dev-root.pem"
-    verify = subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp_path / "signature"),
-                             "-content", str(tmp_path / "manifest.json"), "-CAfile", str(root), "-purpose", "any",
-                             "-out", "/dev/null"], capture_output=True, text=True, check=False)
+    verify = subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            str(tmp_path / "signature"),
+            "-content",
+            str(tmp_path / "manifest.json"),
+            "-CAfile",
+            str(root),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert verify.returncode == 0, verify.stderr
-    printed = subprocess.run(["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in",
-                              str(tmp_path / "signature")], capture_output=True, text=True, check=True).stdout
+    printed = subprocess.run(
+        ["openssl", "cms", "-cmsout", "-print", "-inform", "DER", "-in", str(tmp_path / "signature")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "signingTime" in printed
-    assert "eContent: <ABSENT>" in printed                                 # detached
-    signer = subprocess.run(["openssl", "x509", "-noout", "-subject", "-in", str(ensure_dev_chain(settings).cert)],
-                            capture_output=True, text=True, check=True).stdout
+    assert "eContent: <ABSENT>" in printed  # detached
+    signer = subprocess.run(
+        ["openssl", "x509", "-noout", "-subject", "-in", str(ensure_dev_chain(settings).cert)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert f"UID = {TYPE}" in signer and "OU = DEVTEAM001" in signer
     (tmp_path / "manifest.json").write_bytes(files["manifest.json"] + b" ")  # tampered content fails
-    assert subprocess.run(["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(tmp_path / "signature"),
-                           "-content", str(tmp_path / "manifest.json"), "-CAfile", str(root), "-purpose", "any",
-                           "-out", "/dev/null"], capture_output=True, check=False).returncode != 0
+    assert (
+        subprocess.run(
+            [
+                "openssl",
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                str(tmp_path / "signature"),
+                "-content",
+                str(tmp_path / "manifest.json"),
+                "-CAfile",
+                str(root),
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+            ],
+            capture_output=True,
+            check=False,
+        ).returncode
+        != 0
+    )
 
 
-async def test_pass_shows_card_balance_tier_and_change_message(client: httpx.AsyncClient,
-                                                               member: dict[str, Any]) -> None:
+async def test_pass_shows_card_balance_tier_and_change_message(
+    client: httpx.AsyncClient, member: dict[str, Any]
+) -> None:
     data = json.loads(unzip((await download(client, member)).content)["pass.json"])
     assert data["barcodes"][0]["message"] == member["card_number"]
     assert data["barcodes"][0]["altText"] == member["card_number"]
@@ -90,8 +142,9 @@ async def test_web_service_round_trip(core: Core, client: httpx.AsyncClient, mem
     serial, token = data["serialNumber"], data["authenticationToken"]
     auth = {"Authorization": f"ApplePass {token}"}
     path = f"/wallet/apple/v1/devices/dev-1/registrations/{TYPE}/{serial}"
-    assert (await client.post(path, json={"pushToken": "t1"}, headers={"Authorization": "ApplePass wrong"})
-            ).status_code == 401
+    assert (
+        await client.post(path, json={"pushToken": "t1"}, headers={"Authorization": "ApplePass wrong"})
+    ).status_code == 401
     assert (await client.post(path, json={"pushToken": "t1"}, headers=auth)).status_code == 201
     assert (await client.post(path, json={"pushToken": "t1"}, headers=auth)).status_code == 200
     assert (await client.post(path, json={"nope": 1}, headers=auth)).status_code == 400
@@ -99,12 +152,15 @@ async def test_web_service_round_trip(core: Core, client: httpx.AsyncClient, mem
     assert listing.status_code == 200 and listing.json()["serialNumbers"] == [serial]
     last = listing.json()["lastUpdated"]
     assert isinstance(last, str)
-    assert (await client.get(f"/wallet/apple/v1/devices/dev-1/registrations/{TYPE}",
-                             params={"passesUpdatedSince": last})).status_code == 204
+    assert (
+        await client.get(f"/wallet/apple/v1/devices/dev-1/registrations/{TYPE}", params={"passesUpdatedSince": last})
+    ).status_code == 204
     latest = await client.get(f"/wallet/apple/v1/passes/{TYPE}/{serial}", headers=auth)
     assert latest.status_code == 200 and "last-modified" in latest.headers
-    again = await client.get(f"/wallet/apple/v1/passes/{TYPE}/{serial}",
-                             headers={**auth, "If-Modified-Since": latest.headers["last-modified"]})
+    again = await client.get(
+        f"/wallet/apple/v1/passes/{TYPE}/{serial}",
+        headers={**auth, "If-Modified-Since": latest.headers["last-modified"]},
+    )
     assert again.status_code == 304
     assert (await client.get(f"/wallet/apple/v1/passes/{TYPE}/{serial}")).status_code == 401
     assert (await client.get(f"/wallet/apple/v1/passes/{TYPE}/nope", headers=auth)).status_code == 401

@@ -28,8 +28,10 @@ def test_each_routing_check_of_the_policy_is_in_the_statement(fresh_statements: 
     statement = sql.statement(("telegram", "sms"))
     assert checks_for(sql.KIND) == ("addressed", "reachable", "consented", "under_cap")
     for ch, address in (("telegram", "telegram"), ("sms", "phone")):
-        assert (f"WHEN x.{address} IS NOT NULL AND NOT '{ch}' = ANY(coalesce(d.channels, '{{}}')) "
-                f"AND '{ch}' = ANY(g.channels) AND NOT '{ch}' = ANY(coalesce(c.channels, '{{}}'))") in statement
+        assert (
+            f"WHEN x.{address} IS NOT NULL AND NOT '{ch}' = ANY(coalesce(d.channels, '{{}}')) "
+            f"AND '{ch}' = ANY(g.channels) AND NOT '{ch}' = ANY(coalesce(c.channels, '{{}}'))"
+        ) in statement
     assert "LEFT JOIN granted g" in statement
     assert "LEFT JOIN capped c" in statement
     assert "'campaign', true," in statement
@@ -37,10 +39,12 @@ def test_each_routing_check_of_the_policy_is_in_the_statement(fresh_statements: 
     assert "{" + "facts}" not in statement
 
 
-def test_a_policy_without_consent_or_cap_drops_those_tests(fresh_statements: None,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(POLICIES, sql.KIND, KindPolicy(quiet_hours=True, promotional=False, needs_consent=False,
-                                                       email_alongside=False))
+def test_a_policy_without_consent_or_cap_drops_those_tests(
+    fresh_statements: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(
+        POLICIES, sql.KIND, KindPolicy(quiet_hours=True, promotional=False, needs_consent=False, email_alongside=False)
+    )
     statement = sql.statement(("sms",))
     assert "g.channels" not in statement
     assert "granted" not in statement
@@ -56,6 +60,12 @@ def test_a_routing_check_without_sql_is_refused(fresh_statements: None, monkeypa
 
 
 def test_the_campaigns_package_imports_under_python_O() -> None:
-    done = subprocess.run([sys.executable, "-O", "-c", "import notifications.campaigns, notifications.worker"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-O", "-c", "import notifications.campaigns, notifications.worker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr

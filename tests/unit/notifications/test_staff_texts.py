@@ -90,8 +90,17 @@ def test_the_fields_filters_and_if_render(text: str, expected: str) -> None:
 HUGE = "9" * 3000  # a product of two such numbers has too many digits to print
 
 
-@pytest.mark.parametrize("text", ['{{ "x" * 999999999 }}', '{{ "%999999999s" % 1 }}', "{{ [1] * 999999999 }}",
-                                  "{{ balance / 0 }}", "{{ name < 5 }}", f"{{{{ {HUGE} * {HUGE} }}}}"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{{ "x" * 999999999 }}',
+        '{{ "%999999999s" % 1 }}',
+        "{{ [1] * 999999999 }}",
+        "{{ balance / 0 }}",
+        "{{ name < 5 }}",
+        f"{{{{ {HUGE} * {HUGE} }}}}",
+    ],
+)
 def test_what_only_fails_at_rendering_fails_as_a_refusal_without_building_anything_huge(text: str) -> None:
     with pytest.raises(TextRefused) as refused:
         render_staff_text(text, dict(SAMPLE))
@@ -109,19 +118,35 @@ def test_output_is_capped() -> None:
 
 def test_the_sandbox_has_no_globals_and_only_our_filters() -> None:
     assert sandbox.globals == {}
-    assert set(sandbox.filters) == {"points", "upper", "lower", "capitalize", "title", "trim", "default", "round",
-                                    "abs", "int"}
+    assert set(sandbox.filters) == {
+        "points",
+        "upper",
+        "lower",
+        "capitalize",
+        "title",
+        "trim",
+        "default",
+        "round",
+        "abs",
+        "int",
+    }
     assert "callable" not in sandbox.tests
     assert "sameas" not in sandbox.tests
 
 
-@pytest.mark.parametrize(("text", "en", "ru"), [
-    ("{{ cycler.__init__ }}", "{{ cycler }} is not a member field; the fields are name, card",
-     "{{ cycler }} — не поле участника; поля: name, card"),
-    ("{% for x in y %}{% endfor %}", "{% for %} is not allowed", "{% for %} использовать нельзя"),
-    ("{{ name|e }}", "the filter |e is not available; the filters are points", "фильтра |e нет; фильтры: points"),
-    ("a\n{{ name", "line 2: the {{ … }} or {% … %} marks", "строка 2: метки {{ … }} или {% … %}"),
-])
+@pytest.mark.parametrize(
+    ("text", "en", "ru"),
+    [
+        (
+            "{{ cycler.__init__ }}",
+            "{{ cycler }} is not a member field; the fields are name, card",
+            "{{ cycler }} — не поле участника; поля: name, card",
+        ),
+        ("{% for x in y %}{% endfor %}", "{% for %} is not allowed", "{% for %} использовать нельзя"),
+        ("{{ name|e }}", "the filter |e is not available; the filters are points", "фильтра |e нет; фильтры: points"),
+        ("a\n{{ name", "line 2: the {{ … }} or {% … %} marks", "строка 2: метки {{ … }} или {% … %}"),
+    ],
+)
 def test_a_refusal_is_said_so_a_marketer_understands_it_in_ru_and_en(text: str, en: str, ru: str) -> None:
     refusal: Any = refusal_of(text)
     assert en in refusal.text("en")

@@ -21,9 +21,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "push_subscriptions",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("member_id", sa.Uuid(), nullable=False),
         sa.Column("endpoint", sa.String(length=2000), nullable=False),
         sa.Column("p256dh", sa.String(length=200), nullable=False),
@@ -39,9 +37,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_push_subscriptions")),
         sa.UniqueConstraint("endpoint", name=op.f("uq_push_subscriptions_endpoint")),
     )
-    op.create_index(
-        op.f("ix_push_subscriptions_member_id"), "push_subscriptions", ["member_id"], unique=False
-    )
+    op.create_index(op.f("ix_push_subscriptions_member_id"), "push_subscriptions", ["member_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -34,10 +34,12 @@ def upgrade() -> None:
         "segment_members",
         sa.Column("segment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("member_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["segment_id"], ["segments.id"], name=op.f("fk_segment_members_segment_id_segments"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["member_id"], ["members.id"], name=op.f("fk_segment_members_member_id_members"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["segment_id"], ["segments.id"], name=op.f("fk_segment_members_segment_id_segments"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_segment_members_member_id_members"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("segment_id", "member_id", name=op.f("pk_segment_members")),
     )
     op.create_index("ix_segment_members_member_id", "segment_members", ["member_id"])

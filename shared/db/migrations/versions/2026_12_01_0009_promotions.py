@@ -36,8 +36,10 @@ def upgrade() -> None:
         sa.Column("code_only", sa.Boolean(), nullable=False),
         _time("starts_at", True),
         _time("ends_at", True),
-        *(sa.Column(name, JSON, nullable=False) for name in (
-            "store_ids", "tier_codes", "segment_ids", "skus", "categories", "with_skus", "with_categories")),
+        *(
+            sa.Column(name, JSON, nullable=False)
+            for name in ("store_ids", "tier_codes", "segment_ids", "skus", "categories", "with_skus", "with_categories")
+        ),
         sa.Column("min_total", sa.BigInteger(), nullable=False),
         sa.Column("percent", sa.Integer(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
@@ -60,10 +62,15 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Uuid(), nullable=True),
         sa.Column("purchase_id", sa.Uuid(), nullable=False),
         _time("created_at"),
-        sa.ForeignKeyConstraint(["promotion_id"], ["promotions.id"],
-                                name=op.f("fk_promotion_uses_promotion_id_promotions"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["purchase_id"], ["purchases.id"],
-                                name=op.f("fk_promotion_uses_purchase_id_purchases"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["promotion_id"],
+            ["promotions.id"],
+            name=op.f("fk_promotion_uses_promotion_id_promotions"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["purchase_id"], ["purchases.id"], name=op.f("fk_promotion_uses_purchase_id_purchases"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_promotion_uses")),
         sa.UniqueConstraint("promotion_id", "purchase_id", name="uq_promotion_uses_promotion_purchase"),
     )
@@ -78,8 +85,12 @@ def upgrade() -> None:
         sa.Column("total_limit", sa.BigInteger(), nullable=True),
         sa.Column("per_member_limit", sa.Integer(), nullable=True),
         _time("created_at"),
-        sa.ForeignKeyConstraint(["promotion_id"], ["promotions.id"],
-                                name=op.f("fk_promo_code_batches_promotion_id_promotions"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["promotion_id"],
+            ["promotions.id"],
+            name=op.f("fk_promo_code_batches_promotion_id_promotions"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_promo_code_batches")),
     )
     op.create_table(
@@ -89,8 +100,12 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("uses", sa.BigInteger(), nullable=False),
         sa.Column("max_uses", sa.BigInteger(), nullable=True),
-        sa.ForeignKeyConstraint(["batch_id"], ["promo_code_batches.id"],
-                                name=op.f("fk_promo_codes_batch_id_promo_code_batches"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["batch_id"],
+            ["promo_code_batches.id"],
+            name=op.f("fk_promo_codes_batch_id_promo_code_batches"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_promo_codes")),
         sa.UniqueConstraint("code", name=op.f("uq_promo_codes_code")),
     )
@@ -104,10 +119,12 @@ def upgrade() -> None:
         sa.Column("purchase_id", sa.Uuid(), nullable=False),
         sa.Column("released", sa.Boolean(), nullable=False),
         _time("created_at"),
-        sa.ForeignKeyConstraint(["code_id"], ["promo_codes.id"],
-                                name=op.f("fk_promo_code_uses_code_id_promo_codes"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["purchase_id"], ["purchases.id"],
-                                name=op.f("fk_promo_code_uses_purchase_id_purchases"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["code_id"], ["promo_codes.id"], name=op.f("fk_promo_code_uses_code_id_promo_codes"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["purchase_id"], ["purchases.id"], name=op.f("fk_promo_code_uses_purchase_id_purchases"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_promo_code_uses")),
         sa.UniqueConstraint("code_id", "purchase_id", name="uq_promo_code_uses_code_purchase"),
     )
@@ -135,9 +152,12 @@ def upgrade() -> None:
         sa.Column("purchase_id", sa.Uuid(), nullable=True),
         sa.Column("refund_id", sa.String(length=64), nullable=True),
         _time("created_at"),
-        sa.ForeignKeyConstraint(["certificate_id"], ["gift_certificates.id"],
-                                name=op.f("fk_certificate_operations_certificate_id_gift_certificates"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["certificate_id"],
+            ["gift_certificates.id"],
+            name=op.f("fk_certificate_operations_certificate_id_gift_certificates"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_certificate_operations")),
     )
     op.create_index("ix_certificate_operations_certificate_id", "certificate_operations", ["certificate_id"])
@@ -165,10 +185,15 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Uuid(), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
         _time("created_at"),
-        sa.ForeignKeyConstraint(["grant_id"], ["bonus_grants.id"],
-                                name=op.f("fk_bonus_grant_members_grant_id_bonus_grants"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["member_id"], ["members.id"],
-                                name=op.f("fk_bonus_grant_members_member_id_members"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["grant_id"],
+            ["bonus_grants.id"],
+            name=op.f("fk_bonus_grant_members_grant_id_bonus_grants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_bonus_grant_members_member_id_members"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bonus_grant_members")),
         sa.UniqueConstraint("grant_id", "member_id", name="uq_bonus_grant_members_grant_member"),
     )

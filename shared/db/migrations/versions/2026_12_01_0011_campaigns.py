@@ -49,8 +49,12 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=16), nullable=False),
         sa.Column("weight", sa.Integer(), nullable=False),
         sa.Column("templates", JSON, nullable=False),
-        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE",
-                                name=op.f("fk_campaign_variants_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_campaign_variants_campaign_id_campaigns"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_variants")),
         sa.UniqueConstraint("campaign_id", "code", name="uq_campaign_variants_campaign_code"),
     )
@@ -60,8 +64,12 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Uuid(), nullable=False),
         sa.Column("variant", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=True),
-        sa.ForeignKeyConstraint(["campaign_id"], ["campaigns.id"], ondelete="CASCADE",
-                                name=op.f("fk_campaign_members_campaign_id_campaigns")),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_campaign_members_campaign_id_campaigns"),
+        ),
         sa.PrimaryKeyConstraint("campaign_id", "member_id", name=op.f("pk_campaign_members")),
     )
     op.create_index("ix_campaign_members_campaign_variant", "campaign_members", ["campaign_id", "variant"])
@@ -86,8 +94,12 @@ def upgrade() -> None:
         sa.Column("entered_at", WHEN, nullable=False),
         sa.Column("next_at", WHEN, nullable=False),
         sa.Column("updated_at", WHEN, nullable=False),
-        sa.ForeignKeyConstraint(["chain_id"], ["trigger_chains.id"], ondelete="CASCADE",
-                                name=op.f("fk_chain_progress_chain_id_trigger_chains")),
+        sa.ForeignKeyConstraint(
+            ["chain_id"],
+            ["trigger_chains.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_chain_progress_chain_id_trigger_chains"),
+        ),
         sa.PrimaryKeyConstraint("chain_id", "member_id", name=op.f("pk_chain_progress")),
     )
     op.create_index("ix_chain_progress_due", "chain_progress", ["status", "next_at"])

@@ -30,20 +30,27 @@ def upgrade() -> None:
     with op.batch_alter_table("campaign_members") as batch:
         batch.drop_constraint("fk_campaign_members_campaign_id_campaigns", type_="foreignkey")
     op.drop_index("ix_messages_provider", table_name="messages")
-    op.create_index("ix_messages_provider", "messages", ["channel", "provider_id"],
-                    postgresql_where=sa.text("provider_id IS NOT NULL"),
-                    sqlite_where=sa.text("provider_id IS NOT NULL"))
+    op.create_index(
+        "ix_messages_provider",
+        "messages",
+        ["channel", "provider_id"],
+        postgresql_where=sa.text("provider_id IS NOT NULL"),
+        sqlite_where=sa.text("provider_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_messages_provider", table_name="messages")
     op.create_index("ix_messages_provider", "messages", ["channel", "provider_id"])
     with op.batch_alter_table("campaign_members") as batch:
-        batch.create_foreign_key("fk_campaign_members_campaign_id_campaigns", "campaigns", ["campaign_id"], ["id"],
-                                 ondelete="CASCADE")
+        batch.create_foreign_key(
+            "fk_campaign_members_campaign_id_campaigns", "campaigns", ["campaign_id"], ["id"], ondelete="CASCADE"
+        )
     op.create_index("ix_campaign_members_campaign_variant", "campaign_members", ["campaign_id", "variant"])
     with op.batch_alter_table("segment_members") as batch:
-        batch.create_foreign_key("fk_segment_members_segment_id_segments", "segments", ["segment_id"], ["id"],
-                                 ondelete="CASCADE")
-        batch.create_foreign_key("fk_segment_members_member_id_members", "members", ["member_id"], ["id"],
-                                 ondelete="CASCADE")
+        batch.create_foreign_key(
+            "fk_segment_members_segment_id_segments", "segments", ["segment_id"], ["id"], ondelete="CASCADE"
+        )
+        batch.create_foreign_key(
+            "fk_segment_members_member_id_members", "members", ["member_id"], ["id"], ondelete="CASCADE"
+        )
