@@ -54,7 +54,7 @@ test-pgbouncer: install services ## The tests marked `pgbouncer`, through PgBoun
 	./.ci/pgbouncer
 	LOYALTY_TEST_DB=pgbouncer $(BIN)/pytest -m pgbouncer $(PYTEST_ARGS)
 
-lint: install ## ruff and mypy
+lint: install ## ruff check, ruff format --check and mypy strict on every package
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install services ## Benchmarks; figures printed and written to bench/results/

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -27,10 +28,8 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     mem = 0
-    try:
+    with contextlib.suppress(OSError, ValueError, IndexError):
         mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    except (OSError, ValueError, IndexError):
-        pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -66,9 +65,9 @@ def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return process
-        except OSError:
+        except OSError as exc:
             if process.poll() is not None:
-                raise RuntimeError("server exited during start")
+                raise RuntimeError("server exited during start") from exc
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not start")

@@ -141,7 +141,8 @@ async def run_worker(url: str, count: int, mode: str) -> dict[str, Any]:
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=30)
-    assert first is not None and last is not None
+    assert first is not None
+    assert last is not None
     rate = (last[1] - first[1]) / (last[0] - first[0])
     return {
         "mode": mode,

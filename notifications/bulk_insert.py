@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_PG = postgresql.dialect()
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect __init__ is untyped
 _SQL: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
 
 
@@ -41,7 +41,7 @@ async def insert_ignoring_conflicts(
 ) -> None:
     if not rows:
         return
-    if session.bind.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=list(conflict))
         await session.execute(stmt, rows)
         return

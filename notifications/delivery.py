@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -99,7 +100,7 @@ async def fall_through(session: AsyncSession, settings: Settings, message: Messa
     if chosen is None:
         return False
     channel, rest = chosen
-    where = {
+    where: dict[str, Any] = {
         "source": message.source,
         "recipient": message.recipient,
         "member_id": message.member_id,

@@ -32,7 +32,7 @@ def worker_identity() -> str:
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 async def beat(core: Core, worker_id: str, host: str, pid: int, started_at: datetime) -> None:

@@ -30,7 +30,7 @@ async def record_delivery_report(
         else:
             return False
         message = (
-            await session.execute(stmt.with_for_update() if session.bind.dialect.name == "postgresql" else stmt)
+            await session.execute(stmt.with_for_update() if session.get_bind().dialect.name == "postgresql" else stmt)
         ).scalar_one_or_none()
         if message is None:
             return False

@@ -114,7 +114,7 @@ class PushSettings(_Section):
 class WalletSettings(_Section):
     model_config = SettingsConfigDict(env_prefix="LOYALTY_WALLET_", extra="ignore", frozen=True)
 
-    apple_pass_type_id: str = "pass.dev.loyalty.card"
+    apple_pass_type_id: str = "pass.dev.loyalty.card"  # noqa: S105 - an identifier, not a secret
     apple_team_id: str = "DEVTEAM001"
     apple_cert_file: Path | None = None
     apple_key_file: Path | None = None

@@ -66,7 +66,7 @@ async def emit(
         "dedup_key": dedup_key,
         "attempts": 0,
     }
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(insert(OutboxEvent).values(**values).on_conflict_do_nothing())
 
 

@@ -104,7 +104,7 @@ def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
     birth = None
     if text("birth_date", 10):
         birth = date.fromisoformat(raw["birth_date"].strip())
-        if not date(1900, 1, 1) <= birth <= date.today():
+        if not date(1900, 1, 1) <= birth <= date.today():  # noqa: DTZ011 - a sanity bound, the server day will do
             raise ValueError("birth_date out of range")
     balance_text = text("balance", 12) or "0"
     if not balance_text.isdigit():

@@ -185,6 +185,8 @@ async def open_birthday_windows(core: Core, rules: ProgramRules, as_of: datetime
             )
         ).all()
         for member_id, birth_date, time_zone in members:
+            if birth_date is None:  # birth_mmdd is set only with a birth date
+                continue
             today = as_of.astimezone(member_zone(rules, time_zone)).date()
             for year in (today.year, today.year + 1):
                 birthday = birthday_in_year(birth_date, year)

@@ -37,7 +37,7 @@ from shared.ledger_plan import (  # the lot statuses are read as ledger.AVAILABL
 async def lock_member(session: AsyncSession, member_id: uuid.UUID) -> Member:
     """Load a member for writing; concurrent writers to the same member queue here."""
     stmt = select(Member).where(Member.id == member_id)
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     member = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if member is None:

@@ -239,9 +239,11 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
         lines=request.lines,
         segments=member.segment_ids if member else None,
     )
-    pricing: Pricing = await checkout.claim(
-        conn, offer, lambda o: price_receipt(rules, request, member, at, strict=True, offer=o)
-    )  # type: ignore[arg-type]
+
+    def price(o: Offer) -> Pricing:  # the till's MemberState carries every field price_receipt reads
+        return price_receipt(rules, request, member, at, strict=True, offer=o)  # type: ignore[arg-type]
+
+    pricing: Pricing = await checkout.claim(conn, offer, price)
     purchase_id = uuid.uuid4()
     answer: dict[str, Any] = {"purchase_id": str(purchase_id)}
     row = {
@@ -380,9 +382,8 @@ def _line_record(line: Any, discount: int) -> dict[str, Any]:
 
 
 async def _stored_answer(conn: AsyncConnection, request: ReceiptRequest) -> dict[str, Any] | None:
-    found = (
-        await conn.execute(_STORED, {"store_id": request.store_id, "receipt_id": request.receipt_id})
-    ).one_or_none()
+    key = {"store_id": request.store_id, "receipt_id": request.receipt_id}
+    found = (await conn.execute(_STORED, key)).one_or_none()
     if found is None:
         return None
     if found.request_hash != request.body_hash:

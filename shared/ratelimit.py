@@ -87,7 +87,7 @@ class DatabaseRateLimits(RateLimits):
 
     async def hit(self, key: str, window_seconds: float, now: datetime) -> Counter:
         moment = now.timestamp()
-        table: Table = RateLimitCounter.__table__  # type: ignore[assignment]
+        table: Table = RateLimitCounter.__table__
         dialect = self.core.engine.dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         values = insert(table).values(key=_key(key), hits=1, last_at=moment, resets_at=moment + window_seconds)

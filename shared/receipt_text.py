@@ -4,53 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.plurals import points_text
+from shared import i18n
+from shared.i18n import LANGUAGES, points_text
 from shared.program import ProgramRules
 
-TEXTS = {
-    "ru": {
-        "redeemed": "Списано баллов: {n}",
-        "accrue_pending": "Будет начислено: {n} (через {h} ч)",
-        "accrue_now": "Начислено баллов: {n}",
-        "birthday": "С днём рождения! Начисление {p}%",
-        "balance": "Баланс: {n}",
-        "anonymous": "Покажите карту лояльности, чтобы получать баллы",
-        "promotion_discount": "Акция «{name}»: скидка {money}",
-        "promotion_points": "Акция «{name}»: +{points}",
-        "code_applied": "Промокод {code} применён",
-        "code_refused": "Промокод {code} не применён: {reason}",
-        "certificate": "Сертификат {number}: оплачено {money}, остаток {left}",
-    },
-    "en": {
-        "redeemed": "Points redeemed: {n}",
-        "accrue_pending": "Points to be earned: {n} (in {h} h)",
-        "accrue_now": "Points earned: {n}",
-        "birthday": "Happy birthday! Earning {p}%",
-        "balance": "Balance: {n}",
-        "anonymous": "Show your loyalty card to earn points",
-        "promotion_discount": 'Promotion "{name}": discount {money}',
-        "promotion_points": 'Promotion "{name}": +{points}',
-        "code_applied": "Promo code {code} applied",
-        "code_refused": "Promo code {code} not applied: {reason}",
-        "certificate": "Certificate {number}: paid {money}, left {left}",
-    },
-}
+CONTEXT = "receipt"  # the till's part of the message catalogue (shared/locales), msgid = key
+# Why a code or certificate was refused, as the receipt prints it (the API's `reason` stays English):
+# msgctxt "receipt_reason", msgid = the English reason.
+REASONS_CONTEXT = "receipt_reason"
 
-# Why a code or certificate was refused, as the receipt prints it (the API's `reason` stays English).
-REASONS = {
-    "ru": {
-        "unknown promo code": "неизвестный код",
-        "promotion is not active": "акция не действует",
-        "promo code is not valid yet": "ещё не действует",
-        "promo code expired": "срок действия истёк",
-        "promo code already used": "код уже использован",
-        "promo code limit reached": "лимит использований исчерпан",
-        "promo code already used by this member": "вы уже использовали этот код",
-        "identify the member to use this promo code": "нужна карта лояльности",
-        "promo code is not valid for this store or member": "не действует в этом магазине или для этой карты",
-        "nothing on the receipt qualifies": "в чеке нет подходящих товаров",
-    },
-}
+
+def _language(language: str) -> str:
+    """The till prints English for a language we do not have (the API's own language)."""
+    return language if language in LANGUAGES else "en"
+
+
+def _texts(language: str) -> dict[str, str]:
+    language = _language(language)
+    return {key: i18n.text(language, CONTEXT, key) for key in i18n.keys(CONTEXT)}
 
 
 def money(kopecks: int) -> str:
@@ -60,7 +31,7 @@ def money(kopecks: int) -> str:
 def promotion_lines(
     language: str, promotions: list[dict[str, Any]], code: dict[str, Any] | None, certificates: list[dict[str, Any]]
 ) -> list[str]:
-    text = TEXTS.get(language, TEXTS["en"])
+    text = _texts(language)
     lines = []
     for p in promotions:
         if p["discount"]:
@@ -71,7 +42,7 @@ def promotion_lines(
         if code["applied"]:
             lines.append(text["code_applied"].format(code=code["code"]))
         else:
-            reason = REASONS.get(language, {}).get(code["reason"], code["reason"])
+            reason = i18n.text(_language(language), REASONS_CONTEXT, code["reason"])
             lines.append(text["code_refused"].format(code=code["code"], reason=reason))
     for cert in certificates:
         if cert["applied"]:
@@ -94,7 +65,7 @@ def receipt_lines(
     code: dict[str, Any] | None = None,
     certificates: list[dict[str, Any]] | None = None,
 ) -> list[str]:
-    text = TEXTS.get(rules.language, TEXTS["en"])
+    text = _texts(rules.language)
     lines = promotion_lines(rules.language, promotions or [], code, certificates or [])
     if balance_after is None:
         return [*lines, text["anonymous"]]

@@ -171,7 +171,8 @@ def parse_receipt(body: Any, now: datetime) -> ReceiptRequest:
         promo_code = None
     certificates = _parse_certificates(problems, body.get("certificates"))
     problems.raise_if_any("The receipt has invalid fields.")
-    assert store_id is not None and receipt_id is not None
+    assert store_id is not None
+    assert receipt_id is not None
     return ReceiptRequest(
         store_id=store_id,
         receipt_id=receipt_id,

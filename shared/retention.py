@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, delete, or_, select, update
+from sqlalchemy import ColumnElement, String, delete, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.clock import Clock
 from shared.config import RetentionSettings
@@ -96,16 +97,21 @@ async def blank_old_messages(core: Core, cutoff: object, batch: int) -> int:
             return done
 
 
-async def _delete_in_batches(core: Core, id_column: object, where: object, batch: int) -> int:
+async def _delete_in_batches(
+    core: Core,
+    id_column: InstrumentedAttribute[Any],
+    where: ColumnElement[bool],
+    batch: int,
+) -> int:
     done = 0
-    model = id_column.class_  # type: ignore[attr-defined]
+    model = id_column.class_
     while True:
         async with core.transaction() as session:
             ids = list(
                 (await session.execute(select(id_column).where(where).order_by(id_column).limit(batch))).scalars()
             )
             if ids:
-                await session.execute(delete(model).where(id_column.in_(ids)))  # type: ignore[attr-defined]
+                await session.execute(delete(model).where(id_column.in_(ids)))
         done += len(ids)
         if len(ids) < batch:
             return done

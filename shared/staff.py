@@ -15,6 +15,7 @@ from shared import audit
 from shared.clock import Clock
 from shared.db.models.console import StaffAccount
 from shared.errors import Conflict, FieldErrors, NotFound
+from shared.i18n import LANGUAGES
 from shared.members import EMAIL_RE
 
 ADMIN, MARKETER, ANALYST, SUPPORT = "admin", "marketer", "analyst", "support"
@@ -47,10 +48,11 @@ class StaffView:
     email: str
     role: str
     generation: int = 0  # the account's session generation when this view was read
+    language: str | None = None  # the console language picked; None follows the browser
 
 
 def view(account: StaffAccount) -> StaffView:
-    return StaffView(account.id, account.email, account.role, account.session_generation or 0)
+    return StaffView(account.id, account.email, account.role, account.session_generation or 0, account.language)
 
 
 def _end_sessions(account: StaffAccount) -> None:
@@ -114,6 +116,19 @@ async def authenticate(session: AsyncSession, clock: Clock, email: str, password
 async def active_staff(session: AsyncSession, staff_id: int) -> StaffAccount | None:
     account = await session.get(StaffAccount, staff_id)
     return account if account is not None and account.active else None
+
+
+async def set_language(session: AsyncSession, staff_id: int, language: str | None) -> StaffAccount:
+    """The console language this person picked (one of shared.i18n.LANGUAGES), or None to follow the browser."""
+    if language is not None and language not in LANGUAGES:
+        errors = FieldErrors()
+        errors.add("language", f"must be one of {', '.join(LANGUAGES)}")
+        errors.raise_if_any()
+    account = await active_staff(session, staff_id)
+    if account is None:
+        raise NotFound("No such staff member.")
+    account.language = language
+    return account
 
 
 async def list_staff(session: AsyncSession) -> list[StaffAccount]:

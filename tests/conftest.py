@@ -127,7 +127,8 @@ async def empty_tables(core: Core) -> None:
                 (
                     await session.execute(
                         text(
-                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                            "SELECT tablename FROM pg_tables "
+                            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
                         )
                     )
                 )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from datetime import UTC, datetime
 
+import certifi
 import httpx
 
 from shared.config import Settings
@@ -30,14 +32,10 @@ class ApnsClient:
             if creds.root is not None and settings.wallet.apns_url == APPLE_GATEWAY
             else None
         )
-        verify: str | bool = str(settings.wallet.apns_ca_file) if settings.wallet.apns_ca_file else True
-        self.http = httpx.AsyncClient(
-            http2=True,
-            base_url=settings.wallet.apns_url,
-            timeout=10,
-            cert=(str(creds.cert), str(creds.key)),
-            verify=verify,
-        )
+        # one TLS context: our client certificate, and the gateway's CA (certifi's, as httpx's default)
+        tls = ssl.create_default_context(cafile=str(settings.wallet.apns_ca_file or certifi.where()))
+        tls.load_cert_chain(str(creds.cert), str(creds.key))
+        self.http = httpx.AsyncClient(http2=True, base_url=settings.wallet.apns_url, timeout=10, verify=tls)
 
     async def push(self, token: str) -> int:
         """Push to one device; returns the HTTP status (0 when APNs could not be reached)."""

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.config import Settings
 from shared.db.models import Member
 from shared.db.models.wallet import GoogleNotice
+from shared.i18n import pgettext, points_text
 from shared.program import ProgramRules
 from wallet.google_keys import class_id, object_id, service_account, signing_key
 
@@ -136,7 +137,8 @@ async def sync_member(
     await client.ensure_class(rules)
     body = loyalty_object(settings, rules, member)
     if kinds & NOTIFY_KINDS and await may_notify(session, member.id, now):
-        text = ("Баланс: {n} баллов" if member.language == "ru" else "Balance: {n} points").format(n=member.available)
+        points = points_text(member.available, member.language)
+        text = pgettext(member.language, "wallet", "balance_notice", points=points)
         body["messages"] = [
             {
                 "id": f"update-{int(now.timestamp())}",

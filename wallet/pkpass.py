@@ -10,32 +10,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from shared import i18n
 from shared.config import Settings
 from wallet.signing import PassSigner
 
-LABELS = {
-    "ru": {
-        "balance": "Баллы",
-        "pending": "Ожидают",
-        "tier": "Уровень",
-        "name": "Владелец",
-        "card": "Номер карты",
-        "change": "Баланс: %@ баллов",
-        "about": "О программе",
-        "rules": "Баллы начисляются за покупки и становятся доступны через 24 часа. Баллами можно оплатить "
-        "до 70% покупки.",
-    },
-    "en": {
-        "balance": "Points",
-        "pending": "Pending",
-        "tier": "Tier",
-        "name": "Member",
-        "card": "Card number",
-        "change": "Balance: %@ points",
-        "about": "About",
-        "rules": "Points are earned on purchases and become usable after 24 hours. Points pay up to 70% of a purchase.",
-    },
-}
+CONTEXT = "wallet"  # the pass's labels in the message catalogue (shared/locales), msgid = key
+LABEL_KEYS = ("balance", "pending", "tier", "name", "card", "change", "about", "rules")
 
 
 @dataclass(frozen=True)
@@ -53,7 +33,7 @@ class PassData:
 
 def pass_json(settings: Settings, data: PassData) -> dict[str, Any]:
     w = settings.wallet
-    text = LABELS.get(data.language, LABELS["ru"])
+    text = {key: i18n.text(data.language, CONTEXT, key) for key in LABEL_KEYS}
     secondary = [{"key": "pending", "label": text["pending"], "value": data.pending}]
     if data.name:
         secondary.append({"key": "name", "label": text["name"], "value": data.name})

@@ -57,4 +57,4 @@ def navigate(
         return Response(
             b"", status_code=htmx_status, headers={"HX-Redirect": location, **(headers or {})}, cookies=cookies
         )
-    return Redirect(location, status_code=303, cookies=cookies, headers=headers)  # type: ignore[return-value]
+    return Redirect(location, status_code=303, cookies=cookies, headers=headers)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
@@ -41,7 +42,7 @@ def registry() -> CollectorRegistry:
     from prometheus_client import multiprocess
 
     combined = CollectorRegistry()
-    multiprocess.MultiProcessCollector(combined)
+    multiprocess.MultiProcessCollector(combined)  # type: ignore[no-untyped-call]  # prometheus_client is untyped here
     return combined
 
 
@@ -105,10 +106,10 @@ async def database_metrics(core: Core, settings: Settings) -> list[Metric]:
         "1 when a certificate expires within LOYALTY_CERT_WARNING_DAYS (or is unreadable)",
         labels=["certificate"],
     )
-    for state in certificates(settings, now):
-        if state.days_left is not None:
-            certs.add_metric([state.name], state.days_left)
-        warn.add_metric([state.name], 1 if state.warning(settings) else 0)
+    for cert in certificates(settings, now):
+        if cert.days_left is not None:
+            certs.add_metric([cert.name], cert.days_left)
+        warn.add_metric([cert.name], 1 if cert.warning(settings) else 0)
     return [depth, oldest, events, events_age, beat, leader, certs, warn]
 
 
@@ -125,7 +126,7 @@ async def render(core: Core, settings: Settings, with_database: bool = True) -> 
     body = generate_latest(registry())
     if with_database:
         snapshot = CollectorRegistry(auto_describe=False)
-        snapshot.register(_Snapshot(await database_metrics(core, settings)))  # type: ignore[arg-type]
+        snapshot.register(_Snapshot(await database_metrics(core, settings)))
         body += generate_latest(snapshot)
     return body
 
@@ -165,7 +166,7 @@ class ObserveMiddleware:
         self.access_log = logging.getLogger("loyalty.access") if settings.access_log else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
 
 from shared.core import Core
 from shared.db.models import Member
@@ -53,7 +54,9 @@ def _pass_response(body: bytes, member: Member) -> Response[bytes]:
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
-async def download(core: CoreDep, filename: str, expires: int, sig: str) -> Response[bytes]:
+async def download(
+    core: CoreDep, filename: FromPath[str], expires: FromQuery[int], sig: FromQuery[str]
+) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
     serial = filename.removesuffix(".pkpass")
     if not verify_pass_signature(core.settings.secret, serial, expires, sig, core.clock.now()):
@@ -69,7 +72,11 @@ async def download(core: CoreDep, filename: str, expires: int, sig: str) -> Resp
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
 async def register(
-    request: Request[Any, Any, Any], core: CoreDep, device: str, pass_type: str, serial: str
+    request: Request[Any, Any, Any],
+    core: CoreDep,
+    device: FromPath[str],
+    pass_type: FromPath[str],
+    serial: FromPath[str],
 ) -> Response[None]:
     _check_type(core, pass_type)
     try:
@@ -89,7 +96,13 @@ async def register(
 
 
 @delete("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=200)
-async def unregister(request: Request[Any, Any, Any], core: CoreDep, device: str, pass_type: str, serial: str) -> None:
+async def unregister(
+    request: Request[Any, Any, Any],
+    core: CoreDep,
+    device: FromPath[str],
+    pass_type: FromPath[str],
+    serial: FromPath[str],
+) -> None:
     _check_type(core, pass_type)
     async with core.transaction() as session:
         try:
@@ -101,7 +114,10 @@ async def unregister(request: Request[Any, Any, Any], core: CoreDep, device: str
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
 async def updated_serials(
-    core: CoreDep, device: str, pass_type: str, passesUpdatedSince: str | None = None
+    core: CoreDep,
+    device: FromPath[str],
+    pass_type: FromPath[str],
+    passesUpdatedSince: FromQuery[str | None] = None,
 ) -> Response[Any]:
     _check_type(core, pass_type)
     since = None
@@ -118,7 +134,12 @@ async def updated_serials(
 
 
 @get("/v1/passes/{pass_type:str}/{serial:str}")
-async def latest_pass(request: Request[Any, Any, Any], core: CoreDep, pass_type: str, serial: str) -> Response[bytes]:
+async def latest_pass(
+    request: Request[Any, Any, Any],
+    core: CoreDep,
+    pass_type: FromPath[str],
+    serial: FromPath[str],
+) -> Response[bytes]:
     _check_type(core, pass_type)
     async with core.reading() as session:
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from litestar import Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -13,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from shared.config import Settings
+from shared.i18n import translations
 
 WEBAPP_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEBAPP_DIR / "templates"
@@ -54,8 +57,24 @@ def create_static_router() -> Router:
     )
 
 
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return translations(context.get("lang")).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return translations(context.get("lang")).ngettext(singular, plural, abs(n))
+
+
+def _install_i18n(engine: JinjaTemplateEngine) -> None:
+    """`{% trans %}`, `_()` and `ngettext()` in templates, in the language the page put in `lang`."""
+    engine.engine.add_extension("jinja2.ext.i18n")
+    engine.engine.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine)
+    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_install_i18n)
 
 
 def csrf_config(settings: Settings) -> CSRFConfig:

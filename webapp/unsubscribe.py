@@ -16,39 +16,26 @@ from litestar.response import Response
 
 from notifications.unsubscribe_links import verify_unsubscribe_token
 from shared.db.models import Member
+from shared.i18n import LANGUAGES, best_language, text
 from shared.members import set_consent
 from webapp.deps import CoreDep, SettingsDep
 
-TEXTS = {
-    "ru": {
-        "title": "Отписка от рассылки",
-        "ask": "Больше не присылать рекламные письма на этот адрес?",
-        "button": "Отписаться",
-        "done": "Готово: рекламные письма больше не придут. Чеки и коды входа будут приходить как раньше.",
-        "bad": "Ссылка повреждена или устарела. Отписаться можно в личном кабинете.",
-        "unknown": "Участник не найден: возможно, карта уже удалена.",
-    },
-    "en": {
-        "title": "Unsubscribe",
-        "ask": "Stop sending promotional e-mails to this address?",
-        "button": "Unsubscribe",
-        "done": "Done: no more promotional e-mails. Receipts and login codes will still arrive.",
-        "bad": "This link is damaged or outdated. You can unsubscribe in your account.",
-        "unknown": "Member not found: the card may have been deleted.",
-    },
-}
+CONTEXT = "unsubscribe"  # the unsubscribe pages' part of the message catalogue (shared/locales)
+
+
+def _t(lang: str, key: str) -> str:
+    return text(lang, CONTEXT, key)
 
 
 def _language(request: Request[Any, Any, Any]) -> str:
     chosen = str(request.query_params.get("lang", ""))
-    if chosen in TEXTS:
+    if chosen in LANGUAGES:
         return chosen
-    accept = request.headers.get("accept-language", "").lower()
-    return "en" if accept.startswith("en") else "ru"
+    return best_language(request.headers.get("accept-language"))
 
 
 def _page(lang: str, message: str, status: int = 200, form_action: str | None = None) -> Response[str]:
-    t = TEXTS[lang]
+    t = {key: _t(lang, key) for key in ("title", "button")}
     form = ""
     if form_action:
         form = (
@@ -71,8 +58,8 @@ async def unsubscribe_page(
 ) -> Response[str]:
     lang = _language(request)
     if verify_unsubscribe_token(settings, token) is None:
-        return _page(lang, TEXTS[lang]["bad"], 403)
-    return _page(lang, TEXTS[lang]["ask"], form_action=f"/unsubscribe/{token}?lang={lang}")
+        return _page(lang, _t(lang, "bad"), 403)
+    return _page(lang, _t(lang, "ask"), form_action=f"/unsubscribe/{token}?lang={lang}")
 
 
 @post("/{token:str}", status_code=200, include_in_schema=False)
@@ -82,7 +69,7 @@ async def unsubscribe(
     lang = _language(request)
     member_id = verify_unsubscribe_token(settings, token)
     if member_id is None:
-        return _page(lang, TEXTS[lang]["bad"], 403)
+        return _page(lang, _t(lang, "bad"), 403)
     try:
         form = await request.form()
         one_click = form.get("List-Unsubscribe") == "One-Click"
@@ -91,7 +78,7 @@ async def unsubscribe(
     async with core.transaction() as session:
         member = await session.get(Member, member_id)
         if member is None:
-            return _page(lang, TEXTS[lang]["unknown"], 404)
+            return _page(lang, _t(lang, "unknown"), 404)
         await set_consent(
             session,
             core.clock,
@@ -101,7 +88,7 @@ async def unsubscribe(
             source="email-unsubscribe",
             method="one-click" if one_click else "confirm-page",
         )
-    return _page(lang, TEXTS[lang]["done"])
+    return _page(lang, _t(lang, "done"))
 
 
 def create_unsubscribe_router() -> Router:

@@ -15,6 +15,7 @@ from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Member
+from shared.i18n import format_money
 
 
 def progress_bar(done: float, width: int = 10) -> str:
@@ -51,7 +52,7 @@ async def balance(message: Message, core: Core, member: Member | None, lang: str
             lang,
             "progress",
             next=tier["next"]["name"],
-            needed=f"{needed // 100:,}".replace(",", " "),
+            needed=format_money(needed, core.rules.currency, lang),
             bar=progress_bar(1 - needed / threshold if threshold else 1),
         )
     await message.answer(

@@ -36,7 +36,8 @@ async def start(message: Message, command: CommandObject, state: FSMContext, mem
 
 async def contact(message: Message, state: FSMContext, core: Core, member: Member | None, lang: str) -> None:
     shared = message.contact
-    assert shared is not None and message.from_user is not None
+    assert shared is not None
+    assert message.from_user is not None
     if shared.user_id != message.from_user.id:  # only one's own number proves the phone is theirs
         await message.answer(t(lang, "not_your_contact"), reply_markup=contact_keyboard(lang))
         return

@@ -10,6 +10,7 @@ from bot.keyboards import history_keyboard, menu_keyboard, settings_keyboard
 from bot.texts import button_texts, t
 from shared.core import Core
 from shared.db.models import Entry, Member
+from shared.i18n import format_money
 from shared.members import consents_of, set_consent
 from shared.vocabulary import CHANNELS, LANGUAGES
 
@@ -23,7 +24,7 @@ async def offers(message: Message, core: Core, lang: str) -> None:
             lang,
             "tier_line",
             name=tier.title(lang),
-            threshold=f"{tier.threshold:,}".replace(",", " "),
+            threshold=format_money(tier.threshold * 100, rules.currency, lang),
             percent=tier.accrual_percent,
         )
         for tier in rules.tiers

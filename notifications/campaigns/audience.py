@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +44,12 @@ def _among(column: Any, ids: list[uuid.UUID], ordered: bool) -> Any:
 
 
 async def recipients_of(
-    session: AsyncSession, settings: Settings, members: list[Row[Any]], now: datetime, *, ordered: bool = False
+    session: AsyncSession,
+    settings: Settings,
+    members: Sequence[Row[*tuple[Any, ...]]],
+    now: datetime,
+    *,
+    ordered: bool = False,
 ) -> dict[uuid.UUID, Recipient]:
     """members: rows of MEMBER_FIELDS (ordered=True: sorted by id, as a keyset batch is). The same
     facts recipients.recipient_for reads, in bulk."""
@@ -108,7 +114,7 @@ def member_language(settings: Settings, language: str | None) -> str:
     return language if language in LANGUAGES else settings.program.language
 
 
-def member_fields(settings: Settings, m: Row[Any]) -> dict[str, Any]:
+def member_fields(settings: Settings, m: Row[*tuple[Any, ...]]) -> dict[str, Any]:
     """What a marketer's template sees about one member (TEMPLATE_FIELDS), plus routing basics."""
     rules = settings.program
     tier = rules.tier(m.tier_code)

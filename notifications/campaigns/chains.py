@@ -222,7 +222,7 @@ async def run_chain(core: Core, chain_id: int, batch_size: int = BATCH) -> int:
             if after is not None:
                 query = query.where(ChainProgress.member_id > after)
             query = query.order_by(ChainProgress.member_id).limit(batch_size)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = list((await session.execute(query)).scalars())
             if not rows:

@@ -57,14 +57,12 @@ async def render_claimed(session: AsyncSession, settings: Settings, messages: Se
         row.id: row
         for row in await session.execute(select(*MEMBER_FIELDS).where(Member.id.in_({m.member_id for m in todo})))
     }
-    arms = {
-        (v.campaign_id, v.code): v.templates
-        for v in (
-            await session.execute(
-                select(CampaignVariant).where(CampaignVariant.campaign_id.in_({m.meta["campaign"] for m in todo}))
-            )
-        ).scalars()
-    }
+    variants = (
+        await session.execute(
+            select(CampaignVariant).where(CampaignVariant.campaign_id.in_({m.meta["campaign"] for m in todo}))
+        )
+    ).scalars()
+    arms: dict[tuple[int, str | None], dict[str, Any]] = {(v.campaign_id, v.code): v.templates for v in variants}
     rendered_rows: list[dict[str, Any]] = []
     broken: dict[int, str] = {}
     for message in todo:

@@ -139,7 +139,7 @@ async def expand_slice(
     """Expand the next slice of the campaign's snapshot after its cursor, in the caller's transaction;
     returns how many members and the last one (None: nothing left). in_sql: one PostgreSQL statement
     (the default there) or member by member (always on SQLite); both write the same rows."""
-    in_sql = session.bind.dialect.name == "postgresql" and in_sql is not False
+    in_sql = session.get_bind().dialect.name == "postgresql" and in_sql is not False
     expand = sql_slice if in_sql else _python_slice
     return await expand(session, settings, campaign, arms, batch_size or (SQL_BATCH if in_sql else BATCH), now)
 

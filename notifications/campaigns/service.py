@@ -99,7 +99,7 @@ async def create_campaign(
 
 async def load_campaign(session: AsyncSession, campaign_id: int, lock: bool = False) -> Campaign:
     stmt = select(Campaign).where(Campaign.id == campaign_id)
-    if lock and session.bind.dialect.name == "postgresql":
+    if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     campaign = (await session.execute(stmt)).scalar_one_or_none()
     if campaign is None:

@@ -20,7 +20,7 @@ __all__ = ["build_channels", "send_rates"]
 def _log_channel(name: str, settings: Settings) -> Channel:
     from notifications.channels.log import LogChannel  # the engine's sink
 
-    return LogChannel(name, settings.var_dir / "messages.jsonl")  # type: ignore[no-any-return]
+    return LogChannel(name, settings.var_dir / "messages.jsonl")
 
 
 def _provider_of(name: str, settings: Settings) -> str:

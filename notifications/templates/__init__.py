@@ -11,7 +11,8 @@ from jinja2 import Environment, StrictUndefined, TemplateError, pass_context
 from jinja2.runtime import Context
 
 from notifications.sms_parts import count_parts
-from notifications.templates.catalog import CATALOG, EMAIL_HTML
+from notifications.templates.catalog import EMAIL_HTML, kinds
+from notifications.templates.catalog import texts as catalog_texts
 from notifications.templates.staff_texts import (
     FIELDS,
     FILTER_NAMES,
@@ -24,7 +25,7 @@ from notifications.templates.staff_texts import (
     refuse,
     sandbox,
 )
-from shared.plurals import points_text
+from shared.i18n import points_text
 
 
 @pass_context
@@ -143,7 +144,7 @@ def render_custom(channel: str, texts: dict[str, str], context: dict[str, Any]) 
 
 
 def has_template(kind: str) -> bool:
-    return kind in CATALOG["ru"]
+    return kind in kinds()
 
 
 def render_message(kind: str, channel: str, language: str, context: dict[str, Any]) -> Rendered:
@@ -152,7 +153,7 @@ def render_message(kind: str, channel: str, language: str, context: dict[str, An
     the marketer's texts for each channel in context["templates"]."""
     if kind in CUSTOM_KINDS:
         return render_custom(channel, context["templates"][channel], context)
-    texts = CATALOG.get(language, CATALOG["ru"])[kind]
+    texts = catalog_texts(kind, language)
     if channel == "sms":
         text = _template(texts["sms"]).render(**context).strip()
         return Rendered(text=text, parts=count_parts(text))

@@ -16,7 +16,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.tests import TESTS
 
-from shared.plurals import points_text
+from shared.i18n import points_text
 
 FIELDS = ("name", "card", "balance", "pending", "tier", "percent", "program", "card_url")
 FILTER_NAMES = ("points", "upper", "lower", "capitalize", "title", "trim", "default", "round", "abs", "int")

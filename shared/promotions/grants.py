@@ -215,10 +215,10 @@ async def create_grant(session: AsyncSession, body: Any, now: datetime) -> Bonus
         problems.add("members", f"a list of 1 to {MAX_LIST} member ids, phones or card numbers")
     problems.raise_if_any("The bonus grant has invalid fields.")
     grant = BonusGrant(
-        name=name.strip(),
+        name=str(name).strip(),
         points=points,
         expires_at=expires_at,
-        expires_days=days,  # type: ignore
+        expires_days=days,
         segment_id=segment_id,
         members=members or [],
         status="new",

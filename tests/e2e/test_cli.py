@@ -71,7 +71,8 @@ async def test_jobs_run_due_as_of_is_idempotent(core: Core, settings: Settings, 
     second = loyalty(settings, "jobs", "run-due", "--as-of", later)
     assert "activated 0 lots, expired 0 lots, 0 expiring notices, 0 birthdays, 0 tier changes" in second.stdout
     bad = loyalty(settings, "jobs", "run-due", "--as-of", "tomorrow")
-    assert bad.returncode != 0 and "--as-of" in bad.stderr
+    assert bad.returncode != 0
+    assert "--as-of" in bad.stderr
 
 
 def write_base(path: Path, rows: int) -> None:
@@ -125,14 +126,16 @@ async def test_import_streams_a_base_and_reports_rejected_rows(
 
 async def test_wrong_settings_stop_the_command_naming_the_key(settings: Settings, tmp_path: Path) -> None:
     bad_url = loyalty(settings, "db", "upgrade", env={"LOYALTY_PUBLIC_URL": "ftp://shop"})
-    assert bad_url.returncode != 0 and "LOYALTY_PUBLIC_URL" in bad_url.stderr
+    assert bad_url.returncode != 0
+    assert "LOYALTY_PUBLIC_URL" in bad_url.stderr
     broken = tmp_path / "rules.toml"
     broken.write_text(
         'redemption_cap_percent = 170\n[[tiers]]\ncode = "a"\nname = {en = "A"}\nthreshold = 0\naccrual_percent = 5\n',
         encoding="utf-8",
     )
     bad_rules = loyalty(settings, "db", "upgrade", env={"LOYALTY_PROGRAM_FILE": str(broken)})
-    assert bad_rules.returncode != 0 and "redemption_cap_percent" in bad_rules.stderr
+    assert bad_rules.returncode != 0
+    assert "redemption_cap_percent" in bad_rules.stderr
     assert "Traceback" not in bad_rules.stderr
 
 
@@ -172,6 +175,8 @@ async def test_staff_create_reads_the_password_from_stdin_and_the_account_signs_
         "--password-stdin",
         stdin="a long password 1\n",
     )
-    assert again.returncode != 0 and "already exists" in again.stderr
+    assert again.returncode != 0
+    assert "already exists" in again.stderr
     short = loyalty(settings, "staff", "create", "x@shop.example", "--role", "admin", "--password-stdin", stdin="s\n")
-    assert short.returncode != 0 and "at least 10 characters" in short.stderr
+    assert short.returncode != 0
+    assert "at least 10 characters" in short.stderr

@@ -46,7 +46,7 @@ async def serving(settings: Settings, trusted: str | None) -> AsyncIterator[str]
         env["LOYALTY_DB_STATEMENT_CACHE_SIZE"] = str(settings.db_statement_cache_size)
     command = [sys.executable, "-m", "loyalty.cli", "serve", "--port", str(port)]
     # starting it does not block; waiting for it is done off the loop
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: ASYNC220
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         async with httpx.AsyncClient(base_url=base) as http:
             for _ in range(300):

@@ -63,7 +63,8 @@ def test_discounts_never_exceed_a_line_and_amounts_add_up(prices: list[int], amo
     cut = apply_discounts(lines, [off, pct], result)
     assert all(0 <= c <= p for c, p in zip(cut, prices, strict=True))
     first = min(amount, sum(prices))
-    assert sum(cut) >= first and result.totals.get(1, {"discount": 0})["discount"] == first
+    assert sum(cut) >= first
+    assert result.totals.get(1, {"discount": 0})["discount"] == first
 
 
 @given(st.lists(st.integers(0, 10**7), min_size=1, max_size=6), st.sampled_from([5, 10, 14, 15]))
@@ -81,5 +82,8 @@ def test_boosts_stack_in_priority_order_and_an_exclusive_one_stands_alone() -> N
     alone = PromotionTerms(3, "alone", "accrual", extra_percent=50, combinable=False, priority=-1)
     result = touches(2)
     total, by_line = boosted_accrual(RULES, lines, [100000, 100000], 10, [double, plus, alone], result)
-    assert by_line == [250, 150] and total == 400  # wine (10×2+5)% , food (10+5)%; "alone" finds both touched
-    assert result.totals[1]["points"] == 100 and result.totals[2]["points"] == 100 and 3 not in result.totals
+    assert by_line == [250, 150]
+    assert total == 400
+    assert result.totals[1]["points"] == 100
+    assert result.totals[2]["points"] == 100
+    assert 3 not in result.totals

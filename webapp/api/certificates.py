@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get, post
+from litestar.params import FromPath
 
 from shared.db.models.promotions import BonusGrant
 from shared.errors import NotFound
@@ -17,7 +18,7 @@ STAFF = {"scope": "staff"}
 
 class CertificateController(Controller):
     path = "/api/v1/certificates"
-    tags = ["certificates"]
+    tags = ("certificates",)
 
     @post("/", status_code=201, opt=STAFF, summary="Issue gift certificates (numbered, with a balance)")
     async def issue(self, core: CoreDep, data: CERTIFICATE_BODY) -> dict[str, Any]:
@@ -26,7 +27,7 @@ class CertificateController(Controller):
             return {"items": [await certificates.certificate_view(session, c, core.clock.now()) for c in issued]}
 
     @get("/{number:str}", summary="Check a certificate: balance, whether it can pay, its operations")
-    async def check(self, core: CoreDep, number: str) -> dict[str, Any]:
+    async def check(self, core: CoreDep, number: FromPath[str]) -> dict[str, Any]:
         async with core.reading() as session:
             cert = await certificates.find_certificate(session, number)
             return await certificates.certificate_view(session, cert, core.clock.now())
@@ -34,7 +35,7 @@ class CertificateController(Controller):
 
 class BonusGrantController(Controller):
     path = "/api/v1/bonus-grants"
-    tags = ["bonus grants"]
+    tags = ("bonus grants",)
 
     @post("/", status_code=201, opt=STAFF, summary="Describe a bonus grant (a segment or a list of members)")
     async def create(self, core: CoreDep, data: GRANT_BODY) -> dict[str, Any]:
@@ -47,11 +48,11 @@ class BonusGrantController(Controller):
         opt=STAFF,
         summary="Grant the points (idempotent and resumable: nobody gets them twice)",
     )
-    async def run(self, core: CoreDep, grant_id: int) -> dict[str, Any]:
+    async def run(self, core: CoreDep, grant_id: FromPath[int]) -> dict[str, Any]:
         return await grants.run_grant(core, core.clock, core.rules, grant_id)
 
     @get("/{grant_id:int}", opt=STAFF, summary="A bonus grant and how far it got")
-    async def read(self, core: CoreDep, grant_id: int) -> dict[str, Any]:
+    async def read(self, core: CoreDep, grant_id: FromPath[int]) -> dict[str, Any]:
         async with core.reading() as session:
             grant = await session.get(BonusGrant, grant_id)
             if grant is None:

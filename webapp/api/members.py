@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from sqlalchemy import select
 
 from shared.balance import balance_view
@@ -69,7 +69,7 @@ def _member_id(raw: str) -> uuid.UUID:
 
 class MemberController(Controller):
     path = "/api/v1/members"
-    tags = ["members"]
+    tags = ("members",)
 
     @post(
         "/",
@@ -98,13 +98,13 @@ class MemberController(Controller):
             return await member_view(core, session, member)
 
     @get("/{member_id:str}", summary="A member")
-    async def read(self, core: CoreDep, member_id: str) -> dict[str, Any]:
+    async def read(self, core: CoreDep, member_id: FromPath[str]) -> dict[str, Any]:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await member_view(core, session, member)
 
     @get("/{member_id:str}/balance", summary="A member's balance")
-    async def balance(self, core: CoreDep, member_id: str) -> dict[str, Any]:
+    async def balance(self, core: CoreDep, member_id: FromPath[str]) -> dict[str, Any]:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await balance_view(session, core.rules, member, core.clock.now())
@@ -113,7 +113,7 @@ class MemberController(Controller):
     async def transactions(
         self,
         core: CoreDep,
-        member_id: str,
+        member_id: FromPath[str],
         limit: int = Parameter(default=50, ge=1, le=100),
         cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
     ) -> dict[str, Any]:

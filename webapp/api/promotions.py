@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from shared.csv_export import csv_text
 from shared.db.models.promotions import PromoCodeBatch
@@ -19,7 +19,7 @@ STAFF = {"scope": "staff"}
 
 class PromotionController(Controller):
     path = "/api/v1/promotions"
-    tags = ["promotions"]
+    tags = ("promotions",)
 
     @post(
         "/",
@@ -42,14 +42,14 @@ class PromotionController(Controller):
             return {"items": [definitions.promotion_view(p) for p in rows]}
 
     @get("/{promotion_id:int}", opt=STAFF, summary="A promotion with its promo-code batches")
-    async def read(self, core: CoreDep, promotion_id: int) -> dict[str, Any]:
+    async def read(self, core: CoreDep, promotion_id: FromPath[int]) -> dict[str, Any]:
         async with core.reading() as session:
             view = definitions.promotion_view(await definitions.get_promotion(session, promotion_id))
             view["code_batches"] = await definitions.code_counts(session, promotion_id)
             return view
 
     @patch("/{promotion_id:int}", opt=STAFF, summary='Change a promotion (e.g. {"active": false} to stop it)')
-    async def change(self, core: CoreDep, promotion_id: int, data: PROMOTION_PATCH) -> dict[str, Any]:
+    async def change(self, core: CoreDep, promotion_id: FromPath[int], data: PROMOTION_PATCH) -> dict[str, Any]:
         async with core.transaction() as session:
             promotion = await definitions.update_promotion(session, core.rules, promotion_id, data, core.clock.now())
             return definitions.promotion_view(promotion)
@@ -60,7 +60,7 @@ class PromotionController(Controller):
         opt=STAFF,
         summary="Make promo codes for a promotion: a unique single-use batch or one shared code",
     )
-    async def create_batch(self, core: CoreDep, promotion_id: int, data: BATCH_BODY) -> dict[str, Any]:
+    async def create_batch(self, core: CoreDep, promotion_id: FromPath[int], data: BATCH_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             batch = await codes.create_batch(session, promotion_id, data, core.clock.now())
             return codes.batch_view(batch, 0)
@@ -68,7 +68,7 @@ class PromotionController(Controller):
 
 class CodeBatchController(Controller):
     path = "/api/v1/code-batches"
-    tags = ["promotions"]
+    tags = ("promotions",)
 
     @get(
         "/{batch_id:int}/codes.csv",
@@ -76,7 +76,7 @@ class CodeBatchController(Controller):
         summary="Export a batch's codes as CSV (code, uses, max_uses)",
         media_type="text/csv",
     )
-    async def export(self, core: CoreDep, batch_id: int) -> Response[str]:
+    async def export(self, core: CoreDep, batch_id: FromPath[int]) -> Response[str]:
         async with core.reading() as session:
             if await session.get(PromoCodeBatch, batch_id) is None:
                 raise NotFound(f"No promo-code batch {batch_id}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, post
+from litestar.params import FromPath
 
 from shared import purchases
 from shared.metrics import CONFIRMS, POINTS_ACCRUED, POINTS_SPENT, REFUNDS
@@ -14,7 +15,7 @@ from webapp.deps import CoreDep
 
 class PurchaseController(Controller):
     path = "/api/v1/purchases"
-    tags = ["purchases"]
+    tags = ("purchases",)
 
     @post("/calculate", status_code=200, summary="Price a receipt; changes nothing")
     async def calculate(self, core: CoreDep, data: RECEIPT_BODY) -> dict[str, Any]:
@@ -43,7 +44,7 @@ class PurchaseController(Controller):
         summary="Refund part or all of a receipt (idempotent by refund_id)",
     )
     async def refund(
-        self, core: CoreDep, store_id: str, receipt_id: str, data: REFUND_BODY
+        self, core: CoreDep, store_id: FromPath[str], receipt_id: FromPath[str], data: REFUND_BODY
     ) -> Response[dict[str, Any]]:
         async with core.transaction() as session:
             answer, created = await purchases.refund(session, core.clock, core.rules, store_id, receipt_id, data)

@@ -17,6 +17,7 @@ from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Entry
+from shared.i18n import format_money
 from shared.inputs import MAX_BIGINT
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
@@ -40,7 +41,7 @@ async def balance_context(request: HTMXRequest, member: SignedIn, core: Core) ->
         needed = tier["next"]["spend_needed"]
         progress = {
             "percent": round(100 * (1 - needed / threshold)) if threshold else 100,
-            "needed": f"{needed // 100:,}".replace(",", "\u202f"),
+            "needed": format_money(needed, core.rules.currency, member.language),
             "next": tier["next"]["name"],
         }
     when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
@@ -139,7 +140,7 @@ class PagesController(Controller):
         tiers = [
             {
                 "name": tier.title(member.language),
-                "threshold": f"{tier.threshold:,}".replace(",", "\u202f"),
+                "threshold": format_money(tier.threshold * 100, rules.currency, member.language),
                 "percent": tier.accrual_percent,
             }
             for tier in rules.tiers

@@ -20,6 +20,7 @@ from shared import signing
 from shared.core import Core
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
+from shared.i18n import currency_symbol, format_money
 from shared.inputs import text_problem
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
@@ -29,7 +30,7 @@ from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.login import client_ip
 from webapp.cabinet.session_cookie import PHONE_COOKIE, SESSION_COOKIE, cleared
-from webapp.cabinet.spend_charts import bar_chart_svg, rubles, spend_summary
+from webapp.cabinet.spend_charts import bar_chart_svg, spend_summary
 from webapp.cabinet.texts import translator
 from webapp.cabinet.views import local_time, render
 from webapp.deps import CoreDep, SettingsDep
@@ -62,14 +63,17 @@ class ProfileController(Controller):
         zone = ZoneInfo(member.time_zone) if member.time_zone else core.rules.zone
         async with core.reading() as db:
             summary = await spend_summary(db, member.id, core.clock.now(), zone, member.language, t("category_other"))
+        currency = core.rules.currency
         return render(
             request,
             "purchases",
             member=member,
             summary=summary,
-            total=rubles(summary.total),
-            by_month=bar_chart_svg(summary.by_month, t("by_month"), t("rub")),
-            by_category=bar_chart_svg(summary.by_category, t("by_category"), t("rub")),
+            total=format_money(summary.total, currency, member.language),
+            by_month=bar_chart_svg(summary.by_month, t("by_month"), currency_symbol(currency, member.language)),
+            by_category=bar_chart_svg(
+                summary.by_category, t("by_category"), currency_symbol(currency, member.language)
+            ),
         )
 
     @get("/profile")

@@ -32,7 +32,7 @@ def language_of(request: Request[Any, Any, Any], member: Member | None = None) -
         return member.language
     chosen = request.query_params.get("lang") or request.cookies.get("lang")
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     accept = request.headers.get("accept-language", "")
     if accept.lower().startswith("en"):
         return "en"

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router, get, post
 from litestar.di import Provide
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
+from shared.core import Core
+from shared.staff import set_language
 from webapp.console.auth import PasswordController, SignInController
 from webapp.console.campaigns import CampaignsController
 from webapp.console.chains import ChainsController
 from webapp.console.login_limits import LoginLimits
 from webapp.console.members import MembersController
-from webapp.console.pages import EXCEPTION_HANDLERS, page
+from webapp.console.pages import EXCEPTION_HANDLERS, current_staff, page
 from webapp.console.program import ProgramController
 from webapp.console.reports import ReportsController
 from webapp.console.segments import SegmentsController
@@ -26,12 +28,25 @@ async def home(request: Request[Any, Any, Any]) -> Template:
     return page(request, "console/home.html.j2")
 
 
+@post("/console/language", opt={"roles": None}, include_in_schema=False, status_code=303)
+async def pick_language(request: Request[Any, Any, Any], core: Core) -> Redirect:
+    """The language picker in the header: the choice is kept on the staff account and wins over the browser."""
+    form = await request.form()
+    language = str(form.get("language") or "")[:8] or None
+    async with core.transaction() as session:
+        await set_language(session, current_staff(request).id, language)
+    back = str(form.get("back") or "")[:500]
+    safe = back.startswith("/console") and "//" not in back and "\\" not in back
+    return Redirect(back if safe else "/console", status_code=303)
+
+
 def create_console_router() -> Router:
     limits = LoginLimits()
     guarded = Router(
         path="/",
         route_handlers=[
             home,
+            pick_language,
             ReportsController,
             ProgramController,
             MembersController,

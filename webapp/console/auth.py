@@ -6,14 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from shared.core import Core
+from shared.i18n import ngettext
 from shared.inputs import has_control
 from shared.ratelimit import rate_limits
 from shared.staff import MIN_PASSWORD, authenticate, end_sessions, set_password, view
 from webapp.console.login_limits import LoginLimits
-from webapp.console.pages import current_staff, page
+from webapp.console.pages import _, console_language, current_staff, page
 from webapp.console.session import clear_cookie, console_guard, issue_cookie, session_claims, signed_in
 
 
@@ -28,7 +30,9 @@ class SignInController(Controller):
         return page(request, "console/login.html.j2", email="", message=None)
 
     @post("/login", status_code=303)
-    async def login(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+    async def login(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], login_limits: NamedDependency[LoginLimits]
+    ) -> Any:
         form = await request.form()
         email = str(form.get("email") or "").strip().lower()[:254]
         password = str(form.get("password") or "")[:1024]
@@ -49,7 +53,11 @@ class SignInController(Controller):
                 "console/login.html.j2",
                 status_code=429,
                 email=email,
-                message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.",
+                message=_(
+                    request,
+                    "Too many failed attempts from here. Wait {duration} and try again.",
+                    duration=_duration(request, wait),
+                ),
             )
             response.headers["Retry-After"] = str(wait)
             return response
@@ -59,13 +67,17 @@ class SignInController(Controller):
         if staff is None:
             await login_limits.failed(limits, email, address, now)
             return page(
-                request, "console/login.html.j2", status_code=401, email=email, message="Wrong e-mail or password."
+                request,
+                "console/login.html.j2",
+                status_code=401,
+                email=email,
+                message=_(request, "Wrong e-mail or password."),
             )
         await login_limits.succeeded(limits, email, address)
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, staff)])
 
     @post("/logout", status_code=303)
-    async def logout(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
+    async def logout(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Redirect:
         """Ends this session and every copy of it: the account's session generation moves on."""
         claims = session_claims(request)
         if claims is not None:
@@ -87,7 +99,9 @@ class PasswordController(Controller):
         return page(request, "console/password.html.j2", message=None)
 
     @post("/", status_code=303)
-    async def change(self, request: Request[Any, Any, Any], core: Core, login_limits: LoginLimits) -> Any:
+    async def change(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], login_limits: NamedDependency[LoginLimits]
+    ) -> Any:
         form = await request.form()
         current, new = str(form.get("current") or "")[:1024], str(form.get("password") or "")[:1024]
         staff = current_staff(request)
@@ -98,21 +112,25 @@ class PasswordController(Controller):
                 request,
                 "console/password.html.j2",
                 status_code=422,
-                message="The new password and its repetition differ.",
+                message=_(request, "The new password and its repetition differ."),
             )
         if len(new) < MIN_PASSWORD:
             return page(
                 request,
                 "console/password.html.j2",
                 status_code=422,
-                message=f"The new password needs at least {MIN_PASSWORD} characters.",
+                message=_(request, "The new password needs at least {n} characters.", n=MIN_PASSWORD),
             )
         if wait := await login_limits.wait_seconds(limits, staff.email, address, now):
             response = page(
                 request,
                 "console/password.html.j2",
                 status_code=429,
-                message=f"Too many failed attempts from here. Wait {_duration(wait)} and try again.",
+                message=_(
+                    request,
+                    "Too many failed attempts from here. Wait {duration} and try again.",
+                    duration=_duration(request, wait),
+                ),
             )
             response.headers["Retry-After"] = str(wait)
             return response
@@ -125,11 +143,17 @@ class PasswordController(Controller):
                 fresh = None
         if fresh is None:  # a stolen cookie must not turn into a password by guessing: counted like sign-ins
             await login_limits.failed(limits, staff.email, address, now)
-            return page(request, "console/password.html.j2", status_code=401, message="The current password is wrong.")
+            return page(
+                request,
+                "console/password.html.j2",
+                status_code=401,
+                message=_(request, "The current password is wrong."),
+            )
         return Redirect("/console", status_code=303, cookies=[issue_cookie(core, fresh)])
 
 
-def _duration(seconds: int) -> str:
+def _duration(request: Request[Any, Any, Any], seconds: int) -> str:
+    language = console_language(request)
     if seconds < 120:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{(seconds + 59) // 60} minutes"
+        return ngettext(language, "{n} second", "{n} seconds", seconds)
+    return ngettext(language, "{n} minute", "{n} minutes", (seconds + 59) // 60)

@@ -9,6 +9,8 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from notifications.campaigns import (
@@ -34,7 +36,7 @@ from shared.errors import DomainError, FieldError, InvalidInput
 from shared.segments import get_segment, list_segments
 from shared.support import find_members
 from webapp.console.campaign_form import VARIANT_CODES, campaign_args, field_name, schedule_time
-from webapp.console.pages import current_staff, page
+from webapp.console.pages import _, current_staff, page
 from webapp.console.segments import MARKETING_EDIT, MARKETING_READ
 
 REAL_MEMBER_PREVIEW = MARKETING_EDIT  # analysts read campaigns but have no member tools
@@ -57,7 +59,7 @@ class CampaignsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         async with core.reading() as session:
             campaigns = await list_campaigns(session)
             segments = {s.id: s.name for s in await list_segments(session)}
@@ -93,7 +95,7 @@ class CampaignsController(Controller):
         )
 
     @get("/new", opt={"roles": MARKETING_EDIT})
-    async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def new(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         values = {
             "segment_id": request.query_params.get("segment_id", ""),
             "control_percent": "10",
@@ -106,7 +108,7 @@ class CampaignsController(Controller):
         return await self._form(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template | Redirect:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if k != "_csrf_token"}
         try:
@@ -132,7 +134,9 @@ class CampaignsController(Controller):
         return Redirect(f"/console/campaigns/{campaign.id}", status_code=303)
 
     @get("/{campaign_id:int}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def show(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Template:
         async with core.reading() as session:
             campaign = await get_campaign(session, campaign_id)
             segment = await get_segment(session, campaign.segment_id)
@@ -161,14 +165,24 @@ class CampaignsController(Controller):
         }
 
     @get("/{campaign_id:int}/progress")
-    async def progress_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def progress_fragment(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        campaign_id: FromPath[int],
+    ) -> Template:
         """Polled every second while sending; the answer drops the trigger once nothing is left to do."""
         async with core.reading() as session:
             figures = await self._figures(session, campaign_id)
         return page(request, "console/campaigns/progress.html.j2", campaign_id=campaign_id, **figures)
 
     @post("/{campaign_id:int}/preview", status_code=200)
-    async def preview_fragment(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def preview_fragment(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        campaign_id: FromPath[int],
+    ) -> Template:
         """On the sample member by default; on a real member (named by card, phone or e-mail) only
         for marketers and admins, and each such preview is in the audit log."""
         form = await request.form()
@@ -226,7 +240,9 @@ class CampaignsController(Controller):
         )
 
     @post("/{campaign_id:int}/test", opt={"roles": MARKETING_EDIT}, status_code=200)
-    async def test_send(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Template:
+    async def test_send(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Template:
         form = await request.form()
         channel, address = str(form.get("channel") or ""), str(form.get("address") or "").strip()
         try:
@@ -254,11 +270,18 @@ class CampaignsController(Controller):
             request,
             "console/campaigns/notice.html.j2",
             problem=None,
-            text=f"Test {channel} message queued to {address}; it goes out within seconds.",
+            text=_(
+                request,
+                "Test {channel} message queued to {address}; it goes out within seconds.",
+                channel=channel,
+                address=address,
+            ),
         )
 
     @post("/{campaign_id:int}/schedule", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def schedule(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
+    async def schedule(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Redirect:
         form = await request.form()
         now = core.clock.now()
         at = schedule_time(form, core.rules.zone, now)
@@ -277,7 +300,9 @@ class CampaignsController(Controller):
         return Redirect(f"/console/campaigns/{campaign_id}", status_code=303)
 
     @post("/{campaign_id:int}/cancel", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def cancel(self, request: Request[Any, Any, Any], core: Core, campaign_id: int) -> Redirect:
+    async def cancel(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], campaign_id: FromPath[int]
+    ) -> Redirect:
         async with core.transaction() as session:
             before = await get_campaign(session, campaign_id)
             await cancel_campaign(session, campaign_id, core.clock.now())

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from notifications.campaigns import CAMPAIGN_CHANNELS, create_chain, list_chains, set_chain_active
@@ -95,7 +97,7 @@ class ChainsController(Controller):
         )
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         values = {
             "no_purchase_days": "60",
             "wait_days": "7",
@@ -107,7 +109,7 @@ class ChainsController(Controller):
         return await self._page(request, core, values)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template | Redirect:
         form = await request.form()
         values = {k: str(v) for k, v in form.items() if k != "_csrf_token"}
         try:
@@ -127,7 +129,9 @@ class ChainsController(Controller):
         return Redirect("/console/chains", status_code=303)
 
     @post("/{chain_id:int}/active", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def toggle(self, request: Request[Any, Any, Any], core: Core, chain_id: int) -> Redirect:
+    async def toggle(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], chain_id: FromPath[int]
+    ) -> Redirect:
         active = (await request.form()).get("active") == "yes"
         async with core.transaction() as session:
             before = await set_chain_active(session, chain_id, active)

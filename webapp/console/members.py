@@ -8,7 +8,9 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 from sqlalchemy import select
 
@@ -56,7 +58,9 @@ class MembersController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def search(self, request: Request[Any, Any, Any], core: Core, q: str = "") -> Template:
+    async def search(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], q: FromQuery[str] = ""
+    ) -> Template:
         async with core.reading() as session:
             found = await find_members(session, core.rules, strip_control(q[:120]))
         template = (
@@ -67,7 +71,9 @@ class MembersController(Controller):
         return page(request, template, q=q, found=found, mask=mask_phone)
 
     @get("/{member_id:uuid}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
+    async def show(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], member_id: FromPath[uuid.UUID]
+    ) -> Template:
         member, entries, history = await _load(core, member_id)
         return page(
             request,
@@ -81,7 +87,12 @@ class MembersController(Controller):
         )
 
     @get("/{member_id:uuid}/export.json")
-    async def export(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Response[Any]:
+    async def export(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        member_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
         """Everything held about the member as a JSON download; the export itself is audit-logged."""
         async with core.transaction() as session:
             member = await session.get(Member, member_id)
@@ -98,13 +109,20 @@ class MembersController(Controller):
         )
 
     @get("/{member_id:uuid}/erase")
-    async def confirm_erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Template:
+    async def confirm_erase(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        member_id: FromPath[uuid.UUID],
+    ) -> Template:
         """The confirm step: what goes, what stays, and why."""
         member, _, _ = await _load(core, member_id)
         return page(request, "console/members/erase.html.j2", member=member, erased=is_erased(member))
 
     @post("/{member_id:uuid}/erase", status_code=303)
-    async def erase(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+    async def erase(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], member_id: FromPath[uuid.UUID]
+    ) -> Redirect:
         form = await request.form()
         if form.get("confirm") != "yes":
             raise InvalidInput(
@@ -121,7 +139,9 @@ class MembersController(Controller):
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/adjust", status_code=303)
-    async def adjust(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+    async def adjust(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], member_id: FromPath[uuid.UUID]
+    ) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
             await adjust(
@@ -137,7 +157,9 @@ class MembersController(Controller):
         return Redirect(f"/console/members/{member_id}", status_code=303)
 
     @post("/{member_id:uuid}/merge", status_code=303)
-    async def merge(self, request: Request[Any, Any, Any], core: Core, member_id: uuid.UUID) -> Redirect:
+    async def merge(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], member_id: FromPath[uuid.UUID]
+    ) -> Redirect:
         """Merge the duplicate named in the form (card number or phone) into this member."""
         form = await request.form()
         if form.get("confirm") != "yes":

@@ -9,6 +9,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.response import Redirect, Template
 
 from shared.errors import DomainError, FieldError
+from shared.i18n import LANGUAGES, best_language, gettext
 from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
 from webapp import htmx
 from webapp.console.session import issue_cookie
@@ -31,6 +32,9 @@ NAVIGATION = (
     ("/console/audit", "Audit log", ADMIN_ONLY),
 )
 
+# Each language named in itself, for the picker in the header.
+LANGUAGE_NAMES = (("ru", "Русский"), ("en", "English"))
+
 
 def current_staff(request: Request[Any, Any, Any]) -> StaffView:
     staff: StaffView = request.state.staff
@@ -41,10 +45,26 @@ def _cert_warnings(request: Request[Any, Any, Any]) -> list[str]:
     return certificate_warnings(request.app.state.settings, request.app.state.core.clock.now())
 
 
+def console_language(request: Request[Any, Any, Any]) -> str:
+    """The language the staff member picked, else the browser's (ru or en; ru when it asks for neither)."""
+    staff = getattr(request.state, "staff", None)
+    if staff is not None and staff.language in LANGUAGES:
+        return str(staff.language)
+    return best_language(request.headers.get("accept-language"))
+
+
+def _(request: Request[Any, Any, Any], message: str, **values: Any) -> str:
+    """A console text (English msgid) in the page's language."""
+    return gettext(console_language(request), message, **values)
+
+
 def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **context: Any) -> Template:
     """The template extends the layout for a full request and only the fragment for htmx."""
     staff = getattr(request.state, "staff", None)
-    nav = [(href, label) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles]
+    lang = console_language(request)
+    nav = [
+        (href, gettext(lang, label)) for href, label, roles in NAVIGATION if staff is not None and staff.role in roles
+    ]
     cookies = (
         [issue_cookie(request.app.state.core, staff, getattr(request.state, "session_started", None))]
         if staff is not None and getattr(request.state, "renew_session", False)
@@ -57,6 +77,8 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
             "staff": staff,
             "nav": nav,
             "path": request.url.path,
+            "lang": lang,
+            "languages": LANGUAGE_NAMES,
             "cert_warnings": _cert_warnings(request) if staff else [],
             **context,
         },
@@ -68,14 +90,21 @@ def page(request: Request[Any, Any, Any], name: str, status_code: int = 200, **c
 def _problem_page(
     request: Request[Any, Any, Any], status: int, title: str, detail: str, errors: list[Any] | None = None
 ) -> Response[Any]:
-    return page(request, "console/error.html.j2", status_code=status, title=title, detail=detail, errors=errors or [])
+    return page(
+        request,
+        "console/error.html.j2",
+        status_code=status,
+        title=_(request, title),
+        detail=_(request, detail),
+        errors=errors or [],
+    )
 
 
 def not_signed_in(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
     if htmx.is_htmx(request):  # htmx follows HX-Redirect with a full page load
         return htmx.navigate(request, "/console/login", htmx_status=401)
     if request.method == "GET":
-        return Redirect("/console/login", status_code=303)  # type: ignore[return-value]
+        return Redirect("/console/login", status_code=303)
     return _problem_page(request, 401, "Signed out", "Your session has ended; sign in again.")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from shared.core import Core
@@ -74,11 +75,11 @@ class ProgramController(Controller):
         )
 
     @get("/")
-    async def show(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def show(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         return await self._form(request, core, core.rules, saved=request.query_params.get("saved"))
 
     @post("/preview", opt={"roles": EDIT_PROGRAM})
-    async def preview(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def preview(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         try:
             rules = rules_from_form(core.rules, await request.form())
         except InvalidInput as exc:
@@ -88,7 +89,7 @@ class ProgramController(Controller):
         return page(request, "console/program_preview.html.j2", moves=moves, rules=rules, problem=None)
 
     @post("/", opt={"roles": EDIT_PROGRAM}, status_code=200)
-    async def save(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def save(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         form = await request.form()
         try:
             rules = rules_from_form(core.rules, form)

@@ -6,7 +6,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from shared.core import Core
@@ -28,7 +30,7 @@ def period_from(core: Core, since: str | None, until: str | None) -> Period:
     try:
         last = date.fromisoformat(until) if until else today
         first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_DAYS - 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: 30 days before 0001-01-01
         raise InvalidInput("Dates look like 2026-11-01.", [FieldError("period", "use YYYY-MM-DD")]) from exc
     for day in (first, last):
         if (problem := date_problem(day)) is not None:
@@ -54,7 +56,11 @@ class ReportsController(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Any, Any, Any], core: Core, since: str | None = None, until: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
     ) -> Template:
         period = period_from(core, since, until)
         async with core.reading() as session:
@@ -63,7 +69,12 @@ class ReportsController(Controller):
 
     @get("/{code:str}")
     async def show(
-        self, request: Request[Any, Any, Any], core: Core, code: str, since: str | None = None, until: str | None = None
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        code: FromPath[str],
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
     ) -> Template:
         report = _report(code)
         period = period_from(core, since, until)
@@ -80,7 +91,11 @@ class ReportsController(Controller):
 
     @get("/{code:str}/csv")
     async def export(
-        self, core: Core, code: str, since: str | None = None, until: str | None = None
+        self,
+        core: NamedDependency[Core],
+        code: FromPath[str],
+        since: FromQuery[str | None] = None,
+        until: FromQuery[str | None] = None,
     ) -> Response[bytes]:
         report = _report(code)
         period = period_from(core, since, until)

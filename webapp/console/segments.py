@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from shared.audit import record
@@ -37,7 +39,7 @@ class SegmentsController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         async with core.reading() as session:
             segments = await list_segments(session)
             rfm = await rfm_distribution(session, core.rules, core.clock.now(), language="en")
@@ -79,13 +81,15 @@ class SegmentsController(Controller):
         )
 
     @get("/new", opt={"roles": MARKETING_EDIT})
-    async def new(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def new(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         async with core.reading() as session:
             count = await count_members(session, core.rules, {}, core.clock.now())
         return self._builder(request, core, values=form_from_definition({}), name="", segment_id=None, count=count)
 
     @get("/{segment_id:int}")
-    async def show(self, request: Request[Any, Any, Any], core: Core, segment_id: int) -> Template:
+    async def show(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], segment_id: FromPath[int]
+    ) -> Template:
         async with core.reading() as session:
             segment = await get_segment(session, segment_id)
             count = await count_members(session, core.rules, segment.definition, core.clock.now())
@@ -100,7 +104,7 @@ class SegmentsController(Controller):
         )
 
     @post("/count", status_code=200)
-    async def count(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def count(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         """The live count (htmx, on every filter change); bad filters come back as field messages."""
         try:
             raw = definition_from_form(await request.form())
@@ -111,11 +115,16 @@ class SegmentsController(Controller):
         return page(request, "console/segments/count.html.j2", count=count, problem=None)
 
     @post("/", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Template | Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template | Redirect:
         return await self._save(request, core, None)
 
     @post("/{segment_id:int}", opt={"roles": MARKETING_EDIT}, status_code=303)
-    async def update(self, request: Request[Any, Any, Any], core: Core, segment_id: int) -> Template | Redirect:
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        core: NamedDependency[Core],
+        segment_id: FromPath[int],
+    ) -> Template | Redirect:
         return await self._save(request, core, segment_id)
 
     async def _save(self, request: Request[Any, Any, Any], core: Core, segment_id: int | None) -> Template | Redirect:

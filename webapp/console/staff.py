@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromPath, Parameter
 from litestar.response import Redirect, Template
 
 from shared.audit import recent
@@ -21,13 +22,13 @@ class StaffController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def index(self, request: Request[Any, Any, Any], core: Core) -> Template:
+    async def index(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Template:
         async with core.reading() as session:
             accounts = await list_staff(session)
         return page(request, "console/staff.html.j2", accounts=accounts, roles=ROLES)
 
     @post("/", status_code=303)
-    async def create(self, request: Request[Any, Any, Any], core: Core) -> Redirect:
+    async def create(self, request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
             await create_staff(
@@ -41,7 +42,9 @@ class StaffController(Controller):
         return Redirect("/console/staff", status_code=303)
 
     @post("/{staff_id:int}", status_code=303)
-    async def update(self, request: Request[Any, Any, Any], core: Core, staff_id: int) -> Redirect:
+    async def update(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], staff_id: FromPath[int]
+    ) -> Redirect:
         form = await request.form()
         async with core.transaction() as session:
             await update_staff(
@@ -55,7 +58,9 @@ class StaffController(Controller):
         return Redirect("/console/staff", status_code=303)
 
     @post("/{staff_id:int}/password", status_code=303)
-    async def password(self, request: Request[Any, Any, Any], core: Core, staff_id: int) -> Redirect:
+    async def password(
+        self, request: Request[Any, Any, Any], core: NamedDependency[Core], staff_id: FromPath[int]
+    ) -> Redirect:
         """A new password for an account; every console session of that account ends."""
         form = await request.form()
         async with core.transaction() as session:
@@ -80,7 +85,7 @@ class AuditController(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
-        core: Core,
+        core: NamedDependency[Core],
         before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT),
     ) -> Template:
         async with core.reading() as session:

@@ -26,6 +26,8 @@ class StaffAccount(Base):
     last_login_at: Mapped[datetime | None]
     # Moved by sign-out, password, role and active changes: every older console session ends.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The console language this person picked (ru, en); None follows the browser's Accept-Language.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class AuditEntry(Base):

@@ -103,7 +103,8 @@ async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(
         assert member.card_number in await page.inner_text("main")
         assert "100" in await page.inner_text(".balance")
         cookies = {c["name"]: c for c in await context.cookies()}
-        assert cookies["loyalty_session"]["httpOnly"] and cookies["loyalty_session"]["secure"]
+        assert cookies["loyalty_session"]["httpOnly"]
+        assert cookies["loyalty_session"]["secure"]
 
         await page.get_by_role("link", name="Баланс").click()  # the card page loads no htmx: a plain link
         await page.wait_for_url(base + "/cabinet/balance")
@@ -131,6 +132,7 @@ async def test_sign_in_see_the_balance_install_and_keep_the_card_offline(
         await context.set_offline(True)
         await page.goto(base + "/cabinet/card")
         assert member.card_number in await page.inner_text("main")
-        assert await page.inner_text(".as-of") == shown and "Баланс на" in shown
+        assert await page.inner_text(".as-of") == shown
+        assert "Баланс на" in shown
         await page.wait_for_selector("#offline", state="visible", timeout=5000)  # "showing the last known data"
         await context.close()

@@ -133,7 +133,8 @@ async def test_a_marketer_sends_a_campaign_and_watches_it_finish(core: Core, set
 
         delivery = await page.inner_text("#delivery")
         control = int(await page.inner_text("#control-size"))
-        assert "telegram" in delivery and "sms" in delivery
+        assert "telegram" in delivery
+        assert "sms" in delivery
         assert 0 < control < 20
         sent = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
         assert len([m for m in sent if m["kind"] == "campaign"]) == 20 - control
@@ -146,5 +147,6 @@ async def test_a_marketer_sends_a_campaign_and_watches_it_finish(core: Core, set
         await bought(web_core, treated, web_core.clock.now(), 2_500_00)
         await page.reload()
         row = await page.inner_text("#attribution tbody tr:first-child")
-        assert row.startswith("A") and "2500.00" in row
+        assert row.startswith("A")
+        assert "2500.00" in row
         await browser.close()

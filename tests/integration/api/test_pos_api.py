@@ -49,23 +49,27 @@ def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> 
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
     assert {"type", "title", "status", "detail", "errors"} <= problem.keys()
-    assert problem["status"] == status and problem["detail"]
+    assert problem["status"] == status
+    assert problem["detail"]
     if field is not None:
         assert field in [e["field"] for e in problem["errors"]], problem
     return problem
 
 
 async def test_member_registration_and_lookup(client: httpx.AsyncClient, member: dict[str, Any]) -> None:
-    assert member["phone"] == PHONE and member["email"] == "anna@example.com"
+    assert member["phone"] == PHONE
+    assert member["email"] == "anna@example.com"
     assert member["tier"] == {"code": "standard", "name": "Стандарт"}
     assert member["balance"]["available"] == 100
     assert member["wallet"]["apple_url"].startswith("http://testserver.local/wallet/apple/")
     assert member["wallet"]["google_url"].startswith("https://pay.google.com/gp/v/save/")
     again = await client.post("/api/v1/members", json={"phone": "+7 912 345 67 89"})
-    assert again.status_code == 200 and again.json()["id"] == member["id"]
+    assert again.status_code == 200
+    assert again.json()["id"] == member["id"]
     for query in ({"phone": "89123456789"}, {"card": member["card_number"]}):
         found = await client.get("/api/v1/members", params=query)
-        assert found.status_code == 200 and found.json()["id"] == member["id"]
+        assert found.status_code == 200
+        assert found.json()["id"] == member["id"]
     by_id = await client.get(f"/api/v1/members/{member['id']}")
     assert by_id.json()["card_number"] == member["card_number"]
 
@@ -75,7 +79,8 @@ async def test_balance_and_transactions_pages(client: httpx.AsyncClient, member:
         r = await client.post("/api/v1/purchases", json=body(receipt_id=f"T-{n}", redeem=0))
         assert r.status_code == 201
     balance = (await client.get(f"/api/v1/members/{member['id']}/balance")).json()
-    assert balance["available"] == 100 and balance["pending"] == 36
+    assert balance["available"] == 100
+    assert balance["pending"] == 36
     assert balance["tier"]["next"] == {"code": "gold", "name": "Золото", "spend_needed": 3000000 - 75000}
     page = (await client.get(f"/api/v1/members/{member['id']}/transactions", params={"limit": 2})).json()
     assert [t["kind"] for t in page["items"]] == ["accrual", "accrual"]
@@ -85,7 +90,8 @@ async def test_balance_and_transactions_pages(client: httpx.AsyncClient, member:
             f"/api/v1/members/{member['id']}/transactions", params={"limit": 2, "cursor": page["next_cursor"]}
         )
     ).json()
-    assert [t["kind"] for t in rest["items"]] == ["accrual", "bonus"] and rest["next_cursor"] is None
+    assert [t["kind"] for t in rest["items"]] == ["accrual", "bonus"]
+    assert rest["next_cursor"] is None
 
 
 async def test_calculate_confirm_refund_as_in_the_contract(client: httpx.AsyncClient, member: dict[str, Any]) -> None:
@@ -93,7 +99,8 @@ async def test_calculate_confirm_refund_as_in_the_contract(client: httpx.AsyncCl
     assert calc.status_code == 200
     answer = calc.json()
     assert answer["redeem"] == {"requested": "max", "applied": 100, "max": 100}
-    assert answer["payable"] == 15000 and answer["accrue"] == 7
+    assert answer["payable"] == 15000
+    assert answer["accrue"] == 7
     assert answer["lines"] == [
         {
             "sku": "4607001",
@@ -109,22 +116,27 @@ async def test_calculate_confirm_refund_as_in_the_contract(client: httpx.AsyncCl
     confirmed = await client.post("/api/v1/purchases", json=body())
     assert confirmed.status_code == 201
     done = confirmed.json()
-    assert done["purchase_id"] and done["balance"]["available"] == 0 and done["balance"]["pending"] == 7
+    assert done["purchase_id"]
+    assert done["balance"]["available"] == 0
+    assert done["balance"]["pending"] == 7
     retry = await client.post("/api/v1/purchases", json=body())
-    assert retry.status_code == 200 and retry.json() == done
+    assert retry.status_code == 200
+    assert retry.json() == done
     assert_problem(await client.post("/api/v1/purchases", json=body(redeem=0)), 409)
     refund = await client.post(
         "/api/v1/purchases/msk-001/A-000123/refunds",
         json={"refund_id": "R-1", "lines": [{"sku": "4607001", "quantity": 1}]},
     )
     assert refund.status_code == 201
-    assert refund.json()["points_reversed"] == 7 and refund.json()["points_restored"] == 100
+    assert refund.json()["points_reversed"] == 7
+    assert refund.json()["points_restored"] == 100
     assert refund.json()["balance"]["available"] == 100
     again = await client.post(
         "/api/v1/purchases/msk-001/A-000123/refunds",
         json={"refund_id": "R-1", "lines": [{"sku": "4607001", "quantity": 1}]},
     )
-    assert again.status_code == 200 and again.json() == refund.json()
+    assert again.status_code == 200
+    assert again.json() == refund.json()
 
 
 async def test_redeeming_more_than_allowed_is_422_with_max(client: httpx.AsyncClient, member: dict[str, Any]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 
 from shared.apikeys import create_api_key
-from shared.core import Core
 from shared.config import Settings
+from shared.core import Core
 from tests.conftest import app_client
 from tests.integration.api.test_pos_api import assert_problem
 
@@ -17,7 +17,8 @@ async def test_marketing_needs_a_staff_key_but_a_till_may_check_a_certificate(
     from webapp.app import create_app
 
     issued = await client.post("/api/v1/certificates", json={"amount": 100000, "count": 2})
-    assert issued.status_code == 201 and len(issued.json()["items"]) == 2
+    assert issued.status_code == 201
+    assert len(issued.json()["items"]) == 2
     number = issued.json()["items"][0]["number"]
     async with core.transaction() as session:
         pos_key = await create_api_key(session, core.clock, "till", scope="pos")
@@ -26,7 +27,9 @@ async def test_marketing_needs_a_staff_key_but_a_till_may_check_a_certificate(
         assert_problem(await till.get("/api/v1/promotions"), 403)
         assert_problem(await till.post("/api/v1/certificates", json={"amount": 100}), 403)
         checked = await till.get(f"/api/v1/certificates/{number}")
-        assert checked.status_code == 200 and checked.json()["balance"] == 100000 and checked.json()["usable"]
+        assert checked.status_code == 200
+        assert checked.json()["balance"] == 100000
+        assert checked.json()["usable"]
         assert_problem(await till.get("/api/v1/certificates/0000"), 404)
 
 
@@ -82,11 +85,15 @@ async def test_batches_are_exported_and_a_code_cannot_be_made_twice(client: http
     made = await client.post(
         f"/api/v1/promotions/{pid}/code-batches", json={"kind": "unique", "count": 25, "prefix": "w-"}
     )
-    assert made.status_code == 201 and made.json()["count"] == 25
+    assert made.status_code == 201
+    assert made.json()["count"] == 25
     csv_text = await client.get(f"/api/v1/code-batches/{made.json()['id']}/codes.csv")
-    assert csv_text.status_code == 200 and csv_text.headers["content-type"].startswith("text/csv")
+    assert csv_text.status_code == 200
+    assert csv_text.headers["content-type"].startswith("text/csv")
     rows = csv_text.text.strip().split("\n")
-    assert rows[0] == "code,uses,max_uses" and len(rows) == 26 and all(r.startswith("W-") for r in rows[1:])
+    assert rows[0] == "code,uses,max_uses"
+    assert len(rows) == 26
+    assert all(r.startswith("W-") for r in rows[1:])
     shared = {"kind": "shared", "code": "AUTUMN"}
     assert (await client.post(f"/api/v1/promotions/{pid}/code-batches", json=shared)).status_code == 201
     assert_problem(await client.post(f"/api/v1/promotions/{pid}/code-batches", json=shared), 409)

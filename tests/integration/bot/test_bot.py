@@ -62,8 +62,10 @@ async def test_registration_with_ones_own_contact(
     assert "сообщения о баллах и акциях" in session.texts()[-1]
     await dispatcher.feed_update(bot, callback_update(USER, "consent:yes"))
     (member,) = await members(core)
-    assert member.telegram_user_id == USER and member.source == "bot"
-    assert member.referral == "store-msk-001" and str(member.birth_date) == "1990-05-17"
+    assert member.telegram_user_id == USER
+    assert member.source == "bot"
+    assert member.referral == "store-msk-001"
+    assert str(member.birth_date) == "1990-05-17"
     async with core.reading() as s:
         consents = {
             c.channel: (c.granted, c.method)
@@ -95,17 +97,23 @@ async def test_a_till_member_is_linked_not_duplicated(
         },
     )
     await dispatcher.feed_update(bot, contact(USER, owner=USER))
-    assert "Нашли вашу карту" in session.texts()[-1] and "Баланс: 70" in session.texts()[-1]
+    assert "Нашли вашу карту" in session.texts()[-1]
+    assert "Баланс: 70" in session.texts()[-1]
     (member,) = await members(core)
-    assert member.telegram_user_id == USER and member.source == "pos"
+    assert member.telegram_user_id == USER
+    assert member.source == "pos"
     await dispatcher.feed_update(bot, message_update(USER, text="💰 Баланс"))
     answer = session.texts()[-1]
-    assert "Доступно: 70" in answer and "Ожидают: 48" in answer and "До уровня «Золото»" in answer
+    assert "Доступно: 70" in answer
+    assert "Ожидают: 48" in answer
+    assert "До уровня «Золото»" in answer
     await dispatcher.feed_update(bot, message_update(USER, text="💳 Карта"))
     photo = session.requests[-1]
-    assert isinstance(photo, SendPhoto) and member.card_number in (photo.caption or "")
+    assert isinstance(photo, SendPhoto)
+    assert member.card_number in (photo.caption or "")
     urls = [b.url for row in photo.reply_markup.inline_keyboard for b in row]  # type: ignore[union-attr]
-    assert urls[0].startswith("http://testserver.local/wallet/apple/") and "pay.google.com" in urls[1]
+    assert urls[0].startswith("http://testserver.local/wallet/apple/")
+    assert "pay.google.com" in urls[1]
     await dispatcher.feed_update(bot, message_update(USER, text="🧾 История"))
     assert "receipt 1" in session.texts()[-1]
 
@@ -161,7 +169,8 @@ async def test_card_opens_the_cabinet_as_a_mini_app_on_https(
     photo = session.requests[-1]
     assert isinstance(photo, SendPhoto)
     last = photo.reply_markup.inline_keyboard[-1][0]  # type: ignore[union-attr]
-    assert last.text == "Личный кабинет" and last.web_app is not None
+    assert last.text == "Личный кабинет"
+    assert last.web_app is not None
     assert last.web_app.url == "https://loyalty.example/cabinet/telegram"
 
 
@@ -173,7 +182,8 @@ async def test_no_mini_app_button_without_https(
     photo = session.requests[-1]
     assert isinstance(photo, SendPhoto)
     buttons = [b for row in photo.reply_markup.inline_keyboard for b in row]  # type: ignore[union-attr]
-    assert len(buttons) == 2 and all(b.web_app is None for b in buttons)
+    assert len(buttons) == 2
+    assert all(b.web_app is None for b in buttons)
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,8 @@ async def sign_in(web: httpx.AsyncClient, core: Core, phone: str = PHONE) -> htt
     answer = await web.post(
         "/cabinet/login/verify", data={"phone": phone, "code": await last_code(core, phone), "_csrf_token": token}
     )
-    assert answer.status_code == 303 and answer.headers["location"] == "/cabinet/card", answer.text
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/cabinet/card", answer.text
     return answer
 
 

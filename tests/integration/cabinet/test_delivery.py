@@ -21,7 +21,9 @@ async def test_code_and_confirmation_link_reach_the_member(web: httpx.AsyncClien
     await web.post("/cabinet/login/code", data={"phone": PHONE, "_csrf_token": token})
     await worker.run_once()
     (sms,) = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
-    assert sms["channel"] == "sms" and sms["to"] == PHONE and sms["kind"] == "login_code"
+    assert sms["channel"] == "sms"
+    assert sms["to"] == PHONE
+    assert sms["kind"] == "login_code"
     code = sms["text"].split("Код входа: ")[1][:6]
     done = await web.post("/cabinet/login/verify", data={"phone": PHONE, "code": code, "_csrf_token": token})
     assert done.status_code == 303
@@ -30,7 +32,9 @@ async def test_code_and_confirmation_link_reach_the_member(web: httpx.AsyncClien
     await worker.run_once()
     lines = [json.loads(line) for line in sink.read_text(encoding="utf-8").splitlines()]
     email = lines[-1]
-    assert email["channel"] == "email" and email["to"] == "anna@example.com"
-    assert email["subject"] == "Подтвердите e-mail" and "/cabinet/email/confirm?token=" in email["text"]
+    assert email["channel"] == "email"
+    assert email["to"] == "anna@example.com"
+    assert email["subject"] == "Подтвердите e-mail"
+    assert "/cabinet/email/confirm?token=" in email["text"]
     link = next(word for word in email["text"].split() if "/cabinet/email/confirm" in word)
     assert (await web.get(link.removeprefix("http://127.0.0.1:8000"))).status_code == 303

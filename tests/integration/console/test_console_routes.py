@@ -29,12 +29,15 @@ class Console:
         self.http = http
         self.session = ""
         self.csrf = ""
+        # The console follows the browser's language (ru when it asks for neither); these tests read English.
+        self.language: str | None = "en"
 
     def _cookies(self, session: str | None = None) -> dict[str, str]:
         token = self.session if session is None else session
         pairs = [f"{CSRF_COOKIE}={self.csrf}"] if self.csrf else []
         pairs += [f"console_session={token}"] if token else []
-        return {"Cookie": "; ".join(pairs)} if pairs else {}
+        language = {"Accept-Language": self.language} if self.language else {}
+        return {**language, "Cookie": "; ".join(pairs)} if pairs else language
 
     async def get(self, url: str, session: str | None = None, **headers: str) -> httpx.Response:
         response = await self.http.get(url, headers={**self._cookies(session), **headers})
@@ -89,7 +92,8 @@ async def console(core: Core, settings: Settings, staff: dict[str, int]) -> Asyn
 
 async def signed_in(console: Console, role: str) -> Console:
     response = await console.sign_in(f"{role}@example.com")
-    assert response.status_code == 303 and response.headers["location"] == "/console"
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console"
     return console
 
 
@@ -106,27 +110,36 @@ async def test_signing_in_sets_a_strict_short_lived_session_cookie(console: Cons
         audience="loyalty-console",
         options={"verify_exp": False},
     )
-    assert claims["role"] == "admin" and claims["exp"] - claims["iat"] == 1800
+    assert claims["role"] == "admin"
+    assert claims["exp"] - claims["iat"] == 1800
     home = await console.get("/console")
-    assert home.status_code == 200 and "admin@example.com" in home.text
+    assert home.status_code == 200
+    assert "admin@example.com" in home.text
     signed_out = await console.post("/console/logout", {})
-    assert signed_out.status_code == 303 and "max-age=0" in signed_out.headers["set-cookie"].lower()
+    assert signed_out.status_code == 303
+    assert "max-age=0" in signed_out.headers["set-cookie"].lower()
 
 
 async def test_without_a_session_pages_send_to_sign_in_and_htmx_gets_a_redirect_header(console: Console) -> None:
     page = await console.get("/console/reports/")
-    assert page.status_code == 303 and page.headers["location"] == "/console/login"
+    assert page.status_code == 303
+    assert page.headers["location"] == "/console/login"
     fragment = await console.get("/console/reports/", **{"HX-Request": "true"})
-    assert fragment.status_code == 401 and fragment.headers["hx-redirect"] == "/console/login"
+    assert fragment.status_code == 401
+    assert fragment.headers["hx-redirect"] == "/console/login"
 
 
 async def test_wrong_passwords_are_refused_then_the_account_is_locked_for_a_while(console: Console) -> None:
     wrong = await console.sign_in("support@example.com", "not the password")
-    assert wrong.status_code == 401 and "Wrong e-mail or password" in wrong.text and not console.session
+    assert wrong.status_code == 401
+    assert "Wrong e-mail or password" in wrong.text
+    assert not console.session
     for _ in range(4):
         await console.sign_in("support@example.com", "not the password")
     locked = await console.sign_in("support@example.com")
-    assert locked.status_code == 429 and "Too many failed attempts" in locked.text and not console.session
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.text
+    assert not console.session
     other = await console.sign_in("analyst@example.com")  # another account from the same address still may
     assert other.status_code == 303
 
@@ -165,7 +178,8 @@ async def test_tampered_foreign_and_expired_sessions_are_refused(
         "garbage",
     ):
         response = await console.get("/console/staff/", session=token)
-        assert response.status_code == 303 and response.headers["location"] == "/console/login", token
+        assert response.status_code == 303, token
+        assert response.headers["location"] == "/console/login", token
     assert (await console.get("/console/reports/")).status_code == 200
     clock.advance(minutes=31)
     assert (await console.get("/console/reports/")).status_code == 303
@@ -179,7 +193,8 @@ async def test_an_active_session_is_renewed_past_half_its_life(console: Console,
     clock.advance(minutes=10)
     renewed = await console.get("/console/reports/")
     match = re.search(r"console_session=([^;]+)", renewed.headers.get("set-cookie", ""))
-    assert match is not None and match.group(1) != first
+    assert match is not None
+    assert match.group(1) != first
     clock.advance(minutes=20)  # 40 minutes after sign-in, 20 after the renewal
     assert (await console.get("/console/reports/", session=match.group(1))).status_code == 200
     assert (await console.get("/console/reports/", session=first)).status_code == 303
@@ -226,7 +241,8 @@ async def test_reports_show_formula_chart_and_export_csv(console: Console, core:
     await signed_in(console, "analyst")
     page = await console.get("/console/reports/members?since=2026-11-01&until=2026-11-30")
     assert page.status_code == 200
-    assert "<svg" in page.text and "members(t) = members registered before the end of t" in page.text
+    assert "<svg" in page.text
+    assert "members(t) = members registered before the end of t" in page.text
     assert "<html" not in (await console.get("/console/reports/members", **{"HX-Request": "true"})).text
     csv = await console.get("/console/reports/members/csv?since=2026-11-21&until=2026-11-23")
     assert csv.headers["content-type"].startswith("text/csv")
@@ -238,14 +254,16 @@ async def test_reports_show_formula_chart_and_export_csv(console: Console, core:
         "2026-11-23,0,1",
     ]
     bad = await console.get("/console/reports/members?since=2026-12-01&until=2026-11-01")
-    assert bad.status_code == 422 and "ends before it starts" in bad.text
+    assert bad.status_code == 422
+    assert "ends before it starts" in bad.text
     assert (await console.get("/console/reports/nonsense")).status_code == 404
 
 
 async def test_analysts_read_program_settings_but_cannot_change_them(console: Console, core: Core) -> None:
     await signed_in(console, "analyst")
     page = await console.get("/console/program/")
-    assert "fieldset disabled" in page.text and "Save</button>" not in page.text
+    assert "fieldset disabled" in page.text
+    assert "Save</button>" not in page.text
     refused = await console.post("/console/program/", {"tier_gold_threshold": "1"})
     assert refused.status_code == 403
     assert core.rules.tier("gold").threshold == 30_000
@@ -270,17 +288,21 @@ async def test_marketers_preview_and_save_program_settings(console: Console, cor
         "comment": "members stuck on tier 1",
     }
     preview = await console.post("/console/program/preview", form, **{"HX-Request": "true"})
-    assert preview.status_code == 200 and "<html" not in preview.text
+    assert preview.status_code == 200
+    assert "<html" not in preview.text
     assert re.search(r"<strong>0</strong> members would move up, <strong>0</strong> down", preview.text)
     invalid = await console.post(
         "/console/program/preview", {**form, "tier_gold_threshold": "200000"}, **{"HX-Request": "true"}
     )
-    assert invalid.status_code == 422 and "must be above" in invalid.text
+    assert invalid.status_code == 422
+    assert "must be above" in invalid.text
     saved = await console.post("/console/program/", form)
-    assert saved.status_code == 200 and "Saved version" in saved.text
+    assert saved.status_code == 200
+    assert "Saved version" in saved.text
     assert (core.rules.pending_hours, core.rules.welcome.points, core.rules.tier("gold").threshold) == (12, 150, 20_000)
     not_a_number = await console.post("/console/program/", {**form, "expiry_days": "soon"})
-    assert not_a_number.status_code == 422 and "a whole number" in not_a_number.text
+    assert not_a_number.status_code == 422
+    assert "a whole number" in not_a_number.text
     assert core.rules.expiry_days == 365
 
 
@@ -288,9 +310,11 @@ async def test_support_finds_a_member_and_adjusts_points_with_a_reason(console: 
     member = await new_member(core, "+79123450061", last_name="Кузнецов")
     await signed_in(console, "support")
     found = await console.get("/console/members/?q=%2B79123450061")
-    assert member.card_number in found.text and "+7912***0061" in found.text
+    assert member.card_number in found.text
+    assert "+7912***0061" in found.text
     fragment = await console.get("/console/members/?q=Кузн", **{"HX-Request": "true", "HX-Target": "results"})
-    assert member.card_number in fragment.text and "<form" not in fragment.text
+    assert member.card_number in fragment.text
+    assert "<form" not in fragment.text
     done = await console.post(
         f"/console/members/{member.id}/adjust",
         {"points": "+250", "reason": "lost receipt", "request_id": "form-1234567"},
@@ -303,15 +327,18 @@ async def test_support_finds_a_member_and_adjusts_points_with_a_reason(console: 
     assert again.status_code == 303
     assert (await member_row(core, member.id)).available == 350
     page = await console.get(f"/console/members/{member.id}")
-    assert "lost receipt" in page.text and '<dd id="available">350</dd>' in page.text
+    assert "lost receipt" in page.text
+    assert '<dd id="available">350</dd>' in page.text
     no_reason = await console.post(
         f"/console/members/{member.id}/adjust", {"points": "10", "reason": "", "request_id": "form-7654321"}
     )
-    assert no_reason.status_code == 422 and "say why" in no_reason.text
+    assert no_reason.status_code == 422
+    assert "say why" in no_reason.text
     overdraw = await console.post(
         f"/console/members/{member.id}/adjust", {"points": "-1000", "reason": "typo", "request_id": "form-7654322"}
     )
-    assert overdraw.status_code == 422 and "Only 350 points are available" in overdraw.text
+    assert overdraw.status_code == 422
+    assert "Only 350 points are available" in overdraw.text
 
 
 async def test_support_merges_a_duplicate_after_confirming(console: Console, core: Core) -> None:
@@ -336,9 +363,11 @@ async def test_admins_create_staff_and_read_the_audit_log(console: Console) -> N
     )
     assert created.status_code == 303
     short = await console.post("/console/staff/", {"email": "x@example.com", "role": "support", "password": "s"})
-    assert short.status_code == 422 and "at least 10 characters" in short.text
+    assert short.status_code == 422
+    assert "at least 10 characters" in short.text
     log = await console.get("/console/audit/")
-    assert "staff.create" in log.text and "new@example.com" in log.text
+    assert "staff.create" in log.text
+    assert "new@example.com" in log.text
 
 
 async def test_machine_endpoints_need_no_csrf_token(client: httpx.AsyncClient) -> None:

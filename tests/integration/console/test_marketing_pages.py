@@ -44,27 +44,34 @@ async def test_the_builder_counts_live_saves_and_shows_field_messages(console: C
     await member(core, 4)  # standard, never bought
     await signed_in(console, "marketer")
     builder = await console.get("/console/segments/new")
-    assert builder.status_code == 200 and 'hx-trigger="change, input delay:300ms"' in builder.text
+    assert builder.status_code == 200
+    assert 'hx-trigger="change, input delay:300ms"' in builder.text
     assert count_of(builder.text) == 4
     live = await console.post("/console/segments/count", GOLD_LAPSED, **{"HX-Request": "true"})
-    assert live.status_code == 200 and count_of(live.text) == 2 and "<html" not in live.text
+    assert live.status_code == 200
+    assert count_of(live.text) == 2
+    assert "<html" not in live.text
     telegram = await console.post(
         "/console/segments/count", {**GOLD_LAPSED, "channels": "telegram"}, **{"HX-Request": "true"}
     )
     assert count_of(telegram.text) == 1
     bad = await console.post("/console/segments/count", {"spend_min": "lots", "birthday_from": "13-40"})
-    assert bad.status_code == 422 and "spend_min" in bad.text
+    assert bad.status_code == 422
+    assert "spend_min" in bad.text
     wrong = await console.post("/console/segments", {**GOLD_LAPSED, "birthday_from": "13-40", "birthday_to": "01-01"})
-    assert wrong.status_code == 422 and "is not a day of the year" in wrong.text
+    assert wrong.status_code == 422
+    assert "is not a day of the year" in wrong.text
     assert 'value="Gold, 60 days quiet"' in wrong.text  # the form comes back as typed
     saved = await console.post("/console/segments", GOLD_LAPSED)
     assert saved.status_code == 303
     page = await console.get(saved.headers["location"])
     assert "Saved; the snapshot holds 2 members" in page.text
     index = await console.get("/console/segments/")
-    assert "Gold, 60 days quiet" in index.text and "Champions" in index.text
+    assert "Gold, 60 days quiet" in index.text
+    assert "Champions" in index.text
     taken = await console.post("/console/segments", GOLD_LAPSED)
-    assert taken.status_code == 409 and "is taken" in taken.text
+    assert taken.status_code == 409
+    assert "is taken" in taken.text
     async with core.reading() as session:
         audit = await recent(session, limit=5)
     assert [(a.action, a.actor) for a in audit] == [("segment_created", "marketer@example.com")]
@@ -106,25 +113,32 @@ async def test_a_campaign_from_the_form_to_results_against_the_control_group(con
     segment_id = saved.headers["location"].split("/")[-1].split("?")[0]
     broken = await console.post("/console/campaigns", campaign_form(segment_id, A_sms_ru="", control_percent="70"))
     assert broken.status_code == 422
-    assert "needs a text" in broken.text and "must be from 0 to 50" in broken.text
+    assert "needs a text" in broken.text
+    assert "must be from 0 to 50" in broken.text
     assert "Скидка 10%!" in broken.text  # what was typed stays
     created = await console.post("/console/campaigns", campaign_form(segment_id))
     assert created.status_code == 303, created.text
     url = created.headers["location"]
     page = await console.get(url)
-    assert page.status_code == 200 and "telegram → sms" in page.text
+    assert page.status_code == 200
+    assert "telegram → sms" in page.text
     assert re.search(r"at most 5 SMS × 1 part\(s\) = <strong>17.50</strong>", page.text), page.text
     shown = await console.post(url + "/preview", {"member": "+79160000002", "channel": "sms", "variant": "A"})
-    assert shown.status_code == 200 and "скидка 10% до воскресенья" in shown.text and 'id="sms-parts">1<' in shown.text
+    assert shown.status_code == 200
+    assert "скидка 10% до воскресенья" in shown.text
+    assert 'id="sms-parts">1<' in shown.text
     missing = await console.post(url + "/preview", {"member": "+79990000000", "channel": "sms"})
-    assert missing.status_code == 422 and "no member found" in missing.text
+    assert missing.status_code == 422
+    assert "no member found" in missing.text
     test = await console.post(url + "/test", {"channel": "sms", "address": "+79990001122", "variant": "A"})
-    assert test.status_code == 200 and "Test sms message queued" in test.text
+    assert test.status_code == 200
+    assert "Test sms message queued" in test.text
     draft = await console.get(url + "/progress", **{"HX-Request": "true"})
     assert 'hx-trigger="every 1s"' not in draft.text  # a draft has nothing to poll for
     assert (await console.post(url + "/schedule", {"when": "now"})).status_code == 303
     sending = await console.get(url + "/progress", **{"HX-Request": "true"})
-    assert 'hx-trigger="every 1s"' in sending.text and "scheduled" in sending.text
+    assert 'hx-trigger="every 1s"' in sending.text
+    assert "scheduled" in sending.text
 
     await run_due_campaigns(core)
     await expand_campaign(core, int(url.split("/")[-1]))
@@ -134,9 +148,12 @@ async def test_a_campaign_from_the_form_to_results_against_the_control_group(con
     buyer = await _treated_member(core, int(url.split("/")[-1]))
     await bought(core, buyer, core.clock.now() + timedelta(hours=1), 2_500_00)
     done = await console.get(url + "/progress", **{"HX-Request": "true"})
-    assert 'hx-trigger="every 1s"' not in done.text and 'value="100.0"' in done.text
+    assert 'hx-trigger="every 1s"' not in done.text
+    assert 'value="100.0"' in done.text
     assert re.search(r"control group <strong id=\"control-size\">(\d+)</strong>", done.text)[1] != "0"  # type: ignore[index]
-    assert "<td>A</td>" in done.text and "<td>control</td>" in done.text and "2500.00" in done.text
+    assert "<td>A</td>" in done.text
+    assert "<td>control</td>" in done.text
+    assert "2500.00" in done.text
     async with core.reading() as session:
         actions = [a.action for a in await recent(session, limit=10)]
     assert actions[:4] == ["campaign_scheduled", "campaign_test_sent", "campaign_previewed", "campaign_created"]
@@ -173,7 +190,9 @@ async def test_a_chain_from_the_form_runs_and_is_paused(console: Console, core: 
         "expires_days": "30",
     }
     wrong = await console.post("/console/chains", {**form, "sms_ru": "", "bonus_points": "0"})
-    assert wrong.status_code == 422 and "needs a text" in wrong.text and "must be from 1 to 100000" in wrong.text
+    assert wrong.status_code == 422
+    assert "needs a text" in wrong.text
+    assert "must be from 1 to 100000" in wrong.text
     assert (await console.post("/console/chains", form)).status_code == 303
     await run_due_chains(core)
     page = await console.get("/console/chains/")
@@ -194,7 +213,8 @@ async def test_campaigns_are_listed_newest_first(console: Console, core: Core) -
     for name in ("First", "Second"):
         assert (await console.post("/console/campaigns", campaign_form(segment_id, name=name))).status_code == 303
     listing = (await console.get("/console/campaigns/")).text
-    assert listing.index("Second") < listing.index("First") and "Gold, 60 days quiet" in listing
+    assert listing.index("Second") < listing.index("First")
+    assert "Gold, 60 days quiet" in listing
 
 
 async def test_the_marketing_reports_show_formula_chart_and_csv(console: Console, core: Core) -> None:
@@ -202,22 +222,31 @@ async def test_the_marketing_reports_show_formula_chart_and_csv(console: Console
     await signed_in(console, "analyst")
     for code, formula in (("rfm_grid", "NTILE(5)"), ("promo_codes", "redeemed / issued")):
         shown = await console.get(f"/console/reports/{code}?since=2026-11-01&until=2026-11-30")
-        assert shown.status_code == 200 and formula in shown.text and "<svg" in shown.text
+        assert shown.status_code == 200
+        assert formula in shown.text
+        assert "<svg" in shown.text
         csv = await console.get(f"/console/reports/{code}/csv?since=2026-11-01&until=2026-11-30")
-        assert csv.status_code == 200 and csv.text.lstrip("\ufeff").split("\r\n")[0].startswith(("r,f", "item,"))
+        assert csv.status_code == 200
+        assert csv.text.lstrip("\ufeff").split("\r\n")[0].startswith(("r,f", "item,"))
     grid = await console.get("/console/reports/rfm_grid/csv?since=2026-11-01&until=2026-11-30")
-    assert "1,1,hibernating,1" in grid.text and "5,5,champions,0" in grid.text  # NTILE(5) of one row is 1
+    assert "1,1,hibernating,1" in grid.text
+    assert "5,5,champions,0" in grid.text
 
 
 async def test_absurd_numbers_are_field_messages_not_errors(console: Console, core: Core) -> None:
     await signed_in(console, "marketer")
     huge = "9" * 30
     counted = await console.post("/console/segments/count", {"spend_min": huge, "purchases_min": "-1"})
-    assert counted.status_code == 422 and "spend_min" in counted.text and "purchases_min" in counted.text
+    assert counted.status_code == 422
+    assert "spend_min" in counted.text
+    assert "purchases_min" in counted.text
     made = await console.post("/console/campaigns", campaign_form(huge))
-    assert made.status_code == 422 and "too large" in made.text
+    assert made.status_code == 422
+    assert "too large" in made.text
     chain = await console.post("/console/chains", {"name": "x", "segment_id": huge, "no_purchase_days": "nan"})
-    assert chain.status_code == 422 and "too large" in chain.text and "a whole number" in chain.text
+    assert chain.status_code == 422
+    assert "too large" in chain.text
+    assert "a whole number" in chain.text
     assert (await console.get("/console/campaigns/987654")).status_code == 404
     assert (await console.post("/console/campaigns/987654/schedule", {"when": "later", "at": "soon"})).status_code in (
         404,

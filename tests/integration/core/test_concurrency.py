@@ -52,7 +52,8 @@ async def test_fifty_concurrent_redemptions_never_overdraw(core: Core) -> None:
     spent = await asyncio.gather(*(spend(n) for n in range(50)))
     assert sum(spent) == 98  # fourteen receipts of 7 points; the fifteenth would overdraw
     row = await member_row(core, member.id)
-    assert row.available == 2 and row.debt == 0
+    assert row.available == 2
+    assert row.debt == 0
 
 
 async def test_concurrent_registrations_of_one_phone_make_one_member(core: Core) -> None:

@@ -325,8 +325,10 @@ class LedgerMachine(RuleBasedStateMachine):
         for phone, available, pending, debt, tier, total, lots_available, lots_pending in self.run(state()):
             expected = self.model.members[phone]
             assert total == available + pending, "entries must sum to the balance"
-            assert lots_available - debt == available and lots_pending == pending, "lots must agree"
-            assert debt >= 0 and (available >= 0 or debt > 0), "negative only through debt"
+            assert lots_available - debt == available, "lots must agree"
+            assert lots_pending == pending, "lots must agree"
+            assert debt >= 0, "negative only through debt"
+            assert available >= 0 or debt > 0, "negative only through debt"
             assert (available, pending, debt, tier) == (
                 expected.available,
                 expected.pending,

@@ -75,7 +75,8 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         monkeypatch.setattr(core_module, "RULES_CHECK_SECONDS", 0.0)
         async with other.transaction():
             pass
-        assert other.rules.tier("gold").threshold == 25_000 and other.rules_version == version.id
+        assert other.rules.tier("gold").threshold == 25_000
+        assert other.rules_version == version.id
         fresh = Core(settings, clock)  # a process starting now loads the newest version
         async with fresh.reading():
             pass
@@ -83,8 +84,10 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         await fresh.close()
         async with core.reading() as session:
             entry = (await recent(session))[0]
-        assert entry.action == "program.update" and entry.reason == "members stuck on tier 1"
-        assert entry.before["tiers"][1]["threshold"] == 30_000 and entry.after["tiers"][1]["threshold"] == 25_000
+        assert entry.action == "program.update"
+        assert entry.reason == "members stuck on tier 1"
+        assert entry.before["tiers"][1]["threshold"] == 30_000
+        assert entry.after["tiers"][1]["threshold"] == 25_000
         # the new threshold is what the till applies
         await new_member(core, "+79123450031")
         clock.advance(minutes=1)

@@ -36,7 +36,8 @@ async def entry_sum(core: Core, member_id: object) -> int:
 
 async def test_registration_gives_a_card_and_the_welcome_bonus_at_once(core: Core) -> None:
     member = await new_member(core, first_name="Anna")
-    assert member.available == 100 and member.pending == 0
+    assert member.available == 100
+    assert member.pending == 0
     assert len(member.card_number) == 13
     assert [e.kind for e in await events(core)] == ["member_registered"]
 
@@ -44,7 +45,8 @@ async def test_registration_gives_a_card_and_the_welcome_bonus_at_once(core: Cor
 async def test_accrual_is_pending_for_24_hours_then_available(core: Core, clock: FixedClock) -> None:
     member = await new_member(core)
     answer, created = await confirm(core, receipt("R1"))
-    assert created and answer["accrue"] == 50  # 5% of 1000 ₽
+    assert created
+    assert answer["accrue"] == 50
     row = await member_row(core, member.id)
     assert (row.available, row.pending) == (100, 50)
     clock.advance(hours=23, minutes=59)
@@ -132,7 +134,9 @@ async def test_retry_returns_the_original_answer_and_a_different_body_conflicts(
     member = await new_member(core)
     first, created = await confirm(core, receipt("R1"))
     again, created_again = await confirm(core, receipt("R1"))
-    assert created and not created_again and again == first
+    assert created
+    assert not created_again
+    assert again == first
     with pytest.raises(Conflict):
         await confirm(core, receipt("R1", amount=50000))
     assert (await member_row(core, member.id)).pending == 50
@@ -166,12 +170,14 @@ async def test_full_refund_reverses_accrual_and_restores_redemption(core: Core) 
     answer, _ = await confirm(core, receipt("R1", amount=10000, redeem=70))
     assert answer["accrue"] == 1  # 5% of the 30 ₽ paid in money
     result, created = await refund(core, "R1", {"refund_id": "X1", "amount": 10000})
-    assert created and (result["points_reversed"], result["points_restored"]) == (1, 70)
+    assert created
+    assert (result["points_reversed"], result["points_restored"]) == (1, 70)
     row = await member_row(core, member.id)
     assert (row.available, row.pending) == (100, 0)
     assert await entry_sum(core, member.id) == 100
     replay, created_again = await refund(core, "R1", {"refund_id": "X1", "amount": 10000})
-    assert not created_again and replay == result
+    assert not created_again
+    assert replay == result
     with pytest.raises(Conflict):
         await refund(core, "R1", {"refund_id": "X1", "amount": 5000})
 
@@ -184,7 +190,8 @@ async def test_partial_refunds_round_down_per_receipt_and_sum_to_the_whole(core:
     third, _ = await refund(core, "R1", {"refund_id": "C", "amount": 10000})
     reversed_ = [r["points_reversed"] for r in (first, second, third)]
     restored = [r["points_restored"] for r in (first, second, third)]
-    assert reversed_ == [4, 4, 5] and sum(reversed_) == 13  # floor(13/3), floor(26/3) − 4, 13 − 8
+    assert reversed_ == [4, 4, 5]
+    assert sum(reversed_) == 13
     assert restored == [7, 7, 7]
     with pytest.raises(InvalidInput):
         await refund(core, "R1", {"refund_id": "D", "amount": 1})
@@ -240,8 +247,11 @@ async def test_anonymous_receipt_is_recorded_once(core: Core) -> None:
     body = receipt("ANON-1", phone=None)
     first, created = await confirm(core, body)
     again, created_again = await confirm(core, body)
-    assert created and not created_again and first == again
-    assert first["accrue"] == 0 and first["balance"] is None
+    assert created
+    assert not created_again
+    assert first == again
+    assert first["accrue"] == 0
+    assert first["balance"] is None
 
 
 async def test_birthday_rate_in_the_window(core: Core) -> None:
@@ -249,5 +259,6 @@ async def test_birthday_rate_in_the_window(core: Core) -> None:
 
     await new_member(core, birth_date=date(1990, 11, 23))  # T0 is 22 November
     answer, _ = await confirm(core, receipt("B1"))
-    assert answer["accrue"] == 140 and answer["accrual_percent"] == 14
+    assert answer["accrue"] == 140
+    assert answer["accrual_percent"] == 14
     assert any("14%" in line for line in answer["receipt_text"])

@@ -121,4 +121,5 @@ async def test_tier_distribution_and_members_close_to_the_next_tier(seeded: Core
 async def test_a_period_of_a_year_is_cut_into_at_most_31_buckets(seeded: Core) -> None:
     result = await run(seeded, "members", first=date(2025, 12, 1), last=date(2026, 11, 30))
     assert len(result.rows) <= 31
-    assert result.rows[-1][2] == 5 and sum(row[1] for row in result.rows) == 5
+    assert result.rows[-1][2] == 5
+    assert sum(row[1] for row in result.rows) == 5

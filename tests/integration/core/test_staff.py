@@ -13,7 +13,8 @@ from shared.staff import authenticate, create_staff, update_staff
 async def test_passwords_are_argon2_hashes_and_sign_in_checks_them(core: Core) -> None:
     async with core.transaction() as session:
         account = await create_staff(session, core.clock, " Mila@Example.com ", "marketer", "long enough pw")
-    assert account.email == "mila@example.com" and account.password_hash.startswith("$argon2")
+    assert account.email == "mila@example.com"
+    assert account.password_hash.startswith("$argon2")
     async with core.transaction() as session:
         assert await authenticate(session, core.clock, "MILA@example.com", "long enough pw") is not None
         assert await authenticate(session, core.clock, "mila@example.com", "wrong password!") is None

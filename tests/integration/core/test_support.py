@@ -127,7 +127,8 @@ async def test_merge_moves_everything_and_keeps_the_balance_exact(core: Core, cl
         before_keep.available + before_dup.available,
         before_keep.pending + before_dup.pending,
     )
-    assert row.email == "dup@example.com" and kept.phone == KEEP
+    assert row.email == "dup@example.com"
+    assert kept.phone == KEEP
     async with core.reading() as session:
         assert await session.get(Member, duplicate.id) is None
         owners = (
@@ -137,7 +138,8 @@ async def test_merge_moves_everything_and_keeps_the_balance_exact(core: Core, cl
         log = await recent(session, target=("member", str(keep.id)))
     assert owners == [("D1", keep.id), ("D2", keep.id), ("K1", keep.id)]
     assert consents == {"sms": True, "email": True}  # same moment: the kept member's choice wins
-    assert log[0].action == "member.merge" and log[0].reason == "same person, two cards"
+    assert log[0].action == "member.merge"
+    assert log[0].reason == "same person, two cards"
     assert log[0].before["duplicate"]["available"] == before_dup.available
     # the kept member spends what the duplicate brought, soonest-expiring first
     clock.advance(days=1, minutes=1)

@@ -39,7 +39,8 @@ async def test_the_text_shows_the_balance_when_it_is_sent_not_when_it_was_queued
     )
     await expand_campaign(core, campaign_id)
     [queued] = await campaign_messages(core, campaign_id)
-    assert queued.text == "" and queued.cost_parts == 0
+    assert queued.text == ""
+    assert queued.cost_parts == 0
     before = await balance(core, anna)
     async with core.transaction() as session:
         await adjust_points(
@@ -49,7 +50,8 @@ async def test_the_text_shows_the_balance_when_it_is_sent_not_when_it_was_queued
     await send_all(Worker(core, sms))  # type: ignore[arg-type]
     [sent] = await campaign_messages(core, campaign_id)
     assert sms["sms"].sent[0].text == sent.text == f"Анна, скидка 10% до вс. Баланс {before + 250}"
-    assert sent.status == "delivered" and sent.cost_parts == 1
+    assert sent.status == "delivered"
+    assert sent.cost_parts == 1
 
 
 async def test_a_message_that_falls_through_is_written_for_the_next_channel(core: Core) -> None:
@@ -82,11 +84,11 @@ async def test_a_member_merged_away_before_sending_gets_nothing(core: Core) -> N
     sms = channels()
     await send_all(Worker(core, sms))  # type: ignore[arg-type]
     by_member = {m.member_id: m for m in await campaign_messages(core, campaign_id)}
-    assert by_member[duplicate].status == "undeliverable" and by_member[duplicate].text == ""
+    assert by_member[duplicate].status == "undeliverable"
+    assert by_member[duplicate].text == ""
     assert "gone" in (by_member[duplicate].error or "")
-    assert by_member[keep].status == "delivered" and [m.to for m in sms["sms"].sent if m.kind == "campaign"] == [
-        by_member[keep].address
-    ]
+    assert by_member[keep].status == "delivered"
+    assert [m.to for m in sms["sms"].sent if m.kind == "campaign"] == [by_member[keep].address]
     async with core.reading() as session:  # the snapshot lost the duplicate with the merge
         left = (await session.execute(select(SegmentMember.member_id))).scalars().all()
     assert left == [keep]

@@ -83,7 +83,8 @@ async def test_one_message_per_member_control_gets_nothing_and_a_rerun_adds_noth
     control = {m for m, a in groups.items() if a.variant == CONTROL}
     assert 4 <= len(control) <= 25  # about 20 % of 62
     recipients = Counter(m.member_id for m in sent)
-    assert set(recipients) == set(groups) - control - {silent} and max(recipients.values()) == 1
+    assert set(recipients) == set(groups) - control - {silent}
+    assert max(recipients.values()) == 1
     assert {a.variant for a in groups.values()} == {"A", "B", CONTROL}
     by_member = {m.member_id: m for m in sent}
     # queued with channel, address, time and arm decided; the text is made when a worker sends it
@@ -91,25 +92,32 @@ async def test_one_message_per_member_control_gets_nothing_and_a_rerun_adds_noth
         m.text == "" and m.meta == {"campaign": campaign_id, "variant": groups[m.member_id].variant} for m in sent
     )
     if tg not in control:
-        assert by_member[tg].channel == "telegram" and by_member[tg].address == "777"
-        assert by_member[tg].cascade == ["sms"] and by_member[tg].language == "en"
+        assert by_member[tg].channel == "telegram"
+        assert by_member[tg].address == "777"
+        assert by_member[tg].cascade == ["sms"]
+        assert by_member[tg].language == "en"
     worker = Worker(core, channels())  # type: ignore[arg-type]
     while await worker.run_once():
         pass
     by_member = {m.member_id: m for m in await campaign_messages(core, campaign_id)}
     if tg not in control:
-        assert by_member[tg].text.startswith("Ann, you have 100 points") and by_member[tg].status == "delivered"
+        assert by_member[tg].text.startswith("Ann, you have 100 points")
+        assert by_member[tg].status == "delivered"
     for member_id in set(by_member) - {tg}:
         message, arm = by_member[member_id], groups[member_id].variant
-        assert message.channel == "sms" and message.promotional and message.cost_parts == 1
+        assert message.channel == "sms"
+        assert message.promotional
+        assert message.cost_parts == 1
         assert message.text.startswith("Б 2") if arm == "B" else message.text.startswith("Имя")
     # the scheduler runs it again, and a replay of the same campaign adds nothing
     assert await run_due_campaigns(core) == []
     assert len(await campaign_messages(core, campaign_id)) == len(sent)
-    assert set(await assignments(core, campaign_id)) == set(groups) and ids[0] in groups
+    assert set(await assignments(core, campaign_id)) == set(groups)
+    assert ids[0] in groups
     async with core.reading() as session:
         figures = await results(session, campaign_id)
-    assert figures["opted_out"] == (0 if silent in control else 1) and figures["control"] == len(control)
+    assert figures["opted_out"] == (0 if silent in control else 1)
+    assert figures["control"] == len(control)
     assert sum(c["delivered"] for c in figures["channels"].values()) == len(sent)
 
 
@@ -126,7 +134,9 @@ async def test_assignment_is_deterministic_and_a_stopped_expansion_resumes(core:
     assert await expand_batch(core, second, 10) == 10
     async with core.reading() as session:
         half = await progress(session, second)
-    assert half["status"] == "sending" and half["expanded"] == 10 and half["audience"] == 30
+    assert half["status"] == "sending"
+    assert half["expanded"] == 10
+    assert half["audience"] == 30
     assert await run_due_campaigns(core) == [second]
     recipients = Counter(m.member_id for m in await campaign_messages(core, second))
     assert max(recipients.values()) == 1
@@ -196,7 +206,8 @@ async def test_preview_cost_and_test_send_are_not_counted(core: Core) -> None:
         shown = await preview(session, core.settings, campaign_id, anna, "sms")
         costs = await estimate(session, core.settings, campaign_id)
         await send_test(session, core.settings, campaign_id, "sms", "+79990001122", core.clock.now(), member_id=anna)
-    assert shown["sms_parts"] == 2 and shown["cost_minor"] == 2 * core.settings.sms.part_cost_minor
+    assert shown["sms_parts"] == 2
+    assert shown["cost_minor"] == 2 * core.settings.sms.part_cost_minor
     assert costs == {
         "audience": 2,
         "control_percent": 0,
@@ -211,7 +222,9 @@ async def test_preview_cost_and_test_send_are_not_counted(core: Core) -> None:
     async with core.reading() as session:
         test = (await session.execute(select(Message).where(Message.address == "+79990001122"))).scalar_one()
         figures = await results(session, campaign_id)
-    assert test.status == "delivered" and test.meta["test"] is True and test.text.startswith("Анна, ")
+    assert test.status == "delivered"
+    assert test.meta["test"] is True
+    assert test.text.startswith("Анна, ")
     assert figures["channels"] == {"sms": {"queued": 0, "sent": 0, "delivered": 2, "failed": 0}}
 
 
@@ -269,7 +282,8 @@ async def test_bad_campaigns_name_each_field(core: Core) -> None:
     }
     assert {e.field for e in typo.value.errors} == {"variants[0].templates.email.ru"}
     said = " / ".join(e.message for e in typo.value.errors)
-    assert "subject" in said and "{{ nmae }} is not a member field" in said
+    assert "subject" in said
+    assert "{{ nmae }} is not a member field" in said
     async with core.reading() as session:
         assert (await session.execute(select(func.count()).select_from(CampaignMember))).scalar_one() == 0
 

@@ -78,4 +78,6 @@ async def test_rfm_grid_counts_members_per_cell_as_of_the_period_end(core: Core)
     }
     assert result.headline == "5 members scored; largest segment: Hibernating (2)"
     series = dict(zip(result.chart.labels, result.chart.series[0][1], strict=True))
-    assert series["Champions"] == 1 and series["Hibernating"] == 2 and series["At risk"] == 0
+    assert series["Champions"] == 1
+    assert series["Hibernating"] == 2
+    assert series["At risk"] == 0

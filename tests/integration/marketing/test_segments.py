@@ -85,7 +85,8 @@ async def test_saving_writes_the_snapshot_and_updating_replaces_it(core: Core) -
     await bought(core, a, days_ago(core, 1), 100_00)
     async with core.transaction() as session:
         saved = await save_segment(session, core.rules, "Buyers", {"purchases_min": 1}, core.clock.now())
-    assert saved.member_count == 1 and saved.definition == {"purchases_min": 1}
+    assert saved.member_count == 1
+    assert saved.definition == {"purchases_min": 1}
     async with core.transaction() as session:
         with pytest.raises(Conflict):
             await save_segment(session, core.rules, "Buyers", {}, core.clock.now())
@@ -97,7 +98,8 @@ async def test_saving_writes_the_snapshot_and_updating_replaces_it(core: Core) -
                 await session.execute(select(SegmentMember.member_id).where(SegmentMember.segment_id == saved.id))
             ).scalars()
         )
-    assert updated.member_count == 2 and members == {a, b}
+    assert updated.member_count == 2
+    assert members == {a, b}
 
 
 async def test_rfm_scores_by_quintile_and_names_the_standard_segments(core: Core) -> None:
@@ -118,11 +120,14 @@ async def test_rfm_scores_by_quintile_and_names_the_standard_segments(core: Core
         overview = {
             row["segment"]: row["members"] for row in await rfm_distribution(session, core.rules, core.clock.now())
         }
-    assert overview["champions"] == 2 and sum(overview.values()) == 10
+    assert overview["champions"] == 2
+    assert sum(overview.values()) == 10
     assert never not in ids
 
 
 def test_the_grid_names_every_cell_once() -> None:
     names = [named_segment(r, f) for r in range(1, 6) for f in range(1, 6)]
-    assert names.count("champions") == 2 and names.count("hibernating") == 4
-    assert named_segment(5, 1) == "new_customers" and named_segment(1, 5) == "cant_lose_them"
+    assert names.count("champions") == 2
+    assert names.count("hibernating") == 4
+    assert named_segment(5, 1) == "new_customers"
+    assert named_segment(1, 5) == "cant_lose_them"

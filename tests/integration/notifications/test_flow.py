@@ -97,8 +97,10 @@ async def test_a_confirmed_purchase_produces_one_accrual_message_in_the_log(
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     accrued = [line for line in lines if line["kind"] == "points_accrued"]
     assert len(accrued) == 1
-    assert accrued[0]["channel"] == "sms" and accrued[0]["to"] == "+79123456789"
-    assert "+50 баллов" in accrued[0]["text"] and "Баланс 100" in accrued[0]["text"]
+    assert accrued[0]["channel"] == "sms"
+    assert accrued[0]["to"] == "+79123456789"
+    assert "+50 баллов" in accrued[0]["text"]
+    assert "Баланс 100" in accrued[0]["text"]
     assert {"channel", "to", "subject", "text", "kind", "created_at"} <= accrued[0].keys()
 
 
@@ -184,7 +186,8 @@ async def test_promotional_frequency_cap(core: Core, clock: FixedClock) -> None:
     await drain(worker)
     birthday_viber = [m for m in scripted["viber"].sent if m.kind == "birthday"]
     birthday_sms = [m for m in scripted["sms"].sent if m.kind == "birthday"]
-    assert len(birthday_viber) == 2 and len(birthday_sms) == 1  # the third falls to the next channel
+    assert len(birthday_viber) == 2
+    assert len(birthday_sms) == 1
 
 
 async def test_viber_without_a_delivery_report_falls_back_to_sms(core: Core, clock: FixedClock) -> None:
@@ -209,7 +212,7 @@ async def test_delivery_report_of_undelivered_viber_falls_back_at_once(core: Cor
     async with core.transaction() as session:
         await emit(session, EventKind.POINTS_AVAILABLE, found.id, {"points": 3}, core.clock.now())
     await drain(worker)
-    viber = [m for m in await messages(core) if m.channel == "viber"][0]
+    viber = next(m for m in await messages(core) if m.channel == "viber")
     assert await record_delivery_report(
         core,
         channel="viber",
@@ -238,7 +241,8 @@ async def test_transient_failures_retry_with_backoff(core: Core, clock: FixedClo
     await drain(worker)
     assert len(scripted["sms"].sent) == 2
     (message,) = [m for m in await messages(core) if m.channel == "sms"]
-    assert message.status == "delivered" and message.attempts == 2
+    assert message.status == "delivered"
+    assert message.attempts == 2
 
 
 @pytest.mark.parametrize("language", ["ru", "en"])

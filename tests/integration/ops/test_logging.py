@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from litestar import get
+from litestar.params import FromPath
 
 from shared.config import Settings
 from shared.core import Core
@@ -33,7 +34,7 @@ def lines(buffer: io.StringIO) -> list[dict[str, Any]]:
 
 
 @get("/boom/{token:str}", include_in_schema=False)
-async def boom(token: str) -> None:
+async def boom(token: FromPath[str]) -> None:
     raise RuntimeError("broken on purpose")
 
 

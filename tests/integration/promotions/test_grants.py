@@ -30,7 +30,8 @@ async def test_a_list_grant_runs_once_with_its_own_expiry(core: Core) -> None:
     second = await grants.run_grant(core, core.clock, core.rules, grant_id)
     assert (first["granted"], second["granted"], first["status"]) == (2, 2, "done")
     assert first["skipped"] == ["+70000000000"]
-    assert (await member_row(core, anna.id)).available == 400 and (await member_row(core, boris.id)).available == 400
+    assert (await member_row(core, anna.id)).available == 400
+    assert (await member_row(core, boris.id)).available == 400
     async with core.reading() as session:
         lot = (await session.execute(select(Lot).where(Lot.member_id == anna.id, Lot.source == "grant"))).scalar_one()
         assert lot.expires_at == core.clock.now() + timedelta(days=14)

@@ -27,7 +27,8 @@ class GoogleStub:
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()
-        assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer" and form["assertion"]
+        assert form["grant_type"] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+        assert form["assertion"]
         self.tokens += 1
         return web.json_response({"access_token": "stub-token", "expires_in": 3600})
 
@@ -103,6 +104,7 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         assert [p["loyaltyPoints"]["balance"]["int"] for p in accruals] == [90, 80, 70, 60, 50]
         assert sum(1 for p in accruals if p.get("messages")) == 3  # Google's daily limit
         assert all(m["messageType"] == "TEXT_AND_NOTIFY" for p in accruals for m in p.get("messages", []))
+        assert accruals[0]["messages"][0]["body"] == "Баланс: 90 баллов"  # the number and its noun agree
         core.clock.advance(days=1, minutes=1)  # type: ignore[attr-defined]
         await client.post(
             "/api/v1/purchases",
@@ -116,7 +118,8 @@ async def test_balance_changes_patch_the_object_and_notify_at_most_three_times(
         await worker.process_outbox()
         assert stub.patches[-1].get("messages")  # a new day, a new allowance
         assert stub.tokens == 1  # the access token is reused
-        assert len(stub.classes) == 1 and all(p["classId"] in stub.classes for p in stub.patches)
+        assert len(stub.classes) == 1
+        assert all(p["classId"] in stub.classes for p in stub.patches)
     finally:
         await updater.close()
         await runner.cleanup()

@@ -42,7 +42,8 @@ async def test_pass_is_signed_detached_with_the_chain_and_a_signing_time(
     client: httpx.AsyncClient, member: dict[str, Any], settings: Settings, tmp_path: Path
 ) -> None:
     r = await download(client, member)
-    assert r.status_code == 200 and r.headers["content-type"] == "application/vnd.apple.pkpass"
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/vnd.apple.pkpass"
     files = unzip(r.content)
     manifest = json.loads(files["manifest.json"])
     assert set(manifest) == set(files) - {"manifest.json", "signature"}  # every file is in the manifest
@@ -89,7 +90,8 @@ async def test_pass_is_signed_detached_with_the_chain_and_a_signing_time(
         text=True,
         check=True,
     ).stdout
-    assert f"UID = {TYPE}" in signer and "OU = DEVTEAM001" in signer
+    assert f"UID = {TYPE}" in signer
+    assert "OU = DEVTEAM001" in signer
     (tmp_path / "manifest.json").write_bytes(files["manifest.json"] + b" ")  # tampered content fails
     assert (
         subprocess.run(
@@ -125,9 +127,11 @@ async def test_pass_shows_card_balance_tier_and_change_message(
     assert data["barcodes"][0]["message"] == member["card_number"]
     assert data["barcodes"][0]["altText"] == member["card_number"]
     primary = data["storeCard"]["primaryFields"][0]
-    assert primary["value"] == 100 and "%@" in primary["changeMessage"]
+    assert primary["value"] == 100
+    assert "%@" in primary["changeMessage"]
     assert data["storeCard"]["headerFields"][0]["value"] == "Стандарт"
-    assert len(data["authenticationToken"]) >= 16 and data["webServiceURL"].endswith("/wallet/apple")
+    assert len(data["authenticationToken"]) >= 16
+    assert data["webServiceURL"].endswith("/wallet/apple")
 
 
 async def test_download_links_are_signed_and_expire(client: httpx.AsyncClient, member: dict[str, Any]) -> None:
@@ -149,14 +153,16 @@ async def test_web_service_round_trip(core: Core, client: httpx.AsyncClient, mem
     assert (await client.post(path, json={"pushToken": "t1"}, headers=auth)).status_code == 200
     assert (await client.post(path, json={"nope": 1}, headers=auth)).status_code == 400
     listing = await client.get(f"/wallet/apple/v1/devices/dev-1/registrations/{TYPE}")
-    assert listing.status_code == 200 and listing.json()["serialNumbers"] == [serial]
+    assert listing.status_code == 200
+    assert listing.json()["serialNumbers"] == [serial]
     last = listing.json()["lastUpdated"]
     assert isinstance(last, str)
     assert (
         await client.get(f"/wallet/apple/v1/devices/dev-1/registrations/{TYPE}", params={"passesUpdatedSince": last})
     ).status_code == 204
     latest = await client.get(f"/wallet/apple/v1/passes/{TYPE}/{serial}", headers=auth)
-    assert latest.status_code == 200 and "last-modified" in latest.headers
+    assert latest.status_code == 200
+    assert "last-modified" in latest.headers
     again = await client.get(
         f"/wallet/apple/v1/passes/{TYPE}/{serial}",
         headers={**auth, "If-Modified-Since": latest.headers["last-modified"]},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.plurals import points_text
+from shared.i18n import points_text
 
 
 @pytest.mark.parametrize(
