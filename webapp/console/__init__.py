@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
 from shared.core import Core
@@ -29,7 +29,7 @@ async def home(request: Request[Any, Any, Any]) -> Template:
 
 
 @post("/console/language", opt={"roles": None}, include_in_schema=False, status_code=303)
-async def pick_language(request: Request[Any, Any, Any], core: Core) -> Redirect:
+async def pick_language(request: Request[Any, Any, Any], core: NamedDependency[Core]) -> Redirect:
     """The language picker in the header: the choice is kept on the staff account and wins over the browser."""
     form = await request.form()
     language = str(form.get("language") or "")[:8] or None
