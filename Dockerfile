@@ -11,6 +11,7 @@ COPY webapp ./webapp
 COPY wallet ./wallet
 COPY bot ./bot
 COPY notifications ./notifications
+COPY loyalty ./loyalty
 RUN pip install -c requirements.lock . \
     && groupadd --system --gid 10001 loyalty \
     && useradd --system --uid 10001 --gid loyalty --home-dir /var/lib/loyalty --shell /usr/sbin/nologin loyalty \

@@ -198,14 +198,14 @@ def main() -> None:
                 "LOYALTY_DATABASE_URL": "",
             }
             subprocess.run(
-                [sys.executable, "-m", "webapp.cli", "db", "upgrade"],
+                [sys.executable, "-m", "loyalty.cli", "db", "upgrade"],
                 check=True,
                 cwd=ROOT,
                 env={**os.environ, **env},
                 stdout=subprocess.DEVNULL,
             )
             subprocess.run(
-                [sys.executable, "-m", "webapp.cli", "demo", "--members", "20"],
+                [sys.executable, "-m", "loyalty.cli", "demo", "--members", "20"],
                 check=True,
                 cwd=ROOT,
                 env={**os.environ, **env},

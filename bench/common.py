@@ -56,7 +56,7 @@ def free_port() -> int:
 
 def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "webapp.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "loyalty.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, **env},
         cwd=ROOT,
     )

@@ -121,7 +121,7 @@ async def run_worker(url: str, count: int, mode: str) -> dict[str, Any]:
                     break
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.1)
-            worker = subprocess.Popen([sys.executable, "-m", "webapp.cli", "worker"], cwd=ROOT, env=env)
+            worker = subprocess.Popen([sys.executable, "-m", "loyalty.cli", "worker"], cwd=ROOT, env=env)
             first = last = None
             while True:
                 accepted = (await stats(http, port))["accepted"]

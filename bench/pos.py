@@ -45,7 +45,7 @@ async def prepare(url: str, var_dir: Path, members: int) -> str:
     core = Core(settings)
     csv_text = io.StringIO("phone,balance\n" + "".join(f"+{PHONE_BASE - i},500\n" for i in range(members)))
     started = time.perf_counter()
-    report = await import_members(core.sessions, core.clock, core.rules, csv_text, var_dir / "rejected.csv")
+    report = await import_members(core, core.clock, core.rules, csv_text, var_dir / "rejected.csv")
     print(f"  imported {report.imported} members in {time.perf_counter() - started:.1f}s")
     async with core.transaction() as session:
         key = await create_api_key(session, core.clock, "bench")

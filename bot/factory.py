@@ -3,6 +3,8 @@ storage, middlewares and one router per feature. Polling, the webhook and tests 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -43,3 +45,18 @@ def create_dispatcher(core: Core, settings: Settings, wallet_links: WalletLinks)
         registration.create_router(), profile.create_router(), settings_router.create_router(), menu.create_router()
     )
     return dispatcher
+
+
+class Telegram(NamedTuple):
+    """The webhook bot an entry point builds and hands to the web app, which closes it on shutdown."""
+
+    bot: Bot
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.dispatcher.storage.close()
+
+
+def create_telegram(core: Core, settings: Settings, wallet_links: WalletLinks) -> Telegram:
+    return Telegram(create_bot(settings), create_dispatcher(core, settings, wallet_links))

@@ -61,7 +61,7 @@ async def heartbeats(core: Core, host: str | None = None) -> list[Beat]:
     query = select(WorkerHeartbeat).order_by(WorkerHeartbeat.last_seen.desc())
     if host is not None:
         query = query.where(WorkerHeartbeat.host == host)
-    async with core.sessions() as session:
+    async with core.reading() as session:
         rows = (await session.execute(query)).scalars().all()
     return [Beat(r.worker_id, r.host, r.pid, r.last_seen) for r in rows]
 
@@ -92,7 +92,7 @@ async def release_lease(core: Core, holder: str, name: str = SCHEDULER) -> None:
 
 async def lease_holder(core: Core, name: str = SCHEDULER) -> tuple[str, datetime] | None:
     """Who holds an unexpired lease, and until when."""
-    async with core.sessions() as session:
+    async with core.reading() as session:
         row = (await session.execute(select(SchedulerLease).where(SchedulerLease.name == name))).scalar_one_or_none()
     if row is None or row.expires_at <= core.clock.now():
         return None

@@ -413,12 +413,12 @@ class Worker:
     async def _run_due(self) -> None:
         JOB_RUNS.labels("due-jobs").inc()
         try:
-            report = await jobs.run_due(self.core.sessions, self.core.clock, self.core.rules)
+            report = await jobs.run_due(self.core, self.core.clock)
             log.info("due jobs: %s", report)
         except Exception:
             JOB_FAILURES.labels("due-jobs").inc()
             log.exception("due jobs failed; the next run will pick them up")
         try:  # personal data past its retention (shared/retention.py)
-            log.info("retention: %s", await run_retention(self.core.sessions, self.core.clock, self.settings.retention))
+            log.info("retention: %s", await run_retention(self.core, self.core.clock, self.settings.retention))
         except Exception:
             log.exception("retention failed; the next run will pick it up")

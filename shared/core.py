@@ -22,7 +22,9 @@ RULES_CHECK_SECONDS = 3.0
 
 
 class Core:
-    """One per process: web handlers, bot handlers, jobs and the CLI all get sessions here."""
+    """One per process: web handlers, bot handlers, jobs and the CLI all get sessions here.
+
+    `async with Core(settings) as core:` closes the engine at the end."""
 
     def __init__(self, settings: Settings, clock: Clock | None = None, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
@@ -53,6 +55,12 @@ class Core:
         async with self.sessions() as session:
             await self._refresh_rules(session)
             yield session
+
+    async def current_rules(self) -> ProgramRules:
+        """The rules in force after checking for a newer saved version (a process that has just started
+        holds the program file's until its first transaction)."""
+        async with self.reading():
+            return self._rules
 
     @property
     def rules(self) -> ProgramRules:
@@ -86,3 +94,9 @@ class Core:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def __aenter__(self) -> Core:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()

@@ -114,12 +114,12 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
                 "lines": lines,
                 "redeem": "max" if rng.random() < 0.25 else 0,
             }
-            await jobs.activate_due_lots(core.sessions, core.rules, moment)
+            await jobs.activate_due_lots(core, core.rules, moment)
             async with core.transaction() as session:
                 await purchases.confirm(session, FixedClock(moment), core.rules, body)
             made += 1
     made += await _lapsed_gold(core, rng, members, now)
-    await jobs.run_due(core.sessions, core.clock, core.rules)
+    await jobs.run_due(core, core.clock)
     async with core.transaction() as session:  # the demo's made-up past is not news to announce
         await session.execute(
             update(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).values(processed_at=core.clock.now())

@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.cards import is_valid_ean13, new_card_number
 from shared.clock import Clock
@@ -39,6 +39,9 @@ from shared.members import EMAIL_RE
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
 from shared.vocabulary import CHANNELS
+
+if TYPE_CHECKING:
+    from shared.core import Core
 
 BATCH = 2000
 NOT_UTF8 = "not UTF-8 text (save the file as CSV UTF-8); the row was not imported"
@@ -173,7 +176,7 @@ def _batches(
 
 
 async def import_members(
-    sessions: async_sessionmaker[AsyncSession],
+    core: Core,
     clock: Clock,
     rules: ProgramRules,
     source: TextIO,
@@ -197,10 +200,10 @@ async def import_members(
         rejects: list[list[object]] = []
         for batch in _batches(_records(source, fieldnames), report, rejects, rules):
             try:
-                async with sessions() as session, session.begin():
+                async with core.transaction() as session:
                     done = await _store(session, clock.now(), rules, batch)
             except SQLAlchemyError:  # one row the database refuses: store the rest one by one
-                done = await _store_one_by_one(sessions, clock, rules, batch)
+                done = await _store_one_by_one(core, clock, rules, batch)
             rejects += done.rejects
             report.imported, report.points = report.imported + done.imported, report.points + done.points
             report.rejected += len(done.rejects)
@@ -223,13 +226,11 @@ class _Stored:
     rejects: list[list[object]] = field(default_factory=list)
 
 
-async def _store_one_by_one(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, rules: ProgramRules, batch: list[_Row]
-) -> _Stored:
+async def _store_one_by_one(core: Core, clock: Clock, rules: ProgramRules, batch: list[_Row]) -> _Stored:
     total = _Stored()
     for row in batch:
         try:
-            async with sessions() as session, session.begin():
+            async with core.transaction() as session:
                 done = await _store(session, clock.now(), rules, [row])
         except SQLAlchemyError as exc:  # the engine hides parameters: the message names no data
             total.rejects.append([row.line, row.phone, f"the database refused the row ({type(exc).__name__})"])

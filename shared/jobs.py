@@ -10,10 +10,10 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import ledger
 from shared.clock import Clock
@@ -22,6 +22,9 @@ from shared.events import EventKind, emit
 from shared.program import ProgramRules
 from shared.purchases import change_tier
 from shared.rules import birthday_in_year, member_zone
+
+if TYPE_CHECKING:
+    from shared.core import Core
 
 BATCH = 500
 
@@ -36,14 +39,17 @@ class DueReport:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-async def run_due(sessions: async_sessionmaker[AsyncSession], clock: Clock, rules: ProgramRules) -> DueReport:
+async def run_due(core: Core, clock: Clock, rules: ProgramRules | None = None) -> DueReport:
+    """Every due job as of `clock`, under `rules` (default: the rules in force, saved versions included)."""
+    if rules is None:
+        rules = await core.current_rules()
     as_of = clock.now()
     report = DueReport()
-    report.activated = await activate_due_lots(sessions, rules, as_of)
-    report.expired = await expire_due_lots(sessions, as_of)
-    report.expiring_notices = await notify_expiring(sessions, rules, as_of)
-    report.birthdays = await open_birthday_windows(sessions, rules, as_of)
-    report.tier_changes = await recompute_tiers(sessions, rules, as_of)
+    report.activated = await activate_due_lots(core, rules, as_of)
+    report.expired = await expire_due_lots(core, as_of)
+    report.expiring_notices = await notify_expiring(core, rules, as_of)
+    report.birthdays = await open_birthday_windows(core, rules, as_of)
+    report.tier_changes = await recompute_tiers(core, rules, as_of)
     return report
 
 
@@ -52,10 +58,10 @@ async def _members_with_lots(session: AsyncSession, *where: Any) -> list[uuid.UU
     return list((await session.execute(stmt)).scalars())
 
 
-async def activate_due_lots(sessions: async_sessionmaker[AsyncSession], rules: ProgramRules, as_of: datetime) -> int:
+async def activate_due_lots(core: Core, rules: ProgramRules, as_of: datetime) -> int:
     done = 0
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             member_ids = await _members_with_lots(session, Lot.status == ledger.PENDING, Lot.available_at <= as_of)
             for member_id in member_ids:
                 member = await ledger.lock_member(session, member_id)
@@ -87,10 +93,10 @@ async def activate_due_lots(sessions: async_sessionmaker[AsyncSession], rules: P
             return done
 
 
-async def expire_due_lots(sessions: async_sessionmaker[AsyncSession], as_of: datetime) -> int:
+async def expire_due_lots(core: Core, as_of: datetime) -> int:
     done = 0
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             member_ids = await _members_with_lots(
                 session, Lot.status == ledger.AVAILABLE, Lot.remaining > 0, Lot.expires_at <= as_of
             )
@@ -119,13 +125,13 @@ async def expire_due_lots(sessions: async_sessionmaker[AsyncSession], as_of: dat
             return done
 
 
-async def notify_expiring(sessions: async_sessionmaker[AsyncSession], rules: ProgramRules, as_of: datetime) -> int:
+async def notify_expiring(core: Core, rules: ProgramRules, as_of: datetime) -> int:
     """One notice per member and set of lots about to burn; the dedup key makes reruns silent."""
     horizon = as_of + timedelta(days=rules.expiring_notice_days)
     sent = 0
     last_id = 0
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             rows = (
                 await session.execute(
                     select(Lot.id, Lot.member_id, Lot.remaining, Lot.expires_at)
@@ -164,9 +170,7 @@ async def notify_expiring(sessions: async_sessionmaker[AsyncSession], rules: Pro
         last_id = rows[-1].id
 
 
-async def open_birthday_windows(
-    sessions: async_sessionmaker[AsyncSession], rules: ProgramRules, as_of: datetime
-) -> int:
+async def open_birthday_windows(core: Core, rules: ProgramRules, as_of: datetime) -> int:
     """Tell members whose birthday window opened today (their time zone) once a year."""
     days_before = rules.birthday.days_before
     candidates = {(as_of + timedelta(days=d)).strftime("%m%d") for d in range(days_before - 1, days_before + 2)}
@@ -174,7 +178,7 @@ async def open_birthday_windows(
     if 228 in mmdd:
         mmdd.add(229)  # born on 29 February: celebrated on the 28th in common years
     opened = 0
-    async with sessions() as session, session.begin():
+    async with core.transaction() as session:
         members = (
             await session.execute(
                 select(Member.id, Member.birth_date, Member.time_zone).where(Member.birth_mmdd.in_(mmdd))
@@ -199,12 +203,12 @@ async def open_birthday_windows(
     return opened
 
 
-async def recompute_tiers(sessions: async_sessionmaker[AsyncSession], rules: ProgramRules, as_of: datetime) -> int:
+async def recompute_tiers(core: Core, rules: ProgramRules, as_of: datetime) -> int:
     """Set every member's tier from the rolling spend; downgrades happen only here."""
     since = as_of - timedelta(days=rules.tier_window_days)
     lowest = rules.tiers[0].code
     changed = 0
-    async with sessions() as session:
+    async with core.reading() as session:
         spend_rows = (
             await session.execute(
                 select(Purchase.member_id, func.sum(Purchase.paid - Purchase.refunded_paid))
@@ -230,7 +234,7 @@ async def recompute_tiers(sessions: async_sessionmaker[AsyncSession], rules: Pro
     wanted = {member_id: rules.tier_for_spend(spend.get(member_id, 0)).code for member_id in current}
     to_change = [member_id for member_id, code in wanted.items() if current[member_id] != code]
     for start in range(0, len(to_change), BATCH):
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             for member_id in to_change[start : start + BATCH]:
                 member = await ledger.lock_member(session, member_id)
                 if member.tier_code != wanted[member_id]:

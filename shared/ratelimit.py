@@ -108,7 +108,7 @@ class DatabaseRateLimits(RateLimits):
         return Counter(int(row.hits), float(row.last_at), float(row.resets_at))
 
     async def peek(self, key: str, now: datetime) -> Counter:
-        async with self.core.sessions() as session:
+        async with self.core.reading() as session:
             row = (
                 await session.execute(
                     select(RateLimitCounter.hits, RateLimitCounter.last_at, RateLimitCounter.resets_at).where(

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, String, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.clock import Clock
@@ -27,6 +26,9 @@ from shared.db.models import OutboxEvent
 from shared.db.models.login_codes import LoginCode
 from shared.events import EventKind
 from shared.privacy import messages
+
+if TYPE_CHECKING:
+    from shared.core import Core
 
 
 @dataclass
@@ -42,20 +44,18 @@ class RetentionReport:
         )
 
 
-async def run_retention(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, settings: RetentionSettings
-) -> RetentionReport:
+async def run_retention(core: Core, clock: Clock, settings: RetentionSettings) -> RetentionReport:
     now = clock.now()
     report = RetentionReport()
     report.messages_blanked = await blank_old_messages(
-        sessions, now - timedelta(days=settings.message_days), settings.batch_size
+        core, now - timedelta(days=settings.message_days), settings.batch_size
     )
     code_cutoff = now - timedelta(hours=settings.login_code_hours)
     report.login_codes_deleted = await _delete_in_batches(
-        sessions, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size
+        core, LoginCode.id, LoginCode.created_at < code_cutoff, settings.batch_size
     )
     report.code_events_deleted = await _delete_in_batches(
-        sessions,
+        core,
         OutboxEvent.id,
         (OutboxEvent.kind == EventKind.LOGIN_CODE.value)
         & (OutboxEvent.created_at < code_cutoff)
@@ -65,11 +65,11 @@ async def run_retention(
     return report
 
 
-async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff: object, batch: int) -> int:
+async def blank_old_messages(core: Core, cutoff: object, batch: int) -> int:
     """Blank the address and text of messages created before the cutoff, oldest first, in batches."""
     done = 0
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             ids = list(
                 (
                     await session.execute(
@@ -98,7 +98,7 @@ async def blank_old_messages(sessions: async_sessionmaker[AsyncSession], cutoff:
 
 
 async def _delete_in_batches(
-    sessions: async_sessionmaker[AsyncSession],
+    core: Core,
     id_column: InstrumentedAttribute[Any],
     where: ColumnElement[bool],
     batch: int,
@@ -106,7 +106,7 @@ async def _delete_in_batches(
     done = 0
     model = id_column.class_
     while True:
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             ids = list(
                 (await session.execute(select(id_column).where(where).order_by(id_column).limit(batch))).scalars()
             )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -10,13 +10,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 
-from shared.clock import Clock
 from shared.config import Settings
 from shared.core import Core
 from webapp.api import create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
 from webapp.cabinet import create_cabinet_router
 from webapp.console import create_console_router
+from webapp.deps import runtime_dependencies
 from webapp.health import healthz, readyz
 from webapp.metrics import ObserveMiddleware, metrics
 from webapp.passkit import create_passkit_router
@@ -26,13 +26,19 @@ from webapp.security_headers import security_headers
 from webapp.site import compression_config, create_static_router, csrf_config, template_config
 from webapp.unsubscribe import create_unsubscribe_router
 
+if TYPE_CHECKING:
+    from bot.factory import Telegram
 
-def create_app(settings: Settings, clock: Clock | None = None, core: Core | None = None) -> Litestar:
-    """Build the web app from settings; nothing is wired at import time."""
-    core = core or Core(settings, clock)
 
-    async def close_core(app: Litestar) -> None:
-        await app.state.core.close()
+def create_app(settings: Settings, *, core: Core, telegram: Telegram | None = None) -> Litestar:
+    """Build the web app from settings and the runtime the entry point made; nothing is wired at import time.
+    With `telegram` (webhook mode) the app serves /telegram/webhook. On shutdown it closes the bot's
+    session and FSM storage, then the core."""
+
+    async def close_all(app: Litestar) -> None:
+        if telegram is not None:
+            await telegram.close()
+        await core.close()
 
     handlers: list[Any] = [
         healthz,
@@ -47,22 +53,17 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         readyz,
         metrics,
     ]
-    if settings.telegram.token is not None:  # webhook mode; `loyalty bot` polls instead
-        from bot.factory import create_bot, create_dispatcher
-        from wallet.links import wallet_links
+    if telegram is not None:  # webhook mode; `loyalty bot` polls instead
         from webapp.bot_webhook import create_webhook_router
 
         secret = settings.telegram.webhook_secret
         handlers.append(
-            create_webhook_router(
-                create_bot(settings),
-                create_dispatcher(core, settings, wallet_links),
-                secret.get_secret_value() if secret else "",
-            )
+            create_webhook_router(telegram.bot, telegram.dispatcher, secret.get_secret_value() if secret else "")
         )
     app = Litestar(
         route_handlers=handlers,
-        state=State({"core": core, "settings": settings}),
+        state=State({"core": core, "settings": settings}),  # for guards and middleware; handlers get DI
+        dependencies=runtime_dependencies(core, settings),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=template_config(),
         csrf_config=csrf_config(settings),
@@ -70,7 +71,7 @@ def create_app(settings: Settings, clock: Clock | None = None, core: Core | None
         plugins=[HTMXPlugin()],
         request_max_body_size=settings.max_body_bytes,
         before_send=[security_headers(settings)],  # CSP, nosniff, Referrer-Policy, HSTS on https
-        on_shutdown=[close_core],
+        on_shutdown=[close_all],
         openapi_config=OpenAPIConfig(
             title="Loyalty POS and integration API",
             version="1.0.0",

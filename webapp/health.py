@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from litestar import Request, Response, get
+from litestar import Response, get
 from sqlalchemy import text
 
 from notifications.liveness import heartbeats, lease_holder
 from shared.config import Settings
 from shared.core import Core
+from webapp.deps import CoreDep, SettingsDep
 
 
 @get("/healthz", include_in_schema=False)
@@ -106,6 +107,8 @@ def _head_revisions() -> frozenset[str]:
 
 async def _check_database(core: Core) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
+        # a bare session on purpose: this probe must answer before the migrations made the tables that
+        # core.reading() looks at for the program rules
         async with core.sessions() as session:
             await session.execute(text("SELECT 1"))
             versions = set((await session.execute(text("SELECT version_num FROM alembic_version"))).scalars())
@@ -170,6 +173,6 @@ async def readiness(core: Core, settings: Settings) -> dict[str, Any]:
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    body = await readiness(request.app.state.core, request.app.state.settings)
+async def readyz(core: CoreDep, settings: SettingsDep) -> Response[dict[str, Any]]:
+    body = await readiness(core, settings)
     return Response(body, status_code=200 if not body["failed"] else 503, headers={"Cache-Control": "no-store"})

@@ -28,6 +28,7 @@ from shared.db.models import OutboxEvent
 from shared.db.models.messages import FAILED, QUEUED, SENDING
 from shared.db.models.messages import Message as OutboxMessage
 from shared.metrics import DB_POOL_IN_USE, HTTP_DURATION, HTTP_REQUESTS
+from webapp.deps import CoreDep, SettingsDep
 from webapp.health import certificates
 from webapp.logs import REQUEST_ID, request_id_from
 
@@ -72,7 +73,7 @@ async def database_metrics(core: Core, settings: Settings) -> list[Metric]:
     events_age = GaugeMetricFamily("loyalty_outbox_events_oldest_seconds", "Age of the oldest unplanned event")
     beat = GaugeMetricFamily("loyalty_worker_heartbeat_age_seconds", "Seconds since the freshest worker heartbeat")
     leader = GaugeMetricFamily("loyalty_scheduler_lease_held", "1 when a worker holds the scheduler lease")
-    async with core.sessions() as session:
+    async with core.reading() as session:
         rows = (
             await session.execute(
                 select(OutboxMessage.channel, OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
@@ -139,8 +140,7 @@ def authorised(settings: Settings, header: str | None) -> bool:
 
 
 @get("/metrics", include_in_schema=False)
-async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
-    settings: Settings = request.app.state.settings
+async def metrics(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Response[bytes]:
     if settings.metrics_token is None:
         raise NotFoundException()
     if not authorised(settings, request.headers.get("authorization")):
@@ -150,7 +150,7 @@ async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
             media_type="text/plain",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    body = await render(request.app.state.core, settings)
+    body = await render(core, settings)
     return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
 
 

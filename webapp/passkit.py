@@ -28,6 +28,7 @@ from wallet.passkit_service import (
     unregister_device,
     update_tag,
 )
+from webapp.deps import CoreDep
 
 PKPASS = "application/vnd.apple.pkpass"
 device_log_writer = logging.getLogger("loyalty.wallet.device")
@@ -54,10 +55,9 @@ def _pass_response(body: bytes, member: Member) -> Response[bytes]:
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
 async def download(
-    request: Request[Any, Any, Any], filename: FromPath[str], expires: FromQuery[int], sig: FromQuery[str]
+    core: CoreDep, filename: FromPath[str], expires: FromQuery[int], sig: FromQuery[str]
 ) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
-    core: Core = request.app.state.core
     serial = filename.removesuffix(".pkpass")
     if not verify_pass_signature(core.settings.secret, serial, expires, sig, core.clock.now()):
         raise PermissionDeniedException("This link is wrong or has expired; ask for a new one.")
@@ -72,9 +72,12 @@ async def download(
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
 async def register(
-    request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str], serial: FromPath[str]
+    request: Request[Any, Any, Any],
+    core: CoreDep,
+    device: FromPath[str],
+    pass_type: FromPath[str],
+    serial: FromPath[str],
 ) -> Response[None]:
-    core: Core = request.app.state.core
     _check_type(core, pass_type)
     try:
         body = await request.json()
@@ -94,9 +97,12 @@ async def register(
 
 @delete("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=200)
 async def unregister(
-    request: Request[Any, Any, Any], device: FromPath[str], pass_type: FromPath[str], serial: FromPath[str]
+    request: Request[Any, Any, Any],
+    core: CoreDep,
+    device: FromPath[str],
+    pass_type: FromPath[str],
+    serial: FromPath[str],
 ) -> None:
-    core: Core = request.app.state.core
     _check_type(core, pass_type)
     async with core.transaction() as session:
         try:
@@ -108,12 +114,11 @@ async def unregister(
 
 @get("/v1/devices/{device:str}/registrations/{pass_type:str}")
 async def updated_serials(
-    request: Request[Any, Any, Any],
+    core: CoreDep,
     device: FromPath[str],
     pass_type: FromPath[str],
     passesUpdatedSince: FromQuery[str | None] = None,
 ) -> Response[Any]:
-    core: Core = request.app.state.core
     _check_type(core, pass_type)
     since = None
     if passesUpdatedSince:
@@ -131,10 +136,10 @@ async def updated_serials(
 @get("/v1/passes/{pass_type:str}/{serial:str}")
 async def latest_pass(
     request: Request[Any, Any, Any],
+    core: CoreDep,
     pass_type: FromPath[str],
     serial: FromPath[str],
 ) -> Response[bytes]:
-    core: Core = request.app.state.core
     _check_type(core, pass_type)
     async with core.reading() as session:
         try:
@@ -155,11 +160,10 @@ LOG_POSTS_PER_HOUR = 30  # per address; devices post logs only when something go
 
 
 @post("/v1/log", status_code=200)
-async def device_log(request: Request[Any, Any, Any]) -> Response[None]:
+async def device_log(request: Request[Any, Any, Any], core: CoreDep) -> Response[None]:
     """Devices report PassKit errors here, without authentication (Apple's protocol): rate-limited per
     address in the shared counters; only Apple's shape is accepted, bounded, and written without
     control characters."""
-    core: Core = request.app.state.core
     address = (request.client.host if request.client else "-")[:64]
     now = core.clock.now()
     counter = await rate_limits(core).hit("passkit-log:" + address, 3600, now)

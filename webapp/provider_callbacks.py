@@ -27,7 +27,9 @@ from litestar.response import Response
 from notifications.channels.base import DeliveryStatus
 from notifications.reports import record_delivery_report
 from shared.config import Settings
+from shared.core import Core
 from shared.phones import mask_phone
+from webapp.deps import CoreDep, SettingsDep
 
 log = logging.getLogger(__name__)
 
@@ -86,23 +88,25 @@ def _signature_matches(settings: Settings, body: bytes, header: str | None) -> b
 
 
 @post("/sms/smsc/{secret:str}", status_code=200, include_in_schema=False)
-async def smsc_report(request: Request[Any, Any, Any], secret: FromPath[str]) -> Response[str]:
+async def smsc_report(
+    request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep, secret: FromPath[str]
+) -> Response[str]:
     """The aggregator knows the secret URL (SMSC and most Russian aggregators work this way)."""
-    if not _secret_matches(request.app.state.settings, secret):
+    if not _secret_matches(settings, secret):
         raise PermissionDeniedException("unknown callback")
-    return await _record_report(request)
+    return await _record_report(request, core)
 
 
 @post("/sms/smsc", status_code=200, include_in_schema=False)
-async def smsc_signed_report(request: Request[Any, Any, Any]) -> Response[str]:
+async def smsc_signed_report(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Response[str]:
     """For aggregators that sign the body: ``X-Signature: sha256=<hex HMAC-SHA256(secret, body)>``."""
     body = await request.body()
-    if not _signature_matches(request.app.state.settings, body, request.headers.get("x-signature")):
+    if not _signature_matches(settings, body, request.headers.get("x-signature")):
         raise NotAuthorizedException("missing or wrong X-Signature")
-    return await _record_report(request)
+    return await _record_report(request, core)
 
 
-async def _record_report(request: Request[Any, Any, Any]) -> Response[str]:
+async def _record_report(request: Request[Any, Any, Any], core: Core) -> Response[str]:
     fields = await _report_fields(request)
     try:
         code = int(fields["status"])
@@ -118,7 +122,7 @@ async def _record_report(request: Request[Any, Any, Any]) -> Response[str]:
     message_id = int(reference) if reference.isdigit() and len(reference) < 19 else None
     channel = "viber" if fields.get("viber") == "1" or fields.get("type") == "viber" else "sms"
     known = await recorder_of(request)(
-        request.app.state.core,
+        core,
         channel=channel,
         provider_id=reference,
         message_id=message_id,

@@ -15,11 +15,10 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from notifications.unsubscribe_links import verify_unsubscribe_token
-from shared.config import Settings
-from shared.core import Core
 from shared.db.models import Member
 from shared.i18n import LANGUAGES, best_language, text
 from shared.members import set_consent
+from webapp.deps import CoreDep, SettingsDep
 
 CONTEXT = "unsubscribe"  # the unsubscribe pages' part of the message catalogue (shared/locales)
 
@@ -54,8 +53,9 @@ def _page(lang: str, message: str, status: int = 200, form_action: str | None = 
 
 
 @get("/{token:str}", include_in_schema=False)
-async def unsubscribe_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
-    settings: Settings = request.app.state.settings
+async def unsubscribe_page(
+    request: Request[Any, Any, Any], settings: SettingsDep, token: FromPath[str]
+) -> Response[str]:
     lang = _language(request)
     if verify_unsubscribe_token(settings, token) is None:
         return _page(lang, _t(lang, "bad"), 403)
@@ -63,9 +63,9 @@ async def unsubscribe_page(request: Request[Any, Any, Any], token: FromPath[str]
 
 
 @post("/{token:str}", status_code=200, include_in_schema=False)
-async def unsubscribe(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[str]:
-    settings: Settings = request.app.state.settings
-    core: Core = request.app.state.core
+async def unsubscribe(
+    request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep, token: FromPath[str]
+) -> Response[str]:
     lang = _language(request)
     member_id = verify_unsubscribe_token(settings, token)
     if member_id is None:

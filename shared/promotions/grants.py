@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import ledger
 from shared.clock import Clock
@@ -22,6 +22,9 @@ from shared.events import EventKind, emit
 from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem, text_problem
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
+
+if TYPE_CHECKING:
+    from shared.core import Core
 
 BATCH = 500
 MAX_LIST = 100_000
@@ -139,12 +142,10 @@ async def _resolve(session: AsyncSession, rules: ProgramRules, ref: str) -> uuid
     return (await session.execute(select(Member.id).where(Member.phone == phone))).scalar_one_or_none()
 
 
-async def run_grant(
-    sessions: async_sessionmaker[AsyncSession], clock: Clock, rules: ProgramRules, grant_id: int
-) -> dict[str, Any]:
+async def run_grant(core: Core, clock: Clock, rules: ProgramRules, grant_id: int) -> dict[str, Any]:
     """Grant to the whole audience in batches, one transaction each; running it again after a
     crash or twice at once grants nobody twice and finishes the rest."""
-    async with sessions() as session:
+    async with core.reading() as session:
         grant = await session.get(BonusGrant, grant_id)
         if grant is None:
             raise NotFound(f"No bonus grant {grant_id}.")
@@ -154,13 +155,13 @@ async def run_grant(
             )
         targets, skipped = await _targets(session, rules, grant)
     for start in range(0, len(targets), BATCH):
-        async with sessions() as session, session.begin():
+        async with core.transaction() as session:
             grant = await session.get(BonusGrant, grant_id)
             assert grant is not None
             for member_id in targets[start : start + BATCH]:
                 await grant_bonus(session, rules, grant, member_id, clock.now())
             grant.status = "running"
-    async with sessions() as session, session.begin():
+    async with core.transaction() as session:
         grant = await session.get(BonusGrant, grant_id)
         assert grant is not None
         grant.granted = (

@@ -30,7 +30,7 @@ def loyalty(
         **(env or {}),
     }
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", *args],
+        [sys.executable, "-m", "loyalty.cli", *args],
         env=environment,
         cwd=ROOT,
         text=True,

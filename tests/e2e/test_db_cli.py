@@ -26,7 +26,7 @@ def loyalty(url: str, var_dir: Path, *args: str) -> subprocess.CompletedProcess[
     if STATEMENT_CACHE is not None:
         env["LOYALTY_DB_STATEMENT_CACHE_SIZE"] = str(STATEMENT_CACHE)
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "db", *args],
+        [sys.executable, "-m", "loyalty.cli", "db", *args],
         env=env,
         cwd=ROOT,
         text=True,

@@ -47,7 +47,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 def loyalty(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", *args],
+        [sys.executable, "-m", "loyalty.cli", *args],
         env=env,
         cwd=ROOT,
         text=True,
@@ -59,7 +59,7 @@ def loyalty(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 def start(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen[Any]:
     return subprocess.Popen(
-        [sys.executable, "-m", "webapp.cli", *args], env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT
+        [sys.executable, "-m", "loyalty.cli", *args], env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT
     )
 
 

@@ -31,7 +31,7 @@ def cli(var: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env["LOYALTY_VAR_DIR"] = str(var)
     env["LOYALTY_ENV_FILE"] = os.devnull  # a developer's .env must not change the test
     return subprocess.run(
-        [sys.executable, "-m", "webapp.cli", *args],
+        [sys.executable, "-m", "loyalty.cli", *args],
         env=env,
         cwd=ROOT,
         text=True,

@@ -44,7 +44,7 @@ async def serving(settings: Settings, trusted: str | None) -> AsyncIterator[str]
         env["LOYALTY_TRUSTED_PROXIES"] = trusted
     if settings.db_statement_cache_size is not None:
         env["LOYALTY_DB_STATEMENT_CACHE_SIZE"] = str(settings.db_statement_cache_size)
-    command = [sys.executable, "-m", "webapp.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "loyalty.cli", "serve", "--port", str(port)]
     # starting it does not block; waiting for it is done off the loop
     server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

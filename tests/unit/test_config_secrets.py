@@ -60,7 +60,7 @@ def test_the_cli_does_not_echo_the_password_of_a_bad_database_url(tmp_path: Path
         LOYALTY_DATABASE_URL=f"postgres://admin:{PASSWORD}@db/loyalty",
     )
     done = subprocess.run(
-        [sys.executable, "-m", "webapp.cli", "db", "upgrade"],
+        [sys.executable, "-m", "loyalty.cli", "db", "upgrade"],
         env=env,
         cwd=ROOT,
         text=True,

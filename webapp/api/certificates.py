@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from litestar.params import FromPath
 
-from shared.core import Core
 from shared.db.models.promotions import BonusGrant
 from shared.errors import NotFound
 from shared.promotions import certificates, grants
 from webapp.api.docs import CERTIFICATE_BODY, GRANT_BODY
+from webapp.deps import CoreDep
 
 STAFF = {"scope": "staff"}
 
@@ -21,15 +21,13 @@ class CertificateController(Controller):
     tags = ("certificates",)
 
     @post("/", status_code=201, opt=STAFF, summary="Issue gift certificates (numbered, with a balance)")
-    async def issue(self, request: Request[Any, Any, Any], data: CERTIFICATE_BODY) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def issue(self, core: CoreDep, data: CERTIFICATE_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             issued = await certificates.issue(session, data, core.clock.now())
             return {"items": [await certificates.certificate_view(session, c, core.clock.now()) for c in issued]}
 
     @get("/{number:str}", summary="Check a certificate: balance, whether it can pay, its operations")
-    async def check(self, request: Request[Any, Any, Any], number: FromPath[str]) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def check(self, core: CoreDep, number: FromPath[str]) -> dict[str, Any]:
         async with core.reading() as session:
             cert = await certificates.find_certificate(session, number)
             return await certificates.certificate_view(session, cert, core.clock.now())
@@ -40,8 +38,7 @@ class BonusGrantController(Controller):
     tags = ("bonus grants",)
 
     @post("/", status_code=201, opt=STAFF, summary="Describe a bonus grant (a segment or a list of members)")
-    async def create(self, request: Request[Any, Any, Any], data: GRANT_BODY) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def create(self, core: CoreDep, data: GRANT_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             return grants.grant_view(await grants.create_grant(session, data, core.clock.now()))
 
@@ -51,13 +48,11 @@ class BonusGrantController(Controller):
         opt=STAFF,
         summary="Grant the points (idempotent and resumable: nobody gets them twice)",
     )
-    async def run(self, request: Request[Any, Any, Any], grant_id: FromPath[int]) -> dict[str, Any]:
-        core: Core = request.app.state.core
-        return await grants.run_grant(core.sessions, core.clock, core.rules, grant_id)
+    async def run(self, core: CoreDep, grant_id: FromPath[int]) -> dict[str, Any]:
+        return await grants.run_grant(core, core.clock, core.rules, grant_id)
 
     @get("/{grant_id:int}", opt=STAFF, summary="A bonus grant and how far it got")
-    async def read(self, request: Request[Any, Any, Any], grant_id: FromPath[int]) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def read(self, core: CoreDep, grant_id: FromPath[int]) -> dict[str, Any]:
         async with core.reading() as session:
             grant = await session.get(BonusGrant, grant_id)
             if grant is None:

@@ -6,12 +6,11 @@ import uuid
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.params import FromPath, Parameter
 from sqlalchemy import select
 
 from shared.balance import balance_view
-from shared.core import Core
 from shared.db.models import Entry, Member, Purchase
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import id_from_digits
@@ -19,6 +18,7 @@ from shared.members import Registration, get_member, register, resolve_member
 from shared.phones import normalize_phone
 from webapp.api.docs import MEMBER_BODY
 from webapp.api.views import member_view
+from webapp.deps import CoreDep
 
 
 def registration_from(body: Any) -> Registration:
@@ -77,8 +77,7 @@ class MemberController(Controller):
         summary="Register a member (or find the one with this phone)",
         description="201 with a new Member; 200 with the existing Member when the phone is registered.",
     )
-    async def create(self, request: Request[Any, Any, Any], data: MEMBER_BODY) -> Response[dict[str, Any]]:
-        core: Core = request.app.state.core
+    async def create(self, core: CoreDep, data: MEMBER_BODY) -> Response[dict[str, Any]]:
         async with core.transaction() as session:
             member, created = await register(session, core.clock, core.rules, registration_from(data))
             view = await member_view(core, session, member)
@@ -87,11 +86,10 @@ class MemberController(Controller):
     @get("/", summary="Find a member by phone or card")
     async def find(
         self,
-        request: Request[Any, Any, Any],
+        core: CoreDep,
         phone: str | None = Parameter(default=None, description="any usual form, e.g. 89123456789"),
         card: str | None = Parameter(default=None, description="EAN-13 card number"),
     ) -> dict[str, Any]:
-        core: Core = request.app.state.core
         if bool(phone) == bool(card):
             raise InvalidInput("Give exactly one of ?phone= or ?card=.", [FieldError("phone", "or card")])
         async with core.reading() as session:
@@ -100,15 +98,13 @@ class MemberController(Controller):
             return await member_view(core, session, member)
 
     @get("/{member_id:str}", summary="A member")
-    async def read(self, request: Request[Any, Any, Any], member_id: FromPath[str]) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def read(self, core: CoreDep, member_id: FromPath[str]) -> dict[str, Any]:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await member_view(core, session, member)
 
     @get("/{member_id:str}/balance", summary="A member's balance")
-    async def balance(self, request: Request[Any, Any, Any], member_id: FromPath[str]) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def balance(self, core: CoreDep, member_id: FromPath[str]) -> dict[str, Any]:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await balance_view(session, core.rules, member, core.clock.now())
@@ -116,12 +112,11 @@ class MemberController(Controller):
     @get("/{member_id:str}/transactions", summary="A member's ledger, newest first")
     async def transactions(
         self,
-        request: Request[Any, Any, Any],
+        core: CoreDep,
         member_id: FromPath[str],
         limit: int = Parameter(default=50, ge=1, le=100),
         cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
     ) -> dict[str, Any]:
-        core: Core = request.app.state.core
         before = None
         if cursor is not None:
             before = id_from_digits(cursor)

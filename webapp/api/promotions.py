@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, Parameter
 
-from shared.core import Core
 from shared.csv_export import csv_text
 from shared.db.models.promotions import PromoCodeBatch
 from shared.errors import NotFound
 from shared.promotions import codes, definitions
 from webapp.api.docs import BATCH_BODY, PROMOTION_BODY, PROMOTION_PATCH
+from webapp.deps import CoreDep
 
 STAFF = {"scope": "staff"}
 
@@ -28,36 +28,28 @@ class PromotionController(Controller):
         summary="Create a promotion",
         description="kind: discount, bundle or accrual; see docs/promotions.md for every field.",
     )
-    async def create(self, request: Request[Any, Any, Any], data: PROMOTION_BODY) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def create(self, core: CoreDep, data: PROMOTION_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             promotion = await definitions.create_promotion(session, core.rules, data, core.clock.now())
             return definitions.promotion_view(promotion)
 
     @get("/", opt=STAFF, summary="List promotions, highest priority first")
     async def list(
-        self,
-        request: Request[Any, Any, Any],
-        active: bool | None = Parameter(default=None, description="only active or only inactive"),
+        self, core: CoreDep, active: bool | None = Parameter(default=None, description="only active or only inactive")
     ) -> dict[str, Any]:
-        core: Core = request.app.state.core
         async with core.reading() as session:
             rows = await definitions.list_promotions(session, active)
             return {"items": [definitions.promotion_view(p) for p in rows]}
 
     @get("/{promotion_id:int}", opt=STAFF, summary="A promotion with its promo-code batches")
-    async def read(self, request: Request[Any, Any, Any], promotion_id: FromPath[int]) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def read(self, core: CoreDep, promotion_id: FromPath[int]) -> dict[str, Any]:
         async with core.reading() as session:
             view = definitions.promotion_view(await definitions.get_promotion(session, promotion_id))
             view["code_batches"] = await definitions.code_counts(session, promotion_id)
             return view
 
     @patch("/{promotion_id:int}", opt=STAFF, summary='Change a promotion (e.g. {"active": false} to stop it)')
-    async def change(
-        self, request: Request[Any, Any, Any], promotion_id: FromPath[int], data: PROMOTION_PATCH
-    ) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def change(self, core: CoreDep, promotion_id: FromPath[int], data: PROMOTION_PATCH) -> dict[str, Any]:
         async with core.transaction() as session:
             promotion = await definitions.update_promotion(session, core.rules, promotion_id, data, core.clock.now())
             return definitions.promotion_view(promotion)
@@ -68,10 +60,7 @@ class PromotionController(Controller):
         opt=STAFF,
         summary="Make promo codes for a promotion: a unique single-use batch or one shared code",
     )
-    async def create_batch(
-        self, request: Request[Any, Any, Any], promotion_id: FromPath[int], data: BATCH_BODY
-    ) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def create_batch(self, core: CoreDep, promotion_id: FromPath[int], data: BATCH_BODY) -> dict[str, Any]:
         async with core.transaction() as session:
             batch = await codes.create_batch(session, promotion_id, data, core.clock.now())
             return codes.batch_view(batch, 0)
@@ -87,8 +76,7 @@ class CodeBatchController(Controller):
         summary="Export a batch's codes as CSV (code, uses, max_uses)",
         media_type="text/csv",
     )
-    async def export(self, request: Request[Any, Any, Any], batch_id: FromPath[int]) -> Response[str]:
-        core: Core = request.app.state.core
+    async def export(self, core: CoreDep, batch_id: FromPath[int]) -> Response[str]:
         async with core.reading() as session:
             if await session.get(PromoCodeBatch, batch_id) is None:
                 raise NotFound(f"No promo-code batch {batch_id}.")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.params import FromPath
 
 from shared import purchases
-from shared.core import Core
 from shared.metrics import CONFIRMS, POINTS_ACCRUED, POINTS_SPENT, REFUNDS
 from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
+from webapp.deps import CoreDep
 
 
 class PurchaseController(Controller):
@@ -18,8 +18,7 @@ class PurchaseController(Controller):
     tags = ("purchases",)
 
     @post("/calculate", status_code=200, summary="Price a receipt; changes nothing")
-    async def calculate(self, request: Request[Any, Any, Any], data: RECEIPT_BODY) -> dict[str, Any]:
-        core: Core = request.app.state.core
+    async def calculate(self, core: CoreDep, data: RECEIPT_BODY) -> dict[str, Any]:
         async with core.reading() as session:
             return await purchases.calculate(session, core.clock, core.rules, data)
 
@@ -30,8 +29,7 @@ class PurchaseController(Controller):
         description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
         "422 with `max` when more points are asked than allowed.",
     )
-    async def confirm(self, request: Request[Any, Any, Any], data: RECEIPT_BODY) -> Response[dict[str, Any]]:
-        core: Core = request.app.state.core
+    async def confirm(self, core: CoreDep, data: RECEIPT_BODY) -> Response[dict[str, Any]]:
         async with core.transaction() as session:
             answer, created = await purchases.confirm(session, core.clock, core.rules, data)
         if created:
@@ -46,9 +44,8 @@ class PurchaseController(Controller):
         summary="Refund part or all of a receipt (idempotent by refund_id)",
     )
     async def refund(
-        self, request: Request[Any, Any, Any], store_id: FromPath[str], receipt_id: FromPath[str], data: REFUND_BODY
+        self, core: CoreDep, store_id: FromPath[str], receipt_id: FromPath[str], data: REFUND_BODY
     ) -> Response[dict[str, Any]]:
-        core: Core = request.app.state.core
         async with core.transaction() as session:
             answer, created = await purchases.refund(session, core.clock, core.rules, store_id, receipt_id, data)
         if created:

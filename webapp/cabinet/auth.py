@@ -11,16 +11,16 @@ from litestar.response import Redirect
 
 from shared.db.models import Member
 from webapp.cabinet.session_cookie import SESSION_COOKIE, cleared, needs_rotation, read_session, session_cookie
-from webapp.cabinet.views import core_of, settings_of
+from webapp.cabinet.views import settings_of
+from webapp.deps import CoreDep, SettingsDep
 from webapp.htmx import is_htmx, navigate
 
 LOGIN_PATH = "/cabinet/login"
 SignedIn = NamedDependency[Member]  # a handler parameter filled by provide_member
 
 
-async def provide_member(request: Request[Any, Any, Any]) -> Member:
+async def provide_member(request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Member:
     """The signed-in member; a stale session is rotated by a fresh cookie on this response."""
-    core, settings = core_of(request), settings_of(request)
     now = core.clock.now()
     session = read_session(settings, request.cookies.get(SESSION_COOKIE), now)
     if session is None:

@@ -12,6 +12,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select, update
 
 from bot.init_data import InitDataError, validate_init_data
+from shared.config import Settings
+from shared.core import Core
 from shared.db.models import Member
 from shared.errors import InvalidInput
 from shared.inputs import text_problem
@@ -36,18 +38,18 @@ from webapp.cabinet.session_cookie import (
     read_session,
     session_cookie,
 )
-from webapp.cabinet.views import core_of, language_of, render, settings_of
+from webapp.cabinet.views import language_of, render
+from webapp.deps import CoreDep, SettingsDep
 from webapp.htmx import navigate
 
 log = logging.getLogger("loyalty.cabinet")
 HOME = "/cabinet/card"
 
 
-def signed_in(request: Request[Any, Any, Any], member: Member) -> Response[Any]:
+def signed_in(request: Request[Any, Any, Any], member: Member, core: Core, settings: Settings) -> Response[Any]:
     """Land on the card with a fresh session; htmx navigates the whole page there."""
-    settings = settings_of(request)
     cookies = [
-        session_cookie(settings, member.id, core_of(request).clock.now(), member.session_generation),
+        session_cookie(settings, member.id, core.clock.now(), member.session_generation),
         cleared(settings, PHONE_COOKIE),
     ]
     return navigate(request, HOME, cookies=cookies)
@@ -66,8 +68,8 @@ class LoginController(Controller):
     include_in_schema = False
 
     @get("/login")
-    async def login_page(self, request: HTMXRequest) -> Template | Redirect:
-        settings, now = settings_of(request), core_of(request).clock.now()
+    async def login_page(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Redirect:
+        now = core.clock.now()
         if read_session(settings, request.cookies.get(SESSION_COOKIE), now) is not None:
             return Redirect(HOME, status_code=303)
         chosen = request.query_params.get("lang")
@@ -88,10 +90,9 @@ class LoginController(Controller):
         return render(request, "login", step="phone", phone="", error=None, cookies=cookies)
 
     @post("/login/code", status_code=200)
-    async def send_code(self, request: HTMXRequest) -> Template:
+    async def send_code(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template:
         form = await request.form()
         raw = str(form.get("phone", "")).strip()
-        core, settings = core_of(request), settings_of(request)
         try:
             phone = normalize_phone(raw, core.rules.phone_region)
         except InvalidInput:
@@ -126,9 +127,8 @@ class LoginController(Controller):
         )
 
     @post("/login/verify", status_code=200)
-    async def check_code(self, request: HTMXRequest) -> Template | Response[Any]:
+    async def check_code(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Response[Any]:
         form = await request.form()
-        core, settings = core_of(request), settings_of(request)
         try:
             phone = normalize_phone(str(form.get("phone", "")), core.rules.phone_region)
         except InvalidInput:
@@ -155,7 +155,7 @@ class LoginController(Controller):
         if result.status is VerifyStatus.EXPIRED:
             return render(request, "login", step="phone", phone=phone, error="code_expired", status=422)
         if member is not None:
-            return signed_in(request, member)
+            return signed_in(request, member, core, settings)
         return render(
             request,
             "register",
@@ -166,8 +166,7 @@ class LoginController(Controller):
         )
 
     @post("/register", status_code=200)
-    async def join(self, request: HTMXRequest) -> Template | Response[Any]:
-        core, settings = core_of(request), settings_of(request)
+    async def join(self, request: HTMXRequest, core: CoreDep, settings: SettingsDep) -> Template | Response[Any]:
         phone = read_phone(settings, request.cookies.get(PHONE_COOKIE), core.clock.now())
         if phone is None:
             return render(request, "login", step="phone", phone="", error="code_expired", status=422)
@@ -188,16 +187,17 @@ class LoginController(Controller):
         )
         async with core.transaction() as db:
             member, _ = await register(db, core.clock, core.rules, reg)
-        return signed_in(request, member)
+        return signed_in(request, member, core, settings)
 
     @get("/telegram")
     async def telegram_page(self, request: HTMXRequest) -> Template:
         return render(request, "telegram", error=None)
 
     @post("/telegram", status_code=200)
-    async def telegram_login(self, request: HTMXRequest) -> Template | Response[Any]:
+    async def telegram_login(
+        self, request: HTMXRequest, core: CoreDep, settings: SettingsDep
+    ) -> Template | Response[Any]:
         """A Mini App opened from the bot: initData proves the Telegram user; their linked card signs in."""
-        core, settings = core_of(request), settings_of(request)
         form = await request.form()
         token = settings.telegram.token
         try:
@@ -216,12 +216,11 @@ class LoginController(Controller):
             member = (await db.execute(select(Member).where(Member.telegram_user_id == user_id))).scalar_one_or_none()
         if member is None:
             return render(request, "telegram", error="telegram_unlinked", status=404)
-        return signed_in(request, member)
+        return signed_in(request, member, core, settings)
 
     @post("/logout", status_code=200)
-    async def logout(self, request: Request[Any, Any, Any]) -> Response[Any]:
+    async def logout(self, request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep) -> Response[Any]:
         """Ends this session and every copy of it: the member's session generation moves on."""
-        core, settings = core_of(request), settings_of(request)
         session = read_session(settings, request.cookies.get(SESSION_COOKIE), core.clock.now())
         if session is not None:
             async with core.transaction() as db:

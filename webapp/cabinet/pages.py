@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from shared import ledger
 from shared.balance import balance_view
+from shared.core import Core
 from shared.db.models import Entry
 from shared.i18n import format_money
 from shared.inputs import MAX_BIGINT
@@ -22,13 +23,13 @@ from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.card_codes import ean13_svg, qr_svg
 from webapp.cabinet.texts import translator
-from webapp.cabinet.views import core_of, local_time, render, settings_of
+from webapp.cabinet.views import local_time, render
+from webapp.deps import CoreDep, SettingsDep
 
 HISTORY_PAGE = 20
 
 
-async def balance_context(request: HTMXRequest, member: SignedIn) -> dict[str, Any]:
-    core = core_of(request)
+async def balance_context(request: HTMXRequest, member: SignedIn, core: Core) -> dict[str, Any]:
     now = core.clock.now()
     async with core.reading() as db:
         view = await balance_view(db, core.rules, member, now, language=member.language)
@@ -72,7 +73,7 @@ class PagesController(Controller):
         return Redirect("/cabinet/card", status_code=303)
 
     @get("/card")
-    async def card(self, request: HTMXRequest, member: SignedIn) -> Template:
+    async def card(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
         """The till page: number, codes and the balance as of now, from the member row alone (one query)."""
         t = translator(member.language)
         when = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
@@ -81,29 +82,32 @@ class PagesController(Controller):
             "card",
             member=member,
             balance={"available": member.available},
-            as_of=local_time(request, member, core_of(request).clock.now(), when),
+            as_of=local_time(request, member, core.clock.now(), when),
             qr=qr_svg(member.card_number, t("qr_alt", card=member.card_number)),
             barcode=ean13_svg(member.card_number, t("barcode_alt", card=member.card_number)),
         )
 
     @get("/wallet/{kind:str}")
-    async def wallet(self, request: HTMXRequest, member: SignedIn, kind: FromPath[str]) -> Redirect:
+    async def wallet(self, core: CoreDep, settings: SettingsDep, member: SignedIn, kind: FromPath[str]) -> Redirect:
         """The wallet buttons sign their links on click: a Google save link costs an RSA signature."""
         if kind not in ("apple", "google"):
             raise NotFoundException("no such wallet")
-        links = wallet_links(settings_of(request), member, core_of(request).clock.now())
+        links = wallet_links(settings, member, core.clock.now())
         return Redirect(links[f"{kind}_url"], status_code=303)
 
     @get("/balance")
-    async def balance(self, request: HTMXRequest, member: SignedIn) -> Template:
-        return render(request, "balance", member=member, **await balance_context(request, member))
+    async def balance(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
+        return render(request, "balance", member=member, **await balance_context(request, member, core))
 
     @get("/history")
     async def history(
-        self, request: HTMXRequest, member: SignedIn, before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT)
+        self,
+        request: HTMXRequest,
+        core: CoreDep,
+        member: SignedIn,
+        before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT),
     ) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
-        core = core_of(request)
         query = select(Entry).where(Entry.member_id == member.id)
         if before is not None:
             query = query.where(Entry.id < before)
@@ -131,8 +135,8 @@ class PagesController(Controller):
         )
 
     @get("/offers")
-    async def offers(self, request: HTMXRequest, member: SignedIn) -> Template:
-        rules = core_of(request).rules
+    async def offers(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
+        rules = core.rules
         tiers = [
             {
                 "name": tier.title(member.language),

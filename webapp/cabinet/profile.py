@@ -17,6 +17,7 @@ from litestar.response import Template
 from notifications.push_subscriptions import push_policy, save_subscription
 from notifications.vapid_keys import vapid_public_key
 from shared import signing
+from shared.core import Core
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventKind, emit
 from shared.i18n import currency_symbol, format_money
@@ -31,13 +32,14 @@ from webapp.cabinet.login import client_ip
 from webapp.cabinet.session_cookie import PHONE_COOKIE, SESSION_COOKIE, cleared
 from webapp.cabinet.spend_charts import bar_chart_svg, spend_summary
 from webapp.cabinet.texts import translator
-from webapp.cabinet.views import core_of, local_time, render, settings_of
+from webapp.cabinet.views import local_time, render
+from webapp.deps import CoreDep, SettingsDep
 
 EMAIL_LINK_HOURS = 24
 
 
-async def profile_context(request: Request[Any, Any, Any], member: SignedIn) -> dict[str, Any]:
-    async with core_of(request).reading() as db:
+async def profile_context(request: Request[Any, Any, Any], member: SignedIn, core: Core) -> dict[str, Any]:
+    async with core.reading() as db:
         consents = await consents_of(db, member.id)
     fmt = "%d.%m.%Y" if member.language == "ru" else "%d %b %Y"
     return {
@@ -56,8 +58,7 @@ class ProfileController(Controller):
     dependencies = {"member": Provide(provide_member)}  # noqa: RUF012 - Litestar reads a class attribute
 
     @get("/purchases")
-    async def purchases(self, request: HTMXRequest, member: SignedIn) -> Template:
-        core = core_of(request)
+    async def purchases(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
         t = translator(member.language)
         zone = ZoneInfo(member.time_zone) if member.time_zone else core.rules.zone
         async with core.reading() as db:
@@ -77,7 +78,7 @@ class ProfileController(Controller):
 
     @get("/profile")
     async def profile(
-        self, request: HTMXRequest, member: SignedIn, email_confirmed: FromQuery[bool] = False
+        self, request: HTMXRequest, core: CoreDep, member: SignedIn, email_confirmed: FromQuery[bool] = False
     ) -> Template:
         return render(
             request,
@@ -85,12 +86,11 @@ class ProfileController(Controller):
             member=member,
             notice="email_confirmed" if email_confirmed else None,
             error=None,
-            **await profile_context(request, member),
+            **await profile_context(request, member, core),
         )
 
     @post("/profile", status_code=200)
-    async def save_profile(self, request: HTMXRequest, member: SignedIn) -> Template:
-        core = core_of(request)
+    async def save_profile(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
         form = await request.form()
         error, birth = None, None
         raw_birth = str(form.get("birth_date", "")).strip()
@@ -123,13 +123,14 @@ class ProfileController(Controller):
             notice=None if error else "saved",
             error=error,
             status=422 if error else 200,
-            **await profile_context(request, member),
+            **await profile_context(request, member, core),
         )
 
     @post("/profile/email", status_code=200)
-    async def change_email(self, request: HTMXRequest, member: SignedIn) -> Template:
+    async def change_email(
+        self, request: HTMXRequest, core: CoreDep, settings: SettingsDep, member: SignedIn
+    ) -> Template:
         """Keep the address unconfirmed and send it a signed link; only a click proves it."""
-        core, settings = core_of(request), settings_of(request)
         form = await request.form()
         email = str(form.get("email", "")).strip().lower()
         if not EMAIL_RE.match(email) or len(email) > 254:
@@ -140,7 +141,7 @@ class ProfileController(Controller):
                 notice=None,
                 error="bad_email",
                 status=422,
-                **await profile_context(request, member),
+                **await profile_context(request, member, core),
             )
         now = core.clock.now()
         token = signing.encode_claims(
@@ -162,14 +163,13 @@ class ProfileController(Controller):
             notice="email_sent",
             error=None,
             email=email,
-            **await profile_context(request, row),
+            **await profile_context(request, row, core),
         )
 
     @get("/email/confirm")
     async def confirm_email(
-        self, request: HTMXRequest, member: SignedIn, token: FromQuery[str] = ""
+        self, request: HTMXRequest, core: CoreDep, settings: SettingsDep, member: SignedIn, token: FromQuery[str] = ""
     ) -> Template | Response[Any]:
-        core, settings = core_of(request), settings_of(request)
         claims = signing.decode_claims(
             settings.secret, "cabinet:email", token, core.clock.now(), require=("sub", "email")
         )
@@ -186,12 +186,11 @@ class ProfileController(Controller):
             notice=None,
             error="email_link_bad",
             status=400,
-            **await profile_context(request, member),
+            **await profile_context(request, member, core),
         )
 
     @post("/profile/consents", status_code=200)
-    async def save_consents(self, request: HTMXRequest, member: SignedIn) -> Template:
-        core = core_of(request)
+    async def save_consents(self, request: HTMXRequest, core: CoreDep, member: SignedIn) -> Template:
         form = await request.form()
         async with core.transaction() as db:
             row = await lock_member(db, member.id)
@@ -206,13 +205,17 @@ class ProfileController(Controller):
                     method="web-checkbox",
                 )
         return render(
-            request, "profile", member=member, notice="saved", error=None, **await profile_context(request, member)
+            request,
+            "profile",
+            member=member,
+            notice="saved",
+            error=None,
+            **await profile_context(request, member, core),
         )
 
     @get("/profile/data.json")
-    async def my_data(self, request: Request[Any, Any, Any], member: SignedIn) -> Response[Any]:
+    async def my_data(self, core: CoreDep, member: SignedIn) -> Response[Any]:
         """Everything held about me, as a JSON file to keep."""
-        core = core_of(request)
         async with core.reading() as db:
             data = await export_member(db, member, core.clock.now())
         return Response(
@@ -221,9 +224,10 @@ class ProfileController(Controller):
         )
 
     @post("/profile/delete/code", status_code=200)
-    async def delete_code(self, request: HTMXRequest, member: SignedIn) -> Template:
+    async def delete_code(
+        self, request: HTMXRequest, core: CoreDep, settings: SettingsDep, member: SignedIn
+    ) -> Template:
         """Send a one-time code, like the sign-in code, to confirm the deletion."""
-        core, settings = core_of(request), settings_of(request)
         async with core.transaction() as db:
             result = await issue_code(
                 db,
@@ -242,7 +246,7 @@ class ProfileController(Controller):
                 notice="delete_code_sent",
                 error=None,
                 delete_step="code",
-                **await profile_context(request, member),
+                **await profile_context(request, member, core),
             )
         error = "limited" if result.status is IssueStatus.LIMITED else "wait"
         return render(
@@ -254,13 +258,14 @@ class ProfileController(Controller):
             seconds=result.retry_after,
             delete_step="code" if error == "wait" else None,
             status=429,
-            **await profile_context(request, member),
+            **await profile_context(request, member, core),
         )
 
     @post("/profile/delete", status_code=200)
-    async def delete_account(self, request: HTMXRequest, member: SignedIn) -> Template:
+    async def delete_account(
+        self, request: HTMXRequest, core: CoreDep, settings: SettingsDep, member: SignedIn
+    ) -> Template:
         """With the right code: erase the person (points and purchases stay anonymous) and sign out."""
-        core, settings = core_of(request), settings_of(request)
         form = await request.form()
         code = str(form.get("code", "")).strip()[:12]
         async with core.transaction() as db:  # the code and the erasure: one transaction
@@ -284,7 +289,7 @@ class ProfileController(Controller):
                 left=result.attempts_left,
                 delete_step="code" if wrong else None,
                 status=422,
-                **await profile_context(request, member),
+                **await profile_context(request, member, core),
             )
         request.state.cabinet_cookies = []  # no rotated session cookie on the way out
         return render(
@@ -296,12 +301,13 @@ class ProfileController(Controller):
         )
 
     @get("/push/key.json")
-    async def push_key(self, request: Request[Any, Any, Any], member: SignedIn) -> dict[str, str]:
-        return {"key": vapid_public_key(settings_of(request))}
+    async def push_key(self, settings: SettingsDep, member: SignedIn) -> dict[str, str]:
+        return {"key": vapid_public_key(settings)}
 
     @post("/push/subscription.json", status_code=201)
-    async def push_subscribe(self, request: Request[Any, Any, Any], member: SignedIn) -> Response[Any]:
-        core = core_of(request)
+    async def push_subscribe(
+        self, request: Request[Any, Any, Any], core: CoreDep, settings: SettingsDep, member: SignedIn
+    ) -> Response[Any]:
         try:
             body = await request.json()
         except Exception:  # any unreadable body is the caller's mistake
@@ -310,7 +316,7 @@ class ProfileController(Controller):
             return Response({"detail": "send the browser's PushSubscription as JSON"}, status_code=400)
         try:
             async with core.transaction() as db:
-                await save_subscription(db, member.id, body, core.clock.now(), push_policy(settings_of(request)))
+                await save_subscription(db, member.id, body, core.clock.now(), push_policy(settings))
                 await set_consent(
                     db, core.clock, member, "push", True, source="web:cabinet", method="web-push-permission"
                 )

@@ -11,7 +11,8 @@ from litestar import Request, Response, get
 from litestar.response import Redirect
 
 from webapp.cabinet.texts import translator
-from webapp.cabinet.views import language_of, settings_of
+from webapp.cabinet.views import language_of
+from webapp.deps import SettingsDep
 from webapp.site import STATIC_DIR
 
 
@@ -42,10 +43,10 @@ async def service_worker() -> Response[str]:
 
 
 @get("/cabinet/manifest.webmanifest", include_in_schema=False)
-async def manifest(request: Request[Any, Any, Any]) -> Response[str]:
+async def manifest(request: Request[Any, Any, Any], settings: SettingsDep) -> Response[str]:
     language = language_of(request)
     t = translator(language)
-    name = settings_of(request).program.name
+    name = settings.program.name
     body = {
         "name": f"{name}: {t('app_name')}",
         "short_name": name[:12],

@@ -12,7 +12,6 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Template
 
 from shared.config import Settings
-from shared.core import Core
 from shared.db.models import Member
 from shared.vocabulary import LANGUAGES
 from webapp import htmx
@@ -22,11 +21,9 @@ FULL = "base.html.j2"
 FRAGMENT = "partials/fragment.html.j2"
 
 
-def core_of(request: Request[Any, Any, Any]) -> Core:
-    return request.app.state.core  # type: ignore[no-any-return]
-
-
 def settings_of(request: Request[Any, Any, Any]) -> Settings:
+    """For the rendering helpers and the exception handlers, which Litestar does not inject;
+    handlers take `settings: SettingsDep` (webapp/deps.py)."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.response import Redirect, Template
 
@@ -41,10 +40,6 @@ async def pick_language(request: Request[Any, Any, Any], core: NamedDependency[C
     return Redirect(back if safe else "/console", status_code=303)
 
 
-def _core(state: State) -> Core:
-    return state.core  # type: ignore[no-any-return]
-
-
 def create_console_router() -> Router:
     limits = LoginLimits()
     guarded = Router(
@@ -66,9 +61,6 @@ def create_console_router() -> Router:
     return Router(
         path="/",
         route_handlers=[SignInController, PasswordController, guarded],
-        dependencies={
-            "core": Provide(_core, sync_to_thread=False),
-            "login_limits": Provide(lambda: limits, sync_to_thread=False),
-        },
+        dependencies={"login_limits": Provide(lambda: limits, sync_to_thread=False)},  # core: the app's
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
     )

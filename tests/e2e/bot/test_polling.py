@@ -46,7 +46,7 @@ async def test_start_contact_and_card_over_a_real_socket(core: Core, settings: S
         "LOYALTY_TELEGRAM_API_URL": base,
     }
     bot = subprocess.Popen(
-        [sys.executable, "-m", "webapp.cli", "bot"],
+        [sys.executable, "-m", "loyalty.cli", "bot"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

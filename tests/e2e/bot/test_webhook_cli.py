@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from loyalty.processes import create_telegram_for
 from shared.config import Settings, TelegramSettings
 from shared.core import Core
 from tests.conftest import app_client
@@ -43,7 +44,7 @@ async def loyalty(
     environment = {k: v for k, v in environment.items() if v != ""}  # "" = unset
     return await asyncio.to_thread(  # the stub answers on this loop meanwhile
         subprocess.run,
-        [sys.executable, "-m", "webapp.cli", "telegram", *args],
+        [sys.executable, "-m", "loyalty.cli", "telegram", *args],
         env=environment,
         cwd=ROOT,
         text=True,
@@ -84,7 +85,7 @@ async def test_set_webhook_registers_the_path_and_secret_the_app_serves(core: Co
             },
         }
         path = urlsplit(stub.webhook["url"]).path
-        async with app_client(create_app(live, core=core)) as http:
+        async with app_client(create_app(live, core=core, telegram=create_telegram_for(core, live))) as http:
             assert (await http.post(path, json=update)).status_code == 403
             answer = await http.post(
                 path, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": stub.webhook["secret_token"]}

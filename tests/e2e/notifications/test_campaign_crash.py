@@ -86,7 +86,7 @@ async def test_kill_9_mid_campaign_sends_each_member_exactly_once(
     try:
         async with httpx.AsyncClient() as http:
             assert await wait_for(lambda: _up(http, port), 20), "stub did not start"
-            worker = start(["-m", "webapp.cli", "worker"], env)
+            worker = start(["-m", "loyalty.cli", "worker"], env)
 
             async def mid_way() -> bool:
                 return await expanded() >= 20_000 and int((await stub_stats(http, port))["accepted"]) > 0
@@ -96,7 +96,7 @@ async def test_kill_9_mid_campaign_sends_each_member_exactly_once(
             worker.wait()
             killed_at = await expanded()
             assert killed_at < TOTAL, "killed after the expansion ended: nothing proved about resuming it"
-            worker = start(["-m", "webapp.cli", "worker"], env)
+            worker = start(["-m", "loyalty.cli", "worker"], env)
 
             async def all_settled() -> bool:
                 async with core.reading() as session:

@@ -99,7 +99,7 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
     try:
         async with httpx.AsyncClient() as http:
             assert await wait_for(lambda: _up(http, port), 20), "stub did not start"
-            worker = start(["-m", "webapp.cli", "worker"], worker_env(settings, port))
+            worker = start(["-m", "loyalty.cli", "worker"], worker_env(settings, port))
 
             async def some_sent() -> bool:
                 return int((await stub_stats(http, port))["accepted"]) >= 1000  # type: ignore[arg-type]
@@ -115,7 +115,7 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
             worker.wait()
             killed_at = int((await stub_stats(http, port))["accepted"])  # type: ignore[arg-type]
             assert killed_at < TOTAL, "killed too late to prove anything"
-            worker = start(["-m", "webapp.cli", "worker"], worker_env(settings, port))
+            worker = start(["-m", "loyalty.cli", "worker"], worker_env(settings, port))
 
             async def all_settled() -> bool:
                 async with core.reading() as session:

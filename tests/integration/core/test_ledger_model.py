@@ -284,7 +284,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 24 * 120))
     def time_passes_and_jobs_run(self, hours: int) -> None:
         self.clock.advance(hours=hours)
-        self.run(jobs.run_due(self.core.sessions, self.clock, self.core.rules))
+        self.run(jobs.run_due(self.core, self.clock, self.core.rules))
         self.model.run_due(self.clock.now())
 
     @invariant()

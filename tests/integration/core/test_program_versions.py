@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from shared import core as core_module
+from shared import jobs
 from shared.audit import recent
 from shared.clock import FixedClock
 from shared.config import Settings
@@ -96,3 +97,20 @@ async def test_a_saved_version_is_in_force_here_at_once_and_elsewhere_within_sec
         assert tier == "gold"
     finally:
         await other.close()
+
+
+async def test_due_jobs_in_a_process_just_started_apply_the_saved_rules(
+    core: Core, settings: Settings, clock: FixedClock
+) -> None:
+    await new_member(core, "+79123450041")
+    await confirm(core, receipt("J1", "+79123450041", amount=2_600_000))  # 26,000 ₽: standard by the file
+    new = validate_rules(with_changes(core, gold=25_000))
+    async with core.transaction() as session:
+        await save_rules(session, core.clock, core.rules, new, actor="m@example.com", comment="lower gold")
+    clock.advance(minutes=1)
+    async with Core(settings, clock) as fresh:  # what `loyalty jobs run-due` starts with
+        assert fresh.rules_version is None  # the file's rules until it looks
+        report = await jobs.run_due(fresh, fresh.clock)
+    assert report.tier_changes == 1
+    async with core.reading() as session:
+        assert (await session.execute(select(Member.tier_code))).scalar_one() == "gold"

@@ -50,33 +50,33 @@ async def test_accrual_is_pending_for_24_hours_then_available(core: Core, clock:
     row = await member_row(core, member.id)
     assert (row.available, row.pending) == (100, 50)
     clock.advance(hours=23, minutes=59)
-    await jobs.run_due(core.sessions, clock, core.rules)
+    await jobs.run_due(core, clock, core.rules)
     assert (await member_row(core, member.id)).pending == 50
     clock.advance(minutes=1)
-    report = await jobs.run_due(core.sessions, clock, core.rules)
+    report = await jobs.run_due(core, clock, core.rules)
     assert report.activated == 1
     row = await member_row(core, member.id)
     assert (row.available, row.pending) == (150, 0)
     assert [e.payload["points"] for e in await events(core, "points_available")] == [50]
-    again = await jobs.run_due(core.sessions, clock, core.rules)
+    again = await jobs.run_due(core, clock, core.rules)
     assert (again.activated, again.expired, again.tier_changes) == (0, 0, 0)
 
 
 async def test_points_burn_180_days_after_they_became_available(core: Core, clock: FixedClock) -> None:
     member = await new_member(core)
     clock.advance(days=180)
-    report = await jobs.run_due(core.sessions, clock, core.rules)
+    report = await jobs.run_due(core, clock, core.rules)
     assert report.expired == 1
     assert (await member_row(core, member.id)).available == 0
     assert await entry_sum(core, member.id) == 0
-    assert (await jobs.run_due(core.sessions, clock, core.rules)).expired == 0
+    assert (await jobs.run_due(core, clock, core.rules)).expired == 0
 
 
 async def test_expiring_notice_once_per_set_of_lots(core: Core, clock: FixedClock) -> None:
     await new_member(core)
     clock.advance(days=174)
-    assert (await jobs.run_due(core.sessions, clock, core.rules)).expiring_notices == 1
-    await jobs.run_due(core.sessions, clock, core.rules)
+    assert (await jobs.run_due(core, clock, core.rules)).expiring_notices == 1
+    await jobs.run_due(core, clock, core.rules)
     notices = await events(core, "points_expiring")
     assert len(notices) == 1
     assert notices[0].payload["points"] == 100
@@ -86,7 +86,7 @@ async def test_redemption_spends_the_soonest_expiring_lot_first(core: Core, cloc
     member = await new_member(core)  # 100 points expiring at T0+180d
     await confirm(core, receipt("R1", amount=400000))  # 200 points, available at T0+1d
     clock.advance(days=2)
-    await jobs.run_due(core.sessions, clock, core.rules)
+    await jobs.run_due(core, clock, core.rules)
     await confirm(core, receipt("R2", amount=20000, redeem=120))
     async with core.reading() as session:
         lots = (await session.execute(select(Lot).where(Lot.member_id == member.id).order_by(Lot.id))).scalars().all()
@@ -124,10 +124,10 @@ async def test_downgrade_happens_only_on_recompute(core: Core, clock: FixedClock
     assert (await member_row(core, member.id)).tier_code == "gold"
     clock.advance(days=366)
     assert (await member_row(core, member.id)).tier_code == "gold"
-    report = await jobs.run_due(core.sessions, clock, core.rules)
+    report = await jobs.run_due(core, clock, core.rules)
     assert report.tier_changes == 1
     assert (await member_row(core, member.id)).tier_code == "standard"
-    assert (await jobs.run_due(core.sessions, clock, core.rules)).tier_changes == 0
+    assert (await jobs.run_due(core, clock, core.rules)).tier_changes == 0
 
 
 async def test_retry_returns_the_original_answer_and_a_different_body_conflicts(core: Core) -> None:
@@ -223,7 +223,7 @@ async def test_refund_after_the_points_were_spent_leaves_a_debt_that_new_points_
     member = await new_member(core)
     await confirm(core, receipt("R1", amount=400000))  # +200 pending
     clock.advance(days=1)
-    await jobs.run_due(core.sessions, clock, core.rules)  # 300 available
+    await jobs.run_due(core, clock, core.rules)  # 300 available
     await confirm(core, receipt("R2", amount=50000, redeem=300))  # all 300 spent; +10 pending
     row = await member_row(core, member.id)
     assert row.available == 0
@@ -233,7 +233,7 @@ async def test_refund_after_the_points_were_spent_leaves_a_debt_that_new_points_
     assert await entry_sum(core, member.id) == row.available + row.pending
     await confirm(core, receipt("R3", amount=600000))  # +300 pending
     clock.advance(days=1)
-    await jobs.run_due(core.sessions, clock, core.rules)
+    await jobs.run_due(core, clock, core.rules)
     row = await member_row(core, member.id)
     assert (row.available, row.debt) == (110, 0)  # 10 + 300 became available, 200 repaid the debt
 

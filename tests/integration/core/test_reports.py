@@ -36,7 +36,7 @@ async def seeded(core: Core, clock: FixedClock) -> Core:
     await confirm(core, receipt("R1", A, amount=100_000))
     await confirm(core, receipt("R3", B, amount=2_500_000))
     await confirm(core, receipt("R4", None, amount=100_000))
-    await jobs.expire_due_lots(core.sessions, T0)
+    await jobs.expire_due_lots(core, T0)
     clock.at = T0 + timedelta(days=1)
     answer, _ = await confirm(core, receipt("R2", A, amount=100_000, redeem=100))
     assert (answer["redeem"]["applied"], answer["accrue"]) == (100, 45)

@@ -109,7 +109,7 @@ async def test_merge_moves_everything_and_keeps_the_balance_exact(core: Core, cl
     await confirm(core, receipt("K1", KEEP, amount=200_000))  # +100 pending for keep
     await confirm(core, receipt("D1", DUPLICATE, amount=100_000))  # +50 pending for the duplicate
     clock.advance(days=1, minutes=1)
-    await jobs.activate_due_lots(core.sessions, core.rules, clock.now())
+    await jobs.activate_due_lots(core, core.rules, clock.now())
     await confirm(core, receipt("D2", DUPLICATE, amount=100_000, redeem=120))  # spends, then +44 pending
     before_keep, before_dup = await assert_exact(core, keep.id), await assert_exact(core, duplicate.id)
     async with core.transaction() as session:
@@ -143,7 +143,7 @@ async def test_merge_moves_everything_and_keeps_the_balance_exact(core: Core, cl
     assert log[0].before["duplicate"]["available"] == before_dup.available
     # the kept member spends what the duplicate brought, soonest-expiring first
     clock.advance(days=1, minutes=1)
-    await jobs.activate_due_lots(core.sessions, core.rules, clock.now())
+    await jobs.activate_due_lots(core, core.rules, clock.now())
     await adjust(core, keep.id, -(await member_row(core, keep.id)).available)
     assert (await assert_exact(core, keep.id)).available == 0
 

@@ -93,7 +93,7 @@ async def test_readyz_fails_when_the_database_does_not_answer(settings: Settings
         secret_key="test-secret-" + "x" * 32,
         public_url="http://testserver.local",
     )
-    async with app_client(create_app(nowhere)) as http:
+    async with app_client(create_app(nowhere, core=Core(nowhere))) as http:
         answer = await http.get("/readyz")
     assert answer.status_code == 503
     assert answer.json()["failed"] == ["database", "migrations", "worker", "scheduler"]

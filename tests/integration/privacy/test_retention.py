@@ -25,7 +25,7 @@ async def test_messages_older_than_the_setting_are_blanked_in_batches(core: Core
     await _seed_messages(core, 5, days_ago=181)
     await _seed_messages(core, 2, days_ago=179)
     settings = RetentionSettings(message_days=180, batch_size=2)  # 5 old rows: three batches
-    report = await run_retention(core.sessions, clock, settings)
+    report = await run_retention(core, clock, settings)
     assert report.messages_blanked == 5
     blanked = await rows(core, "SELECT address, text, html, subject, recipient FROM messages WHERE address = ''")
     assert len(blanked) == 5
@@ -34,16 +34,16 @@ async def test_messages_older_than_the_setting_are_blanked_in_batches(core: Core
     kept = await rows(core, "SELECT address, text FROM messages WHERE address <> ''")
     assert [(m.address, m.text) for m in kept] == [(PHONE, "Anna, your code is 123456")] * 2
 
-    assert (await run_retention(core.sessions, clock, settings)).messages_blanked == 0  # nothing twice
+    assert (await run_retention(core, clock, settings)).messages_blanked == 0  # nothing twice
     clock.advance(days=2)  # the two younger ones now pass 180 days
-    assert (await run_retention(core.sessions, clock, settings)).messages_blanked == 2
+    assert (await run_retention(core, clock, settings)).messages_blanked == 2
     assert await rows(core, "SELECT id FROM messages WHERE address <> '' OR text <> ''") == []
 
 
 async def test_the_days_are_a_setting(core: Core, clock: FixedClock) -> None:
     await _seed_messages(core, 3, days_ago=31)
-    assert (await run_retention(core.sessions, clock, RetentionSettings())).messages_blanked == 0
-    assert (await run_retention(core.sessions, clock, RetentionSettings(message_days=30))).messages_blanked == 3
+    assert (await run_retention(core, clock, RetentionSettings())).messages_blanked == 0
+    assert (await run_retention(core, clock, RetentionSettings(message_days=30))).messages_blanked == 3
 
 
 async def test_one_time_codes_and_their_events_go_after_a_day(core: Core, clock: FixedClock) -> None:
@@ -74,14 +74,14 @@ async def test_one_time_codes_and_their_events_go_after_a_day(core: Core, clock:
                 payload={"phone": PHONE, "code": "999999"},
             )
         )
-    report = await run_retention(core.sessions, clock, RetentionSettings(batch_size=1))
+    report = await run_retention(core, clock, RetentionSettings(batch_size=1))
     assert (report.login_codes_deleted, report.code_events_deleted) == (2, 2)
     assert sorted(r.code_hash for r in await rows(core, "SELECT code_hash FROM login_codes")) == ["h2", "h3"]
     assert len(await rows(core, "SELECT id FROM outbox")) == 3
 
 
 async def test_the_worker_due_run_applies_retention(core: Core, clock: FixedClock) -> None:
-    from webapp.processes import create_worker
+    from loyalty.processes import create_worker
 
     await _seed_messages(core, 1, days_ago=200)
     worker = create_worker(core.settings, core)

@@ -26,8 +26,8 @@ async def test_a_list_grant_runs_once_with_its_own_expiry(core: Core) -> None:
     grant_id = await make_grant(
         core, expires_days=14, members=[str(anna.id), "8 912 345-67-80", boris.card_number, "+70000000000"]
     )
-    first = await grants.run_grant(core.sessions, core.clock, core.rules, grant_id)
-    second = await grants.run_grant(core.sessions, core.clock, core.rules, grant_id)
+    first = await grants.run_grant(core, core.clock, core.rules, grant_id)
+    second = await grants.run_grant(core, core.clock, core.rules, grant_id)
     assert (first["granted"], second["granted"], first["status"]) == (2, 2, "done")
     assert first["skipped"] == ["+70000000000"]
     assert (await member_row(core, anna.id)).available == 400
@@ -45,7 +45,7 @@ async def test_a_list_grant_runs_once_with_its_own_expiry(core: Core) -> None:
         events = (await session.execute(select(OutboxEvent).where(OutboxEvent.kind == "bonus_granted"))).scalars()
         assert sorted(e.payload["points"] for e in events) == [300, 300]
     core.clock.advance(days=15)  # type: ignore[attr-defined]
-    await jobs.run_due(core.sessions, core.clock, core.rules)
+    await jobs.run_due(core, core.clock, core.rules)
     assert (await member_row(core, anna.id)).available == 100  # the burning bonus burnt; the welcome stays
 
 
@@ -60,7 +60,7 @@ async def test_a_segment_grant_run_twice_at_once_grants_nobody_twice(core: Core)
         session.add_all([SegmentMember(segment_id=segment.id, member_id=m.id) for m in members])
         segment_id = segment.id
     grant_id = await make_grant(core, segment_id=segment_id)
-    one = await grants.run_grant(core.sessions, core.clock, core.rules, grant_id)
+    one = await grants.run_grant(core, core.clock, core.rules, grant_id)
     assert one["granted"] == 5
-    await asyncio.gather(*(grants.run_grant(core.sessions, core.clock, core.rules, grant_id) for _ in range(2)))
+    await asyncio.gather(*(grants.run_grant(core, core.clock, core.rules, grant_id) for _ in range(2)))
     assert [(await member_row(core, m.id)).available for m in members] == [400] * 5

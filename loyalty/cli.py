@@ -83,8 +83,7 @@ def demo(members: int) -> None:
     settings = _settings()
 
     async def go() -> None:
-        core = Core(settings)
-        try:
+        async with Core(settings) as core:
             report = await seed_demo(core, members=members)
             if report.seeded:
                 click.echo(f"demo: {report.members} members, {report.purchases} purchases")
@@ -93,8 +92,6 @@ def demo(members: int) -> None:
             click.echo(f"demo API key: {await demo_api_key(core)}")
             email, password = await demo_staff(core)
             click.echo(f"demo console: {email} / {password}")
-        finally:
-            await core.close()
 
     asyncio.run(go())
 
@@ -145,12 +142,8 @@ def apikey_create(name: str, scope: str) -> None:
     settings = _settings()
 
     async def go() -> str:
-        core = Core(settings)
-        try:
-            async with core.transaction() as session:
-                return await create_api_key(session, core.clock, name, scope)
-        finally:
-            await core.close()
+        async with Core(settings) as core, core.transaction() as session:
+            return await create_api_key(session, core.clock, name, scope)
 
     key = asyncio.run(go())
     click.echo(f"API key {name!r} ({scope}) created; store it now, it is not shown again:")
@@ -167,22 +160,18 @@ def apikey_list() -> None:
     settings = _settings()
 
     async def go() -> list[tuple[str, ...]]:
-        core = Core(settings)
-        try:
-            async with core.reading() as session:
-                return [
-                    (
-                        k.name,
-                        k.scope,
-                        k.prefix + "...",
-                        _when(k.created_at),
-                        _when(k.last_used_at),
-                        _when(k.revoked_at) if k.revoked_at else "live",
-                    )
-                    for k in await list_api_keys(session)
-                ]
-        finally:
-            await core.close()
+        async with Core(settings) as core, core.reading() as session:
+            return [
+                (
+                    k.name,
+                    k.scope,
+                    k.prefix + "...",
+                    _when(k.created_at),
+                    _when(k.last_used_at),
+                    _when(k.revoked_at) if k.revoked_at else "live",
+                )
+                for k in await list_api_keys(session)
+            ]
 
     rows = asyncio.run(go())
     if not rows:
@@ -201,12 +190,8 @@ def apikey_revoke(name: str) -> None:
     settings = _settings()
 
     async def go() -> int:
-        core = Core(settings)
-        try:
-            async with core.transaction() as session:
-                return await revoke_api_key(session, core.clock, name)
-        finally:
-            await core.close()
+        async with Core(settings) as core, core.transaction() as session:
+            return await revoke_api_key(session, core.clock, name)
 
     try:
         count = asyncio.run(go())
@@ -235,12 +220,8 @@ def staff_create(email: str, role: str, password_stdin: bool) -> None:
     settings = _settings()
 
     async def go() -> None:
-        core = Core(settings)
-        try:
-            async with core.transaction() as session:
-                await create_staff(session, core.clock, email, role, password, actor="cli")
-        finally:
-            await core.close()
+        async with Core(settings) as core, core.transaction() as session:
+            await create_staff(session, core.clock, email, role, password, actor="cli")
 
     try:
         asyncio.run(go())
@@ -276,12 +257,9 @@ def jobs_run_due(as_of: str | None) -> None:
     async def go() -> None:
         from shared.retention import run_retention
 
-        core = Core(settings, clock)
-        try:
-            report = await run_due(core.sessions, core.clock, core.rules)
-            retention = await run_retention(core.sessions, core.clock, settings.retention)
-        finally:
-            await core.close()
+        async with Core(settings, clock) as core:
+            report = await run_due(core, core.clock)
+            retention = await run_retention(core, core.clock, settings.retention)
         click.echo(
             f"as of {core.clock.now().isoformat()}: activated {report.activated} lots, "
             f"expired {report.expired} lots, {report.expiring_notices} expiring notices, "
@@ -317,13 +295,9 @@ def member_export(phone: str) -> None:
     settings = _settings()
 
     async def go() -> dict[str, Any]:
-        core = Core(settings)
-        try:
-            async with core.reading() as session:
-                found = await find_for_privacy(session, _member_phone(core, phone))
-                return await export_member(session, found, core.clock.now())
-        finally:
-            await core.close()
+        async with Core(settings) as core, core.reading() as session:
+            found = await find_for_privacy(session, _member_phone(core, phone))
+            return await export_member(session, found, core.clock.now())
 
     try:
         data = asyncio.run(go())
@@ -351,16 +325,10 @@ def member_erase(phone: str, reason: str, yes: bool) -> None:
         click.confirm(f"Erase the member with phone {phone}? This cannot be undone", abort=True)
 
     async def go() -> str:
-        core = Core(settings)
-        try:
-            async with core.transaction() as session:
-                found = await find_for_privacy(session, _member_phone(core, phone))
-                erased = await erase_member(
-                    session, core.clock, found.id, actor=f"cli:{getpass.getuser()}", reason=reason
-                )
-                return str(erased.id)
-        finally:
-            await core.close()
+        async with Core(settings) as core, core.transaction() as session:
+            found = await find_for_privacy(session, _member_phone(core, phone))
+            erased = await erase_member(session, core.clock, found.id, actor=f"cli:{getpass.getuser()}", reason=reason)
+            return str(erased.id)
 
     try:
         member_id = asyncio.run(go())
@@ -386,8 +354,7 @@ def import_csv(file: Path, report_path: Path | None) -> None:
     report_path = report_path or file.with_suffix(".rejected.csv")
 
     async def go() -> None:
-        core = Core(settings)
-        try:
+        async with Core(settings) as core:
             size = file.stat().st_size  # noqa: ASYNC240 - one stat before a long import
             # bytes that are not UTF-8 reach the importer as lone surrogates: it rejects those rows
             with (
@@ -401,17 +368,17 @@ def import_csv(file: Path, report_path: Path | None) -> None:
                     bar.update(max(0, now - position[0]))
                     position[0] = now
 
-                report = await import_members(core.sessions, core.clock, core.rules, source, report_path, advance)
-        except InvalidInput as exc:
-            raise click.ClickException(exc.detail) from exc
-        finally:
-            await core.close()
+                rules = await core.current_rules()
+                report = await import_members(core, core.clock, rules, source, report_path, advance)
         click.echo(
             f"{report.rows} rows: {report.imported} imported with {report.points} points, "
             f"{report.rejected} rejected (reasons in {report_path})"
         )
 
-    asyncio.run(go())
+    try:
+        asyncio.run(go())
+    except InvalidInput as exc:
+        raise click.ClickException(exc.detail) from exc
 
 
 @main.command()
@@ -427,7 +394,7 @@ def serve(host: str, port: int, workers: int) -> None:
     # our own handlers format uvicorn's lines too (log_config=None); the access log is ours
     # (LOYALTY_ACCESS_LOG: route templates, not raw paths, with the request id)
     uvicorn.run(
-        "webapp.asgi:app",
+        "loyalty.asgi:app",
         host=host,
         port=port,
         workers=workers,
@@ -449,24 +416,12 @@ def forwarded_headers(settings: Settings) -> dict[str, Any]:
 @main.command()
 def bot() -> None:
     """The Telegram bot in polling mode (when Telegram cannot reach a public webhook URL)."""
-    from bot.factory import create_bot, create_dispatcher
-    from wallet.links import wallet_links
+    from loyalty.processes import run_polling_bot
 
     settings = _settings()
     if settings.telegram.token is None:
         raise click.ClickException("LOYALTY_TELEGRAM_TOKEN is not set: the bot is off")
-
-    async def go() -> None:
-        core = Core(settings)
-        telegram = create_bot(settings)
-        try:
-            await telegram.delete_webhook()
-            await create_dispatcher(core, settings, wallet_links).start_polling(telegram, handle_signals=True)
-        finally:
-            await telegram.session.close()
-            await core.close()
-
-    asyncio.run(go())
+    asyncio.run(run_polling_bot(settings))
 
 
 @main.group()
@@ -535,7 +490,7 @@ def telegram_webhook_info() -> None:
 )
 def worker(check: bool) -> None:
     """The notifier: outbox -> messages -> providers, and the scheduler for due jobs."""
-    from webapp.processes import run_worker, worker_alive_here
+    from loyalty.processes import run_worker, worker_alive_here
 
     settings = _settings()
     if check:
@@ -555,7 +510,7 @@ def run(host: str, port: int) -> None:
 
     upgrade(settings.db_url, "heads", settings.db_statement_cache_size)
     processes: list[subprocess.Popen[Any]] = []
-    exe = [sys.executable, "-m", "webapp.cli"]
+    exe = [sys.executable, "-m", "loyalty.cli"]
     subprocess.run([*exe, "demo"], check=True)  # noqa: S603 - our own executable, fixed arguments
     key = (settings.var_dir / "demo-api-key").read_text(encoding="utf-8").strip()
     staff_password = (settings.var_dir / "demo-staff-password").read_text(encoding="utf-8").strip()
@@ -613,17 +568,8 @@ def _demo_phone() -> str:
 
 
 def _extra_processes(settings: Settings) -> list[list[str]]:
-    """Other processes `run` starts beside the web app (worker, bot) when they exist."""
-    extras = []
-    for module, command in (("webapp.processes", ["worker"]), ("bot.factory", ["bot"])):
-        try:
-            __import__(module)
-        except ImportError:
-            continue
-        if command == ["bot"] and settings.telegram.token is None:
-            continue
-        extras.append(command)
-    return extras
+    """Other processes `run` starts beside the web app: the worker, and the polling bot when it is on."""
+    return [["worker"]] if settings.telegram.token is None else [["worker"], ["bot"]]
 
 
 if __name__ == "__main__":
