@@ -95,13 +95,14 @@ async def test_cabinet_and_console_work_under_the_policy(core: Core, settings: S
         await page.wait_for_url(re.compile(r".*/cabinet/(login|card)$"))
         await check("telegram")
 
-        # the console: sign in, htmx live search, an error page with its Back link
+        # the console: sign in, htmx live search, an error page with its Back link (in Russian, the
+        # language of this browser)
         response = await page.goto(base + "/console")
         assert response is not None
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         await page.get_by_label("E-mail").fill(EMAIL)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_label("Пароль").fill(PASSWORD)
+        await page.get_by_role("button", name="Вход").click()
         await page.wait_for_url(base + "/console")
         await check("console home")
         await page.goto(base + "/console/members")
