@@ -59,6 +59,7 @@ class SmsSettings(_Section):
     smpp_port: int = 2775
     smpp_system_id: str | None = None
     smpp_password: SecretStr | None = None
+    smpp_window: int = Field(default=10, ge=1, le=100, description="submit_sm in flight at once")
     rate_per_second: float = Field(default=100, gt=0)
     part_cost_minor: int = Field(default=350, ge=0, description="price of one SMS part, kopecks")
     batch_size: int = Field(default=200, ge=1, le=1000, description="messages per aggregator request")
