@@ -270,9 +270,14 @@ class SmppChannel:
             accepted = {}
         self._accepted[message.id] = (message.text, parts, coding, esm_class, accepted)
         todo = [i for i in range(len(parts)) if i not in accepted]
-        answers = await asyncio.gather(
-            *(self._submit(client, message, i, parts[i], coding, esm_class) for i in todo), return_exceptions=True
-        )
+        written: list[asyncio.Future[tuple[int, str]]] = []
+        try:
+            for i in todo:  # in order, each taking a place in the window
+                written.append(await self._put(client, message, i, parts[i], coding, esm_class))
+        except SMPP_ERRORS as exc:
+            if not written:  # nothing reached the SMSC: safe to try again later
+                return self._unavailable(exc)
+        answers = await asyncio.gather(*(self._answer_of(client, f) for f in written), return_exceptions=True)
         return self._outcome(message, len(parts), answers)
 
     def _outcome(self, message: OutgoingMessage, total: int, answers: list[Any]) -> DeliveryResult:
@@ -300,36 +305,49 @@ class SmppChannel:
         log.warning("smpp unavailable (%s): pausing %.0f s", type(exc).__name__, delay)
         return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=delay)
 
-    async def _submit(
+    async def _put(
         self, client: smpplib.client.Client, message: OutgoingMessage, index: int, part: bytes, coding: int, esm: int
-    ) -> tuple[int, str]:
-        """One submit_sm within the window; raises when it was written but not answered in time."""
+    ) -> asyncio.Future[tuple[int, str]]:
+        """Write one submit_sm once the window has room; its answer comes through the returned future."""
         sender = self.settings.sender
         numeric = sender.lstrip("+").isdigit()
-        async with self._window:
-            pdu = smpplib.smpp.make_pdu(
-                "submit_sm",
-                client=client,
-                source_addr_ton=c.SMPP_TON_INTL if numeric else c.SMPP_TON_ALNUM,
-                source_addr_npi=c.SMPP_NPI_ISDN if numeric else c.SMPP_NPI_UNK,
-                source_addr=sender.lstrip("+"),
-                dest_addr_ton=c.SMPP_TON_INTL,
-                dest_addr_npi=c.SMPP_NPI_ISDN,
-                destination_addr=message.to.lstrip("+"),
-                short_message=part,
-                data_coding=coding,
-                esm_class=esm,
-                registered_delivery=True,
-            )
-            future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
-            future.add_done_callback(_retrieved)  # a late failure of an abandoned answer is not an error
-            self._waiting[pdu.sequence] = (future, message.id, index)  # before sending: the answer may beat us
+        pdu = smpplib.smpp.make_pdu(
+            "submit_sm",
+            client=client,
+            source_addr_ton=c.SMPP_TON_INTL if numeric else c.SMPP_TON_ALNUM,
+            source_addr_npi=c.SMPP_NPI_ISDN if numeric else c.SMPP_NPI_UNK,
+            source_addr=sender.lstrip("+"),
+            dest_addr_ton=c.SMPP_TON_INTL,
+            dest_addr_npi=c.SMPP_NPI_ISDN,
+            destination_addr=message.to.lstrip("+"),
+            short_message=part,
+            data_coding=coding,
+            esm_class=esm,
+            registered_delivery=True,
+        )
+        future: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieved)  # a late failure of an abandoned answer is not an error
+        await self._window.acquire()
+        self._waiting[pdu.sequence] = (future, message.id, index)  # before sending: the answer may beat us
+        try:
             await asyncio.to_thread(self._write, client, [pdu])
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), self.response_timeout)
-            except TimeoutError:
-                self._drop(client)  # a session that stops answering is not trusted with more
-                raise
+        except BaseException:
+            self._waiting.pop(pdu.sequence, None)
+            self._window.release()
+            raise
+        return future
+
+    async def _answer_of(
+        self, client: smpplib.client.Client, future: asyncio.Future[tuple[int, str]]
+    ) -> tuple[int, str]:
+        """The SMSC's answer to a written submit_sm; raises when none comes in time or the session ends."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.response_timeout)
+        except TimeoutError:
+            self._drop(client)  # a session that stops answering is not trusted with more
+            raise
+        finally:
+            self._window.release()
 
     def _drop(self, client: smpplib.client.Client) -> None:
         """Stop using this session: shut the socket so the reader wakes, fails what waits, and ends."""
