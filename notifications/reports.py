@@ -19,19 +19,30 @@ async def record_delivery_report(
     message_id: int | None,
     status: DeliveryStatus,
     error: str | None,
+    phone: str | None = None,
 ) -> bool:
-    """A provider's delivery report (callback or SMPP receipt); False when no such message exists."""
+    """A provider's delivery report (callback or SMPP receipt); False when no such message exists.
+
+    With ``phone`` (SMSC names a message by request id and phone) the provider id decides, and
+    ``message_id`` is only a fallback for a report that beat the recording of the send, taken when that
+    message went to this phone (a batch's id is its first message's id, shared by the others)."""
     async with core.transaction() as session:
-        stmt = select(Message).where(Message.channel == channel)
+        base = select(Message).where(Message.channel == channel)
+        lock = session.get_bind().dialect.name == "postgresql"
+        queries = []
+        if phone is not None and provider_id:
+            queries.append(base.where(Message.provider_id == provider_id))
         if message_id is not None:
-            stmt = stmt.where(Message.id == message_id)
-        elif provider_id:
-            stmt = stmt.where(Message.provider_id == provider_id)
-        else:
-            return False
-        message = (
-            await session.execute(stmt.with_for_update() if session.get_bind().dialect.name == "postgresql" else stmt)
-        ).scalar_one_or_none()
+            queries.append(base.where(Message.id == message_id))
+        elif provider_id and phone is None:
+            queries.append(base.where(Message.provider_id == provider_id))
+        message = None
+        for stmt in queries:
+            message = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+            if message is not None and phone is not None and _digits(message.address) != _digits(phone):
+                message = None
+            if message is not None:
+                break
         if message is None:
             return False
         now = core.clock.now()
@@ -42,3 +53,7 @@ async def record_delivery_report(
             await fall_through(session, core.settings, message, now)
     DELIVERY_REPORTS.labels(channel, str(status)).inc()
     return True
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())

@@ -25,6 +25,7 @@ from litestar.params import FromPath
 from litestar.response import Response
 
 from notifications.channels.base import DeliveryStatus
+from notifications.providers.smsc import smsc_reference
 from notifications.reports import record_delivery_report
 from shared.config import Settings
 from shared.core import Core
@@ -121,14 +122,11 @@ async def _record_report(request: Request[Any, Any, Any], core: Core) -> Respons
         return Response("OK", media_type="text/plain")
     message_id = int(reference) if reference.isdigit() and len(reference) < 19 else None
     channel = "viber" if fields.get("viber") == "1" or fields.get("type") == "viber" else "sms"
-    known = await recorder_of(request)(
-        core,
-        channel=channel,
-        provider_id=reference,
-        message_id=message_id,
-        status=status,
-        error=error,
-    )
+    phone = fields.get("phone", "").strip()[:32]
+    where: dict[str, Any] = {"provider_id": reference, "message_id": message_id}
+    if phone:  # SMSC names a message by (id, phone): one id covers a whole batch
+        where = {"provider_id": smsc_reference(reference, phone), "message_id": message_id, "phone": phone}
+    known = await recorder_of(request)(core, channel=channel, status=status, error=error, **where)
     log.info(
         "smsc report %s for %s: %s%s",
         reference,

@@ -1,15 +1,18 @@
-"""SMS and Viber through an SMSC.ru-style HTTP aggregator (aiohttp, pooled connections).
+"""SMS and Viber through SMSC.ru's HTTP API (aiohttp, pooled connections); the contract as documented is
+written down in ``tests/stubs/smsc.py``.
 
-The aggregator gets our message id as its client reference (``id``), so a delivery report names the
-message directly and a repeated request is recognisable. Transient trouble (5xx, timeouts, rate limits)
-puts the channel in a growing cool-down, during which sends fail fast instead of hammering the provider:
-aggregators punish error bursts.
+SMSC identifies a message by (``id``, phone), one id per request. A single send uses our message id; a
+batch is one ``send.php`` request with the ``list`` form (one ``phone:text`` line per message, each phone
+once per request) under the id of its first message. The provider id we keep is ``"<id>:<phone digits>"``,
+which is what a delivery report (``id`` and ``phone``) and ``status.php`` name. A refusal of a whole
+batch for one message's sake (6 denied text, 1 parameters, 7/8 numbers) is retried as single sends, so
+only that message fails. Transient trouble (5xx, timeouts, error 9) puts the channel in a growing
+cool-down, during which sends fail fast instead of hammering the provider: aggregators punish error bursts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -18,11 +21,14 @@ from typing import Any
 import aiohttp
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
+from notifications.sms_parts import count_parts
 from shared.config import SmsSettings
 from shared.phones import mask_phone
 
 log = logging.getLogger(__name__)
 
+NOT_FOUND = -3  # status.php: no message with this id for this phone
+BLAME_ONE = {1, 6, 7, 8}  # a batch refused with these is retried message by message
 # SMSC error codes: permanent for this recipient/text vs worth retrying later.
 PERMANENT_ERRORS = {1: "parameters", 6: "message prohibited", 7: "invalid number", 8: "undeliverable number"}
 TRANSIENT_ERRORS = {
@@ -30,8 +36,42 @@ TRANSIENT_ERRORS = {
     3: "insufficient funds",
     4: "ip blocked",
     5: "date format",
-    9: "rate limited",
+    9: "too many concurrent requests",
 }
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+def smsc_reference(smsc_id: str | int, phone: str) -> str:
+    """Our provider id for one SMSC message: its request id and the phone, as reports name them."""
+    return f"{smsc_id}:{_digits(phone)}"
+
+
+def list_form(messages: Sequence[OutgoingMessage]) -> str:
+    """The ``list`` parameter: ``phone:text`` per line, a newline in a text written as ``\\n``."""
+    return "\n".join(f"{_digits(m.to)}:{m.text.replace(chr(13), '').replace(chr(10), chr(92) + 'n')}" for m in messages)
+
+
+def batches(messages: Sequence[OutgoingMessage], size: int) -> list[list[OutgoingMessage]]:
+    """Requests of up to ``size`` messages in id order, each phone at most once per request (SMSC tells
+    messages apart by id and phone). Deterministic, so ``lookup`` finds the id a batch was sent under."""
+    pending = sorted(messages, key=lambda m: m.id)
+    out: list[list[OutgoingMessage]] = []
+    while pending:
+        chunk: list[OutgoingMessage] = []
+        phones: set[str] = set()
+        rest: list[OutgoingMessage] = []
+        for message in pending:
+            if len(chunk) < size and _digits(message.to) not in phones:
+                chunk.append(message)
+                phones.add(_digits(message.to))
+            else:
+                rest.append(message)
+        out.append(chunk)
+        pending = rest
+    return out
 
 
 class Cooldown:
@@ -77,7 +117,15 @@ class SmscChannel:
 
     def _auth(self) -> dict[str, str]:
         password = self.settings.password.get_secret_value() if self.settings.password else ""
-        fields = {"login": self.settings.login or "", "psw": password, "sender": self.settings.sender}
+        fields = {
+            "login": self.settings.login or "",
+            "psw": password,
+            "sender": self.settings.sender,
+            "fmt": "3",
+            "charset": "utf-8",
+            "cost": "3",
+            "op": "1",
+        }
         if self.viber:
             fields["viber"] = "1"
         return fields
@@ -85,68 +133,88 @@ class SmscChannel:
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
         if (wait := self.cooldown.remaining()) > 0:
             return DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)
-        form = {
-            **self._auth(),
-            "phones": message.to,
-            "mes": message.text,
-            "id": str(message.id),
-            "fmt": "3",
-            "charset": "utf-8",
-            "cost": "3",
-        }
+        form = {**self._auth(), "phones": _digits(message.to), "mes": message.text, "id": str(message.id)}
         answer = await self._post("sys/send.php", data=form)
         if isinstance(answer, DeliveryResult):
             return answer
-        return self._settle([self._result(answer, message)])[0]
+        return self._settle([self._result(answer, message, str(message.id))])[0]
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
-        if self.batch_size == 1:  # an aggregator without our list request: one send.php call each,
-            return list(await asyncio.gather(*(self.send(m) for m in messages)))  # pooled connections
-        results: list[DeliveryResult] = []
-        for start in range(0, len(messages), self.batch_size):
-            results.extend(await self._send_chunk(messages[start : start + self.batch_size]))
-        return results
+        if self.batch_size == 1:  # one send.php call each, over pooled connections
+            return list(await asyncio.gather(*(self.send(m) for m in messages)))
+        by_id: dict[int, DeliveryResult] = {}
+        for chunk in batches(messages, self.batch_size):
+            for message, result in zip(chunk, await self._send_chunk(chunk), strict=True):
+                by_id[message.id] = result
+        return [by_id[m.id] for m in messages]
 
     async def _send_chunk(self, chunk: Sequence[OutgoingMessage]) -> list[DeliveryResult]:
+        if len(chunk) == 1:
+            return [await self.send(chunk[0])]
         if (wait := self.cooldown.remaining()) > 0:
             return [DeliveryResult(DeliveryStatus.FAILED, error="cooling down", retry_after=wait)] * len(chunk)
-        body = {
-            **self._auth(),
-            "fmt": 3,
-            "list": [{"id": str(m.id), "phone": m.to, "mes": m.text} for m in chunk],
-        }
-        answer = await self._post(
-            "rest/send_list/",
-            data=json.dumps(body, ensure_ascii=False),
-            headers={"Content-Type": "application/json"},
-        )
+        ref = str(chunk[0].id)
+        answer = await self._post("sys/send.php", data={**self._auth(), "list": list_form(chunk), "id": ref})
         if isinstance(answer, DeliveryResult):
             return [answer] * len(chunk)
-        if "results" not in answer:  # the whole request refused (e.g. authorisation)
-            return self._settle([self._result(answer, m) for m in chunk])
-        by_id = {str(item.get("id")): item for item in answer["results"] if isinstance(item, dict)}
+        if _int(answer.get("error_code")) in BLAME_ONE:  # nothing was sent: find the one it is about
+            log.info("%s batch %s refused (%s): sending its messages one by one", self.name, ref, answer.get("error"))
+            return [await self.send(m) for m in chunk]
+        if "error_code" in answer or "error" in answer:
+            return self._settle([self._result(answer, m, ref) for m in chunk])
+        refused = {
+            _digits(str(item.get("phone", ""))): item
+            for item in answer.get("phones", [])
+            if isinstance(item, dict) and "error" in item
+        }
         return self._settle(
-            [self._result(by_id.get(str(m.id), {"error": "missing", "error_code": 0}), m) for m in chunk]
+            [
+                self._result({"error": "invalid number", "error_code": 7}, m, ref)
+                if _digits(m.to) in refused
+                else self._accepted(m, ref, count_parts(m.text))
+                for m in chunk
+            ]
         )
 
     async def lookup(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult | None]:
-        """Did the aggregator already take these (sent by a worker that died before recording it)?
-        Asked by our id; None means "not there, send it", a FAILED result means "can't tell yet"."""
+        """Did SMSC already take these (sent by a worker that died before recording it)? Asked through
+        ``status.php`` by (id, phone) under each id the message may have gone with: its own, and its
+        batch's. None means "not there, send it", a FAILED result means "can't tell yet"."""
+        candidates: dict[int, list[str]] = {m.id: [str(m.id)] for m in messages}
+        if self.batch_size > 1:
+            for chunk in batches(messages, self.batch_size):
+                for message in chunk[1:]:
+                    candidates[message.id].append(str(chunk[0].id))
+        pairs = [(m, ref) for m in messages for ref in candidates[m.id]]
+        if len(pairs) == 1:
+            form = {**self._auth(), "phone": _digits(messages[0].to), "id": pairs[0][1], "fmt": "3"}
+        else:
+            form = {**self._auth(), "list": "\n".join(f"{_digits(m.to)},{ref}" for m, ref in pairs), "fmt": "3"}
+        answer = await self._post("sys/status.php", data=form)
+        if isinstance(answer, DeliveryResult):
+            return [answer] * len(messages)
+        if isinstance(answer, dict) and _int(answer.get("error_code")) == 3:  # one message, not found
+            return [None]
+        if isinstance(answer, dict) and ("error" in answer or "error_code" in answer):
+            return [DeliveryResult(DeliveryStatus.FAILED, error=str(answer.get("error")))] * len(messages)
+        items = answer if isinstance(answer, list) else [answer | {"id": pairs[0][1], "phone": messages[0].to}]
+        found: dict[tuple[str, str], dict[str, Any]] = {
+            (str(item.get("id")), _digits(str(item.get("phone", "")))): item for item in items if isinstance(item, dict)
+        }
         results: list[DeliveryResult | None] = []
         for message in messages:
-            form = {**self._auth(), "phone": message.to, "id": str(message.id), "fmt": "3"}
-            answer = await self._post("sys/status.php", data=form)
-            if isinstance(answer, DeliveryResult):
-                results.append(answer)
-            elif "status" in answer:
-                results.append(DeliveryResult(DeliveryStatus.SENT, provider_id=str(message.id)))
-            elif _int(answer.get("error_code")) == 5:  # message not found
-                results.append(None)
-            else:
-                results.append(DeliveryResult(DeliveryStatus.FAILED, error=str(answer.get("error"))))
+            result: DeliveryResult | None = None
+            for ref in candidates[message.id]:
+                item = found.get((ref, _digits(message.to)))
+                if item is not None and "status" in item and _int(item["status"]) != NOT_FOUND:
+                    result = DeliveryResult(DeliveryStatus.SENT, provider_id=smsc_reference(ref, message.to))
+                    break
+                if item is None or "error" in item:
+                    result = DeliveryResult(DeliveryStatus.FAILED, error="status unknown")
+            results.append(result)
         return results
 
-    async def _post(self, path: str, **kwargs: Any) -> dict[str, Any] | DeliveryResult:
+    async def _post(self, path: str, **kwargs: Any) -> Any:
         """POST and decode; a transport problem becomes a FAILED result and starts the cool-down."""
         try:
             async with self._http().post(path, **kwargs) as response:
@@ -162,14 +230,16 @@ class SmscChannel:
                 answer = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             return self._transient(type(exc).__name__)
-        return answer if isinstance(answer, dict) else self._transient("malformed answer")
+        if isinstance(answer, dict) or (isinstance(answer, list) and path.endswith("status.php")):
+            return answer
+        return self._transient("malformed answer")
 
     def _transient(self, error: str, hint: float | None = None) -> DeliveryResult:
         delay = self.cooldown.failed(hint)
         log.warning("%s provider trouble (%s): pausing %.0f s", self.name, error, delay)
         return DeliveryResult(DeliveryStatus.FAILED, error=error, retry_after=delay)
 
-    def _result(self, item: dict[str, Any], message: OutgoingMessage) -> DeliveryResult:
+    def _result(self, item: dict[str, Any], message: OutgoingMessage, ref: str) -> DeliveryResult:
         if "error_code" in item or "error" in item:
             code = _int(item.get("error_code"))
             if code in PERMANENT_ERRORS:
@@ -177,11 +247,11 @@ class SmscChannel:
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=PERMANENT_ERRORS[code])
             reason = TRANSIENT_ERRORS.get(code, f"error {code}: {item.get('error')}")
             return DeliveryResult(DeliveryStatus.FAILED, error=reason, retry_after=60.0 if code == 9 else None)
-        return DeliveryResult(
-            DeliveryStatus.SENT,
-            provider_id=str(item.get("id", message.id)),
-            cost_parts=_int(item.get("cnt")) or 1,
-        )
+        return self._accepted(message, ref, _int(item.get("cnt")) or count_parts(message.text))
+
+    @staticmethod
+    def _accepted(message: OutgoingMessage, ref: str, parts: int) -> DeliveryResult:
+        return DeliveryResult(DeliveryStatus.SENT, provider_id=smsc_reference(ref, message.to), cost_parts=parts)
 
     def _settle(self, results: list[DeliveryResult]) -> list[DeliveryResult]:
         """Rate-limit or account errors pause the channel; any accepted message resets the pause."""

@@ -51,8 +51,9 @@ async def test_form_and_json_reports(http: httpx.AsyncClient, recorder: Recorder
     assert recorder.calls == [
         {
             "channel": "sms",
-            "provider_id": "17",
+            "provider_id": "17:79123456789",  # SMSC names a message by (id, phone)
             "message_id": 17,
+            "phone": "+79123456789",
             "status": DeliveryStatus.DELIVERED,
             "error": None,
         },
