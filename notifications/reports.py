@@ -30,12 +30,14 @@ async def record_delivery_report(
         base = select(Message).where(Message.channel == channel)
         lock = session.get_bind().dialect.name == "postgresql"
         queries = []
+        # A provider id may repeat (a batch re-sent under an earlier id): the newest message owns it.
+        newest = base.where(Message.provider_id == provider_id).order_by(Message.id.desc()).limit(1)
         if phone is not None and provider_id:
-            queries.append(base.where(Message.provider_id == provider_id))
+            queries.append(newest)
         if message_id is not None:
             queries.append(base.where(Message.id == message_id))
         elif provider_id and phone is None:
-            queries.append(base.where(Message.provider_id == provider_id))
+            queries.append(newest)
         message = None
         for stmt in queries:
             message = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()

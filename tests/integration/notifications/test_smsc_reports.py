@@ -60,3 +60,24 @@ async def test_batch_reports_reach_the_message_of_that_phone(settings: Settings,
     assert statuses[ids[0]] == "delivered"
     assert statuses[ids[1]] == "delivered"  # found by (id, phone), not taken for the batch's first message
     assert statuses[ids[2]] != "delivered"  # not recorded as sent yet: not mistaken for message ids[0] either
+
+
+async def test_a_provider_id_sent_twice_reaches_the_newest_message(settings: Settings, core: Core) -> None:
+    """A batch re-sent under an earlier batch's id names two messages to one phone the same way: the
+    report goes to the newest send, never a 500."""
+    ids = await queue(core)
+    twice = f"{ids[0]}:{PHONES[0].lstrip('+')}"
+    async with core.transaction() as session:
+        await session.execute(
+            update(Message).where(Message.id == ids[2]).values(status="sent", provider_id=twice, address=PHONES[0])
+        )
+    app = create_app(settings.model_copy(update={"sms": SmsSettings(callback_secret=SECRET)}), core=core)  # type: ignore[arg-type]
+    async with app_client(app) as http:
+        answer = await http.post(
+            f"/callbacks/sms/smsc/{SECRET}", data={"id": str(ids[0]), "phone": PHONES[0][1:], "status": "1"}
+        )
+    assert answer.status_code == 200
+    async with core.reading() as session:
+        statuses = dict((await session.execute(select(Message.id, Message.status))).all())
+    assert statuses[ids[2]] == "delivered"
+    assert statuses[ids[0]] == "sent"
