@@ -83,6 +83,37 @@ class EmailSettings(_Section):
     rate_per_second: float = Field(default=50, gt=0)
 
 
+class DkimSettings(_Section):
+    """DKIM signing of outgoing mail; off unless a private key is configured (PEM, inline or in a file)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_DKIM_", extra="ignore", frozen=True)
+
+    selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
+    private_key: SecretStr | None = None
+    private_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> DkimSettings:
+        if self.private_key is not None and self.private_key_file is not None:
+            raise ValueError("set LOYALTY_DKIM_PRIVATE_KEY or LOYALTY_DKIM_PRIVATE_KEY_FILE, not both")
+        if self.enabled and not (self.selector and self.domain):
+            raise ValueError("a DKIM key needs LOYALTY_DKIM_SELECTOR and LOYALTY_DKIM_DOMAIN")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.private_key is not None or self.private_key_file is not None
+
+    def key_pem(self) -> bytes:
+        """The private key's PEM bytes (read from the file when one is named)."""
+        if self.private_key_file is not None:
+            return self.private_key_file.read_bytes()
+        if self.private_key is None:
+            raise ValueError("no DKIM key configured")
+        return self.private_key.get_secret_value().encode()
+
+
 class PushSettings(_Section):
     """Web Push (VAPID). Keys are generated into var/vapid.json on first start unless configured."""
 
@@ -228,6 +259,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    dkim: DkimSettings = Field(default_factory=DkimSettings)
     wallet: WalletSettings = Field(default_factory=WalletSettings)
     notify: NotifierSettings = Field(default_factory=NotifierSettings)
     push: PushSettings = Field(default_factory=PushSettings)
@@ -332,6 +364,7 @@ _PREFIXES = {
     "TelegramSettings": "LOYALTY_TELEGRAM_",
     "SmsSettings": "LOYALTY_SMS_",
     "EmailSettings": "LOYALTY_EMAIL_",
+    "DkimSettings": "LOYALTY_DKIM_",
     "WalletSettings": "LOYALTY_WALLET_",
     "NotifierSettings": "LOYALTY_NOTIFY_",
     "PushSettings": "LOYALTY_PUSH_",

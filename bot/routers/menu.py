@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from io import BytesIO
 
 import qrcode
 from aiogram import F, Router
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError
 from aiogram.types import BufferedInputFile, Message
 
 from bot.keyboards import contact_keyboard, menu_keyboard, wallet_buttons
@@ -16,6 +18,8 @@ from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Member
 from shared.i18n import format_money
+
+log = logging.getLogger("loyalty.bot")
 
 
 def progress_bar(done: float, width: int = 10) -> str:
@@ -80,11 +84,16 @@ async def card(message: Message, core: Core, member: Member | None, lang: str, w
     links = wallet_links(core.settings, member, core.clock.now())
     public = core.settings.public_url
     cabinet = f"{public}/cabinet/telegram" if public.startswith("https://") else None
-    await message.answer_photo(
-        BufferedInputFile(buffer.getvalue(), filename="card.png"),
-        caption=t(lang, "card", card=member.card_number),
-        reply_markup=wallet_buttons(lang, links["apple_url"], links["google_url"], cabinet),
-    )
+    buttons = wallet_buttons(lang, links["apple_url"], links["google_url"], cabinet)
+    try:
+        await message.answer_photo(
+            BufferedInputFile(buffer.getvalue(), filename="card.png"),
+            caption=t(lang, "card", card=member.card_number),
+            reply_markup=buttons,
+        )
+    except (TelegramAPIError, ClientDecodeError) as exc:  # picture refused: the number still arrives
+        log.warning("card picture not sent (%s): sending the number as text", type(exc).__name__)
+        await message.answer(t(lang, "card_text", card=member.card_number), reply_markup=buttons)
 
 
 async def help_(message: Message, core: Core, lang: str) -> None:

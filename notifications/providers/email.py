@@ -1,18 +1,23 @@
-"""E-mail over SMTP (aiosmtplib): multipart/alternative text + HTML, RFC 8058 one-click unsubscribe.
+"""E-mail over SMTP (aiosmtplib): multipart/alternative text + HTML, RFC 8058 one-click unsubscribe, DKIM.
 
 Promotional mail (kind "campaign", or ``meta["promotional"]``) carries ``List-Unsubscribe`` with a
 per-member signed HTTPS link and a mailto, plus ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``.
+Headers are RFC 2047 encoded words and bodies quoted-printable or base64, so the signed bytes are 7-bit and
+no relay has to convert them; only a non-ASCII address needs SMTPUTF8, and then the server must offer it.
 """
 
 from __future__ import annotations
 
+import email.policy
 import logging
+import re
 from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
 import aiosmtplib
+import dkim
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.unsubscribe_links import unsubscribe_token, unsubscribe_url
@@ -23,15 +28,75 @@ log = logging.getLogger(__name__)
 PROMOTIONAL_KINDS = frozenset({"campaign"})
 # 5xx answers that are about the recipient; other 5xx (policy, size) are still permanent for this message.
 RECIPIENT_CODES = frozenset({550, 551, 552, 553, 554})
+# What the DKIM signature covers: a relay that changes one of these breaks it, and a header listed but
+# absent (List-Unsubscribe on a receipt) cannot be added later without breaking it either.
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"mime-version",
+    b"content-type",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+)
+# RFC 6531 local part beyond ASCII: no space, control, quote or specials
+_UTF8_LOCAL = re.compile(r'[^\s"(),:;<>@\[\\\]\x00-\x1f\x7f]{1,64}')
+# 7-bit bodies: nothing for a relay to downgrade, so the body hash survives.
+COMPOSE_POLICY = email.policy.default.clone(cte_type="7bit")
 
 
 def is_promotional(message: OutgoingMessage) -> bool:
     return bool(message.meta.get("promotional", message.kind in PROMOTIONAL_KINDS))
 
 
+def envelope_address(address: str) -> str | None:
+    """The address as it goes over SMTP, or None when it is no mailbox.
+
+    An internationalised domain is sent in its ASCII (xn--) form, so only a non-ASCII local part needs
+    SMTPUTF8 (RFC 6531); the stdlib's address parser refuses such local parts, hence the own check.
+    """
+    local, at, domain = address.strip().rpartition("@")
+    if not (at and local and domain):
+        return None
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    if local.isascii():
+        try:
+            Address(addr_spec=f"{local}@{domain}")
+        except (ValueError, IndexError):
+            return None
+    elif not _UTF8_LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
+        return None
+    return f"{local}@{domain}"
+
+
 def mask_email(address: str) -> str:
     local, _, domain = address.partition("@")
     return (local[:1] + "***@" + domain) if domain else "***"
+
+
+class DkimSigner:
+    """Signs flattened messages with the configured key (relaxed/relaxed, rsa-sha256)."""
+
+    def __init__(self, selector: str, domain: str, key_pem: bytes) -> None:
+        self.selector, self.domain, self.key = selector.encode(), domain.encode(), key_pem
+        self.sign(b"From: check@" + self.domain + b"\r\n\r\n")  # a bad key fails at start, not per message
+
+    def sign(self, raw: bytes) -> bytes:
+        """The message with its DKIM-Signature header in front."""
+        header: bytes = dkim.sign(
+            raw,
+            self.selector,
+            self.domain,
+            self.key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=list(SIGNED_HEADERS),
+        )
+        return header + raw
 
 
 class SmtpChannel:
@@ -41,12 +106,15 @@ class SmtpChannel:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.email = settings.email
-        self.domain = parseaddr(self.email.sender)[1].rpartition("@")[2] or "localhost"
+        self.sender = parseaddr(self.email.sender)[1]
+        self.domain = self.sender.rpartition("@")[2] or "localhost"
+        key = settings.dkim
+        self.signer = DkimSigner(key.selector or "", key.domain or "", key.key_pem()) if key.enabled else None
 
-    def compose(self, message: OutgoingMessage) -> EmailMessage:
-        mail = EmailMessage()
+    def compose(self, message: OutgoingMessage, to: str | None = None) -> EmailMessage:
+        mail = EmailMessage(policy=COMPOSE_POLICY)
         mail["From"] = self.email.sender
-        mail["To"] = message.to
+        mail["To"] = to or message.to
         mail["Subject"] = message.subject or ""
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = f"<msg-{message.id}@{self.domain}>"
@@ -63,15 +131,21 @@ class SmtpChannel:
         return mail
 
     async def send(self, message: OutgoingMessage) -> DeliveryResult:
-        try:
-            Address(addr_spec=message.to)
-        except (ValueError, IndexError):
+        to = envelope_address(message.to)
+        if to is None:
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="invalid address")
-        mail = self.compose(message)
+        mail = self.compose(message, to)
+        utf8 = not (self.sender.isascii() and to.isascii())
+        raw = mail.as_bytes(policy=(email.policy.SMTPUTF8 if utf8 else email.policy.SMTP).clone(cte_type="7bit"))
+        if self.signer is not None:
+            raw = self.signer.sign(raw)
         password = self.email.smtp_password.get_secret_value() if self.email.smtp_password else None
         try:
             await aiosmtplib.send(
-                mail,
+                raw,
+                sender=self.sender,
+                recipients=[to],
+                mail_options=["SMTPUTF8"] if utf8 else None,
                 hostname=self.email.smtp_host,
                 port=self.email.smtp_port,
                 username=self.email.smtp_user,
@@ -85,6 +159,8 @@ class SmtpChannel:
             log.info("mail %s to %s refused: %s", message.id, mask_email(message.to), codes)
             status = DeliveryStatus.UNDELIVERABLE if all(c >= 500 for c in codes) else DeliveryStatus.FAILED
             return DeliveryResult(status, error=f"recipient refused {codes}")
+        except aiosmtplib.SMTPNotSupported:  # a non-ASCII mailbox and a server without SMTPUTF8
+            return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="server lacks SMTPUTF8")
         except aiosmtplib.SMTPResponseException as exc:
             if exc.code in RECIPIENT_CODES:
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=f"smtp {exc.code}")

@@ -134,3 +134,23 @@ def test_a_webhook_secret_telegram_would_refuse_names_the_setting(
         load_settings(var_dir=tmp_path)
     monkeypatch.setenv("LOYALTY_TELEGRAM_WEBHOOK_SECRET", "Ab_9-" * 10)
     assert load_settings(var_dir=tmp_path).telegram.webhook_secret is not None
+
+
+def test_a_dkim_key_needs_its_selector_and_domain_and_is_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+    monkeypatch.setenv("LOYALTY_DKIM_PRIVATE_KEY", pem)
+    with pytest.raises(ConfigError, match="LOYALTY_DKIM_SELECTOR") as refused:
+        load_settings(var_dir=tmp_path)
+    assert "MIIE" not in str(refused.value)
+    monkeypatch.setenv("LOYALTY_DKIM_PRIVATE_KEY_FILE", str(tmp_path / "dkim.pem"))
+    with pytest.raises(ConfigError, match="not both"):
+        load_settings(var_dir=tmp_path)
+    monkeypatch.delenv("LOYALTY_DKIM_PRIVATE_KEY_FILE")
+    monkeypatch.setenv("LOYALTY_DKIM_SELECTOR", "s2026")
+    monkeypatch.setenv("LOYALTY_DKIM_DOMAIN", "shop.example")
+    dkim = load_settings(var_dir=tmp_path).dkim
+    assert dkim.enabled
+    assert dkim.key_pem() == pem.encode()
+    assert "MIIE" not in repr(dkim)
