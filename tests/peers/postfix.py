@@ -51,13 +51,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 def ensure_installed() -> None:
     if Path(POSTFIX).exists():
         return
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=300", "postfix"],
-        check=True,
-        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        capture_output=True,
-        timeout=900,
-    )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=300", "postfix"]
+    if subprocess.run(install, env=env, capture_output=True, timeout=900).returncode != 0:
+        # a fresh machine's package lists may be stale or empty: refresh them once and try again
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        subprocess.run(install, check=True, env=env, capture_output=True, timeout=900)
 
 
 def _free_port() -> int:
