@@ -24,7 +24,7 @@ from shared.i18n import currency_symbol, format_money
 from shared.inputs import text_problem
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
-from shared.members import EMAIL_RE, consents_of, set_consent
+from shared.members import EMAIL_RE, consents_of, mark_updated, set_consent
 from shared.privacy import erase_member, export_member
 from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.auth import SignedIn, provide_member
@@ -115,6 +115,7 @@ class ProfileController(Controller):
                 if birth is not None and row.birth_date is None:  # set once
                     row.birth_date, row.birth_mmdd = birth, birth.month * 100 + birth.day
                 row.updated_at = core.clock.now()
+                await mark_updated(db, row, ["first_name", "last_name", "language", "birth_date"], row.updated_at)
             member = row
         return render(
             request,
@@ -178,6 +179,7 @@ class ProfileController(Controller):
                 row = await lock_member(db, member.id)
                 if row.email == claims["email"]:
                     row.email_confirmed_at = core.clock.now()
+                    await mark_updated(db, row, ["email"], row.email_confirmed_at)
                     return Response(b"", status_code=303, headers={"Location": "/cabinet/profile?email_confirmed=1"})
         return render(
             request,
