@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -51,8 +53,12 @@ class _Answer:
 
 
 class WebhookSender:
-    def __init__(self, core: Core) -> None:
+    """`wall` stamps `webhook-timestamp`: the receiver compares it with its own clock to refuse
+    replays, so it is the real time even when the core runs "as of" another moment."""
+
+    def __init__(self, core: Core, wall: Callable[[], float] = time.time) -> None:
         self.core = core
+        self.wall = wall
         self.settings = core.settings.webhooks
         self.policy = self.settings.endpoint_policy
         self.postgres = core.engine.dialect.name == "postgresql"
@@ -113,7 +119,7 @@ class WebhookSender:
     async def _post(self, job: _Job) -> _Answer:
         delivery = job.delivery
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
-        timestamp = int(self.core.clock.now().timestamp())
+        timestamp = int(self.wall())
         headers = {
             "content-type": "application/json",
             "user-agent": "loyalty-webhooks/1",

@@ -303,8 +303,9 @@ class Worker:
         return len(overdue)
 
     async def run_once(self) -> int:
+        planned = await self.process_outbox()
         hooks = await self.webhooks.send_due() if self.webhooks is not None else 0
-        return await self.process_outbox() + await self.send_due() + await self.expire_fallbacks() + hooks
+        return planned + hooks + await self.send_due() + await self.expire_fallbacks()
 
     async def run(self, stop: asyncio.Event) -> None:
         helpers = [asyncio.create_task(self._heartbeat(stop)), asyncio.create_task(self._lead(stop))]

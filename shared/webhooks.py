@@ -91,6 +91,7 @@ async def create_endpoint(
     session: AsyncSession, settings: WebhookSettings, url: str, events: list[str], now: datetime
 ) -> WebhookEndpoint:
     """Subscribe a URL (the policy's rules: https, a public host name) to some events."""
+    chosen = _check_events(events)
     policy = settings.endpoint_policy
     try:
         target = policy.check_url(url)
@@ -99,7 +100,6 @@ async def create_endpoint(
         raise InvalidInput("This URL cannot receive webhooks.", [FieldError("url", str(exc))]) from exc
     except OSError:  # no answer from DNS now: every delivery is checked again when it is sent
         pass
-    chosen = _check_events(events)
     count = (await session.execute(select(func.count()).select_from(WebhookEndpoint))).scalar_one()
     if count >= settings.max_endpoints:
         raise Conflict(f"At most {settings.max_endpoints} webhook endpoints; delete one first.")

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from shared.db.models.webhooks import WebhookDelivery, WebhookEndpoint
 from shared.errors import NotFound
@@ -103,7 +103,7 @@ class WebhookController(Controller):
     opt = STAFF
 
     @post("/", status_code=201, summary="Subscribe an https URL to events; the answer carries the signing secret")
-    async def subscribe(self, core: CoreDep, data: WebhookIn) -> WebhookCreated:
+    async def subscribe(self, core: CoreDep, data: JSONBody[WebhookIn]) -> WebhookCreated:
         async with core.transaction() as session:
             endpoint = await create_endpoint(session, core.settings.webhooks, data.url, data.events, core.clock.now())
             view = webhook_view(endpoint)
@@ -119,9 +119,9 @@ class WebhookController(Controller):
         self,
         core: CoreDep,
         webhook_id: FromPath[int],
-        limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
-        status: Status | None = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        status: FromQuery[Status | None] = None,
     ) -> DeliveryPage:
         async with core.reading() as session:
             rows, total = await endpoint_deliveries(session, webhook_id, limit, offset, status)
