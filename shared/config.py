@@ -137,7 +137,7 @@ class WebhookSettings(_Section):
 
     @property
     def endpoint_policy(self) -> UrlPolicy:
-        return UrlPolicy((), parse_host_list(self.allow_hosts, insecure=True), any_host=True)
+        return UrlPolicy((), parse_host_list(self.allow_hosts, insecure=True), any_host=True, label="webhook")
 
 
 class WalletSettings(_Section):

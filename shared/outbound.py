@@ -122,6 +122,7 @@ class UrlPolicy:
     allowed_hosts: tuple[str, ...]
     insecure_hosts: tuple[str, ...] = ()
     any_host: bool = False  # any public host name (webhooks), not only the allow-list (push services)
+    label: str = "push"  # what the refusals call the URL: "only https push endpoints are accepted"
 
     def is_insecure(self, host: str, port: int) -> bool:
         host = host.lower().rstrip(".")
@@ -148,9 +149,9 @@ class UrlPolicy:
         if self.is_insecure(host, effective):
             return Target(scheme, host, effective, insecure=True)
         if scheme != "https":
-            raise UnsafeURL("only https URLs are accepted")
+            raise UnsafeURL(f"only https {self.label} endpoints are accepted")
         if _is_ip_literal(host):
-            raise UnsafeURL("an IP address is not accepted, only a host name")
+            raise UnsafeURL(f"an IP address is not a {self.label} service")
         if not host.isascii() or not _valid_hostname(host):
             raise UnsafeURL("not a valid host name")
         if self.any_host:

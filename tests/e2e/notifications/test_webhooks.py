@@ -102,6 +102,15 @@ async def hooks_core(core: Core, settings: Settings, clock: FixedClock) -> Async
         yield hooked
 
 
+@pytest.fixture
+async def sender(hooks_core: Core) -> AsyncIterator[WebhookSender]:
+    found = WebhookSender(hooks_core)
+    try:
+        yield found
+    finally:
+        await found.close()
+
+
 async def staff_client(core: Core) -> Any:
     from shared.apikeys import create_api_key
     from webapp.app import create_app
@@ -137,7 +146,7 @@ async def make_every_event(core: Core, api: httpx.AsyncClient) -> None:
 
 
 async def test_every_event_arrives_signed_and_once_through_failures_and_a_replay(
-    hooks_core: Core, clock: FixedClock, receiver: Receiver
+    hooks_core: Core, clock: FixedClock, receiver: Receiver, sender: WebhookSender
 ) -> None:
     core = hooks_core
     async with await staff_client(core) as api:
@@ -150,7 +159,7 @@ async def test_every_event_arrives_signed_and_once_through_failures_and_a_replay
         hook_id = created.json()["id"]
         await make_every_event(core, api)
 
-        worker = Worker(core, channels(), webhooks=WebhookSender(core))  # type: ignore[arg-type]
+        worker = Worker(core, channels(), webhooks=sender)  # type: ignore[arg-type]
         await run_worker(worker, clock, rounds=6)
 
         page = (await api.get(f"/api/v1/webhooks/{hook_id}/deliveries", params={"limit": 100})).json()
@@ -172,7 +181,6 @@ async def test_every_event_arrives_signed_and_once_through_failures_and_a_replay
         # a second round of the same outbox events (a worker crash before commit) plans nothing new
         await run_worker(worker, clock, rounds=2)
         assert (await api.get(f"/api/v1/webhooks/{hook_id}/deliveries")).json()["total"] == len(EVENTS)
-        await worker.webhooks.close()  # type: ignore[union-attr]
 
     by_type = {p["type"]: p["data"] for p in receiver.unique.values()}
     assert by_type["purchase.confirmed"]["receipt_id"] == "A-1"
@@ -185,7 +193,7 @@ async def test_every_event_arrives_signed_and_once_through_failures_and_a_replay
 
 
 async def test_gone_disables_slow_is_bounded_and_down_gives_up_after_three_days(
-    hooks_core: Core, clock: FixedClock, receiver: Receiver
+    hooks_core: Core, clock: FixedClock, receiver: Receiver, sender: WebhookSender
 ) -> None:
     core = hooks_core
     receiver.slow_seconds = 3
@@ -199,7 +207,6 @@ async def test_gone_disables_slow_is_bounded_and_down_gives_up_after_three_days(
             assert answer.status_code == 201, answer.text
             ids[path] = answer.json()["id"]
         assert (await api.post("/api/v1/members", json={"phone": "+79123456780"})).status_code == 201
-        sender = WebhookSender(core)
         worker = Worker(core, channels(), webhooks=sender)  # type: ignore[arg-type]
         started = asyncio.get_running_loop().time()
         await worker.run_once()
@@ -219,7 +226,6 @@ async def test_gone_disables_slow_is_bounded_and_down_gives_up_after_three_days(
         for _ in range(20):  # six-hour steps: past the three days
             clock.advance(hours=6)
             await worker.run_once()
-        await sender.close()
     async with core.reading() as session:
         down = await session.get(WebhookDelivery, rows[ids["down"]].id)
     assert down is not None
