@@ -47,7 +47,7 @@ class WebhookCreated(Webhook):
     secret: str  # whsec_<base64>: shown once
 
 
-class Delivery(msgspec.Struct):
+class WebhookDeliveryItem(msgspec.Struct):
     id: str  # the webhook-id header
     event: str
     status: str
@@ -60,8 +60,8 @@ class Delivery(msgspec.Struct):
     payload: dict[str, object]
 
 
-class DeliveryPage(msgspec.Struct):
-    items: list[Delivery]
+class WebhookDeliveryPage(msgspec.Struct):
+    items: list[WebhookDeliveryItem]
     total: int
     limit: int
     offset: int
@@ -82,8 +82,8 @@ def webhook_view(endpoint: WebhookEndpoint) -> Webhook:
     )
 
 
-def delivery_view(delivery: WebhookDelivery) -> Delivery:
-    return Delivery(
+def delivery_view(delivery: WebhookDelivery) -> WebhookDeliveryItem:
+    return WebhookDeliveryItem(
         id=delivery.webhook_id,
         event=delivery.event_kind,
         status=delivery.status,
@@ -122,17 +122,17 @@ class WebhookController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
         status: FromQuery[Status | None] = None,
-    ) -> DeliveryPage:
+    ) -> WebhookDeliveryPage:
         async with core.reading() as session:
             rows, total = await endpoint_deliveries(session, webhook_id, limit, offset, status)
-            return DeliveryPage([delivery_view(d) for d in rows], total, limit, offset)
+            return WebhookDeliveryPage([delivery_view(d) for d in rows], total, limit, offset)
 
     @post(
         "/{webhook_id:int}/deliveries/{delivery_id:str}/replay",
         status_code=202,
         summary="Send a delivery again, under the same webhook-id",
     )
-    async def replay(self, core: CoreDep, webhook_id: FromPath[int], delivery_id: FromPath[str]) -> Delivery:
+    async def replay(self, core: CoreDep, webhook_id: FromPath[int], delivery_id: FromPath[str]) -> WebhookDeliveryItem:
         did = _delivery_uuid(delivery_id)
         async with core.transaction() as session:
             await get_endpoint(session, webhook_id)

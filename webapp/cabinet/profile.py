@@ -109,13 +109,17 @@ class ProfileController(Controller):
         if error is None:
             async with core.transaction() as db:
                 row = await lock_member(db, member.id)
+                fields = ("first_name", "last_name", "language", "birth_date")
+                before = [getattr(row, name) for name in fields]
                 row.first_name, row.last_name = (name or None for name in names)
                 if language in LANGUAGES:
                     row.language = language
                 if birth is not None and row.birth_date is None:  # set once
                     row.birth_date, row.birth_mmdd = birth, birth.month * 100 + birth.day
                 row.updated_at = core.clock.now()
-                await mark_updated(db, row, ["first_name", "last_name", "language", "birth_date"], row.updated_at)
+                changed = [name for name, old in zip(fields, before, strict=True) if getattr(row, name) != old]
+                if changed:
+                    await mark_updated(db, row, changed, row.updated_at)
             member = row
         return render(
             request,
