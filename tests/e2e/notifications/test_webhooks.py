@@ -258,3 +258,35 @@ async def test_hostile_or_unbounded_subscriptions_are_4xx(core: Core, body: dict
         assert answer.status_code == status, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert (await api.get("/api/v1/webhooks")).json()["items"] == []
+
+
+async def test_only_staff_keys_and_bounded_pages(core: Core) -> None:
+    from shared.apikeys import create_api_key
+    from webapp.app import create_app
+
+    async with core.transaction() as session:
+        till_key = await create_api_key(session, core.clock, "till", scope="pos")
+    async with app_client(create_app(core.settings, core=core), Authorization=f"Bearer {till_key}") as till:
+        body = {"url": "https://crm.example/hooks", "events": ["tier.changed"]}
+        assert (await till.post("/api/v1/webhooks", json=body)).status_code == 403
+        assert (await till.get("/api/v1/webhooks")).status_code == 403
+    async with await staff_client(core) as api:
+        created = await api.post(
+            "/api/v1/webhooks", json={"url": "https://crm.example/hooks", "events": ["tier.changed"]}
+        )
+        assert created.status_code == 201, created.text
+        hook = created.json()["id"]
+        assert "secret" not in (await api.get("/api/v1/webhooks")).json()["items"][0]
+        for query in ({"limit": 0}, {"limit": 101}, {"offset": -1}, {"status": "lost"}, {"limit": "x"}):
+            assert (await api.get(f"/api/v1/webhooks/{hook}/deliveries", params=query)).status_code == 400, query
+        assert (await api.get(f"/api/v1/webhooks/{hook}/deliveries")).json() == {
+            "items": [],
+            "total": 0,
+            "limit": 50,
+            "offset": 0,
+        }
+        assert (await api.get("/api/v1/webhooks/999/deliveries")).status_code == 404
+        assert (await api.post(f"/api/v1/webhooks/{hook}/deliveries/msg_zz/replay")).status_code == 404
+        assert (await api.delete("/api/v1/webhooks/999")).status_code == 404
+        assert (await api.delete(f"/api/v1/webhooks/{hook}")).status_code == 204
+        assert (await api.get("/api/v1/webhooks")).json()["items"] == []
