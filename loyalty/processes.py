@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from notifications.liveness import heartbeats, this_host
 from notifications.providers import build_channels, send_rates
+from notifications.webhooks import WebhookSender
 from notifications.worker import Worker
 from shared.config import Settings
 from shared.core import Core
@@ -45,7 +46,13 @@ async def run_polling_bot(settings: Settings) -> None:
 
 
 def create_worker(settings: Settings, core: Core) -> Worker:
-    return Worker(core, build_channels(settings, core), listeners=[WalletUpdater()], rates=send_rates(settings))
+    return Worker(
+        core,
+        build_channels(settings, core),
+        listeners=[WalletUpdater()],
+        rates=send_rates(settings),
+        webhooks=WebhookSender(core),
+    )
 
 
 async def run_worker(settings: Settings) -> None:

@@ -24,6 +24,7 @@ from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
 from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
 from notifications.planner import insert_messages, plan_event
 from notifications.rates import TokenBucket
+from notifications.webhooks import WebhookSender
 from shared import jobs
 from shared.core import Core
 from shared.db.models import OutboxEvent
@@ -70,11 +71,13 @@ class Worker:
         *,
         listeners: Sequence[Listener] = (),
         rates: dict[str, float] | None = None,
+        webhooks: WebhookSender | None = None,
     ) -> None:
         self.core = core
         self.settings = core.settings
         self.channels = channels
-        self.listeners = list(listeners)
+        self.webhooks = webhooks
+        self.listeners = list(listeners) + ([webhooks.plan] if webhooks is not None else [])
         self.buckets = {name: TokenBucket(rate) for name, rate in (rates or {}).items()}
         self.postgres = core.engine.dialect.name == "postgresql"
         self._chat_sent: dict[str, float] = {}
@@ -300,7 +303,9 @@ class Worker:
         return len(overdue)
 
     async def run_once(self) -> int:
-        return await self.process_outbox() + await self.send_due() + await self.expire_fallbacks()
+        planned = await self.process_outbox()
+        hooks = await self.webhooks.send_due() if self.webhooks is not None else 0
+        return planned + hooks + await self.send_due() + await self.expire_fallbacks()
 
     async def run(self, stop: asyncio.Event) -> None:
         helpers = [asyncio.create_task(self._heartbeat(stop)), asyncio.create_task(self._lead(stop))]
@@ -320,6 +325,8 @@ class Worker:
             await asyncio.gather(*helpers, return_exceptions=True)
             for channel in self.channels.values():
                 await channel.close()
+            if self.webhooks is not None:
+                await self.webhooks.close()
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         """A row saying this worker is alive, for /readyz and `loyalty worker --check`."""

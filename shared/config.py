@@ -11,9 +11,10 @@ import re
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.errors import ConfigError
@@ -27,6 +28,16 @@ ENV_FILE = Path(".env")  # read from the working directory; LOYALTY_ENV_FILE nam
 
 class _Section(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+
+def _insecure_host_list(value: str) -> str:
+    parse_host_list(value, insecure=True)
+    return value
+
+
+# Hosts (``host`` or ``host:port``) an operator lets us call over http, as an IP, on a private
+# address: for a local test server only. One mechanism for every outbound caller (push, webhooks).
+InsecureHosts = Annotated[str, AfterValidator(_insecure_host_list)]
 
 
 class TelegramSettings(_Section):
@@ -130,17 +141,35 @@ class PushSettings(_Section):
         "fcm.googleapis.com,updates.push.services.mozilla.com,*.notify.windows.com,web.push.apple.com,*.push.apple.com"
     )
     # tests only (a local push server): host or host:port allowed over http, as an IP, on a private address
-    allow_insecure_hosts: str = ""
+    allow_insecure_hosts: InsecureHosts = ""
 
-    @field_validator("allowed_hosts", "allow_insecure_hosts")
+    @field_validator("allowed_hosts")
     @classmethod
-    def _host_list(cls, value: str, info: ValidationInfo) -> str:
-        parse_host_list(value, insecure=info.field_name == "allow_insecure_hosts")
+    def _host_list(cls, value: str) -> str:
+        parse_host_list(value)
         return value
 
     @property
     def endpoint_policy(self) -> UrlPolicy:
         return UrlPolicy(parse_host_list(self.allowed_hosts), parse_host_list(self.allow_insecure_hosts, insecure=True))
+
+
+class WebhookSettings(_Section):
+    """Outbound webhooks to integrators (shared/webhooks.py, notifications/webhooks.py)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_WEBHOOKS_", extra="ignore", frozen=True)
+
+    # tests only (a local receiver): host or host:port allowed over http, as an IP, on a private address
+    allow_hosts: InsecureHosts = ""
+    request_timeout: float = Field(default=10, gt=0, le=60)
+    retry_hours: int = Field(default=72, ge=1, le=24 * 14, description="give a delivery up after this long")
+    first_retry_seconds: float = Field(default=5, gt=0, le=3600)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    max_endpoints: int = Field(default=50, ge=1, le=10000)
+
+    @property
+    def endpoint_policy(self) -> UrlPolicy:
+        return UrlPolicy((), parse_host_list(self.allow_hosts, insecure=True), any_host=True, label="webhook")
 
 
 class WalletSettings(_Section):
@@ -262,6 +291,7 @@ class Settings(BaseSettings):
     dkim: DkimSettings = Field(default_factory=DkimSettings)
     wallet: WalletSettings = Field(default_factory=WalletSettings)
     notify: NotifierSettings = Field(default_factory=NotifierSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     push: PushSettings = Field(default_factory=PushSettings)
     cabinet: CabinetSettings = Field(default_factory=CabinetSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
@@ -370,6 +400,7 @@ _PREFIXES = {
     "PushSettings": "LOYALTY_PUSH_",
     "CabinetSettings": "LOYALTY_CABINET_",
     "RetentionSettings": "LOYALTY_RETENTION_",
+    "WebhookSettings": "LOYALTY_WEBHOOKS_",
 }
 
 

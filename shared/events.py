@@ -28,6 +28,8 @@ class EventKind(StrEnum):
     LOGIN_CODE = "login_code"
     BONUS_GRANTED = "bonus_granted"
     EMAIL_CONFIRMATION = "email_confirmation"
+    MEMBER_UPDATED = "member_updated"  # for webhooks; no message of its own
+    CAMPAIGN_FINISHED = "campaign_finished"  # for webhooks; member_id is None
 
 
 # Events after which a member's balance or tier (and so the wallet card) changed.

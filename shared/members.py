@@ -220,9 +220,17 @@ async def set_consent(
             member_id=member.id, channel=channel, granted=granted, changed_at=now, source=source, method=method
         )
         session.add(consent)
+        await mark_updated(session, member, [f"consents.{channel}"], now)
     elif consent.granted != granted:
         consent.granted, consent.changed_at, consent.source, consent.method = granted, now, source, method
+        await mark_updated(session, member, [f"consents.{channel}"], now)
     return consent
+
+
+async def mark_updated(session: AsyncSession, member: Member, changed: list[str], now: datetime) -> None:
+    """Say which of a member's fields changed (webhooks' member.updated); the values are not in
+    the event: a receiver reads the member through the API."""
+    await emit(session, EventKind.MEMBER_UPDATED, member.id, {"changed": changed}, now)
 
 
 async def consents_of(session: AsyncSession, member_id: uuid.UUID) -> dict[str, Consent]:

@@ -1,10 +1,11 @@
 """Addresses we call on someone else's behalf (a browser's push endpoint, say): the one check.
 
 A URL is acceptable when it is https, names a host on the allow-list (exact or ``*.suffix``; port
-443 unless an entry says ``host:port``), is not an IP literal and carries no user-info; after DNS,
+443 unless an entry says ``host:port``; or any host name when the policy says ``any_host``, for
+webhooks), is not an IP literal and carries no user-info; after DNS,
 every address the host resolves to must be public (no loopback, private, link-local, shared,
 multicast, reserved or cloud-metadata address, IPv4 or IPv6, including IPv4 embedded in IPv6).
-Hosts named in ``insecure_hosts`` (``host`` or ``host:port``; for the local test push server) skip
+Hosts named in ``insecure_hosts`` (``host`` or ``host:port``; for a local test server) skip
 all of this; the list is empty unless set. Plain Python, no HTTP client: adapters call `check_url`
 before each request and `resolve_public` from their resolver, so the address checked is the
 address connected to.
@@ -120,6 +121,8 @@ def _valid_hostname(host: str) -> bool:
 class UrlPolicy:
     allowed_hosts: tuple[str, ...]
     insecure_hosts: tuple[str, ...] = ()
+    any_host: bool = False  # any public host name (webhooks), not only the allow-list (push services)
+    label: str = "push"  # what the refusals call the URL: "only https push endpoints are accepted"
 
     def is_insecure(self, host: str, port: int) -> bool:
         host = host.lower().rstrip(".")
@@ -146,11 +149,13 @@ class UrlPolicy:
         if self.is_insecure(host, effective):
             return Target(scheme, host, effective, insecure=True)
         if scheme != "https":
-            raise UnsafeURL("only https push endpoints are accepted")
+            raise UnsafeURL(f"only https {self.label} endpoints are accepted")
         if _is_ip_literal(host):
-            raise UnsafeURL("an IP address is not a push service")
+            raise UnsafeURL(f"an IP address is not a {self.label} service")
         if not host.isascii() or not _valid_hostname(host):
             raise UnsafeURL("not a valid host name")
+        if self.any_host:
+            return Target(scheme, host, effective, insecure=False)
         if not _host_matches(host, effective, self.allowed_hosts):
             if _host_matches(host, 443, self.allowed_hosts):
                 raise UnsafeURL("only the standard https port is accepted")

@@ -11,7 +11,7 @@ from bot.texts import button_texts, t
 from shared.core import Core
 from shared.db.models import Entry, Member
 from shared.i18n import format_money
-from shared.members import consents_of, set_consent
+from shared.members import consents_of, mark_updated, set_consent
 from shared.vocabulary import CHANNELS, LANGUAGES
 
 PAGE = 10
@@ -65,6 +65,7 @@ async def change_setting(query: CallbackQuery, core: Core, member: Member | None
         assert fresh is not None
         if kind == "lang" and value in LANGUAGES:
             fresh.language = lang = value
+            await mark_updated(session, fresh, ["language"], core.clock.now())
         elif kind == "ch" and value in CHANNELS:
             current = {c: v.granted for c, v in (await consents_of(session, fresh.id)).items()}
             await set_consent(

@@ -28,6 +28,7 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
 from shared.db.models.campaigns import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember, source_of
+from shared.events import EventKind, emit
 from shared.segments import refresh_segment
 
 log = logging.getLogger("loyalty.campaigns")
@@ -162,6 +163,14 @@ async def expand_batch(
         )
         if last is None:
             campaign.status, campaign.finished_at, campaign.updated_at = DONE, now, now
+            await emit(
+                session,
+                EventKind.CAMPAIGN_FINISHED,
+                None,
+                {"campaign_id": campaign.id, "name": campaign.name, "members": campaign.expanded_count},
+                now,
+                dedup_key=f"campaign-finished:{campaign.id}",
+            )
             log.info("campaign %s expanded: %d members", campaign.id, campaign.expanded_count)
             return 0
         campaign.cursor = last

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Dialect, Integer, TypeDecorator
+from pydantic import SecretStr
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer, String, TypeDecorator
 from sqlalchemy.types import JSON
 
 # BIGINT primary keys on PostgreSQL, INTEGER (the rowid alias) on SQLite so autoincrement works.
@@ -32,3 +33,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
+
+
+class SecretText(TypeDecorator[SecretStr]):
+    """A secret we must read back (a webhook signing key): a SecretStr in Python, so a repr, a log
+    line or an error message shows ``**********``, never the value."""
+
+    impl = String(200)
+    cache_ok = True
+
+    def process_bind_param(self, value: SecretStr | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> SecretStr | None:
+        return None if value is None else SecretStr(value)

@@ -7,6 +7,7 @@ from webapp.api.certificates import BonusGrantController, CertificateController
 from webapp.api.members import MemberController
 from webapp.api.promotions import CodeBatchController, PromotionController
 from webapp.api.purchases import PurchaseController
+from webapp.api.webhooks import WebhookController
 
 
 def create_api_router() -> Router:
@@ -19,6 +20,7 @@ def create_api_router() -> Router:
             CodeBatchController,
             CertificateController,
             BonusGrantController,
+            WebhookController,
         ],
         guards=[require_api_key],
     )

@@ -24,7 +24,7 @@ from shared.i18n import currency_symbol, format_money
 from shared.inputs import text_problem
 from shared.ledger import lock_member
 from shared.login_codes import IssueStatus, VerifyStatus, issue_code, verify_code
-from shared.members import EMAIL_RE, consents_of, set_consent
+from shared.members import EMAIL_RE, consents_of, mark_updated, set_consent
 from shared.privacy import erase_member, export_member
 from shared.vocabulary import CHANNELS, LANGUAGES
 from webapp.cabinet.auth import SignedIn, provide_member
@@ -109,12 +109,17 @@ class ProfileController(Controller):
         if error is None:
             async with core.transaction() as db:
                 row = await lock_member(db, member.id)
+                fields = ("first_name", "last_name", "language", "birth_date")
+                before = [getattr(row, name) for name in fields]
                 row.first_name, row.last_name = (name or None for name in names)
                 if language in LANGUAGES:
                     row.language = language
                 if birth is not None and row.birth_date is None:  # set once
                     row.birth_date, row.birth_mmdd = birth, birth.month * 100 + birth.day
                 row.updated_at = core.clock.now()
+                changed = [name for name, old in zip(fields, before, strict=True) if getattr(row, name) != old]
+                if changed:
+                    await mark_updated(db, row, changed, row.updated_at)
             member = row
         return render(
             request,
@@ -178,6 +183,7 @@ class ProfileController(Controller):
                 row = await lock_member(db, member.id)
                 if row.email == claims["email"]:
                     row.email_confirmed_at = core.clock.now()
+                    await mark_updated(db, row, ["email"], row.email_confirmed_at)
                     return Response(b"", status_code=303, headers={"Location": "/cabinet/profile?email_confirmed=1"})
         return render(
             request,

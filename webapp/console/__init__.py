@@ -21,6 +21,7 @@ from webapp.console.reports import ReportsController
 from webapp.console.segments import SegmentsController
 from webapp.console.session import console_guard
 from webapp.console.staff import AuditController, StaffController
+from webapp.console.webhooks import WebhooksController
 
 
 @get("/console", opt={"roles": None}, include_in_schema=False)
@@ -55,6 +56,7 @@ def create_console_router() -> Router:
             SegmentsController,
             CampaignsController,
             ChainsController,
+            WebhooksController,
         ],
         guards=[console_guard],
     )

@@ -30,6 +30,7 @@ NAVIGATION = (
     ("/console/members", "Members", MEMBER_TOOLS),
     ("/console/staff", "Staff", ADMIN_ONLY),
     ("/console/audit", "Audit log", ADMIN_ONLY),
+    ("/console/webhooks", "Webhooks", ADMIN_ONLY),
 )
 
 # Each language named in itself, for the picker in the header.

@@ -12,6 +12,7 @@ from shared.db.models import (  # noqa: F401 - registers the tables of every are
     promotions,
     rate_limits,
     wallet,
+    webhooks,
     workers,
 )
 from shared.db.models.base import NAMING, Base

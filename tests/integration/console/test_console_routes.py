@@ -219,6 +219,7 @@ ROLE_PAGES = {
     "/console/members/": {"admin", "support"},
     "/console/staff/": {"admin"},
     "/console/audit/": {"admin"},
+    "/console/webhooks/": {"admin"},
 }
 
 
