@@ -1,5 +1,6 @@
-"""Request bodies as the OpenAPI document shows them. Bodies are checked by the core, which
-gives field-by-field messages, so handlers take plain JSON objects."""
+"""Request bodies as the OpenAPI document shows them: the typed Struct with its examples. The POS bodies
+are decoded into their Structs (webapp.api.schemas); the core still checks and words every field message
+(webapp.api.bodies)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Annotated, Any
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
+from webapp.api import schemas
+
 MEMBER_BODY = Annotated[
-    dict[str, Any],
+    schemas.Registration,
     Body(
         title="Member registration",
         description="Only `phone` is required. `channel`: pos, web, bot, api or import.",
@@ -32,7 +35,7 @@ MEMBER_BODY = Annotated[
 ]
 
 RECEIPT_BODY = Annotated[
-    dict[str, Any],
+    schemas.Receipt,
     Body(
         title="Receipt",
         description=(
@@ -99,7 +102,7 @@ RECEIPT_BODY = Annotated[
 ]
 
 REFUND_BODY = Annotated[
-    dict[str, Any],
+    schemas.RefundBody,
     Body(
         title="Refund",
         description="Either lines [{sku, quantity}] or amount (goods value returned, minor units).",
