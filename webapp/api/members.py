@@ -21,7 +21,7 @@ from shared.phones import normalize_phone
 from webapp.api import schemas
 from webapp.api.bodies import CHECK, raw_body
 from webapp.api.docs import MEMBER_BODY
-from webapp.api.schemas.problems import problem_responses
+from webapp.api.schemas.problems import also_200, problem_responses
 from webapp.api.views import member_view
 from webapp.deps import CoreDep
 
@@ -88,7 +88,8 @@ class MemberController(Controller):
         summary="Register a member (or find the one with this phone)",
         description="201 with a new Member; 200 with the existing Member when the phone is registered.",
         opt={CHECK: check_registration},
-        responses=problem_responses(422),
+        operation_id="register_member",
+        responses=also_200(schemas.Member, "The phone is registered already: that member") | problem_responses(422),
     )
     async def create(
         self, core: CoreDep, request: Request[Any, Any, Any], data: MEMBER_BODY
@@ -100,7 +101,12 @@ class MemberController(Controller):
             view = await member_view(core, session, member)
         return Response(view, status_code=201 if created else 200)
 
-    @get("/", summary="Find a member by phone or card", responses=problem_responses(404, 422))
+    @get(
+        "/",
+        summary="Find a member by phone or card",
+        operation_id="find_member",
+        responses=problem_responses(404, 422),
+    )
     async def find(
         self,
         core: CoreDep,
@@ -114,13 +120,18 @@ class MemberController(Controller):
             member = await resolve_member(session, core.rules, ref)
             return await member_view(core, session, member)
 
-    @get("/{member_id:str}", summary="A member", responses=problem_responses(404))
+    @get("/{member_id:str}", summary="A member", operation_id="get_member", responses=problem_responses(404))
     async def read(self, core: CoreDep, member_id: FromPath[str]) -> schemas.Member:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await member_view(core, session, member)
 
-    @get("/{member_id:str}/balance", summary="A member's balance", responses=problem_responses(404))
+    @get(
+        "/{member_id:str}/balance",
+        summary="A member's balance",
+        operation_id="get_balance",
+        responses=problem_responses(404),
+    )
     async def balance(self, core: CoreDep, member_id: FromPath[str]) -> schemas.Balance:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
@@ -129,6 +140,7 @@ class MemberController(Controller):
     @get(
         "/{member_id:str}/transactions",
         summary="A member's ledger, newest first",
+        operation_id="list_transactions",
         responses=problem_responses(404, 422),
     )
     async def transactions(

@@ -15,7 +15,7 @@ from shared.receipts import parse_receipt, parse_refund
 from webapp.api import schemas
 from webapp.api.bodies import CHECK, raw_body
 from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
-from webapp.api.schemas.problems import problem_responses
+from webapp.api.schemas.problems import also_200, problem_responses
 from webapp.deps import CoreDep
 
 
@@ -39,6 +39,7 @@ class PurchaseController(Controller):
         status_code=200,
         summary="Price a receipt; changes nothing",
         opt={CHECK: check_receipt},
+        operation_id="calculate_receipt",
         responses=problem_responses(404, 422),
     )
     async def calculate(
@@ -56,7 +57,8 @@ class PurchaseController(Controller):
         description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
         "422 with `max` when more points are asked than allowed.",
         opt={CHECK: check_receipt},
-        responses=problem_responses(404, 409, 422),
+        operation_id="confirm_receipt",
+        responses=also_200(schemas.Confirmation, "A retry: the original answer") | problem_responses(404, 409, 422),
     )
     async def confirm(
         self, core: CoreDep, request: Request[Any, Any, Any], data: RECEIPT_BODY
@@ -78,7 +80,8 @@ class PurchaseController(Controller):
         description="201 first time; 200 with the original answer on a retry; 409 for a different body "
         "under the same refund_id; 422 when more is refunded than was bought.",
         opt={CHECK: check_refund},
-        responses=problem_responses(404, 409, 422),
+        operation_id="refund_receipt",
+        responses=also_200(schemas.RefundResult, "A retry: the original answer") | problem_responses(404, 409, 422),
     )
     async def refund(
         self,

@@ -41,7 +41,13 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """The problem+json answers an operation can give, for the OpenAPI document (401 is on every operation)."""
     codes = sorted({400, 401, *statuses})
     return {
-        code: ResponseSpec(data_container=ProblemDetails, description=_MEANINGS[code], media_type=PROBLEM)
+        code: ResponseSpec(
+            data_container=ProblemDetails, description=_MEANINGS[code], media_type=PROBLEM, generate_examples=False
+        )
         for code in codes
     }
 
+
+def also_200(container: type[Struct], description: str) -> dict[int, ResponseSpec]:
+    """A second success status of an operation (e.g. 200 for a retry answered with the original)."""
+    return {200: ResponseSpec(data_container=container, description=description, generate_examples=False)}
