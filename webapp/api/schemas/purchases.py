@@ -121,7 +121,7 @@ class Calculation(Struct, kw_only=True):
     payable: int
     lines: list[LineView]
     promotions: list[PromotionTotal] | UnsetType = UNSET
-    promo_code: PromoCodeView | None | UnsetType = UNSET
+    promo_code: PromoCodeView | UnsetType | None = UNSET
     certificates: list[CertificatePayment] | UnsetType = UNSET
     receipt_text: list[str]
 
