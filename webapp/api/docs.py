@@ -1,15 +1,17 @@
 """Request bodies as the OpenAPI document shows them: the typed Struct with its examples. The POS bodies
 are decoded into their Structs (webapp.api.schemas); the core still checks and words every field message
-(webapp.api.bodies)."""
+(webapp.api.bodies).
+The staff bodies' Structs are in webapp.api.schemas.promotions."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
 from webapp.api import schemas
+from webapp.api.schemas import promotions
 
 MEMBER_BODY = Annotated[
     schemas.Registration,
@@ -114,7 +116,7 @@ REFUND_BODY = Annotated[
 ]
 
 PROMOTION_BODY = Annotated[
-    dict[str, Any],
+    promotions.PromotionBody,
     Body(
         title="Promotion",
         description=(
@@ -164,7 +166,7 @@ PROMOTION_BODY = Annotated[
 ]
 
 PROMOTION_PATCH = Annotated[
-    dict[str, Any],
+    promotions.PromotionChange,
     Body(
         title="Promotion change",
         description="Any fields of a promotion; the rest stay as they are.",
@@ -173,7 +175,7 @@ PROMOTION_PATCH = Annotated[
 ]
 
 BATCH_BODY = Annotated[
-    dict[str, Any],
+    promotions.CodeBatchBody,
     Body(
         title="Promo-code batch",
         description=(
@@ -192,7 +194,7 @@ BATCH_BODY = Annotated[
 ]
 
 CERTIFICATE_BODY = Annotated[
-    dict[str, Any],
+    promotions.CertificateIssue,
     Body(
         title="Gift certificates",
         description="amount in kopecks; count (default 1); expires_at optional.",
@@ -206,7 +208,7 @@ CERTIFICATE_BODY = Annotated[
 ]
 
 GRANT_BODY = Annotated[
-    dict[str, Any],
+    promotions.GrantBody,
     Body(
         title="Bonus grant",
         description="points for a segment (segment_id) or a list (members: ids, phones or card numbers), "

@@ -1,5 +1,6 @@
 """An integrator's view: a client generated from the app's own /schema/openapi.json (openapi-python-client)
-registers a member and calculates, confirms and refunds a receipt, reading every answer as a typed model."""
+registers a member, calculates, confirms and refunds a receipt and creates a promotion, reading every answer
+as a typed model."""
 
 from __future__ import annotations
 
@@ -107,3 +108,11 @@ async def test_a_generated_client_drives_the_till_flow(client: httpx.AsyncClient
     assert refused.status_code == 422
     assert isinstance(refused.parsed, models.ProblemDetails)
     assert refused.parsed.additional_properties["max"] == 100
+
+    create_promotion = module(generated, "api.promotions.create_promotion")
+    promotion = models.PromotionBody(
+        name="-10% on tea", kind=models.PromotionBodyKind("discount"), percent=10, categories=["tea"]
+    )
+    created = (await create_promotion.asyncio_detailed(client=api, body=promotion)).parsed
+    assert isinstance(created, models.Promotion)
+    assert (created.percent, created.categories, created.active) == (10, ["tea"], True)
