@@ -8,6 +8,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath
 from msgspec import convert
 
+from shared.core import Core
 from shared.db.models.promotions import BonusGrant
 from shared.errors import NotFound
 from shared.promotions import certificates, grants
@@ -21,6 +22,15 @@ STAFF = {"scope": "staff"}
 PROBLEMS = problem_responses(403, 404, 409, 422)
 
 
+def check_issue(raw: dict[str, Any], _: Core) -> None:
+    certificates.read_issue(raw)
+
+
+def check_grant(raw: dict[str, Any], core: Core) -> None:
+    problems, _ = grants.grant_problems(raw, core.clock.now())
+    problems.raise_if_any(grants.INVALID)
+
+
 class CertificateController(Controller):
     path = "/api/v1/certificates"
     tags = ("certificates",)
@@ -28,7 +38,7 @@ class CertificateController(Controller):
     @post(
         "/",
         status_code=201,
-        opt=STAFF | {CHECK: None},
+        opt=STAFF | {CHECK: check_issue},
         summary="Issue gift certificates (numbered, with a balance)",
         operation_id="issue_certificates",
         responses=PROBLEMS,
@@ -62,7 +72,7 @@ class BonusGrantController(Controller):
     @post(
         "/",
         status_code=201,
-        opt=STAFF | {CHECK: None},
+        opt=STAFF | {CHECK: check_grant},
         summary="Describe a bonus grant (a segment or a list of members)",
         operation_id="create_bonus_grant",
         responses=PROBLEMS,

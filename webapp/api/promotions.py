@@ -31,6 +31,10 @@ def check_promotion_change(raw: dict[str, Any], core: Core) -> None:
     definitions.read_fields(raw, core.rules, partial=True)
 
 
+def check_batch(raw: dict[str, Any], _: Core) -> None:
+    codes.read_batch(raw)
+
+
 class PromotionController(Controller):
     """`data` is the body decoded and bounded by its Struct; the core reads the JSON as sent and words
     every field message (webapp.api.bodies)."""
@@ -100,7 +104,7 @@ class PromotionController(Controller):
     @post(
         "/{promotion_id:int}/code-batches",
         status_code=201,
-        opt=STAFF | {CHECK: None},
+        opt=STAFF | {CHECK: check_batch},
         summary="Make promo codes for a promotion: a unique single-use batch or one shared code",
         operation_id="create_code_batch",
         responses=PROBLEMS,
