@@ -167,6 +167,7 @@ def read_issue(body: Any) -> IssueRequest:
         except ValueError:
             problems.add("expires_at", "an RFC 3339 time with offset")
     problems.raise_if_any("The certificates could not be issued.")
+    assert isinstance(amount, int)
     return IssueRequest(amount, count, expires_at)
 
 
