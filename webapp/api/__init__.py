@@ -1,12 +1,24 @@
 """POS and integration REST API, /api/v1 (the contract is API.md)."""
 
 from litestar import Router
+from litestar.openapi.spec import Components, SecurityScheme
 
 from webapp.api.auth import require_api_key
 from webapp.api.certificates import BonusGrantController, CertificateController
 from webapp.api.members import MemberController
 from webapp.api.promotions import CodeBatchController, PromotionController
 from webapp.api.purchases import PurchaseController
+
+
+def api_key_scheme() -> Components:
+    """The OpenAPI components naming the API's Bearer key (fresh per app: Litestar adds its schemas to them)."""
+    return Components(
+        security_schemes={
+            "ApiKey": SecurityScheme(
+                type="http", scheme="bearer", description="a key from `loyalty apikey create NAME`"
+            )
+        }
+    )
 
 
 def create_api_router() -> Router:
@@ -21,7 +33,8 @@ def create_api_router() -> Router:
             BonusGrantController,
         ],
         guards=[require_api_key],
+        security=[{"ApiKey": []}],
     )
 
 
-__all__ = ["create_api_router"]
+__all__ = ["api_key_scheme", "create_api_router"]

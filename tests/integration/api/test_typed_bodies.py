@@ -43,6 +43,12 @@ async def test_the_schema_shows_the_cores_bounds_and_problems(client: httpx.Asyn
         {"$ref": "#/components/schemas/Receipt"}
     ]
     assert set(confirm["responses"]) >= {"200", "201", "400", "401", "404", "409", "422"}
+    assert confirm["security"] == [{"ApiKey": []}]
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "a key from `loyalty apikey create NAME`",
+    }
     problem = confirm["responses"]["422"]["content"]["application/problem+json"]["schema"]
     assert problem == {"$ref": "#/components/schemas/ProblemDetails"}
     assert confirm["responses"]["201"]["content"]["application/json"]["schema"] == {
