@@ -28,9 +28,8 @@ async def raw_body(request: Request[Any, Any, Any]) -> Any:
 
 
 def core_problem(request: Request[Any, Any, Any], exc: ValidationException) -> DomainError | None:
-    """The core's answer to a body its Struct refused. None when the route has not opted in (opt CHECK,
-    None when the core has no check free of the database) or the body is not a JSON object, which
-    stays the framework's 400."""
+    """The core's answer to a body its Struct refused. None when the route has not opted in (opt CHECK)
+    or the body is not a JSON object, which stays the framework's 400."""
     opt = getattr(request.scope.get("route_handler"), "opt", None) or {}
     raw = ScopeState.from_scope(request.scope).json
     if CHECK not in opt or not isinstance(raw, dict) or not _body_errors(exc):
@@ -41,8 +40,8 @@ def core_problem(request: Request[Any, Any, Any], exc: ValidationException) -> D
             check(raw, request.app.state.core)
         except DomainError as found:
             return found
-    # The Struct is stricter than the core's check, or the core checks only with the database: still
-    # a 422 naming the field, worded by msgspec.
+    # The Struct is stricter than the core's check (or the route has none): still a 422 naming the
+    # field, worded by msgspec.
     errors = [FieldError(_field(e.get("key")), str(e.get("message", ""))) for e in _body_errors(exc)]
     return InvalidInput("The request has invalid fields.", errors)
 

@@ -3,10 +3,13 @@ field at once in the core's words, and the schema shows the bounds the core enfo
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from shared.receipts import MAX_ID, MAX_LINES, MAX_MONEY
 from tests.integration.api.test_pos_api import COFFEE, assert_problem, body
+from tests.integration.api.test_pos_api import member as member
 
 
 async def test_a_refused_receipt_names_every_field_in_the_cores_words(client: httpx.AsyncClient) -> None:
@@ -54,3 +57,26 @@ async def test_the_schema_shows_the_cores_bounds_and_problems(client: httpx.Asyn
     assert confirm["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Confirmation"
     }
+
+
+def floats_in(value: Any, where: str = "$") -> list[str]:
+    if isinstance(value, float):
+        return [where]
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in floats_in(v, f"{where}.{k}")]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in floats_in(v, f"{where}[{i}]")]
+    return []
+
+
+async def test_answers_keep_integers_integers(client: httpx.AsyncClient, member: dict[str, Any]) -> None:
+    """Money, points and percents are JSON integers: typing the answers must not turn 5 into 5.0."""
+    answers = [
+        member,
+        (await client.post("/api/v1/purchases/calculate", json=body())).json(),
+        (await client.post("/api/v1/purchases", json=body())).json(),
+        (await client.get(f"/api/v1/members/{member['id']}/balance")).json(),
+        (await client.get(f"/api/v1/members/{member['id']}/transactions")).json(),
+    ]
+    assert [floats_in(answer) for answer in answers] == [[]] * len(answers)
+    assert answers[2]["balance"]["tier"]["accrual_percent"] == 5

@@ -22,5 +22,6 @@ Moment = Annotated[str, Meta(extra_json_schema=_format("date-time"), description
 Day = Annotated[str, Meta(extra_json_schema=_format("date"))]
 Uuid = Annotated[str, Meta(extra_json_schema=_format("uuid"))]
 Url = Annotated[str, Meta(extra_json_schema=_format("uri"))]
-E164 = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")]
-Ean13 = Annotated[str, Meta(pattern=r"^[0-9]{13}$", description="EAN-13 with its check digit")]
+# Answers' formats are documented, not enforced on the way out (an erased member's phone is a placeholder).
+E164 = Annotated[str, Meta(extra_json_schema={"extra": {"pattern": r"^\+[1-9][0-9]{6,14}$"}}, description="E.164")]
+Ean13 = Annotated[str, Meta(extra_json_schema={"extra": {"pattern": "^[0-9]{13}$"}}, description="EAN-13")]

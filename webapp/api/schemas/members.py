@@ -46,7 +46,7 @@ class NextTier(Struct):
 class TierProgress(Struct):
     code: str
     name: str
-    accrual_percent: float
+    accrual_percent: Annotated[int, Meta(ge=0, le=100)]
     next: NextTier | None
 
 
