@@ -12,7 +12,7 @@ from litestar.plugins.htmx import HTMXPlugin
 
 from shared.config import Settings
 from shared.core import Core
-from webapp.api import create_api_router
+from webapp.api import api_key_scheme, create_api_router
 from webapp.api.errors import EXCEPTION_HANDLERS
 from webapp.cabinet import create_cabinet_router
 from webapp.console import create_console_router
@@ -79,6 +79,7 @@ def create_app(settings: Settings, *, core: Core, telegram: Telegram | None = No
             description="Contract for tills and integrations. Money in minor units, points as integers, "
             "errors as RFC 9457 problem+json. Authorise with `Authorization: Bearer <key>`.",
             render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=api_key_scheme(),
         ),
         debug=False,
         logging_config=None,  # webapp/logs.py configures logging (text or JSON); Litestar would replace it

@@ -140,8 +140,15 @@ async def restore(
     return given
 
 
-async def issue(session: AsyncSession, body: Any, now: datetime) -> list[GiftCertificate]:
-    """Issue certificates from {"amount", "count"?, "expires_at"?}; each gets its own number."""
+@dataclass(frozen=True)
+class IssueRequest:
+    amount: int
+    count: int
+    expires_at: datetime | None
+
+
+def read_issue(body: Any) -> IssueRequest:
+    """The fields of an issue body, every problem a field error (no database needed)."""
     problems = FieldErrors()
     data = body if isinstance(body, dict) else {}
     if not isinstance(body, dict):
@@ -160,6 +167,14 @@ async def issue(session: AsyncSession, body: Any, now: datetime) -> list[GiftCer
         except ValueError:
             problems.add("expires_at", "an RFC 3339 time with offset")
     problems.raise_if_any("The certificates could not be issued.")
+    assert isinstance(amount, int)
+    return IssueRequest(amount, count, expires_at)
+
+
+async def issue(session: AsyncSession, body: Any, now: datetime) -> list[GiftCertificate]:
+    """Issue certificates from {"amount", "count"?, "expires_at"?}; each gets its own number."""
+    asked = read_issue(body)
+    amount, count, expires_at = asked.amount, asked.count, asked.expires_at
     issued = []
     for _ in range(count):
         cert = GiftCertificate(

@@ -135,11 +135,18 @@ def generate_codes(count: int, prefix: str, length: int = 8) -> list[str]:
     return sorted(codes)
 
 
-async def create_batch(session: AsyncSession, promotion_id: int, body: object, now: datetime) -> PromoCodeBatch:
-    """A batch from an API body: {"kind": "unique", "count", "prefix"} or {"kind": "shared", "code"},
-    with optional "name", "total_limit", "per_member_limit"."""
-    if await session.get(Promotion, promotion_id) is None:
-        raise NotFound(f"No promotion {promotion_id}.")
+@dataclass(frozen=True)
+class BatchRequest:
+    kind: str
+    count: int
+    prefix: str
+    code: str
+    name: str | None
+    limits: dict[str, int | None]
+
+
+def read_batch(body: object) -> BatchRequest:
+    """The fields of a batch body, every problem a field error (no database needed)."""
     problems = FieldErrors()
     data = body if isinstance(body, dict) else {}
     if not isinstance(body, dict):
@@ -173,13 +180,25 @@ async def create_batch(session: AsyncSession, promotion_id: int, body: object, n
     if kind == UNIQUE and not 1 <= count <= MAX_BATCH:
         problems.add("count", f"a unique batch needs a count from 1 to {MAX_BATCH}")
     problems.raise_if_any("The promo-code batch has invalid fields.")
-    codes = [normalize_code(str(code))] if kind == SHARED else generate_codes(count, normalize_code(prefix))
+    return BatchRequest(kind, count, prefix, code if isinstance(code, str) else "", name or None, limits)
+
+
+async def create_batch(session: AsyncSession, promotion_id: int, body: object, now: datetime) -> PromoCodeBatch:
+    """A batch from an API body: {"kind": "unique", "count", "prefix"} or {"kind": "shared", "code"},
+    with optional "name", "total_limit", "per_member_limit"."""
+    if await session.get(Promotion, promotion_id) is None:
+        raise NotFound(f"No promotion {promotion_id}.")
+    asked = read_batch(body)
+    kind, limits = asked.kind, asked.limits
+    codes = (
+        [normalize_code(asked.code)] if kind == SHARED else generate_codes(asked.count, normalize_code(asked.prefix))
+    )
     taken = (await session.execute(select(C.c.code).where(C.c.code.in_(codes[:1000])))).scalars().first()
     if taken is not None:
         raise Conflict(f"The promo code {taken} exists already.")
     batch = PromoCodeBatch(
         promotion_id=promotion_id,
-        name=str(data.get("name") or codes[0]),
+        name=asked.name or codes[0],
         kind=kind,
         count=len(codes),
         total_limit=limits["total_limit"],

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 BATCH = 500
 MAX_LIST = 100_000
+INVALID = "The bonus grant has invalid fields."
 
 
 async def grant_bonus(
@@ -175,10 +176,9 @@ async def run_grant(core: Core, clock: Clock, rules: ProgramRules, grant_id: int
         return grant_view(grant)
 
 
-async def create_grant(session: AsyncSession, body: Any, now: datetime) -> BonusGrant:
-    """{"name", "points", "expires_at" | "expires_days", "segment_id" | "members": [id|phone|card]}."""
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.")
+def grant_problems(body: dict[str, Any], now: datetime) -> tuple[FieldErrors, datetime | None]:
+    """Every problem of a grant body that needs no database (whether the segment exists is checked
+    after), and its expires_at."""
     problems = FieldErrors()
     name, points = body.get("name"), body.get("points")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -201,10 +201,7 @@ async def create_grant(session: AsyncSession, body: Any, now: datetime) -> Bonus
     if (segment_id is None) == (members is None):
         problems.add("segment_id", "give either segment_id or members (ids, phones or card numbers)")
     elif segment_id is not None and (
-        isinstance(segment_id, bool)
-        or not isinstance(segment_id, int)
-        or not 0 < segment_id < 2**31
-        or await session.get(Segment, segment_id) is None
+        isinstance(segment_id, bool) or not isinstance(segment_id, int) or not 0 < segment_id < 2**31
     ):
         problems.add("segment_id", "no such segment")
     elif members is not None and (
@@ -213,7 +210,24 @@ async def create_grant(session: AsyncSession, body: Any, now: datetime) -> Bonus
         or not all(isinstance(m, str) and text_problem(m, 64) is None for m in members)
     ):
         problems.add("members", f"a list of 1 to {MAX_LIST} member ids, phones or card numbers")
-    problems.raise_if_any("The bonus grant has invalid fields.")
+    return problems, expires_at
+
+
+async def create_grant(session: AsyncSession, body: Any, now: datetime) -> BonusGrant:
+    """{"name", "points", "expires_at" | "expires_days", "segment_id" | "members": [id|phone|card]}."""
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    problems, expires_at = grant_problems(body, now)
+    name, points, days = body.get("name"), body.get("points"), body.get("expires_days")
+    segment_id, members = body.get("segment_id"), body.get("members")
+    if (
+        segment_id is not None
+        and members is None
+        and not any(p.field == "segment_id" for p in problems.items)
+        and await session.get(Segment, segment_id) is None
+    ):
+        problems.add("segment_id", "no such segment")
+    problems.raise_if_any(INVALID)
     grant = BonusGrant(
         name=str(name).strip(),
         points=points,

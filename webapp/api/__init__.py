@@ -1,6 +1,7 @@
 """POS and integration REST API, /api/v1 (the contract is API.md)."""
 
 from litestar import Router
+from litestar.openapi.spec import Components, SecurityScheme
 
 from webapp.api.auth import require_api_key
 from webapp.api.certificates import BonusGrantController, CertificateController
@@ -8,6 +9,17 @@ from webapp.api.members import MemberController
 from webapp.api.promotions import CodeBatchController, PromotionController
 from webapp.api.purchases import PurchaseController
 from webapp.api.webhooks import WebhookController
+
+
+def api_key_scheme() -> Components:
+    """The OpenAPI components naming the API's Bearer key (fresh per app: Litestar adds its schemas to them)."""
+    return Components(
+        security_schemes={
+            "ApiKey": SecurityScheme(
+                type="http", scheme="bearer", description="a key from `loyalty apikey create NAME`"
+            )
+        }
+    )
 
 
 def create_api_router() -> Router:
@@ -23,7 +35,8 @@ def create_api_router() -> Router:
             WebhookController,
         ],
         guards=[require_api_key],
+        security=[{"ApiKey": []}],
     )
 
 
-__all__ = ["create_api_router"]
+__all__ = ["api_key_scheme", "create_api_router"]

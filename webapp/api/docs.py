@@ -1,15 +1,20 @@
-"""Request bodies as the OpenAPI document shows them. Bodies are checked by the core, which
-gives field-by-field messages, so handlers take plain JSON objects."""
+"""Request bodies as the OpenAPI document shows them: the typed Struct with its examples. The POS bodies
+are decoded into their Structs (webapp.api.schemas); the core still checks and words every field message
+(webapp.api.bodies).
+The staff bodies' Structs are in webapp.api.schemas.promotions."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
+from webapp.api import schemas
+from webapp.api.schemas import promotions
+
 MEMBER_BODY = Annotated[
-    dict[str, Any],
+    schemas.Registration,
     Body(
         title="Member registration",
         description="Only `phone` is required. `channel`: pos, web, bot, api or import.",
@@ -32,7 +37,7 @@ MEMBER_BODY = Annotated[
 ]
 
 RECEIPT_BODY = Annotated[
-    dict[str, Any],
+    schemas.Receipt,
     Body(
         title="Receipt",
         description=(
@@ -99,7 +104,7 @@ RECEIPT_BODY = Annotated[
 ]
 
 REFUND_BODY = Annotated[
-    dict[str, Any],
+    schemas.RefundBody,
     Body(
         title="Refund",
         description="Either lines [{sku, quantity}] or amount (goods value returned, minor units).",
@@ -111,7 +116,7 @@ REFUND_BODY = Annotated[
 ]
 
 PROMOTION_BODY = Annotated[
-    dict[str, Any],
+    promotions.PromotionBody,
     Body(
         title="Promotion",
         description=(
@@ -161,7 +166,7 @@ PROMOTION_BODY = Annotated[
 ]
 
 PROMOTION_PATCH = Annotated[
-    dict[str, Any],
+    promotions.PromotionChange,
     Body(
         title="Promotion change",
         description="Any fields of a promotion; the rest stay as they are.",
@@ -170,7 +175,7 @@ PROMOTION_PATCH = Annotated[
 ]
 
 BATCH_BODY = Annotated[
-    dict[str, Any],
+    promotions.CodeBatchBody,
     Body(
         title="Promo-code batch",
         description=(
@@ -189,7 +194,7 @@ BATCH_BODY = Annotated[
 ]
 
 CERTIFICATE_BODY = Annotated[
-    dict[str, Any],
+    promotions.CertificateIssue,
     Body(
         title="Gift certificates",
         description="amount in kopecks; count (default 1); expires_at optional.",
@@ -203,7 +208,7 @@ CERTIFICATE_BODY = Annotated[
 ]
 
 GRANT_BODY = Annotated[
-    dict[str, Any],
+    promotions.GrantBody,
     Body(
         title="Bonus grant",
         description="points for a segment (segment_id) or a list (members: ids, phones or card numbers), "

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import OperationalError, StatementError
 
 from shared.errors import DomainError
+from webapp.api.bodies import core_problem
 
 log = logging.getLogger("loyalty.api")
 PROBLEM = "application/problem+json"
@@ -40,6 +41,8 @@ def domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[s
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, ValidationException) and (found := core_problem(request, exc)) is not None:
+        return domain_error(request, found)
     errors = []
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
         errors = [

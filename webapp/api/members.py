@@ -6,17 +6,22 @@ import uuid
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, Parameter
+from msgspec import convert
 from sqlalchemy import select
 
 from shared.balance import balance_view
+from shared.core import Core
 from shared.db.models import Entry, Member, Purchase
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import id_from_digits
-from shared.members import Registration, get_member, register, resolve_member
+from shared.members import Registration, get_member, register, resolve_member, validate_registration
 from shared.phones import normalize_phone
+from webapp.api import schemas
+from webapp.api.bodies import CHECK, raw_body
 from webapp.api.docs import MEMBER_BODY
+from webapp.api.schemas.problems import also_200, problem_responses
 from webapp.api.views import member_view
 from webapp.deps import CoreDep
 
@@ -60,6 +65,12 @@ def registration_from(body: Any) -> Registration:
     )
 
 
+def check_registration(raw: dict[str, Any], core: Core) -> None:
+    """The core's checks of a registration, all fields at once (see webapp.api.bodies)."""
+    today = core.clock.now().astimezone(core.rules.zone).date()
+    validate_registration(registration_from(raw), core.rules, today)
+
+
 def _member_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
@@ -76,20 +87,32 @@ class MemberController(Controller):
         status_code=201,
         summary="Register a member (or find the one with this phone)",
         description="201 with a new Member; 200 with the existing Member when the phone is registered.",
+        opt={CHECK: check_registration},
+        operation_id="register_member",
+        responses=also_200(schemas.Member, "The phone is registered already: that member") | problem_responses(422),
     )
-    async def create(self, core: CoreDep, data: MEMBER_BODY) -> Response[dict[str, Any]]:
+    async def create(
+        self, core: CoreDep, request: Request[Any, Any, Any], data: MEMBER_BODY
+    ) -> Response[schemas.Member]:
+        del data  # decoded and bounded by its Struct; the core reads the JSON as sent (see webapp.api.bodies)
         async with core.transaction() as session:
-            member, created = await register(session, core.clock, core.rules, registration_from(data))
+            reg = registration_from(await raw_body(request))
+            member, created = await register(session, core.clock, core.rules, reg)
             view = await member_view(core, session, member)
         return Response(view, status_code=201 if created else 200)
 
-    @get("/", summary="Find a member by phone or card")
+    @get(
+        "/",
+        summary="Find a member by phone or card",
+        operation_id="find_member",
+        responses=problem_responses(404, 422),
+    )
     async def find(
         self,
         core: CoreDep,
         phone: str | None = Parameter(default=None, description="any usual form, e.g. 89123456789"),
         card: str | None = Parameter(default=None, description="EAN-13 card number"),
-    ) -> dict[str, Any]:
+    ) -> schemas.Member:
         if bool(phone) == bool(card):
             raise InvalidInput("Give exactly one of ?phone= or ?card=.", [FieldError("phone", "or card")])
         async with core.reading() as session:
@@ -97,26 +120,36 @@ class MemberController(Controller):
             member = await resolve_member(session, core.rules, ref)
             return await member_view(core, session, member)
 
-    @get("/{member_id:str}", summary="A member")
-    async def read(self, core: CoreDep, member_id: FromPath[str]) -> dict[str, Any]:
+    @get("/{member_id:str}", summary="A member", operation_id="get_member", responses=problem_responses(404))
+    async def read(self, core: CoreDep, member_id: FromPath[str]) -> schemas.Member:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return await member_view(core, session, member)
 
-    @get("/{member_id:str}/balance", summary="A member's balance")
-    async def balance(self, core: CoreDep, member_id: FromPath[str]) -> dict[str, Any]:
+    @get(
+        "/{member_id:str}/balance",
+        summary="A member's balance",
+        operation_id="get_balance",
+        responses=problem_responses(404),
+    )
+    async def balance(self, core: CoreDep, member_id: FromPath[str]) -> schemas.Balance:
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
-            return await balance_view(session, core.rules, member, core.clock.now())
+            return convert(await balance_view(session, core.rules, member, core.clock.now()), schemas.Balance)
 
-    @get("/{member_id:str}/transactions", summary="A member's ledger, newest first")
+    @get(
+        "/{member_id:str}/transactions",
+        summary="A member's ledger, newest first",
+        operation_id="list_transactions",
+        responses=problem_responses(404, 422),
+    )
     async def transactions(
         self,
         core: CoreDep,
         member_id: FromPath[str],
         limit: int = Parameter(default=50, ge=1, le=100),
         cursor: str | None = Parameter(default=None, description="next_cursor of the previous page"),
-    ) -> dict[str, Any]:
+    ) -> schemas.TransactionPage:
         before = None
         if cursor is not None:
             before = id_from_digits(cursor)
@@ -124,7 +157,7 @@ class MemberController(Controller):
                 raise InvalidInput("The cursor is not one this API gave.", [FieldError("cursor", "invalid")])
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
-            return await transactions_page(session, member, limit, before)
+            return convert(await transactions_page(session, member, limit, before), schemas.TransactionPage)
 
 
 async def transactions_page(session: Any, member: Member, limit: int, before: int | None) -> dict[str, Any]:

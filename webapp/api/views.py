@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from msgspec import convert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Member
 from wallet.links import wallet_links
+from webapp.api import schemas
 
 
-async def member_view(core: Core, session: AsyncSession, member: Member) -> dict[str, Any]:
+async def member_view(core: Core, session: AsyncSession, member: Member) -> schemas.Member:
     balance = await balance_view(session, core.rules, member, core.clock.now())
-    return {
+    view = {
         "id": str(member.id),
         "phone": member.phone,
         "card_number": member.card_number,
@@ -27,3 +27,4 @@ async def member_view(core: Core, session: AsyncSession, member: Member) -> dict
         "balance": balance,
         "wallet": wallet_links(core.settings, member, core.clock.now()),
     }
+    return convert(view, schemas.Member)

@@ -22,6 +22,7 @@ from shared.webhooks import (
     list_endpoints,
     replay,
 )
+from webapp.api.schemas.problems import problem_responses
 from webapp.deps import CoreDep
 
 STAFF = {"scope": "staff"}
@@ -102,19 +103,35 @@ class WebhookController(Controller):
     tags = ("webhooks",)
     opt = STAFF
 
-    @post("/", status_code=201, summary="Subscribe an https URL to events; the answer carries the signing secret")
+    @post(
+        "/",
+        status_code=201,
+        summary="Subscribe an https URL to events; the answer carries the signing secret",
+        operation_id="subscribe_webhook",
+        responses=problem_responses(403, 422),
+    )
     async def subscribe(self, core: CoreDep, data: JSONBody[WebhookIn]) -> WebhookCreated:
         async with core.transaction() as session:
             endpoint = await create_endpoint(session, core.settings.webhooks, data.url, data.events, core.clock.now())
             view = webhook_view(endpoint)
             return WebhookCreated(**msgspec.structs.asdict(view), secret=endpoint.secret.get_secret_value())
 
-    @get("/", summary="The subscribed endpoints (without their secrets)")
+    @get(
+        "/",
+        summary="The subscribed endpoints (without their secrets)",
+        operation_id="list_webhooks",
+        responses=problem_responses(403),
+    )
     async def index(self, core: CoreDep) -> WebhookList:
         async with core.reading() as session:
             return WebhookList([webhook_view(e) for e in await list_endpoints(session)])
 
-    @get("/{webhook_id:int}/deliveries", summary="An endpoint's deliveries, newest first")
+    @get(
+        "/{webhook_id:int}/deliveries",
+        summary="An endpoint's deliveries, newest first",
+        operation_id="webhook_deliveries",
+        responses=problem_responses(403, 404, 422),
+    )
     async def deliveries(
         self,
         core: CoreDep,
@@ -131,6 +148,8 @@ class WebhookController(Controller):
         "/{webhook_id:int}/deliveries/{delivery_id:str}/replay",
         status_code=202,
         summary="Send a delivery again, under the same webhook-id",
+        operation_id="replay_webhook_delivery",
+        responses=problem_responses(403, 404, 422),
     )
     async def replay(self, core: CoreDep, webhook_id: FromPath[int], delivery_id: FromPath[str]) -> WebhookDeliveryItem:
         did = _delivery_uuid(delivery_id)
@@ -139,7 +158,13 @@ class WebhookController(Controller):
             delivery = await replay(session, core.settings.webhooks, did, core.clock.now(), endpoint_id=webhook_id)
             return delivery_view(delivery)
 
-    @delete("/{webhook_id:int}", status_code=204, summary="Unsubscribe: nothing more is sent to it")
+    @delete(
+        "/{webhook_id:int}",
+        status_code=204,
+        summary="Unsubscribe: nothing more is sent to it",
+        operation_id="delete_webhook",
+        responses=problem_responses(403, 404),
+    )
     async def unsubscribe(self, core: CoreDep, webhook_id: FromPath[int]) -> None:
         async with core.transaction() as session:
             await delete_endpoint(session, webhook_id)
