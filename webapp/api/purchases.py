@@ -9,6 +9,7 @@ from litestar.params import FromPath
 
 from shared import purchases
 from shared.metrics import CONFIRMS, POINTS_ACCRUED, POINTS_SPENT, REFUNDS
+from webapp.api.auth import DEFERRED
 from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
 from webapp.deps import CoreDep
 
@@ -17,7 +18,7 @@ class PurchaseController(Controller):
     path = "/api/v1/purchases"
     tags = ("purchases",)
 
-    @post("/calculate", status_code=200, summary="Price a receipt; changes nothing")
+    @post("/calculate", status_code=200, opt=DEFERRED, summary="Price a receipt; changes nothing")
     async def calculate(self, core: CoreDep, data: RECEIPT_BODY) -> dict[str, Any]:
         async with core.reading() as session:
             return await purchases.calculate(session, core.clock, core.rules, data)
@@ -25,6 +26,7 @@ class PurchaseController(Controller):
     @post(
         "/",
         status_code=201,
+        opt=DEFERRED,
         summary="Confirm a receipt (idempotent by store_id + receipt_id)",
         description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
         "422 with `max` when more points are asked than allowed.",
