@@ -24,6 +24,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -205,8 +206,23 @@ def run_wrk(
         f.write(script)
     try:
         proc = subprocess.run(
-            ["taskset", "-c", LOAD_CORE, wrk, "-t", "1", "-c", str(connections), "-d", f"{int(seconds)}s"]
-            + ["--timeout", "10s", "-s", f.name, base],
+            [
+                "taskset",
+                "-c",
+                LOAD_CORE,
+                wrk,
+                "-t",
+                "1",
+                "-c",
+                str(connections),
+                "-d",
+                f"{int(seconds)}s",
+                "--timeout",
+                "10s",
+                "-s",
+                f.name,
+                base,
+            ],
             capture_output=True,
             text=True,
         )
@@ -314,8 +330,24 @@ def start_profile(pid: int, seconds: float, name: str) -> tuple[subprocess.Popen
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = RESULTS / f"{name}.speedscope.json"
     process = subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--subprocesses", "--duration", str(int(seconds)), "--rate", "250"]
-        + ["--format", "speedscope", "--output", str(out), "--nonblocking"],
+        [
+            "taskset",
+            "-c",
+            LOAD_CORE,
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "100",
+            "--duration",
+            str(int(seconds)),
+            "--format",
+            "speedscope",
+            "--output",
+            str(out),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -373,8 +405,19 @@ def profile_summary(path: Path, top: int = 25) -> dict[str, Any]:
 
 def start_web(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        ["taskset", "-c", WEB_CORE, sys.executable, "-m", "loyalty.cli", "serve", "--port", str(port)]
-        + ["--workers", str(workers)],
+        [
+            "taskset",
+            "-c",
+            WEB_CORE,
+            sys.executable,
+            "-m",
+            "loyalty.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env={**os.environ, **env},
         cwd=ROOT,
     )
@@ -415,8 +458,8 @@ async def measured(
         result["postgres_backends"] = len(db_pids)
     if spy is not None:
         process, path = spy
-        process.send_signal(2)  # SIGINT: py-spy writes its file and exits
-        process.wait(timeout=60)
+        process.send_signal(signal.SIGINT)  # py-spy writes its file and exits
+        process.wait(timeout=120)
         result["profile"] = profile_summary(path) if path.exists() else {"error": "py-spy wrote nothing"}
     print(f"  {label}: {json.dumps({k: v for k, v in result.items() if k != 'profile'})}")
     return result
@@ -456,7 +499,6 @@ async def bench_backend(backend: str, args: argparse.Namespace, wrk: str) -> dic
             web,
             database,
             lambda: asyncio.to_thread(run_wrk, wrk, base, confirm, key, members, seconds, conns, f"max{tag}"),
-            profile=args.profile,
         )
         at_250 = await measured(
             "at_250", web, database, lambda: open_loop(base, key, members, seconds, 250, f"r250{tag}")
@@ -467,6 +509,15 @@ async def bench_backend(backend: str, args: argparse.Namespace, wrk: str) -> dic
             database,
             lambda: asyncio.to_thread(run_wrk, wrk, base, calculate, key, members, seconds, conns, f"calc{tag}"),
         )
+        profiled = None
+        if args.profile:  # a run of its own: the sampler's pauses stay out of the figures above
+            profiled = await measured(
+                "profiled",
+                web,
+                database,
+                lambda: asyncio.to_thread(run_wrk, wrk, base, confirm, key, members, seconds, conns, f"spy{tag}"),
+                profile=True,
+            )
     finally:
         web.terminate()
         web.wait(timeout=20)
@@ -483,6 +534,7 @@ async def bench_backend(backend: str, args: argparse.Namespace, wrk: str) -> dic
         "sustained": sustained,
         "at_250_per_second": at_250,
         "calculate": calc,
+        **({"profiled_sustained": profiled} if profiled else {}),
     }
 
 

@@ -324,9 +324,9 @@ def _writes_statement(shape: _Shape) -> Any:
             .returning(E.c.id)
             .cte("w_accrual"),
         ]
-    if shape.entries:
-        rows = [_binds(E, f"e{i}", cols) for i, cols in enumerate(shape.entries)]
-        ctes.append(insert(E).values(rows).returning(E.c.id).cte("w_entries"))
+    # one single-row INSERT per row: SQLAlchemy does not cache multi-row VALUES, so it would compile each time
+    for i, cols in enumerate(shape.entries):
+        ctes.append(insert(E).values(_binds(E, f"e{i}", cols)).returning(E.c.id).cte(f"w_entry{i}"))
     for i in range(shape.draws):
         ctes.append(
             update(L)
@@ -341,7 +341,6 @@ def _writes_statement(shape: _Shape) -> Any:
     member = _binds(M, "m", shape.member)
     member_id = member.pop("id")
     ctes.append(update(M).where(M.c.id == member_id).values(member).returning(M.c.id).cte("w_member"))
-    if shape.events:
-        rows = [_binds(OUTBOX, f"o{i}", cols) for i, cols in enumerate(shape.events)]
-        ctes.append(insert(OUTBOX).values(rows).returning(OUTBOX.c.id).cte("w_events"))
+    for i, cols in enumerate(shape.events):
+        ctes.append(insert(OUTBOX).values(_binds(OUTBOX, f"o{i}", cols)).returning(OUTBOX.c.id).cte(f"w_event{i}"))
     return select(literal(1)).add_cte(*ctes)
