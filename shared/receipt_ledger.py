@@ -222,7 +222,7 @@ class Writes:
         return LotRow(0, remaining, expires_at, status)
 
     def _member_values(self, member: MemberState, tier_changed: bool, now: datetime) -> dict[str, Any]:
-        values_ = {
+        values_: dict[str, Any] = {
             "available": member.available,
             "pending": member.pending,
             "debt": member.debt,
