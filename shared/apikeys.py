@@ -1,7 +1,10 @@
 """API keys for tills and integrations: shown once, stored as a SHA-256 hash.
 
-Every request looks its key up by the hash's unique index (one small indexed SELECT, no cache), so a
-key revoked with `loyalty apikey revoke NAME` answers 401 on its next request in every process.
+A key revoked with `loyalty apikey revoke NAME` answers 401 on its next request in every process.
+A process remembers the keys it has seen live (`KeyCache`), but never trusts that memory alone: the
+hot handlers (confirm, calculate) defer the check to their own transaction (`defer_check`), where it
+rides in the first statement (confirm's member lock) or in one statement on the transaction's
+connection at its end, before the commit; the other handlers look the key up as before.
 `last_used_at` is written at most every few minutes per key and process.
 """
 
@@ -9,15 +12,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.clock import Clock
 from shared.db.models import ApiKey
-from shared.errors import NotFound
+from shared.errors import KeyRevoked, NotFound
 
 SCOPES = ("pos", "staff")
 LAST_USED_EVERY = timedelta(minutes=5)
@@ -66,6 +71,63 @@ async def live_key(connection: AsyncConnection, key: str) -> LiveKey | None:
         )
     ).one_or_none()
     return LiveKey(row.id, row.scope, row.last_used_at) if row is not None else None
+
+
+class KeyCache:
+    """Keys this process has seen live, by hash: spares the lookup's own connection and round trips.
+    An entry is only a hint; the deferred check in the request's transaction decides."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._by_hash: dict[str, LiveKey] = {}
+
+    def get(self, key: str) -> LiveKey | None:
+        return self._by_hash.get(hash_key(key)) if plausible(key) else None
+
+    def remember(self, key: str, live: LiveKey) -> None:
+        if len(self._by_hash) >= self.LIMIT:
+            self._by_hash.clear()
+        self._by_hash[hash_key(key)] = live
+
+    def forget(self, key_id: int) -> None:
+        for digest in [d for d, live in self._by_hash.items() if live.id == key_id]:
+            del self._by_hash[digest]
+
+
+# The key the current request was let in with, still to be checked in its transaction (None: nothing due).
+_unchecked: ContextVar[int | None] = ContextVar("api_key_unchecked", default=None)
+KEY_IS_LIVE = exists().where(ApiKey.id == bindparam("api_key_id"), ApiKey.revoked_at.is_(None))
+_CHECK = select(KEY_IS_LIVE)
+
+
+def defer_check(key_id: int | None) -> None:
+    """Let the request in on a remembered key; its transaction checks the key before anything counts."""
+    _unchecked.set(key_id)
+
+
+def take_unchecked() -> int | None:
+    """The key still to check, handed to whoever checks it (then nothing is due any more)."""
+    key_id = _unchecked.get()
+    if key_id is not None:
+        _unchecked.set(None)
+    return key_id
+
+
+def refuse(key_id: int) -> KeyRevoked:
+    return KeyRevoked("The API key is unknown or revoked.", key_id=key_id)
+
+
+async def check_unchecked(conn: AsyncConnection | AsyncSession) -> None:
+    """One indexed probe on the request's own connection; KeyRevoked when the key went."""
+    key_id = take_unchecked()
+    if key_id is not None and not (await conn.execute(_CHECK, {"api_key_id": key_id})).scalar():
+        raise refuse(key_id)
+
+
+def check_params(key_id: int | None) -> dict[str, Any]:
+    """Parameters for a statement that carries KEY_IS_LIVE (no key due: a probe that is simply ignored)."""
+    return {"api_key_id": key_id if key_id is not None else -1}
 
 
 def needs_last_used(key: LiveKey, now: datetime) -> bool:

@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shared.apikeys import KeyCache, check_unchecked
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.models.console import ProgramVersion
+from shared.errors import DomainError, KeyRevoked
 from shared.program import ProgramRules
 from shared.program_versions import newest_version_id
 
@@ -37,24 +39,43 @@ class Core:
         # SQLite has one writer at a time: queue writers of this process here instead of letting
         # them spin in SQLite's busy handler (other processes still wait on busy_timeout).
         self._sqlite_writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self.api_keys = KeyCache()  # API keys seen live by this process (a hint; see shared.apikeys)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One business operation: commits on success, rolls back on any error."""
         if self._sqlite_writer is None:
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session, session.begin(), self._key_checked(session):
                 await self._refresh_rules(session)
                 yield session
             return
-        async with self._sqlite_writer, self.sessions() as session, session.begin():
+        async with self._sqlite_writer, self.sessions() as session, session.begin(), self._key_checked(session):
             await self._refresh_rules(session)
             yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        async with self.sessions() as session, self._key_checked(session):
             await self._refresh_rules(session)
             yield session
+
+    @asynccontextmanager
+    async def _key_checked(self, session: AsyncSession) -> AsyncIterator[None]:
+        """An API request let in on a remembered key: unless the operation checked the key already
+        (confirm does, in its first statement), check it on this connection before the commit, or
+        before a domain error tells a revoked key anything."""
+        try:
+            try:
+                yield
+            except KeyRevoked:
+                raise
+            except DomainError:
+                await check_unchecked(session)
+                raise
+            await check_unchecked(session)
+        except KeyRevoked as revoked:
+            self.api_keys.forget(revoked.key_id)
+            raise
 
     async def current_rules(self) -> ProgramRules:
         """The rules in force after checking for a newer saved version (a process that has just started

@@ -43,6 +43,17 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class KeyRevoked(DomainError):
+    """The API key a request was let in with was revoked (found in the request's own transaction)."""
+
+    status = 401
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, key_id: int) -> None:
+        super().__init__(detail)
+        self.key_id = key_id
+
+
 class NotEnoughPoints(DomainError):
     status = 422
     title = "Not enough points"

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import OutboxEvent
 
@@ -74,9 +74,3 @@ async def emit(
 
 def event_row(kind: EventKind, member_id: uuid.UUID | None, payload: dict[str, Any], at: datetime) -> dict[str, Any]:
     return {"kind": kind.value, "member_id": member_id, "payload": payload, "created_at": at, "attempts": 0}
-
-
-async def emit_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Several events in one statement (the till's hot path)."""
-    if rows:
-        await conn.execute(OutboxEvent.__table__.insert(), rows)

@@ -9,17 +9,17 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shared import ledger, receipt_ledger
+from shared import apikeys, ledger, receipt_ledger
 from shared import rules as arithmetic
 from shared.balance import balance_from_lots, balance_view
 from shared.clock import Clock
 from shared.db.models import Member, Purchase, Refund
 from shared.errors import Conflict, FieldError, InvalidInput, NotEnoughPoints, NotFound
-from shared.events import EventKind, emit, emit_rows, event_row
+from shared.events import EventKind, emit, event_row
 from shared.members import member_lookup, resolve_member
 from shared.program import ProgramRules
 from shared.promotions import checkout, engine
@@ -212,19 +212,24 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
     """Confirm a receipt once: (answer, created). A retry returns the original answer.
 
     The till's hot path (see shared.receipt_ledger): the member is found, locked and their
-    rolling spend read in one round trip, then a few writes."""
+    rolling spend read (and the request's API key checked) in one round trip, the receipt's
+    earlier answer or the member's lots in a second, then every write at once."""
     now = clock.now()
     request = parse_receipt(body, now)
     at = request.purchased_at or now
     member, spend = None, 0
+    lots: list[receipt_ledger.LotRow] = []
     conn = await session.connection()
     if request.member:
         column, key, missing = member_lookup(rules, request.member)
-        # Retries of one receipt queue on this lock, so the check below sees the first one's commit.
+        # Retries of one receipt queue on this lock, so the read below sees the first one's commit.
         member, spend = await receipt_ledger.lock_member(
-            conn, column, key, max(now, at), rules.tier_window_days, missing
+            conn, column, key, max(now, at), rules.tier_window_days, missing, apikeys.take_unchecked()
         )
-    stored = await _stored_answer(conn, request)
+        prior, lots = await receipt_ledger.prior_or_lots(conn, request.store_id, request.receipt_id, member.id)
+        stored = _stored_or_conflict(prior, request) if prior is not None else None
+    else:
+        stored = await _stored_answer(conn, request)
     if stored is not None:
         return stored, False
     offer = await checkout.prepare(
@@ -280,7 +285,6 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
             return stored, False
         await checkout.record(conn, offer, pricing.certificates, None, purchase_id, now)
         return answer, True
-    lots = await receipt_ledger.available_lots(conn, member.id)
     writes = receipt_ledger.Writes()
     events = []
     comment = f"receipt {request.receipt_id}"
@@ -299,12 +303,9 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
                 now,
             )
         )
-    await conn.execute(_PURCHASES.insert(), row)
-    await checkout.record(conn, offer, pricing.certificates, member.id, purchase_id, now)
     if pricing.accrue:
         available_at = max(at + timedelta(hours=rules.pending_hours), now) if rules.pending_hours else now
-        lot = await writes.accrue(
-            conn,
+        lot = writes.accrue(
             member,
             pricing.accrue,
             now,
@@ -344,11 +345,11 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
         )
         member.tier_code = earned.code
     member.last_purchase_at = max(member.last_purchase_at or at, at)
-    await writes.flush(conn, member, tier_changed, now)
-    await emit_rows(conn, events)
     answer |= pricing_view(rules, request, pricing, member.available, offer)
     answer["balance"] = balance_from_lots(rules, member, lots, spend, now)  # type: ignore[arg-type]
-    await conn.execute(_SET_RESPONSE, {"pid": purchase_id, "response": answer})
+    row["response"] = answer
+    await writes.flush(conn, member, tier_changed, now, row, events)
+    await checkout.record(conn, offer, pricing.certificates, member.id, purchase_id, now)
     return answer, True
 
 
@@ -356,7 +357,6 @@ _PURCHASES = Purchase.__table__
 _STORED = select(_PURCHASES.c.id, _PURCHASES.c.request_hash, _PURCHASES.c.response).where(
     _PURCHASES.c.store_id == bindparam("store_id"), _PURCHASES.c.receipt_id == bindparam("receipt_id")
 )
-_SET_RESPONSE = update(_PURCHASES).where(_PURCHASES.c.id == bindparam("pid")).values(response=bindparam("response"))
 
 
 async def _claim_anonymous(session: AsyncSession, conn: AsyncConnection, row: dict[str, Any]) -> bool:
@@ -384,8 +384,11 @@ def _line_record(line: Any, discount: int) -> dict[str, Any]:
 async def _stored_answer(conn: AsyncConnection, request: ReceiptRequest) -> dict[str, Any] | None:
     key = {"store_id": request.store_id, "receipt_id": request.receipt_id}
     found = (await conn.execute(_STORED, key)).one_or_none()
-    if found is None:
-        return None
+    return None if found is None else _stored_or_conflict(found, request)
+
+
+def _stored_or_conflict(found: Any, request: ReceiptRequest) -> dict[str, Any]:
+    """The original answer to a retry with the same body; 409 for a different body."""
     if found.request_hash != request.body_hash:
         raise Conflict(
             f"Receipt {request.receipt_id} of store {request.store_id} was already confirmed with a different body.",

@@ -13,6 +13,7 @@ from shared.core import Core
 from shared.metrics import CONFIRMS, POINTS_ACCRUED, POINTS_SPENT, REFUNDS
 from shared.receipts import parse_receipt, parse_refund
 from webapp.api import schemas
+from webapp.api.auth import DEFERRED
 from webapp.api.bodies import CHECK, raw_body
 from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
 from webapp.api.schemas.problems import also_200, problem_responses
@@ -38,7 +39,7 @@ class PurchaseController(Controller):
         "/calculate",
         status_code=200,
         summary="Price a receipt; changes nothing",
-        opt={CHECK: check_receipt},
+        opt={CHECK: check_receipt, **DEFERRED},
         operation_id="calculate_receipt",
         responses=problem_responses(404, 422),
     )
@@ -56,7 +57,7 @@ class PurchaseController(Controller):
         summary="Confirm a receipt (idempotent by store_id + receipt_id)",
         description="201 first time; 200 with the original answer on a retry; 409 for a different body; "
         "422 with `max` when more points are asked than allowed.",
-        opt={CHECK: check_receipt},
+        opt={CHECK: check_receipt, **DEFERRED},
         operation_id="confirm_receipt",
         responses=also_200(schemas.Confirmation, "A retry: the original answer") | problem_responses(404, 409, 422),
     )
