@@ -12,6 +12,7 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -183,7 +184,12 @@ class Worker:
         if not suspects or lookup is None:
             return {}
         answers = await lookup([self._outgoing(name, m) for m in suspects])
-        return {m.id: answer for m, answer in zip(suspects, answers, strict=True) if answer is not None}
+        return {
+            # "can't tell yet" keeps the doubt: asked again at the retry, never resent blindly
+            m.id: replace(answer, ambiguous=True) if answer.status is DeliveryStatus.FAILED else answer
+            for m, answer in zip(suspects, answers, strict=True)
+            if answer is not None
+        }
 
     async def _record(self, batch: list[Message], results: list[DeliveryResult]) -> None:
         """Successes in one statement (the bulk path); anything else through the full rules."""
@@ -272,7 +278,9 @@ class Worker:
                     results += await channel.send_batch(chunk)
             except Exception as exc:  # a provider outage is transient: retry later with backoff
                 log.warning("channel %s failed on %d messages: %r", name, len(chunk), exc)
-                results += [DeliveryResult(DeliveryStatus.FAILED, error=repr(exc)[:300])] * len(chunk)
+                # a timeout or a cut connection may come after the provider took the request
+                doubt = isinstance(exc, TimeoutError | ConnectionResetError)
+                results += [DeliveryResult(DeliveryStatus.FAILED, error=repr(exc)[:300], ambiguous=doubt)] * len(chunk)
         provider = str(getattr(channel, "provider", type(channel).__name__))
         for result in results:
             MESSAGES.labels(name, provider, str(result.status)).inc()

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -160,8 +161,10 @@ class SmscChannel:
                         retry_after=self.cooldown.failed(),
                     )
                 answer = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        except (aiohttp.ClientConnectorError, ValueError) as exc:  # never reached it, or nonsense back
             return self._transient(type(exc).__name__)
+        except (aiohttp.ClientError, TimeoutError) as exc:  # the request may have been taken
+            return replace(self._transient(type(exc).__name__), ambiguous=True)
         return answer if isinstance(answer, dict) else self._transient("malformed answer")
 
     def _transient(self, error: str, hint: float | None = None) -> DeliveryResult:
