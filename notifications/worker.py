@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.campaigns import render_claimed, run_marketing
@@ -163,6 +164,8 @@ class Worker:
         return messages, uncertain
 
     async def send_due(self) -> int:
+        # the lease runs from the claim: a result recorded after it may race the worker that claims next
+        until = time.monotonic() + self.settings.notify.lease_seconds - 1
         messages, uncertain = await self._claim()
         by_channel: dict[str, list[Message]] = defaultdict(list)
         for message in messages:
@@ -170,11 +173,31 @@ class Worker:
         for name, batch in by_channel.items():
             known = await self._already_sent(name, [m for m in batch if m.id in uncertain])
             if known:
-                await self._record([m for m in batch if m.id in known], [known[m.id] for m in batch if m.id in known])
+                await self._record_surely(
+                    [m for m in batch if m.id in known], [known[m.id] for m in batch if m.id in known], until
+                )
             batch = [m for m in batch if m.id not in known]
             results = await self._deliver(name, batch)
-            await self._record(batch, results)
+            await self._record_surely(batch, results, until)
         return len(messages)
+
+    async def _record_surely(self, batch: list[Message], results: list[DeliveryResult], until: float) -> None:
+        """The provider has answered: keep trying to write it down while the database is away (a restart,
+        a failover) until the lease runs out. Dropped, the messages would be claimed again when it expires
+        and sent twice wherever the provider cannot be asked (`lookup`) what it already has."""
+        delay = 0.2
+        while True:
+            try:
+                await self._record(batch, results)
+                return
+            except (DBAPIError, OSError) as exc:
+                if time.monotonic() + delay >= until:
+                    raise
+                log.warning(
+                    "could not record %d results (%s); retrying in %.1f s", len(batch), type(exc).__name__, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _already_sent(self, name: str, suspects: list[Message]) -> dict[int, DeliveryResult]:
         """A message a dead worker may have handed over already: ask the provider before resending
