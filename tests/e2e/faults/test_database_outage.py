@@ -183,7 +183,7 @@ async def test_database_outage_under_load_loses_nothing_and_sends_nothing_twice(
         assert tally.transport == [], tally.transport[:5]
         assert tally.unavailable, f"no till saw the {fault}: nothing proved"
         assert all(value is not None and int(value) >= 1 for value in tally.unavailable), set(tally.unavailable)
-        assert first_after - back < 5, "the web took too long to recover"
+        assert first_after - back < 10, "the web took too long to recover"
         down = [r for r in readyz if r[0] != 200]
         assert all(status == 503 for status, _, _ in down), down[:5]
         if fault == "kill-9":  # down for seconds: /readyz must have said so, naming the database

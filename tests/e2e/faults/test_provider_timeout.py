@@ -57,7 +57,7 @@ async def test_a_provider_answering_after_our_timeout_gets_each_message_once(
         fault_settings,
         **sms_env(port, LOYALTY_SMS_REQUEST_TIMEOUT="1", LOYALTY_SMS_BATCH_SIZE="20"),
         LOYALTY_NOTIFY_RETRY_BASE_SECONDS="0.5",
-        LOYALTY_NOTIFY_MAX_ATTEMPTS="6",
+        LOYALTY_NOTIFY_MAX_ATTEMPTS="10",
         LOYALTY_NOTIFY_BATCH_SIZE="20",
     )
     async with httpx.AsyncClient() as http:

@@ -74,7 +74,7 @@ async def test_answers_taken_during_an_outage_are_recorded_not_resent(
             LOYALTY_TELEGRAM_TOKEN=stub.token,
             LOYALTY_TELEGRAM_API_URL=stub.url,
             LOYALTY_TELEGRAM_RATE_PER_SECOND="1000",
-            LOYALTY_NOTIFY_LEASE_SECONDS="12",
+            LOYALTY_NOTIFY_LEASE_SECONDS="20",
             LOYALTY_NOTIFY_BATCH_SIZE="50",
         )
         processes.start("worker", ["-m", "loyalty.cli", "worker"], env)
