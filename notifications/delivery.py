@@ -18,7 +18,7 @@ from notifications.recipients import load_member, login_recipient, recipient_for
 from notifications.routing import next_channel
 from notifications.templates import TextRefused
 from shared.config import Settings
-from shared.db.models.messages import DELIVERED, FAILED, SENT, UNDELIVERABLE, ChannelStatus, Message
+from shared.db.models.messages import DELIVERED, FAILED, SENDING, SENT, UNDELIVERABLE, ChannelStatus, Message
 from shared.vocabulary import CHANNELS
 
 log = logging.getLogger("loyalty.notifier")
@@ -48,6 +48,9 @@ async def apply_result(
             message.fallback_at = now + timedelta(minutes=settings.notify.delivery_timeout_minutes)
         return
     message.error = (result.error or result.status.value)[:1000]
+    if result.status == DeliveryStatus.FAILED and result.ambiguous:
+        unknown_outcome(settings, message, result, now)
+        return
     if result.status == DeliveryStatus.FAILED and message.attempts < settings.notify.max_attempts:
         message.status = FAILED
         delay = (
@@ -66,6 +69,30 @@ async def apply_result(
     if result.status == DeliveryStatus.UNDELIVERABLE and message.member_id and message.channel in UNREACHABLE_MARKED:
         await mark_unreachable(session, message, result.error or "undeliverable", now)
     await fall_through(session, settings, message, now)
+
+
+def unknown_outcome(settings: Settings, message: Message, result: DeliveryResult, now: datetime) -> None:
+    """The provider may have the message (it timed out after taking the request): never resend blindly.
+    The row stays 'sending' with its lease running out at the retry time, so the next claim treats it like
+    a message a dead worker held: it asks the provider by our id (`lookup`) before sending again. Out of
+    attempts it ends undeliverable with the doubt in `error`, and does not fall through to another
+    channel: the customer may have it already."""
+    if message.attempts < settings.notify.max_attempts:
+        delay = (
+            result.retry_after
+            if result.retry_after is not None
+            else backoff(message.attempts, settings.notify.retry_base_seconds)
+        )
+        message.status = SENDING
+        message.lease_until = now + timedelta(seconds=delay)
+        message.next_attempt_at = message.lease_until
+        return
+    message.status = UNDELIVERABLE
+    message.cascade = []
+    message.next_attempt_at = now
+    message.error = f"outcome unknown after {message.attempts} attempts (the provider may have it): {message.error}"[
+        :1000
+    ]
 
 
 async def mark_unreachable(session: AsyncSession, message: Message, reason: str, now: datetime) -> None:

@@ -12,10 +12,12 @@ import os
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.campaigns import render_claimed, run_marketing
@@ -165,6 +167,8 @@ class Worker:
         return messages, uncertain
 
     async def send_due(self) -> int:
+        # the lease runs from the claim: a result recorded after it may race the worker that claims next
+        until = time.monotonic() + self.settings.notify.lease_seconds - 1
         messages, uncertain = await self._claim()
         by_channel: dict[str, list[Message]] = defaultdict(list)
         for message in messages:
@@ -172,11 +176,31 @@ class Worker:
         for name, batch in by_channel.items():
             known = await self._already_sent(name, [m for m in batch if m.id in uncertain])
             if known:
-                await self._record([m for m in batch if m.id in known], [known[m.id] for m in batch if m.id in known])
+                await self._record_surely(
+                    [m for m in batch if m.id in known], [known[m.id] for m in batch if m.id in known], until
+                )
             batch = [m for m in batch if m.id not in known]
             results = await self._deliver(name, batch)
-            await self._record(batch, results)
+            await self._record_surely(batch, results, until)
         return len(messages)
+
+    async def _record_surely(self, batch: list[Message], results: list[DeliveryResult], until: float) -> None:
+        """The provider has answered: keep trying to write it down while the database is away (a restart,
+        a failover) until the lease runs out. Dropped, the messages would be claimed again when it expires
+        and sent twice wherever the provider cannot be asked (`lookup`) what it already has."""
+        delay = 0.2
+        while True:
+            try:
+                await self._record(batch, results)
+                return
+            except (DBAPIError, OSError) as exc:
+                if time.monotonic() + delay >= until:
+                    raise
+                log.warning(
+                    "could not record %d results (%s); retrying in %.1f s", len(batch), type(exc).__name__, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     async def _already_sent(self, name: str, suspects: list[Message]) -> dict[int, DeliveryResult]:
         """A message a dead worker may have handed over already: ask the provider before resending
@@ -186,7 +210,12 @@ class Worker:
         if not suspects or lookup is None:
             return {}
         answers = await lookup([self._outgoing(name, m) for m in suspects])
-        return {m.id: answer for m, answer in zip(suspects, answers, strict=True) if answer is not None}
+        return {
+            # "can't tell yet" keeps the doubt: asked again at the retry, never resent blindly
+            m.id: replace(answer, ambiguous=True) if answer.status is DeliveryStatus.FAILED else answer
+            for m, answer in zip(suspects, answers, strict=True)
+            if answer is not None
+        }
 
     async def _record(self, batch: list[Message], results: list[DeliveryResult]) -> None:
         """Successes in one statement (the bulk path); anything else through the full rules."""
@@ -275,7 +304,9 @@ class Worker:
                     results += await channel.send_batch(chunk)
             except Exception as exc:  # a provider outage is transient: retry later with backoff
                 log.warning("channel %s failed on %d messages: %r", name, len(chunk), exc)
-                results += [DeliveryResult(DeliveryStatus.FAILED, error=repr(exc)[:300])] * len(chunk)
+                # a timeout or a cut connection may come after the provider took the request
+                doubt = isinstance(exc, TimeoutError | ConnectionResetError)
+                results += [DeliveryResult(DeliveryStatus.FAILED, error=repr(exc)[:300], ambiguous=doubt)] * len(chunk)
         provider = str(getattr(channel, "provider", type(channel).__name__))
         for result in results:
             MESSAGES.labels(name, provider, str(result.status)).inc()

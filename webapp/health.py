@@ -21,6 +21,7 @@ from sqlalchemy import text
 from notifications.liveness import heartbeats, lease_holder
 from shared.config import Settings
 from shared.core import Core
+from webapp.api.errors import RETRY_AFTER
 from webapp.deps import CoreDep, SettingsDep
 
 
@@ -175,4 +176,7 @@ async def readiness(core: Core, settings: Settings) -> dict[str, Any]:
 @get("/readyz", include_in_schema=False)
 async def readyz(core: CoreDep, settings: SettingsDep) -> Response[dict[str, Any]]:
     body = await readiness(core, settings)
-    return Response(body, status_code=200 if not body["failed"] else 503, headers={"Cache-Control": "no-store"})
+    headers = {"Cache-Control": "no-store"}
+    if "database" in body["failed"]:  # down or restarting: worth asking again shortly
+        headers["Retry-After"] = RETRY_AFTER
+    return Response(body, status_code=200 if not body["failed"] else 503, headers=headers)

@@ -39,6 +39,9 @@ class DeliveryResult:
     error: str | None = None
     cost_parts: int = 0  # SMS parts billed
     retry_after: float | None = None  # seconds, when the provider said so (Telegram 429)
+    # FAILED, but the provider may have taken it (timed out or cut off after the request went out):
+    # never resent blindly; the worker asks the provider first where it can (`lookup`)
+    ambiguous: bool = False
 
 
 class Channel(Protocol):

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -228,8 +229,10 @@ class SmscChannel:
                         retry_after=self.cooldown.failed(),
                     )
                 answer = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        except (aiohttp.ClientConnectorError, ValueError) as exc:  # never reached it, or nonsense back
             return self._transient(type(exc).__name__)
+        except (aiohttp.ClientError, TimeoutError) as exc:  # the request may have been taken
+            return replace(self._transient(type(exc).__name__), ambiguous=True)
         if isinstance(answer, dict) or (isinstance(answer, list) and path.endswith("status.php")):
             return answer
         return self._transient("malformed answer")

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 
 from shared.errors import DomainError
 from webapp.api.bodies import core_problem
@@ -69,12 +69,52 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 
 def database_busy(request: Request[Any, Any, Any], exc: OperationalError) -> Response[Any]:
-    """An overloaded or unreachable database: nothing was applied and a retry is safe."""
-    if "locked" not in str(exc) and "connect" not in str(exc).lower():
-        return database_error(request, exc)
-    log.warning("database busy on %s %s: %s", request.method, route_of(request), exc.orig)
-    response = problem(503, "Service unavailable", "The database is busy; nothing was applied. Retry shortly.")
-    response.headers["Retry-After"] = "1"
+    """An overloaded (SQLite: locked) or unreachable database: a retry is safe."""
+    if "locked" in str(exc):
+        log.warning("database busy on %s %s: %s", request.method, route_of(request), exc.orig)
+        return unavailable(request, "The database is busy; nothing was applied. Retry shortly.")
+    return database_error(request, exc)
+
+
+# SQLSTATEs of a database that is going away or not there yet: class 08 (connection exception),
+# 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now (starting up, shutting down),
+# 53300 too many connections.
+UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (restarting, killed, refused, the connection dropped), as opposed
+    to a statement it refused: the caller's retry will work once it is back."""
+    for cause in _causes(exc):
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, ConnectionError | TimeoutError):  # refused, reset, aborted, connect timeout
+            return True
+        sqlstate = str(getattr(cause, "sqlstate", "") or getattr(cause, "pgcode", "") or "")
+        if sqlstate.startswith(UNAVAILABLE_STATES):
+            return True
+        if type(cause).__name__ in ("ConnectionDoesNotExistError", "ConnectionFailureError"):
+            return True
+        if isinstance(cause, OperationalError) and "connect" in str(cause).lower():
+            return True
+    return False
+
+
+RETRY_AFTER = "1"  # seconds: a restart takes about that; a till retrying sooner only adds load
+UNAVAILABLE_DETAIL = (
+    "The database is unavailable. Retry shortly with the same request: a receipt, refund or member "
+    "is applied once however often it is sent."
+)
+
+
+def unavailable(request: Request[Any, Any, Any], detail: str = UNAVAILABLE_DETAIL) -> Response[Any]:
+    """503 with Retry-After: the database is down or restarting (nothing to fix on the caller's side)."""
+    response: Response[Any]
+    if request.url.path.startswith("/api/"):
+        response = problem(503, "Service unavailable", detail)
+    else:
+        response = Response("Service unavailable: retry shortly", status_code=503, media_type=MediaType.TEXT)
+    response.headers["Retry-After"] = RETRY_AFTER
     return response
 
 
@@ -110,6 +150,9 @@ def database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[
     """A failed SQL statement. Its message carries the SQL parameters (phones, names): never logged,
     only the error's kind, SQLSTATE and where in our code it happened."""
     kind = " <- ".join(type(cause).__name__ for cause in _causes(exc))
+    if _is_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, route_of(request), kind)
+        return unavailable(request)
     if _is_bad_value(exc):
         log.warning("value refused by the database on %s %s: %s", request.method, route_of(request), kind)
         return problem(
@@ -149,6 +192,14 @@ def overflow(request: Request[Any, Any, Any], exc: OverflowError) -> Response[An
     return database_error(request, exc) if _is_bad_value(exc) else server_error(request, exc)
 
 
+def connection_error(request: Request[Any, Any, Any], exc: OSError) -> Response[Any]:
+    """A connection refused or dropped below SQLAlchemy (asyncpg's connect raises the OSError itself)."""
+    if _is_unavailable(exc):
+        log.warning("connection failed on %s %s: %r", request.method, route_of(request), exc)
+        return unavailable(request)
+    return server_error(request, exc)
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, route_of(request), exc_info=exc)
     if request.url.path.startswith("/api/"):
@@ -162,6 +213,8 @@ EXCEPTION_HANDLERS = {
     OperationalError: database_busy,
     StatementError: database_error,
     OverflowError: overflow,
+    ConnectionError: connection_error,
+    TimeoutError: connection_error,
     UnicodeDecodeError: unreadable_body,
     RecursionError: unreadable_body,
     Exception: server_error,

@@ -1,0 +1,118 @@
+"""Two workers share a fan-out; the one holding the scheduler lease is killed (SIGKILL) in the middle of a
+batch. The other takes over what the dead one held once its leases expire: the messages it had claimed
+(it asks the aggregator by our id which of them it already took) and the scheduler lease. No message is
+sent twice, none is lost, as the aggregator stub's own log shows.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, insert, select
+
+from notifications.liveness import lease_holder
+from notifications.planner import message_row
+from shared.config import Settings
+from shared.core import Core
+from shared.db.models.messages import Message
+from tests.e2e.faults.conftest import Processes, process_env, sms_env, stub_stats, wait_until
+from tests.stubs.serving import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
+TOTAL = 4000
+
+
+async def queue_messages(core: Core) -> None:
+    now = core.clock.now()
+    context = {"language": "ru", "points": 42, "balance": 142, "pending": 42, "available_on": "23.11"}
+    rows = [
+        message_row(
+            source=f"killed:{i}",
+            recipient=f"+7916888{i:04d}",
+            member_id=None,
+            kind="points_accrued",
+            channel="sms",
+            address=f"+7916888{i:04d}",
+            rest=(),
+            when=now,
+            now=now,
+            context=context,
+        )
+        for i in range(TOTAL)
+    ]
+    async with core.transaction() as session:
+        for start in range(0, TOTAL, 1000):
+            await session.execute(insert(Message), rows[start : start + 1000])
+
+
+async def test_a_worker_killed_mid_batch_is_taken_over_by_another(
+    fault_core: Core, fault_settings: Settings, processes: Processes, tmp_path: Path
+) -> None:
+    await queue_messages(fault_core)
+    port = free_port()
+    log = tmp_path / "sent.log"
+    # each batch is answered 0.3 s after the stub took it: a kill then lands between "taken" and "recorded"
+    processes.start("stub", ["-m", "tests.stubs.smsc", "--port", str(port), "--log", str(log), "--delay", "0.3"])
+    env = process_env(
+        fault_settings,
+        **sms_env(port),
+        LOYALTY_NOTIFY_LEASE_SECONDS="5",
+        LOYALTY_NOTIFY_BATCH_SIZE="200",
+        LOYALTY_NOTIFY_LEADER_LEASE_SECONDS="3",
+        LOYALTY_NOTIFY_LEADER_RENEW_SECONDS="0.5",
+    )
+    async with httpx.AsyncClient() as http:
+        await wait_until(lambda: stub_stats(http, port), 20, "the stub did not start")
+        first = processes.start("worker-1", ["-m", "loyalty.cli", "worker"], env)
+
+        async def leader() -> str | None:
+            held = await lease_holder(fault_core)
+            return held[0] if held else None
+
+        assert (await wait_until(leader, 30, "worker 1 never took the scheduler lease")).endswith(f":{first.pid}")
+        second = processes.start("worker-2", ["-m", "loyalty.cli", "worker"], env)
+
+        async def accepted(at_least: int) -> bool:
+            return int((await stub_stats(http, port))["accepted"]) >= at_least
+
+        await wait_until(lambda: accepted(1000), 60, "nothing sent: " + processes.log("worker-1"))
+        seen = (await stub_stats(http, port))["accepted"]
+
+        async def just_taken() -> bool:
+            return bool((await stub_stats(http, port))["accepted"] != seen)
+
+        await wait_until(just_taken, 10, "the workers stopped sending")
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        killed_at = time.monotonic()
+        assert int((await stub_stats(http, port))["accepted"]) < TOTAL, "killed too late to prove anything"
+
+        async def all_settled() -> bool:
+            async with fault_core.reading() as session:
+                left = (
+                    await session.execute(
+                        select(func.count()).select_from(Message).where(Message.status.not_in(("sent", "delivered")))
+                    )
+                ).scalar_one()
+            return left == 0
+
+        await wait_until(all_settled, 45, "messages left unsent after the kill: " + processes.log("worker-2"))
+        new_leader = await wait_until(leader, 15, "nobody took the scheduler lease over")
+        assert new_leader.endswith(f":{second.pid}")
+        stats = await stub_stats(http, port)
+        assert second.poll() is None
+    async with fault_core.reading() as session:
+        ids = set((await session.execute(select(Message.id))).scalars())
+        retried = (
+            await session.execute(select(func.count()).select_from(Message).where(Message.attempts > 1))
+        ).scalar_one()
+    print(f"{retried} messages claimed again after the kill; settled {time.monotonic() - killed_at:.1f} s after it")
+    assert retried > 0, "the kill landed between batches: nothing proved about in-flight messages"
+    assert stats["duplicates"] == {}, f"sent twice: {len(stats['duplicates'])} messages"
+    logged = log.read_text(encoding="utf-8").split()
+    assert len(logged) == TOTAL == len(ids)
+    assert len(set(logged)) == TOTAL  # one line per message (its id or its phone, both unique here)
