@@ -1,11 +1,13 @@
 """A local stand-in for APNs: HTTP/2 over TLS (h2), recording each push and answering 410 for
-tokens said to be gone, as Apple does for devices that removed the pass."""
+tokens said to be gone, as Apple does for devices that removed the pass. Each push carries its
+arrival time (`Push.at`, perf_counter) for latency benchmarks."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import ssl
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ class Push:
     path: str
     topic: str
     body: bytes
+    at: float = field(default_factory=time.perf_counter)  # arrival (perf_counter of the stub's process)
 
 
 @dataclass
