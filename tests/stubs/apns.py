@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class ApnsStub:
     folder: Path
     gone: set[str] = field(default_factory=set)
     pushes: list[Push] = field(default_factory=list)
+    on_push: Callable[[Push], Awaitable[None]] | None = None  # awaited before the answer (a device reacting)
     port: int = 0
     _server: asyncio.base_events.Server | None = None
 
@@ -96,7 +98,10 @@ class ApnsStub:
                         headers = request["headers"]
                         assert isinstance(headers, dict)
                         path = str(headers[":path"])
-                        self.pushes.append(Push(path, str(headers.get("apns-topic", "")), request["body"]))  # type: ignore[arg-type]
+                        push = Push(path, str(headers.get("apns-topic", "")), request["body"])  # type: ignore[arg-type]
+                        self.pushes.append(push)
+                        if self.on_push is not None:
+                            await self.on_push(push)
                         status = "410" if path.rsplit("/", 1)[-1] in self.gone else "200"
                         conn.send_headers(
                             event.stream_id, [(":status", status), ("apns-id", "stub")], end_stream=status == "200"
