@@ -4,10 +4,11 @@ fixed rate (one purchase per member, so every push belongs to one purchase); the
 serve` and `loyalty worker` processes run on PostgreSQL; APNs is the HTTP/2 stub of the tests
 (tests/stubs/apns.py), which records when each push arrives. On each push the simulated device does
 what an iPhone does: asks for the serials updated since its tag, then downloads the pass; the clock
-stops when the pass shows the balance the confirm answered.
+stops when the pass shows the balance the confirm answered. Members buy in turn, each once every
+--cycle seconds (rate x cycle members), so a push belongs to one purchase.
 
 Target (issue 16): push p99 <= 1 s after the confirm's response.
-Usage: python bench/wallet_push.py [--rate 100] [--seconds 60] [--workers 2]
+Usage: python bench/wallet_push.py [--rate 100] [--seconds 60] [--cycle 10] [--workers 2]
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ LINES = [{"sku": "4607001", "name": "Coffee", "category": "food", "quantity": 1,
 
 
 @dataclass
+class Purchase:
+    expected: tuple[int, int] | None = None  # (available, pending) the confirm answered
+    confirmed_at: float = 0.0
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+    push_at: float | None = None
+    pass_at: float | None = None
+    stale_first_look: bool = False  # the first look after the push did not show the new balance
+
+
+@dataclass
 class Device:
     """One member's iPhone: the pass it holds and the PassKit web service state it keeps."""
 
@@ -59,12 +70,7 @@ class Device:
     auth: str = ""
     tag: str | None = None
     last_modified: str | None = None
-    expected: tuple[int, int] | None = None  # (available, pending) the confirm answered
-    confirmed_at: float = 0.0
-    answered: asyncio.Event = field(default_factory=asyncio.Event)
-    push_at: float | None = None
-    pass_at: float | None = None
-    stale_first_look: bool = False  # the first look after the push did not show the new balance
+    purchases: list[Purchase] = field(default_factory=list)
     looks: int = 0
 
 
@@ -132,7 +138,7 @@ async def enrol(http: aiohttp.ClientSession, base: str, key: str, device: Device
         device.tag = (await r.json())["lastUpdated"]
 
 
-async def look(http: aiohttp.ClientSession, base: str, device: Device) -> bool:
+async def look(http: aiohttp.ClientSession, base: str, device: Device, purchase: Purchase) -> bool:
     """One update cycle of the device: updated serials since its tag, then the pass. True when the
     pass it now holds shows the confirmed balance."""
     device.looks += 1
@@ -156,25 +162,26 @@ async def look(http: aiohttp.ClientSession, base: str, device: Device) -> bool:
         modified = r.headers.get("Last-Modified")
     device.tag = answer["lastUpdated"]
     device.last_modified = modified
-    return pass_balance(body) == device.expected
+    return pass_balance(body) == purchase.expected
 
 
-async def on_push(http: aiohttp.ClientSession, base: str, device: Device, deadline: float) -> None:
-    await device.answered.wait()  # a push can beat the confirm's response to the till
-    ok = await look(http, base, device)
-    device.stale_first_look = not ok
+async def on_push(http: aiohttp.ClientSession, base: str, device: Device, purchase: Purchase, deadline: float) -> None:
+    await purchase.answered.wait()  # a push can beat the confirm's response to the till
+    ok = await look(http, base, device, purchase)
+    purchase.stale_first_look = not ok
     while not ok and time.perf_counter() < deadline:  # an iPhone would wait for the next push
         await asyncio.sleep(0.05)
-        ok = await look(http, base, device)
+        ok = await look(http, base, device, purchase)
     if ok:
-        device.pass_at = time.perf_counter()
+        purchase.pass_at = time.perf_counter()
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     count = int(args.rate * args.seconds)
+    members = max(1, min(count, int(args.rate * args.cycle)))
     var_dir = Path(tempfile.mkdtemp(prefix="bench-wallet-push-"))
-    print(f"preparing {count} members on PostgreSQL")
-    url, key = await fresh_database(count, var_dir)
+    print(f"preparing {members} members on PostgreSQL")
+    url, key = await fresh_database(members, var_dir)
     stub = ApnsStub(var_dir)
     apns_url = await stub.start()
     port = free_port()
@@ -187,14 +194,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "LOYALTY_SECRET_KEY": "w" * 40,
         "LOYALTY_WALLET_APNS_URL": apns_url,
         "LOYALTY_WALLET_APNS_CA_FILE": str(stub.ca_file),
-        "LOYALTY_DB_POOL_SIZE": "10",
+        "LOYALTY_DB_POOL_SIZE": "8",
     }
     server = start_server(env, port, args.workers)
     worker = subprocess.Popen(
         [sys.executable, "-m", "loyalty.cli", "worker"], cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL
     )
     devices = [
-        Device(phone=f"+{PHONE_BASE - i}", device_id=f"bench-iphone-{i}", push_token=f"{i:064x}") for i in range(count)
+        Device(phone=f"+{PHONE_BASE - i}", device_id=f"bench-iphone-{i}", push_token=f"{i:064x}")
+        for i in range(members)
     ]
     by_token = {d.push_token: d for d in devices}
     confirm_ms: list[float] = []
@@ -203,9 +211,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await outbox_drained(url)  # the import's events: no device yet, so no push
         started = time.perf_counter()
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as http:
-            for first in range(0, count, 200):
-                await asyncio.gather(*(enrol(http, base, key, d) for d in devices[first : first + 200]))
-        print(f"  {count} devices registered through the PassKit web service in {time.perf_counter() - started:.0f}s")
+            for first in range(0, members, 100):
+                await asyncio.gather(*(enrol(http, base, key, d) for d in devices[first : first + 100]))
+        print(f"  {members} devices registered through the PassKit web service in {time.perf_counter() - started:.0f}s")
         await asyncio.sleep(1)
         stub.pushes.clear()
 
@@ -222,16 +230,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         push = stub.pushes[seen]
                         seen += 1
                         device = by_token.get(push.path.rsplit("/", 1)[-1])
-                        if device is None or device.push_at is not None:
+                        waiting = [p for p in device.purchases if p.push_at is None] if device else []
+                        if device is None or not waiting:
                             extra_pushes += 1
                             continue
-                        device.push_at = push.at
-                        device_tasks.append(asyncio.create_task(on_push(http, base, device, deadline)))
+                        waiting[0].push_at = push.at
+                        device_tasks.append(asyncio.create_task(on_push(http, base, device, waiting[0], deadline)))
                     await asyncio.sleep(0.002)
 
             watcher = asyncio.create_task(watch())
 
-            async def confirm(n: int, device: Device, due: float) -> None:
+            async def confirm(n: int, device: Device, purchase: Purchase, due: float) -> None:
                 nonlocal errors
                 body = {
                     "store_id": "bench-1",
@@ -243,29 +252,34 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 async with http.post(
                     f"{base}/api/v1/purchases", json=body, headers={"Authorization": f"Bearer {key}"}
                 ) as r:
-                    answer = await r.json()
-                    device.confirmed_at = time.perf_counter()
+                    answer = await r.json(content_type=None)
+                    purchase.confirmed_at = time.perf_counter()
                 if r.status != 201:
                     errors += 1
+                    device.purchases.remove(purchase)
                     return
-                confirm_ms.append((device.confirmed_at - due) * 1000)
+                confirm_ms.append((purchase.confirmed_at - due) * 1000)
                 balance = answer["balance"]
-                device.expected = (int(balance["available"]), int(balance["pending"]))
-                device.answered.set()
+                purchase.expected = (int(balance["available"]), int(balance["pending"]))
+                purchase.answered.set()
 
             print(f"  {args.rate:g} purchases/s for {args.seconds:g}s")
             tasks = []
             start = time.perf_counter()
-            for n, device in enumerate(devices):
+            for n in range(count):
                 due = start + n / args.rate
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(confirm(n, device, due)))
+                device = devices[n % members]
+                purchase = Purchase()
+                device.purchases.append(purchase)
+                tasks.append(asyncio.create_task(confirm(n, device, purchase, due)))
             await asyncio.gather(*tasks)
             load_seconds = time.perf_counter() - start
             while time.perf_counter() < deadline and (  # noqa: ASYNC110 - polling the figures, not an event
-                any(d.push_at is None for d in devices if d.expected) or not all(t.done() for t in device_tasks)
+                any(p.push_at is None for d in devices for p in d.purchases if p.expected)
+                or not all(t.done() for t in device_tasks)
             ):
                 await asyncio.sleep(0.1)
             watcher.cancel()
@@ -281,7 +295,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         await admin.close()
 
-    confirmed = [d for d in devices if d.expected]
+    confirmed = [p for d in devices for p in d.purchases if p.expected]
     push_ms = sorted((d.push_at - d.confirmed_at) * 1000 for d in confirmed if d.push_at is not None)
     pass_ms = sorted((d.pass_at - d.confirmed_at) * 1000 for d in confirmed if d.pass_at is not None)
 
@@ -296,6 +310,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rate_per_second": args.rate,
         "seconds": args.seconds,
         "web_workers": args.workers,
+        "members": members,
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "purchases": len(confirmed),
         "confirm_errors": errors,
         "load_seconds": round(load_seconds, 1),
@@ -305,7 +321,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             **figures(pass_ms),
             "shown": len(pass_ms),
             "stale_first_look": sum(d.stale_first_look for d in confirmed),
-            "looks": sum(d.looks for d in confirmed),
+            "looks": sum(d.looks for d in devices),
         },
     }
 
@@ -314,6 +330,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=100, help="purchases per second")
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--cycle", type=float, default=10, help="seconds between two purchases of one member")
     parser.add_argument("--workers", type=int, default=2, help="web processes")
     args = parser.parse_args()
     result = asyncio.run(run(args))
