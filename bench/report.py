@@ -167,7 +167,10 @@ def wallet_push_section(data: dict[str, Any]) -> list[str]:
         f"| the updated pass served | {shown['shown']:,} / {data['purchases']:,} | {shown['p50_ms']} ms | "
         f"{shown['p99_ms']} ms | {shown['max_ms']} ms |",
         "",
-        f"Confirms: p50 {confirm['p50_ms']} ms, p99 {confirm['p99_ms']} ms, {data['confirm_errors']} errors. "
+        f"Confirms, timed from when each was due: p50 {confirm['p50_ms']} ms, p99 {confirm['p99_ms']} ms, "
+        f"{data['confirm_errors']} errors; the offered {data['purchases'] + data['confirm_errors']:,} took "
+        f"{data['load_seconds']} s to confirm. When the lag grows past the time between two purchases of a member, "
+        "their changes share one push (so fewer pushes than purchases) and a pass can already show the later one. "
         f"First look after a push that did not yet show the new balance: {shown['stale_first_look']} "
         "(an iPhone would keep the old balance until the next push). Load average at the end of the run: "
         f"{data['load_average_1m']} on {data['machine']['cores']} cores.",
