@@ -36,7 +36,9 @@ from shared.retention import run_retention
 
 log = logging.getLogger("loyalty.notifier")
 # Listeners see each claimed batch inside its transaction (so their writes commit with it, and a
-# failure leaves the events to be claimed again).
+# failure leaves the events to be claimed again). A listener with an `after_commit(core)` coroutine
+# is called once the batch's transaction committed: what it tells the outside world (a wallet push
+# that makes a device fetch its pass) must not arrive before the change can be read.
 Listener = Callable[[Core, AsyncSession, list[OutboxEvent]], Awaitable[None]]
 MAX_EVENT_ATTEMPTS = 10
 _T = Message.__table__
@@ -130,6 +132,13 @@ class Worker:
                 else:
                     event.processed_at = now
                 failed = listener_failed
+        for listener in self.listeners:
+            after_commit = getattr(listener, "after_commit", None)
+            if after_commit is not None:
+                try:
+                    await after_commit(self.core)
+                except Exception:  # the events are done; a lost push is caught up by the next change
+                    log.exception("listener %r failed after commit", listener)
         return len(events)
 
     async def _claim(self) -> tuple[list[Message], set[int]]:

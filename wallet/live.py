@@ -1,9 +1,13 @@
 """Live balance on the card: for every claimed batch of outbox events that changed a member's
 points or tier, move their pass's update tag and push each registered device once (a burst of
-changes in one batch coalesces into one push). Runs as a listener of the notifier worker."""
+changes in one batch coalesces into one push). Runs as a listener of the notifier worker: the tag
+moves in the batch's transaction, the pushes go out once it committed (a device asks for the
+updated serials as soon as the push arrives, so earlier it would find nothing new and keep the old
+balance until the next push), many at once over the HTTP/2 connection."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -24,12 +28,17 @@ from wallet.google import GoogleWalletClient, sync_member
 log = logging.getLogger("loyalty.wallet")
 
 
+PUSH_CONCURRENCY = 100  # streams in flight on the APNs connection (Apple allows about 1,000)
+
+
 class WalletUpdater:
     def __init__(self) -> None:
         self.apns: ApnsClient | None = None
         self.google: GoogleWalletClient | None = None
+        self.due: set[str] = set()  # push tokens of the batch, pushed after its commit
 
     async def __call__(self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent]) -> None:
+        self.due = set()  # a batch whose commit failed is claimed again, with its pushes
         members = {e.member_id for e in events if e.kind in BALANCE_EVENTS and e.member_id is not None}
         if not members:
             return
@@ -44,18 +53,32 @@ class WalletUpdater:
                 .where(Member.id.in_(members))
             )
         ).all()
-        if not devices:
+        self.due = {token for _, token in devices}
+
+    async def after_commit(self, core: Core) -> None:
+        """Push every device of the committed batch; unregister those APNs calls gone (410)."""
+        due, self.due = self.due, set()
+        if not due:
             return
         if self.apns is None:
             self.apns = ApnsClient(core.settings)
+        apns = self.apns
+        slots = asyncio.Semaphore(PUSH_CONCURRENCY)
+
+        async def push(token: str) -> int:
+            async with slots:
+                return await apns.push(token)
+
+        tokens = sorted(due)
+        statuses = await asyncio.gather(*(push(token) for token in tokens))
         gone = []
-        for token in {token for _, token in devices}:
-            status = await self.apns.push(token)
+        for token, status in zip(tokens, statuses, strict=True):
             WALLET_UPDATES.labels("apns", _apns_result(status)).inc()
             if status == 410:
                 gone.append(token)
         if gone:
-            await session.execute(delete(WalletRegistration).where(WalletRegistration.push_token.in_(gone)))
+            async with core.transaction() as session:
+                await session.execute(delete(WalletRegistration).where(WalletRegistration.push_token.in_(gone)))
             log.info("unregistered %d devices APNs called gone", len(gone))
 
     async def _update_google(

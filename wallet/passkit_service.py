@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import unicodedata
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -16,7 +19,7 @@ from shared.db.models import Member, Store
 from shared.db.models.wallet import WalletRegistration
 from shared.program import ProgramRules
 from wallet.dev_certs import ensure_dev_chain
-from wallet.pkpass import PassData, build_pkpass
+from wallet.pkpass import PassData, build_pkpass, pass_json
 from wallet.signing import signer_for
 
 LOG_MAX_BODY = 16 * 1024  # bytes of one POST /v1/log request
@@ -126,14 +129,9 @@ async def store_locations(session: AsyncSession, language: str) -> list[dict[str
     return [{"latitude": s.latitude, "longitude": s.longitude, "relevantText": f"{nearby}: {s.name}"} for s in stores]
 
 
-async def pass_for(session: AsyncSession, settings: Settings, rules: ProgramRules, member: Member) -> bytes:
-    creds = ensure_dev_chain(settings)
-    password = (
-        settings.wallet.apple_key_password.get_secret_value().encode() if settings.wallet.apple_key_password else None
-    )
-    signer = signer_for(creds.cert, creds.key, creds.wwdr, password)
+async def pass_data(session: AsyncSession, rules: ProgramRules, member: Member) -> PassData:
     name = " ".join(part for part in (member.first_name, member.last_name) if part) or None
-    data = PassData(
+    return PassData(
         serial=member.wallet_serial,
         auth_token=member.wallet_auth_token,
         card_number=member.card_number,
@@ -144,4 +142,55 @@ async def pass_for(session: AsyncSession, settings: Settings, rules: ProgramRule
         language=member.language,
         locations=await store_locations(session, member.language),
     )
-    return build_pkpass(settings, signer, data)
+
+
+def sign_pass(settings: Settings, data: PassData) -> bytes:
+    creds = ensure_dev_chain(settings)
+    password = (
+        settings.wallet.apple_key_password.get_secret_value().encode() if settings.wallet.apple_key_password else None
+    )
+    return build_pkpass(settings, signer_for(creds.cert, creds.key, creds.wwdr, password), data)
+
+
+async def pass_for(session: AsyncSession, settings: Settings, rules: ProgramRules, member: Member) -> bytes:
+    return sign_pass(settings, await pass_data(session, rules, member))
+
+
+@dataclass(frozen=True)
+class PassValidators:
+    """HTTP validators of a pass download. The ETag is a digest of the pass.json the request would
+    get, so it changes with the balance at once, before the worker moves the update tag. HTTP
+    dates have whole seconds: a change later in the same second as the tag would hide behind an
+    If-Modified-Since equal to it. So while the tag's second is not over, Last-Modified says the
+    second before and If-Modified-Since never answers 304 (a few extra downloads instead of a card
+    stuck on the old balance)."""
+
+    etag: str
+    last_modified: datetime
+    settled: bool  # the tag's second is over: a later change gets a later Last-Modified
+
+    def headers(self) -> dict[str, str]:
+        return {"ETag": self.etag, "Last-Modified": format_datetime(self.last_modified, usegmt=True)}
+
+    def not_modified(self, if_none_match: str | None, if_modified_since: str | None) -> bool:
+        """RFC 9110 13.2.2: If-None-Match when sent, else If-Modified-Since."""
+        if if_none_match is not None:
+            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            return "*" in tags or self.etag in tags
+        if not if_modified_since or not self.settled:
+            return False
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            return False
+        return self.last_modified <= since.astimezone(UTC)
+
+
+def pass_validators(settings: Settings, member: Member, data: PassData, now: datetime) -> PassValidators:
+    body = json.dumps(pass_json(settings, data), ensure_ascii=False, sort_keys=True).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    modified = update_tag(member).astimezone(UTC).replace(microsecond=0)
+    settled = modified < now.astimezone(UTC).replace(microsecond=0)
+    return PassValidators(etag, modified if settled else modified - timedelta(seconds=1), settled)

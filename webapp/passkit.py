@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.core import Core
 from shared.db.models import Member
@@ -22,11 +21,12 @@ from wallet.passkit_service import (
     WrongToken,
     device_log_lines,
     member_for_pass,
-    pass_for,
+    pass_data,
+    pass_validators,
     register_device,
     serials_updated_since,
+    sign_pass,
     unregister_device,
-    update_tag,
 )
 from webapp.deps import CoreDep
 
@@ -44,18 +44,26 @@ def _check_type(core: Core, pass_type: str) -> None:
         raise NotFoundException("Unknown pass type.")
 
 
-def _pass_response(body: bytes, member: Member) -> Response[bytes]:
-    modified = update_tag(member).replace(microsecond=0)
-    return Response(
-        body,
-        media_type=PKPASS,
-        headers={"Last-Modified": format_datetime(modified, usegmt=True), "Cache-Control": "no-cache"},
-    )
+async def _pass_response(
+    request: Request[Any, Any, Any], core: Core, session: AsyncSession, member: Member
+) -> Response[bytes]:
+    """The pass, or 304 when the client's copy is current (If-None-Match / If-Modified-Since): pass
+    apps that never register a device keep their card fresh by downloading it again."""
+    data = await pass_data(session, core.rules, member)
+    validators = pass_validators(core.settings, member, data, core.clock.now())
+    headers = {**validators.headers(), "Cache-Control": "no-cache"}
+    if validators.not_modified(request.headers.get("if-none-match"), request.headers.get("if-modified-since")):
+        return Response(b"", status_code=304, headers=headers)
+    return Response(sign_pass(core.settings, data), media_type=PKPASS, headers=headers)
 
 
 @get("/wallet/apple/{filename:str}", include_in_schema=False)
 async def download(
-    core: CoreDep, filename: FromPath[str], expires: FromQuery[int], sig: FromQuery[str]
+    request: Request[Any, Any, Any],
+    core: CoreDep,
+    filename: FromPath[str],
+    expires: FromQuery[int],
+    sig: FromQuery[str],
 ) -> Response[bytes]:
     """The signed, expiring link from the member API, the cabinet and the bot."""
     serial = filename.removesuffix(".pkpass")
@@ -67,7 +75,7 @@ async def download(
         member = (await session.execute(select(Member).where(Member.wallet_serial == serial))).scalar_one_or_none()
         if member is None:
             raise NotFoundException("No such card.")
-        return _pass_response(await pass_for(session, core.settings, core.rules, member), member)
+        return await _pass_response(request, core, session, member)
 
 
 @post("/v1/devices/{device:str}/registrations/{pass_type:str}/{serial:str}", status_code=201)
@@ -146,14 +154,7 @@ async def latest_pass(
             member = await member_for_pass(session, serial, _token(request))
         except WrongToken:
             raise NotAuthorizedException("Wrong ApplePass token.") from None
-        since = request.headers.get("if-modified-since")
-        if since:
-            try:
-                if update_tag(member).replace(microsecond=0) <= parsedate_to_datetime(since).astimezone(UTC):
-                    return Response(b"", status_code=304)
-            except (TypeError, ValueError):
-                pass
-        return _pass_response(await pass_for(session, core.settings, core.rules, member), member)
+        return await _pass_response(request, core, session, member)
 
 
 LOG_POSTS_PER_HOUR = 30  # per address; devices post logs only when something goes wrong

@@ -1,11 +1,14 @@
 """A local stand-in for APNs: HTTP/2 over TLS (h2), recording each push and answering 410 for
-tokens said to be gone, as Apple does for devices that removed the pass."""
+tokens said to be gone, as Apple does for devices that removed the pass. Each push carries its
+arrival time (`Push.at`, perf_counter) for latency benchmarks."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import ssl
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,7 @@ class Push:
     path: str
     topic: str
     body: bytes
+    at: float = field(default_factory=time.perf_counter)  # arrival (perf_counter of the stub's process)
 
 
 @dataclass
@@ -30,6 +34,7 @@ class ApnsStub:
     folder: Path
     gone: set[str] = field(default_factory=set)
     pushes: list[Push] = field(default_factory=list)
+    on_push: Callable[[Push], Awaitable[None]] | None = None  # awaited before the answer (a device reacting)
     port: int = 0
     _server: asyncio.base_events.Server | None = None
 
@@ -93,7 +98,10 @@ class ApnsStub:
                         headers = request["headers"]
                         assert isinstance(headers, dict)
                         path = str(headers[":path"])
-                        self.pushes.append(Push(path, str(headers.get("apns-topic", "")), request["body"]))  # type: ignore[arg-type]
+                        push = Push(path, str(headers.get("apns-topic", "")), request["body"])  # type: ignore[arg-type]
+                        self.pushes.append(push)
+                        if self.on_push is not None:
+                            await self.on_push(push)
                         status = "410" if path.rsplit("/", 1)[-1] in self.gone else "200"
                         conn.send_headers(
                             event.stream_id, [(":status", status), ("apns-id", "stub")], end_stream=status == "200"

@@ -77,3 +77,59 @@ async def test_purchase_pushes_every_registered_device_once(
     finally:
         await updater.close()
         await stub.stop()
+
+
+async def test_push_arrives_when_the_device_can_already_see_the_change(
+    core: Core, client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    """An iPhone asks for the updated serials the moment the push arrives: by then the batch that
+    moved the tag must have committed, or the device sees nothing new and keeps the old balance."""
+    stub = ApnsStub(tmp_path)
+    url = await stub.start()
+    core.settings = settings.model_copy(
+        update={"wallet": settings.wallet.model_copy(update={"apns_url": url, "apns_ca_file": stub.ca_file})}
+    )
+    updater = WalletUpdater()
+    worker = Worker(core, {}, listeners=[updater])
+    try:
+        member = (await client.post("/api/v1/members", json={"phone": "+79123456780"})).json()
+        await worker.process_outbox()
+        serial = urlsplit(member["wallet"]["apple_url"]).path.rsplit("/", 1)[-1].removesuffix(".pkpass")
+        async with core.reading() as session:
+            from shared.db.models import Member
+
+            token = (
+                await session.execute(select(Member.wallet_auth_token).where(Member.wallet_serial == serial))
+            ).scalar_one()
+        r = await client.post(
+            f"/wallet/apple/v1/devices/iphone/registrations/{TYPE}/{serial}",
+            json={"pushToken": "tok-iphone"},
+            headers={"Authorization": f"ApplePass {token}"},
+        )
+        assert r.status_code == 201
+        tag = (await client.get(f"/wallet/apple/v1/devices/iphone/registrations/{TYPE}")).json()["lastUpdated"]
+        seen: list[int] = []
+
+        async def device(_push: object) -> None:  # what the iPhone does on the push, before APNs answers
+            r = await client.get(
+                f"/wallet/apple/v1/devices/iphone/registrations/{TYPE}", params={"passesUpdatedSince": tag}
+            )
+            seen.append(r.status_code)
+
+        stub.on_push = device
+        core.clock.advance(seconds=5)  # type: ignore[attr-defined]
+        r = await client.post(
+            "/api/v1/purchases",
+            json={
+                "store_id": "s",
+                "receipt_id": "live-1",
+                "member": {"phone": "+79123456780"},
+                "lines": [{"sku": "a", "quantity": 1, "price": 100000, "amount": 100000}],
+            },
+        )
+        assert r.status_code == 201
+        await worker.process_outbox()
+        assert seen == [200]  # 204 would be "nothing updated since your tag"
+    finally:
+        await updater.close()
+        await stub.stop()
