@@ -9,6 +9,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.errors import DomainError
 from webapp.api.bodies import core_problem
@@ -200,6 +201,12 @@ def connection_error(request: Request[Any, Any, Any], exc: OSError) -> Response[
     return server_error(request, exc)
 
 
+def pool_exhausted(request: Request[Any, Any, Any], exc: PoolTimeout) -> Response[Any]:
+    """Every database connection of this process is busy (a burst beyond the pool): nothing was applied."""
+    log.warning("no free database connection on %s %s", request.method, route_of(request))
+    return unavailable(request, "The server is busy; nothing was applied. Retry shortly with the same request.")
+
+
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, route_of(request), exc_info=exc)
     if request.url.path.startswith("/api/"):
@@ -212,6 +219,7 @@ EXCEPTION_HANDLERS = {
     HTTPException: http_error,
     OperationalError: database_busy,
     StatementError: database_error,
+    PoolTimeout: pool_exhausted,
     OverflowError: overflow,
     ConnectionError: connection_error,
     TimeoutError: connection_error,

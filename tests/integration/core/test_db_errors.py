@@ -12,6 +12,7 @@ import httpx
 import pytest
 from litestar import Request, get
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.config import Settings
 from shared.core import Core
@@ -32,12 +33,26 @@ async def broken_statement(request: Request[Any, Any, Any]) -> dict[str, str]:
     return {"status": "unreachable"}
 
 
+@get("/api/v1/test-pool-exhausted", include_in_schema=False)
+async def pool_exhausted(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """Every connection of a pool taken (a burst beyond the pool's size): the pool's own timeout."""
+    core: Core = request.app.state.core
+    engine = create_async_engine(core.engine.url, pool_size=1, max_overflow=0, pool_timeout=0.1)
+    try:
+        async with engine.connect(), engine.connect():
+            pass
+    finally:
+        await engine.dispose()
+    return {"status": "unreachable"}
+
+
 @pytest.fixture
 async def web(core: Core, settings: Settings, api_key: str) -> AsyncIterator[httpx.AsyncClient]:
     from webapp.app import create_app
 
     app = create_app(settings, core=core)
     app.register(broken_statement)
+    app.register(pool_exhausted)
     async with app_client(app, Authorization=f"Bearer {api_key}") as http:
         yield http
 
@@ -75,3 +90,10 @@ async def test_an_id_beyond_64_bits_is_a_bad_request_not_a_crash(
     assert r.json()["errors"][0]["field"] == "request"
     number = max(re.findall(r"\d+", path), key=len)
     assert number not in caplog.text.replace(path, "")  # the log names the route template, not the value
+
+
+async def test_a_pool_with_no_free_connection_is_a_503_to_retry(web: httpx.AsyncClient) -> None:
+    r = await web.get("/api/v1/test-pool-exhausted")
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "1"
+    assert r.json()["title"] == "Service unavailable"
