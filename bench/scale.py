@@ -23,7 +23,8 @@ import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,8 @@ SELECT md5('m' || i)::uuid, '+7900' || lpad(i::text, 7, '0'), '3' || lpad(i::tex
        (ARRAY['Анна','Иван','Мария','Пётр','Елена','Олег'])[1 + i % 6],
        date '1960-01-01' + (i % 15000), NULL, CASE WHEN i % 10 = 0 THEN 'en' ELSE 'ru' END,
        (ARRAY['standard','standard','standard','gold','platinum'])[1 + i % 5], 'pos', 100, 0, 0, 'w' || i,
-       md5('t' || i), CASE WHEN i % 3 = 0 THEN 100000000 + i END, NULL, $1 - (i % 365) * interval '1 day',
-       $1 - (i % 365) * interval '1 day'
+       md5('t' || i), CASE WHEN i % 3 = 0 THEN 100000000 + i END, NULL, $1::timestamptz - (i % 365) * interval '1 day',
+       $1::timestamptz - (i % 365) * interval '1 day'
 FROM generate_series($2::int, $3::int) AS i
 """
 FILL_MMDD = """
@@ -63,21 +64,25 @@ WHERE birth_date IS NOT NULL AND birth_mmdd IS NULL
 """
 FILL_CONSENTS = """
 INSERT INTO consents (member_id, channel, granted, changed_at, source, method)
-SELECT md5('m' || i)::uuid, 'sms', true, $1, 'bench', 'import' FROM generate_series($2::int, $3::int) AS i
+SELECT md5('m' || i)::uuid, 'sms', true, $1::timestamptz, 'bench', 'import'
+FROM generate_series($2::int, $3::int) AS i
 WHERE i % 7 <> 0
 UNION ALL
-SELECT md5('m' || i)::uuid, 'telegram', true, $1, 'bench', 'import' FROM generate_series($2::int, $3::int) AS i
+SELECT md5('m' || i)::uuid, 'telegram', true, $1::timestamptz, 'bench', 'import'
+FROM generate_series($2::int, $3::int) AS i
 WHERE i % 3 = 0
 """
 FILL_WELCOME = """
 WITH lot AS (
     INSERT INTO lots (member_id, source, points, remaining, status, created_at, available_at, expires_at)
-    SELECT md5('m' || i)::uuid, 'welcome', 100, 100, 'available', $1, $1, $1 + interval '180 days'
+    SELECT md5('m' || i)::uuid, 'welcome', 100, 100, 'available', $1::timestamptz, $1::timestamptz,
+           $1::timestamptz + interval '180 days'
     FROM generate_series($2::int, $3::int) AS i
     RETURNING id, member_id
 )
 INSERT INTO entries (member_id, kind, points, created_at, available_at, expires_at, lot_id, comment)
-SELECT member_id, 'welcome', 100, $1, $1, $1 + interval '180 days', id, NULL FROM lot
+SELECT member_id, 'welcome', 100, $1::timestamptz, $1::timestamptz, $1::timestamptz + interval '180 days', id, NULL
+FROM lot
 """
 # A year of purchases: purchase n belongs to member (n * 7919) % members + 1 (spread, not sequential).
 FILL_PURCHASES = """
@@ -85,7 +90,8 @@ INSERT INTO purchases (id, store_id, receipt_id, member_id, purchased_at, create
                        discount, redeemed, paid, accrued, accrual_lot_id, redeemed_expires_at, refunded_amount,
                        refunded_paid, points_reversed, points_restored, lines, refunded_lines, response)
 SELECT md5('p' || n)::uuid, 'store-' || (n % 50), 'r' || n, md5('m' || ((n::bigint * 7919) % $4 + 1))::uuid,
-       $1 - (n % 525600) * interval '1 minute', $1 - (n % 525600) * interval '1 minute', md5('h' || n),
+       $1::timestamptz - (n % 525600) * interval '1 minute', $1::timestamptz - (n % 525600) * interval '1 minute',
+       md5('h' || n),
        223000, 0, 0, 223000, 111, NULL, NULL, 0, 0, 0, 0, $5::json, '{}'::json, '{}'::json
 FROM generate_series($2::int, $3::int) AS n
 """
@@ -94,7 +100,7 @@ WITH lot AS (
     INSERT INTO lots (member_id, source, points, remaining, status, created_at, available_at, expires_at,
                       purchase_id)
     SELECT member_id, 'purchase', accrued, accrued,
-           CASE WHEN purchased_at < $1 - interval '180 days' THEN 'expired' ELSE 'available' END,
+           CASE WHEN purchased_at < $1::timestamptz - interval '180 days' THEN 'expired' ELSE 'available' END,
            purchased_at, purchased_at + interval '1 day', purchased_at + interval '181 days', id
     FROM purchases WHERE store_id LIKE 'store-%' AND created_at >= $2 AND created_at < $3
     RETURNING id, member_id, points, created_at, available_at, expires_at, purchase_id
@@ -202,10 +208,17 @@ async def timed_import(name: str, rows: int, var_dir: Path) -> dict[str, Any]:
     return result
 
 
-async def fill(name: str, members: int, purchases: int, now: datetime, step: int = 500_000) -> dict[str, Any]:
+async def fill(
+    name: str,
+    members: int,
+    purchases: int,
+    now: datetime,
+    timings: dict[str, float],
+    checkpoint: Callable[[], None],
+    step: int = 500_000,
+) -> None:
     """Members, consents, welcome lots and a year of purchases by SQL, in steps (each its own commit)."""
     conn = await asyncpg.connect(pg_url(name))
-    timings: dict[str, float] = {}
     try:
         existing = await conn.fetchval("SELECT count(*) FROM members")
         todo = max(0, members - existing)
@@ -219,6 +232,7 @@ async def fill(name: str, members: int, purchases: int, now: datetime, step: int
                 await conn.execute(sql, now, low, min(total, low + step - 1))
             timings[label] = round(time.perf_counter() - started, 1)
             print(f"  {label}: {total:,} in {timings[label]} s", flush=True)
+            checkpoint()
         started = time.perf_counter()
         await conn.execute(FILL_MMDD)
         timings["birth_mmdd"] = round(time.perf_counter() - started, 1)
@@ -228,6 +242,7 @@ async def fill(name: str, members: int, purchases: int, now: datetime, step: int
             await conn.execute(FILL_PURCHASES, now, low, min(purchases, low + step - 1), todo or members, lines)
         timings["purchases"] = round(time.perf_counter() - started, 1)
         print(f"  purchases: {purchases:,} in {timings['purchases']} s", flush=True)
+        checkpoint()
         started = time.perf_counter()
         for day in range(0, 366, 30):  # their accrual lots and ledger lines, a month of purchases at a time
             high = now - timedelta(days=day) + timedelta(minutes=1)
@@ -239,7 +254,6 @@ async def fill(name: str, members: int, purchases: int, now: datetime, step: int
         timings["vacuum_analyze"] = round(time.perf_counter() - started, 1)
     finally:
         await conn.close()
-    return timings
 
 
 async def sizes(name: str) -> dict[str, Any]:
@@ -358,19 +372,15 @@ async def campaign_selection(name: str, var_dir: Path, messages: int) -> dict[st
         rules = await core.current_rules()
         now = core.clock.now()
         conn = await asyncpg.connect(pg_url(name))
-        try:  # the tier that gives about `messages` members with SMS consent
-            tiers = await conn.fetch("SELECT tier_code, count(*) AS n FROM members GROUP BY 1 ORDER BY 2")
+        try:  # birthdays from 1 January on, as many days as give about `messages` members with SMS consent
+            reachable = await conn.fetchval("SELECT count(*) FROM consents WHERE channel = 'sms' AND granted")
         finally:
             await conn.close()
-        chosen, total = [], 0
-        for row in tiers:
-            if total >= messages:
-                break
-            chosen.append(row["tier_code"])
-            total += row["n"]
+        last = date(2024, 1, 1) + timedelta(days=max(0, min(365, round(366 * messages / max(1, reachable))) - 1))
+        definition = {"channels": ["sms"], "birthday_from": "01-01", "birthday_to": f"{last:%m-%d}"}
         started = time.perf_counter()
         async with core.transaction() as session:
-            segment = await save_segment(session, rules, "Scale", {"tiers": chosen, "channels": ["sms"]}, now)
+            segment = await save_segment(session, rules, "Scale", definition, now)
         saved = time.perf_counter() - started
         async with core.transaction() as session:
             campaign = await create_campaign(
@@ -392,6 +402,7 @@ async def campaign_selection(name: str, var_dir: Path, messages: int) -> dict[st
     finally:
         await conn.close()
     result = {
+        "definition": definition,
         "segment_members": segment.member_count,
         "messages": queued,
         "segment_seconds": round(saved, 1),
@@ -402,40 +413,48 @@ async def campaign_selection(name: str, var_dir: Path, messages: int) -> dict[st
 
 
 async def one_size(
-    name: str, members: int, purchases: int, var_dir: Path, args: argparse.Namespace, *, full: bool
-) -> dict[str, Any]:
+    name: str, members: int, purchases: int, var_dir: Path, args: argparse.Namespace, result: dict[str, Any]
+) -> None:
+    """One database of that size, measured step by step; `result` is written after each step, so a run
+    stopped half-way still leaves its figures in bench/results/scale.json."""
+    full = members == args.members
     now = datetime.now(UTC)
     print(f"{name}: {members:,} members, {purchases:,} purchases", flush=True)
     await create_database(name)
-    result: dict[str, Any] = {"members": members, "purchases": purchases}
-    if full:
+    result.update({"members": members, "purchases": purchases})
+    if full and args.import_rows:
         result["import"] = await timed_import(name, min(args.import_rows, members), var_dir)
+        args.checkpoint()
     started = time.perf_counter()
-    result["fill_seconds"] = await fill(name, members, purchases, now)
+    result["fill_seconds"] = {}
+    await fill(name, members, purchases, now, result["fill_seconds"], args.checkpoint)
     result["fill_total_seconds"] = round(time.perf_counter() - started, 1)
     result["size"] = await sizes(name)
     print(f"  size: {result['size']}", flush=True)
+    args.checkpoint()
     result["pos"] = await pos_at_250(name, var_dir, args.seconds, args.rate)
+    args.checkpoint()
     if full:
         result["segment_live_count"] = await live_count(name, var_dir)
+        args.checkpoint()
         result["campaign"] = await campaign_selection(name, var_dir, args.messages)
-    return result
+        args.checkpoint()
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     big, small = f"loyalty_scale_{os.getpid()}", f"loyalty_scale_small_{os.getpid()}"
-    results: dict[str, Any] = {}
     try:
-        results["small"] = await one_size(small, 100_000, 100_000, var_dir, args, full=False)
+        results["small"] = {}
+        await one_size(small, 100_000, 100_000, var_dir, args, results["small"])
         if not args.keep:
             await drop_database(small)
-        results["large"] = await one_size(big, args.members, args.purchases, var_dir, args, full=True)
+        results["large"] = {}
+        await one_size(big, args.members, args.purchases, var_dir, args, results["large"])
     finally:
         if not args.keep:
             await drop_database(small)
             await drop_database(big)
-    return results
 
 
 def main() -> None:
@@ -452,10 +471,20 @@ def main() -> None:
     if args.purchases is None:
         args.purchases = 2 * args.members
     started = time.perf_counter()
-    result: dict[str, Any] = {"import": asyncio.run(import_only(args))} if args.import_only else asyncio.run(run(args))
-    result["wall_seconds"] = round(time.perf_counter() - started)
-    result["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
-    write_result("scale" if not args.import_only else "scale-import", result)
+    result: dict[str, Any] = {"partial": True}
+
+    def checkpoint() -> None:
+        result["wall_seconds"] = round(time.perf_counter() - started)
+        result["load_average"] = [round(x, 1) for x in os.getloadavg()]
+        write_result("scale", result)
+
+    args.checkpoint = checkpoint
+    if args.import_only:
+        result["import"] = asyncio.run(import_only(args))
+    else:
+        asyncio.run(run(args, result))
+    result["partial"] = False
+    checkpoint()
 
 
 async def import_only(args: argparse.Namespace) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+import re
 import secrets
 import unicodedata
 import uuid
@@ -79,9 +80,13 @@ class _Row:
     consents: dict[str, bool]
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_ODD = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")  # a control character or an undecodable byte
+
+
 def _undecodable(value: str) -> bool:
     """The CLI reads with errors="surrogateescape": bytes that are not UTF-8 become lone surrogates."""
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _SURROGATE.search(value) is not None
 
 
 def shown(value: object) -> str:
@@ -92,9 +97,11 @@ def shown(value: object) -> str:
 
 def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
     for key, value in raw.items():
-        if value and _undecodable(value):
+        if not value or _ODD.search(value) is None:  # one regex for both checks on a clean cell
+            continue
+        if _undecodable(value):
             raise ValueError(NOT_UTF8)
-        if value and has_control(value):  # the Unicode Cc category, checked by one regex
+        if has_control(value):  # the Unicode Cc category, checked by one regex
             raise ValueError(f"{key} contains control characters")
 
     def text(key: str, limit: int) -> str | None:
