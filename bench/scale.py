@@ -108,6 +108,7 @@ WITH lot AS (
 INSERT INTO entries (member_id, kind, points, created_at, available_at, expires_at, purchase_id, lot_id)
 SELECT member_id, 'accrual', points, created_at, available_at, expires_at, purchase_id, id FROM lot
 """
+STEP = 500_000  # rows per fill statement (each its own commit)
 SIZES = """
 SELECT c.relname AS name, CASE c.relkind WHEN 'i' THEN 'index' ELSE 'table' END AS kind,
        pg_total_relation_size(c.oid) AS bytes
@@ -167,7 +168,7 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-async def timed_import(name: str, rows: int, var_dir: Path) -> dict[str, Any]:
+async def timed_import(name: str, rows: int, var_dir: Path, *, copy: bool = True) -> dict[str, Any]:
     """The CSV import, timed; beside the wall time, the CPU seconds of this process and of the database
     backends, which say what it takes on an idle machine (the two cores here are shared)."""
     source = var_dir / "import.csv"
@@ -177,7 +178,7 @@ async def timed_import(name: str, rows: int, var_dir: Path) -> dict[str, Any]:
         before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.perf_counter()
         with source.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
-            report = await import_members(core, core.clock, rules, text, var_dir / "import.rejected.csv")
+            report = await import_members(core, core.clock, rules, text, var_dir / "import.rejected.csv", copy=copy)
         elapsed = time.perf_counter() - started
         after = resource.getrusage(resource.RUSAGE_SELF)
         conn = await asyncpg.connect(pg_url(name))
@@ -194,6 +195,7 @@ async def timed_import(name: str, rows: int, var_dir: Path) -> dict[str, Any]:
     source.unlink()
     python = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     result = {
+        "path": "copy" if copy else "orm",
         "rows": report.rows,
         "imported": report.imported,
         "rejected": report.rejected,
@@ -208,38 +210,45 @@ async def timed_import(name: str, rows: int, var_dir: Path) -> dict[str, Any]:
     return result
 
 
-async def fill(
-    name: str,
-    members: int,
-    purchases: int,
-    now: datetime,
-    timings: dict[str, float],
-    checkpoint: Callable[[], None],
-    step: int = 500_000,
+async def fill_members(
+    name: str, members: int, now: datetime, timings: dict[str, float], checkpoint: Callable[[], None]
 ) -> None:
-    """Members, consents, welcome lots and a year of purchases by SQL, in steps (each its own commit)."""
+    """Members past the imported ones, with consents, by SQL in steps of STEP (each its own commit)."""
     conn = await asyncpg.connect(pg_url(name))
     try:
-        existing = await conn.fetchval("SELECT count(*) FROM members")
-        todo = max(0, members - existing)
-        for label, sql, total in (
-            ("members", FILL_MEMBERS, todo),
-            ("consents", FILL_CONSENTS, todo),
-            ("welcome_lots", FILL_WELCOME, todo),
-        ):
+        todo = max(0, members - await conn.fetchval("SELECT count(*) FROM members"))
+        for label, sql in (("members", FILL_MEMBERS), ("consents", FILL_CONSENTS)):
             started = time.perf_counter()
-            for low in range(1, total + 1, step):
-                await conn.execute(sql, now, low, min(total, low + step - 1))
+            for low in range(1, todo + 1, STEP):
+                await conn.execute(sql, now, low, min(todo, low + STEP - 1))
             timings[label] = round(time.perf_counter() - started, 1)
-            print(f"  {label}: {total:,} in {timings[label]} s", flush=True)
+            print(f"  {label}: {todo:,} in {timings[label]} s", flush=True)
             checkpoint()
         started = time.perf_counter()
         await conn.execute(FILL_MMDD)
-        timings["birth_mmdd"] = round(time.perf_counter() - started, 1)
+        await conn.execute("ANALYZE")
+        timings["birth_mmdd_analyze"] = round(time.perf_counter() - started, 1)
+    finally:
+        await conn.close()
+
+
+async def fill_history(
+    name: str, purchases: int, now: datetime, timings: dict[str, float], checkpoint: Callable[[], None]
+) -> None:
+    """A welcome lot for each SQL-made member and a year of purchases with their lots and entries."""
+    conn = await asyncpg.connect(pg_url(name))
+    try:
+        made = await conn.fetchval("SELECT count(*) FROM members WHERE registration_channel = 'pos'")
+        started = time.perf_counter()
+        for low in range(1, made + 1, STEP):
+            await conn.execute(FILL_WELCOME, now, low, min(made, low + STEP - 1))
+        timings["welcome_lots"] = round(time.perf_counter() - started, 1)
+        print(f"  welcome lots: {made:,} in {timings['welcome_lots']} s", flush=True)
+        checkpoint()
         started = time.perf_counter()
         lines = '[{"sku": "4607001", "category": "food", "quantity": 1, "price": 223000, "amount": 223000}]'
-        for low in range(1, purchases + 1, step):
-            await conn.execute(FILL_PURCHASES, now, low, min(purchases, low + step - 1), todo or members, lines)
+        for low in range(1, purchases + 1, STEP):
+            await conn.execute(FILL_PURCHASES, now, low, min(purchases, low + STEP - 1), made, lines)
         timings["purchases"] = round(time.perf_counter() - started, 1)
         print(f"  purchases: {purchases:,} in {timings['purchases']} s", flush=True)
         checkpoint()
@@ -278,7 +287,7 @@ def receipt(run: str, n: int, phones: list[str]) -> dict[str, Any]:
         "receipt_id": f"{run}-{n}",
         "member": {"phone": random.choice(phones)},
         "lines": LINES,
-        "redeem": 20 if n % 4 == 0 else 0,
+        "redeem": 0,  # accrual only: the POS step runs before the members' welcome lots exist
     }
 
 
@@ -425,32 +434,33 @@ async def one_size(
     if full and args.import_rows:
         result["import"] = await timed_import(name, min(args.import_rows, members), var_dir)
         args.checkpoint()
-    started = time.perf_counter()
     result["fill_seconds"] = {}
-    await fill(name, members, purchases, now, result["fill_seconds"], args.checkpoint)
-    result["fill_total_seconds"] = round(time.perf_counter() - started, 1)
-    result["size"] = await sizes(name)
-    print(f"  size: {result['size']}", flush=True)
+    await fill_members(name, members, now, result["fill_seconds"], args.checkpoint)
+    result["size_members_only"] = await sizes(name)
     args.checkpoint()
-    result["pos"] = await pos_at_250(name, var_dir, args.seconds, args.rate)
-    args.checkpoint()
-    if full:
+    if full:  # what needs only members and consents first: a run cut short still has these
         result["segment_live_count"] = await live_count(name, var_dir)
         args.checkpoint()
         result["campaign"] = await campaign_selection(name, var_dir, args.messages)
         args.checkpoint()
+    result["pos"] = await pos_at_250(name, var_dir, args.seconds, args.rate)
+    args.checkpoint()
+    await fill_history(name, purchases, now, result["fill_seconds"], args.checkpoint)
+    result["size"] = await sizes(name)
+    print(f"  size: {result['size']}", flush=True)
+    args.checkpoint()
 
 
 async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     big, small = f"loyalty_scale_{os.getpid()}", f"loyalty_scale_small_{os.getpid()}"
-    try:
-        results["small"] = {}
-        await one_size(small, 100_000, 100_000, var_dir, args, results["small"])
-        if not args.keep:
-            await drop_database(small)
+    try:  # the large one first: it is what a run cut short by the clock must not miss
         results["large"] = {}
         await one_size(big, args.members, args.purchases, var_dir, args, results["large"])
+        if not args.keep:
+            await drop_database(big)
+        results["small"] = {}
+        await one_size(small, 100_000, 100_000, var_dir, args, results["small"])
     finally:
         if not args.keep:
             await drop_database(small)
@@ -467,16 +477,19 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=250)
     parser.add_argument("--keep", action="store_true", help="keep the databases (for a look afterwards)")
     parser.add_argument("--import-only", action="store_true", help="only the timed import, on an empty database")
+    parser.add_argument("--result", default=None, help="name of the JSON in bench/results (default: scale)")
+    parser.add_argument("--orm", action="store_true", help="with --import-only: the ORM path, for comparison")
     args = parser.parse_args()
     if args.purchases is None:
         args.purchases = 2 * args.members
     started = time.perf_counter()
     result: dict[str, Any] = {"partial": True}
+    name = args.result or ("scale" if not args.import_only else "scale-import-orm" if args.orm else "scale-import")
 
     def checkpoint() -> None:
         result["wall_seconds"] = round(time.perf_counter() - started)
         result["load_average"] = [round(x, 1) for x in os.getloadavg()]
-        write_result("scale", result)
+        write_result(name, result)
 
     args.checkpoint = checkpoint
     if args.import_only:
@@ -492,7 +505,7 @@ async def import_only(args: argparse.Namespace) -> dict[str, Any]:
     var_dir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     await create_database(name)
     try:
-        return await timed_import(name, args.import_rows, var_dir)
+        return await timed_import(name, args.import_rows, var_dir, copy=not args.orm)
     finally:
         if not args.keep:
             await drop_database(name)
