@@ -40,17 +40,17 @@ from shared.core import Core
 from shared.db.migrate import upgrade
 from shared.importer import import_members
 
-IMPORT_PHONE = 79160000000  # the imported members: +7916...; the SQL-filled ones: +7900...
+IMPORT_PHONE = 79160000000  # the imported members: +7916...; the SQL-filled ones: +7900... and +7901...
 LINES = [
     {"sku": "4607001", "name": "Coffee", "category": "food", "quantity": 1, "price": 45000, "amount": 45000},
     {"sku": "4607003", "name": "Wine", "category": "wine", "quantity": 2, "price": 89000, "amount": 178000},
 ]
-# Members past the imported ones, by SQL. Phones +7900nnnnnnn are valid Russian mobile numbers.
+# Members past the imported ones, by SQL: phones +79nnnnnnnnn (900, 901 ... mobile codes) up to 99,999,999 members.
 FILL_MEMBERS = """
 INSERT INTO members (id, phone, card_number, first_name, birth_date, birth_mmdd, language, tier_code,
                      registration_channel, available, pending, debt, wallet_serial, wallet_auth_token,
                      telegram_user_id, last_purchase_at, created_at, updated_at)
-SELECT md5('m' || i)::uuid, '+7900' || lpad(i::text, 7, '0'), '3' || lpad(i::text, 12, '0'),
+SELECT md5('m' || i)::uuid, '+79' || lpad(i::text, 9, '0'), '3' || lpad(i::text, 12, '0'),
        (ARRAY['Анна','Иван','Мария','Пётр','Елена','Олег'])[1 + i % 6],
        date '1960-01-01' + (i % 15000), NULL, CASE WHEN i % 10 = 0 THEN 'en' ELSE 'ru' END,
        (ARRAY['standard','standard','standard','gold','platinum'])[1 + i % 5], 'pos', 100, 0, 0, 'w' || i,
