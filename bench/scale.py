@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,15 +52,14 @@ INSERT INTO members (id, phone, card_number, first_name, birth_date, birth_mmdd,
                      telegram_user_id, last_purchase_at, created_at, updated_at)
 SELECT md5('m' || i)::uuid, '+79' || lpad(i::text, 9, '0'), '3' || lpad(i::text, 12, '0'),
        (ARRAY['Анна','Иван','Мария','Пётр','Елена','Олег'])[1 + i % 6],
-       date '1960-01-01' + (i % 15000), NULL, CASE WHEN i % 10 = 0 THEN 'en' ELSE 'ru' END,
+       date '1960-01-01' + (i % 15000),
+       extract(month FROM date '1960-01-01' + (i % 15000))::int * 100
+       + extract(day FROM date '1960-01-01' + (i % 15000))::int,
+       CASE WHEN i % 10 = 0 THEN 'en' ELSE 'ru' END,
        (ARRAY['standard','standard','standard','gold','platinum'])[1 + i % 5], 'pos', 100, 0, 0, 'w' || i,
        md5('t' || i), CASE WHEN i % 3 = 0 THEN 100000000 + i END, NULL, $1::timestamptz - (i % 365) * interval '1 day',
        $1::timestamptz - (i % 365) * interval '1 day'
 FROM generate_series($2::int, $3::int) AS i
-"""
-FILL_MMDD = """
-UPDATE members SET birth_mmdd = extract(month FROM birth_date)::int * 100 + extract(day FROM birth_date)::int
-WHERE birth_date IS NOT NULL AND birth_mmdd IS NULL
 """
 FILL_CONSENTS = """
 INSERT INTO consents (member_id, channel, granted, changed_at, source, method)
@@ -225,9 +224,8 @@ async def fill_members(
             print(f"  {label}: {todo:,} in {timings[label]} s", flush=True)
             checkpoint()
         started = time.perf_counter()
-        await conn.execute(FILL_MMDD)
         await conn.execute("ANALYZE")
-        timings["birth_mmdd_analyze"] = round(time.perf_counter() - started, 1)
+        timings["analyze"] = round(time.perf_counter() - started, 1)
     finally:
         await conn.close()
 
@@ -381,12 +379,17 @@ async def campaign_selection(name: str, var_dir: Path, messages: int) -> dict[st
         rules = await core.current_rules()
         now = core.clock.now()
         conn = await asyncpg.connect(pg_url(name))
-        try:  # birthdays from 1 January on, as many days as give about `messages` members with SMS consent
+        try:  # the last N days of registrations, N giving about `messages` members with SMS consent
             reachable = await conn.fetchval("SELECT count(*) FROM consents WHERE channel = 'sms' AND granted")
         finally:
             await conn.close()
-        last = date(2024, 1, 1) + timedelta(days=max(0, min(365, round(366 * messages / max(1, reachable))) - 1))
-        definition = {"channels": ["sms"], "birthday_from": "01-01", "birthday_to": f"{last:%m-%d}"}
+        days = max(1, min(365, round(365 * messages / max(1, reachable))))  # registered over the past year
+        first = (now - timedelta(days=days)).date()
+        definition = {
+            "channels": ["sms"],
+            "registered_from": first.isoformat(),
+            "registered_to": now.date().isoformat(),
+        }
         started = time.perf_counter()
         async with core.transaction() as session:
             segment = await save_segment(session, rules, "Scale", definition, now)
@@ -429,13 +432,15 @@ async def one_size(
     full = members == args.members
     now = datetime.now(UTC)
     print(f"{name}: {members:,} members, {purchases:,} purchases", flush=True)
-    await create_database(name)
     result.update({"members": members, "purchases": purchases})
+    if not (full and args.reuse):  # --reuse: members and consents are there (a run stopped after them)
+        await create_database(name)
     if full and args.import_rows:
         result["import"] = await timed_import(name, min(args.import_rows, members), var_dir)
         args.checkpoint()
     result["fill_seconds"] = {}
-    await fill_members(name, members, now, result["fill_seconds"], args.checkpoint)
+    if not (full and args.reuse):
+        await fill_members(name, members, now, result["fill_seconds"], args.checkpoint)
     result["size_members_only"] = await sizes(name)
     args.checkpoint()
     if full:  # what needs only members and consents first: a run cut short still has these
@@ -453,7 +458,7 @@ async def one_size(
 
 async def run(args: argparse.Namespace, results: dict[str, Any]) -> None:
     var_dir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-    big, small = f"loyalty_scale_{os.getpid()}", f"loyalty_scale_small_{os.getpid()}"
+    big, small = args.reuse or f"loyalty_scale_{os.getpid()}", f"loyalty_scale_small_{os.getpid()}"
     try:  # the large one first: it is what a run cut short by the clock must not miss
         results["large"] = {}
         await one_size(big, args.members, args.purchases, var_dir, args, results["large"])
@@ -477,6 +482,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=250)
     parser.add_argument("--keep", action="store_true", help="keep the databases (for a look afterwards)")
     parser.add_argument("--import-only", action="store_true", help="only the timed import, on an empty database")
+    parser.add_argument("--reuse", default=None, help="a database whose members and consents are filled already")
     parser.add_argument("--result", default=None, help="name of the JSON in bench/results (default: scale)")
     parser.add_argument("--orm", action="store_true", help="with --import-only: the ORM path, for comparison")
     args = parser.parse_args()
