@@ -8,7 +8,7 @@ PORT   ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve db demo test test-sqlite test-postgres test-pgbouncer services lint bench lock clean
+.PHONY: help install run serve db demo test test-sqlite test-postgres test-pgbouncer services lint bench bench-scale lock clean
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  %-14s %s\n", $$1, $$2}'
@@ -58,8 +58,11 @@ lint: install ## ruff check, ruff format --check and mypy strict on every packag
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install services ## Benchmarks; figures printed and written to bench/results/
-	@for b in $$(ls bench/*.py | grep -vE '/(common|report)\.py$$'); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $$(ls bench/*.py | grep -vE '/(common|report|scale)\.py$$'); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 	$(BIN)/python bench/report.py
+
+bench-scale: install services ## The 10M-member scale benchmark (hours on 2 cores; --members 200000 for a quick look)
+	$(BIN)/python bench/scale.py
 
 lock: ## Re-pin dependencies into requirements.lock
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock

@@ -6,6 +6,11 @@ consent_sms, consent_viber, consent_email, consent_push, consent_telegram (1/0, 
 Imported members get no welcome bonus; a given balance becomes an available lot with the
 program's expiry. Rejected rows go to a report CSV with the reason.
 
+Both databases read and check the rows here, in Python, in batches of BATCH rows; storing a batch
+differs: SQLite inserts it through the ORM, PostgreSQL COPYs it into a staging table and moves it
+into members, lots, entries and consents with one INSERT ... SELECT (shared/importer_copy.py).
+Either way one batch is one transaction, and a duplicate is reported the same way.
+
 The file should be UTF-8. A row that is not (one saved from Excel as Windows-1251, say), has
 control characters or cannot be parsed as CSV is a rejected row with its line number; the rest
 goes on. Each batch is committed with its rejections written and flushed, so whatever stops an
@@ -15,12 +20,14 @@ already imported are reported as such and kept as they are.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
+import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +42,8 @@ from shared.clock import Clock
 from shared.csv_export import SafeWriter
 from shared.db.models import Consent, Entry, Lot, Member
 from shared.errors import InvalidInput
+from shared.importer_copy import BatchRefused, copy_batch
+from shared.inputs import has_control
 from shared.members import EMAIL_RE
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
@@ -44,6 +53,7 @@ if TYPE_CHECKING:
     from shared.core import Core
 
 BATCH = 2000
+PAUSE = 100  # records parsed between two turns of the event loop
 NOT_UTF8 = "not UTF-8 text (save the file as CSV UTF-8); the row was not imported"
 TRUE = {"1", "yes", "y", "true", "да", "+"}
 FALSE = {"0", "no", "n", "false", "нет", "-", ""}
@@ -70,9 +80,13 @@ class _Row:
     consents: dict[str, bool]
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_ODD = re.compile("[\x00-\x1f\x7f-\x9f\udc80-\udcff]")  # a control character or an undecodable byte
+
+
 def _undecodable(value: str) -> bool:
     """The CLI reads with errors="surrogateescape": bytes that are not UTF-8 become lone surrogates."""
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _SURROGATE.search(value) is not None
 
 
 def shown(value: object) -> str:
@@ -83,9 +97,11 @@ def shown(value: object) -> str:
 
 def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
     for key, value in raw.items():
-        if value and _undecodable(value):
+        if not value or _ODD.search(value) is None:  # one regex for both checks on a clean cell
+            continue
+        if _undecodable(value):
             raise ValueError(NOT_UTF8)
-        if value and any(unicodedata.category(ch) == "Cc" for ch in value):
+        if has_control(value):  # the Unicode Cc category, checked by one regex
             raise ValueError(f"{key} contains control characters")
 
     def text(key: str, limit: int) -> str | None:
@@ -151,27 +167,34 @@ def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[
             yield first, dict(zip(fieldnames, cells, strict=False)), ""
 
 
-def _batches(
-    records: Iterable[tuple[int, dict[str, Any] | None, str]],
-    report: ImportReport,
-    rejects: list[list[object]],
-    rules: ProgramRules,
-) -> Iterator[list[_Row]]:
-    batch: list[_Row] = []
+@dataclass
+class _Batch:
+    rows: list[_Row]
+    rejects: list[list[object]]  # rows that could not be read or parsed
+    records: int  # non-blank records read for this batch, rejected ones included
+
+
+async def _batches(
+    records: Iterable[tuple[int, dict[str, Any] | None, str]], rules: ProgramRules, size: int = BATCH
+) -> AsyncIterator[_Batch]:
+    """Parsed batches; every PAUSE records the event loop gets a turn, so the batch before this one
+    goes on being stored meanwhile (the database works while Python parses)."""
+    batch = _Batch([], [], 0)
     for number, raw, problem in records:
-        report.rows += 1
+        batch.records += 1
+        if batch.records % PAUSE == 0:
+            await asyncio.sleep(0)
         try:
             if raw is None:
                 raise ValueError(problem)
-            batch.append(_parse(number, raw, rules))
+            batch.rows.append(_parse(number, raw, rules))
         except (InvalidInput, ValueError) as exc:
             reason = exc.detail if isinstance(exc, InvalidInput) else str(exc)
-            rejects.append([number, shown((raw or {}).get("phone")), reason])
-            report.rejected += 1
-        if len(batch) >= BATCH:
+            batch.rejects.append([number, shown((raw or {}).get("phone")), reason])
+        if len(batch.rows) >= size:
             yield batch
-            batch = []
-    if batch:
+            batch = _Batch([], [], 0)
+    if batch.records:
         yield batch
 
 
@@ -182,7 +205,14 @@ async def import_members(
     source: TextIO,
     report_path: Path,
     progress: Callable[[int], None] = lambda _: None,
+    *,
+    batch_size: int = BATCH,
+    copy: bool = True,
 ) -> ImportReport:
+    """Import `source` into the base; rejected rows go to `report_path` as they are decided.
+
+    One batch of `batch_size` rows is one transaction. `copy`: on PostgreSQL, store each batch through
+    COPY and INSERT ... SELECT (False: through the ORM, as on SQLite; the outcome is the same)."""
     report = ImportReport()
     try:
         header = next(csv.reader([source.readline()]), [])
@@ -197,21 +227,31 @@ async def import_members(
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
         writer = SafeWriter(out)
         writer.writerow(["line", "phone", "reason"])
-        rejects: list[list[object]] = []
-        for batch in _batches(_records(source, fieldnames), report, rejects, rules):
-            try:
-                async with core.transaction() as session:
-                    done = await _store(session, clock.now(), rules, batch)
-            except SQLAlchemyError:  # one row the database refuses: store the rest one by one
-                done = await _store_one_by_one(core, clock, rules, batch)
-            rejects += done.rejects
+        store = _store_copied if copy and core.engine.dialect.name == "postgresql" else _store_batch
+
+        async def stored(batch: _Batch) -> tuple[_Batch, _Stored]:
+            return batch, await store(core, clock, rules, batch.rows) if batch.rows else _Stored()
+
+        def written(batch: _Batch, done: _Stored) -> None:
+            report.rows += batch.records
             report.imported, report.points = report.imported + done.imported, report.points + done.points
-            report.rejected += len(done.rejects)
-            writer.writerows(_in_order(rejects))
+            report.rejected += len(batch.rejects) + len(done.rejects)
+            writer.writerows(_in_order(batch.rejects + done.rejects))
             out.flush()  # committed rows and their report go together
-            rejects.clear()
-            progress(len(batch))
-        writer.writerows(_in_order(rejects))
+            progress(len(batch.rows))
+
+        # One batch is stored (one transaction) while the next one is parsed; never two at once, so
+        # a phone in two batches is "already a member" the second time, as when they ran one by one.
+        storing: asyncio.Task[tuple[_Batch, _Stored]] | None = None
+        try:
+            async for batch in _batches(_records(source, fieldnames), rules, batch_size):
+                if storing is not None:
+                    previous, storing = storing, None
+                    written(*await previous)
+                storing = asyncio.create_task(stored(batch))
+        finally:  # a batch being stored when parsing stops commits (or fails) before we return
+            if storing is not None:
+                written(*await storing)
     return report
 
 
@@ -224,6 +264,24 @@ class _Stored:
     imported: int = 0
     points: int = 0
     rejects: list[list[object]] = field(default_factory=list)
+
+
+async def _store_batch(core: Core, clock: Clock, rules: ProgramRules, batch: list[_Row]) -> _Stored:
+    """One batch in one transaction through the ORM (SQLite, and PostgreSQL's fallback)."""
+    try:
+        async with core.transaction() as session:
+            return await _store(session, clock.now(), rules, batch)
+    except SQLAlchemyError:  # one row the database refuses: store the rest one by one
+        return await _store_one_by_one(core, clock, rules, batch)
+
+
+async def _store_copied(core: Core, clock: Clock, rules: ProgramRules, batch: list[_Row]) -> _Stored:
+    """One batch in one transaction through COPY and INSERT ... SELECT (PostgreSQL)."""
+    try:
+        done = await copy_batch(core, clock.now(), rules, batch)
+    except BatchRefused:  # the same fallback as the ORM path: the rows the database takes, one by one
+        return await _store_one_by_one(core, clock, rules, batch)
+    return _Stored(done.imported, done.points, done.rejects)
 
 
 async def _store_one_by_one(core: Core, clock: Clock, rules: ProgramRules, batch: list[_Row]) -> _Stored:

@@ -37,6 +37,10 @@ class Store(Base):
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (  # support's search (shared/support.find_members) by e-mail and last-name prefix
+        Index("ix_members_email", "email"),
+        Index("ix_members_last_name", "last_name", postgresql_ops={"last_name": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     phone: Mapped[str] = mapped_column(String(20), unique=True)
