@@ -1,7 +1,7 @@
 """Outbound webhooks: subscribed endpoints and one delivery row per (endpoint, event)
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from shared.db.types import BigIntPK, JSONType, SecretText, UTCDateTime
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
