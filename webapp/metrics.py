@@ -33,6 +33,7 @@ from webapp.health import certificates
 from webapp.logs import REQUEST_ID, request_id_from
 
 UNMATCHED = "<unmatched>"
+LABEL_CACHE_MAX = 1024  # (method, route, status) triples whose metric children are kept
 
 
 def registry() -> CollectorRegistry:
@@ -156,7 +157,10 @@ async def metrics(request: Request[Any, Any, Any], core: CoreDep, settings: Sett
 
 class ObserveMiddleware:
     """Outermost ASGI wrapper: a request id (kept from X-Request-ID when sane, returned in the
-    response), the request count and duration by route template, and the access log."""
+    response), the request count and duration by route template, and the access log.
+
+    It runs for every request, so it keeps the per-request work small: the metric children for a
+    (method, route, status) are looked up once and kept (bounded, see LABEL_CACHE_MAX)."""
 
     def __init__(self, app: ASGIApp, settings: Settings, core: Core) -> None:
         import logging
@@ -164,21 +168,37 @@ class ObserveMiddleware:
         self.app = app
         self.core = core
         self.access_log = logging.getLogger("loyalty.access") if settings.access_log else None
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observers(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        key = (method, route, status)
+        found = self._children.get(key)
+        if found is None:
+            found = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_DURATION.labels(method, route, str(status)))
+            if len(self._children) < LABEL_CACHE_MAX:  # odd methods from clients must not grow it forever
+                self._children[key] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        incoming = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = request_id_from(incoming)
+        id_header = (b"x-request-id", request_id.encode())
         token = REQUEST_ID.set(request_id)
-        status = [500]
+        status = 500
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status[0] = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
@@ -187,8 +207,9 @@ class ObserveMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or UNMATCHED
             method = scope.get("method", "GET")
-            HTTP_REQUESTS.labels(method, route, str(status[0])).inc()
-            HTTP_DURATION.labels(method, route, str(status[0])).observe(elapsed)
+            requests, duration = self._observers(method, route, status)
+            requests.inc()
+            duration.observe(elapsed)
             DB_POOL_IN_USE.set(pool_in_use(self.core))
             if self.access_log is not None:
                 client = scope.get("client")
@@ -196,12 +217,12 @@ class ObserveMiddleware:
                     "%s %s %s %.1f ms",
                     method,
                     route,
-                    status[0],
+                    status,
                     elapsed * 1000,
                     extra={
                         "method": method,
                         "route": route,
-                        "status": status[0],
+                        "status": status,
                         "duration_ms": round(elapsed * 1000, 1),
                         "client": client[0] if client else None,
                     },

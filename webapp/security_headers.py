@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
-
 from shared.config import Settings
 
 TELEGRAM_PAGES = ("/cabinet/telegram",)
@@ -53,22 +51,48 @@ def policy_for(path: str) -> str:
     return PAGE_POLICY
 
 
+def _header_lists(https: bool) -> dict[str, list[tuple[bytes, bytes]]]:
+    """The raw header pairs each policy adds, built once per app rather than per response."""
+    lists: dict[str, list[tuple[bytes, bytes]]] = {}
+    for policy in (PAGE_POLICY, TELEGRAM_POLICY, DOCS_POLICY):
+        pairs = [
+            (b"content-security-policy", policy.encode("latin-1")),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+        ]
+        if policy is not TELEGRAM_POLICY:
+            pairs.append((b"x-frame-options", b"DENY"))
+        if https:
+            pairs.append((b"strict-transport-security", HSTS.encode("latin-1")))
+        lists[policy] = pairs
+    return lists
+
+
+_OURS = frozenset(
+    {
+        b"content-security-policy",
+        b"x-content-type-options",
+        b"referrer-policy",
+        b"x-frame-options",
+        b"strict-transport-security",
+    }
+)
+
+
 def security_headers(settings: Settings) -> Callable[[Any, Any], Awaitable[None]]:
-    """The `before_send` hook adding the headers to each response's start message."""
-    https = settings.public_url.startswith("https://")
+    """The `before_send` hook adding the headers to each response's start message (replacing any
+    the response set itself)."""
+    lists = _header_lists(settings.public_url.startswith("https://"))
 
     async def add_headers(message: Any, scope: Any) -> None:
         if message.get("type") != "http.response.start":
             return
-        headers = MutableScopeHeaders.from_message(message)
-        policy = policy_for(scope.get("path", ""))
-        headers["Content-Security-Policy"] = policy
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["Referrer-Policy"] = "same-origin"
-        if policy is not TELEGRAM_POLICY:
-            headers["X-Frame-Options"] = "DENY"
-        if https:
-            headers["Strict-Transport-Security"] = HSTS
+        headers = message.get("headers") or ()
+        for name, _ in headers:
+            if name.lower() in _OURS:
+                headers = [(n, v) for n, v in headers if n.lower() not in _OURS]
+                break
+        message["headers"] = [*headers, *lists[policy_for(scope.get("path", ""))]]
 
     return add_headers
 
