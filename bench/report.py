@@ -180,12 +180,54 @@ def wallet_push_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def scale_section(data: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Scale (`bench/scale.py`, `make bench-scale`)",
+        "",
+        "Members and a history filled with SQL in a private PostgreSQL database, then the product's own code "
+        "at that size. Details and what each figure means for sizing: [scaling.md](scaling.md).",
+        "",
+        "| size | what | figure |",
+        "|---|---|---|",
+    ]
+    for key in ("small", "large"):
+        run = data.get(key)
+        if not isinstance(run, dict):
+            continue
+        size = f"{run.get('members', 0):,} members"
+        size_db = run.get("size_at_stop") or run.get("size") or run.get("size_members_only") or {}
+        if "database_mb" in size_db:
+            lines.append(f"| {size} | database size | {size_db['database_mb']:,} MB |")
+        count = run.get("segment_live_count")
+        if count:
+            lines.append(f"| {size} | segment live count ({count['members']:,} members) | {count['seconds']} s |")
+        campaign = run.get("campaign")
+        if campaign:
+            lines.append(
+                f"| {size} | campaign selection of {campaign['messages']:,} messages | "
+                f"segment {campaign['segment_seconds']} s + expansion {campaign['expand_seconds']} s |"
+            )
+        pos = run.get("pos")
+        if pos:
+            lines.append(
+                f"| {size} | confirms at a fixed 250/s | {pos['per_second']}/s served, p50 {pos['p50_ms']} ms, "
+                f"p99 {pos['p99_ms']} ms, {pos['errors']} errors |"
+            )
+    imported = data.get("import")
+    if isinstance(imported, dict) and "seconds" in imported:
+        lines.append(f"| – | member import through COPY ({imported.get('rows', 0):,} rows) | {imported['seconds']} s |")
+    if data.get("partial"):
+        lines += ["", "_This run is partial._ " + str(data.get("large", {}).get("note", ""))]
+    return lines
+
+
 SECTIONS = {
     "promotions": promotions_section,
     "pos": pos_section,
     "fanout": fanout_section,
     "passes": passes_section,
     "wallet_push": wallet_push_section,
+    "scale": scale_section,
 }
 
 
