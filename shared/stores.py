@@ -105,9 +105,11 @@ def _fields_of(store: Store) -> dict[str, Any]:
     }
 
 
-async def save_store(session: AsyncSession, clock: Clock, fields: StoreFields, *, actor: str) -> tuple[Store, bool]:
-    """Create the store or update the one with this code (audited, in the caller's transaction);
-    True when it was created."""
+async def save_store(
+    session: AsyncSession, clock: Clock, fields: StoreFields, *, actor: str
+) -> tuple[Store, bool, bool]:
+    """Create the store or update the one with this code, audited in the caller's transaction;
+    (store, created, changed)."""
     store = await session.get(Store, fields.code)
     after = asdict(fields)
     if store is None:
@@ -122,7 +124,7 @@ async def save_store(session: AsyncSession, clock: Clock, fields: StoreFields, *
         action = "store_created" if before is None else "store_updated"
         record(session, clock, actor, action, ("store", fields.code), before=before, after=after)
     await session.flush()
-    return store, before is None
+    return store, before is None, before != after
 
 
 async def get_store(session: AsyncSession, code: str) -> Store | None:

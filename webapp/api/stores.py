@@ -82,7 +82,7 @@ class StoreController(Controller):
         del data  # bounded by its Struct; the one check of shared.stores reads the JSON as sent
         fields = parse_store(await raw_body(request))
         async with core.transaction() as session:
-            store, created = await save_store(session, core.clock, fields, actor="api:staff-key")
+            store, created, _ = await save_store(session, core.clock, fields, actor="api:staff-key")
             view = store_view(store)
         return Response(view, status_code=201 if created else 200)
 
