@@ -22,8 +22,8 @@ MAX_CODE = 64  # stores.id, and the `store_id` of receipts
 MAX_NAME = 200
 MAX_ADDRESS = 300
 MAX_SEARCH = 100
-CODE_RE = re.compile(r"[A-Za-z0-9_.-]+")
-CODE_MESSAGE = f"1 to {MAX_CODE} characters: letters A-Z, digits, '_', '.', '-'"
+CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # not "." or "..": a code is a URL segment
+CODE_MESSAGE = f"1 to {MAX_CODE} characters: letters A-Z, digits, '_', '.', '-', first a letter or digit"
 FIELDS = ("code", "name", "time_zone", "address", "latitude", "longitude")
 
 
@@ -133,6 +133,10 @@ async def get_store(session: AsyncSession, code: str) -> Store | None:
     return await session.get(Store, code)
 
 
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def list_stores(
     session: AsyncSession, search: str = "", *, limit: int = 50, offset: int = 0
 ) -> tuple[list[Store], int]:
@@ -140,9 +144,13 @@ async def list_stores(
     stmt = select(Store)
     search = search.strip()[:MAX_SEARCH]
     if search:
-        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # SQLite's lower() folds ASCII only: the text as typed also matches, so "Екат" finds "Екатеринбург"
+        patterns = {_like(search), _like(search.lower())}
         stmt = stmt.where(
-            or_(func.lower(Store.id).like(pattern, escape="\\"), func.lower(Store.name).like(pattern, escape="\\"))
+            or_(
+                *(func.lower(column).like(p, escape="\\") for p in patterns for column in (Store.id, Store.name)),
+                *(Store.name.like(p, escape="\\") for p in patterns),
+            )
         )
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     rows = (await session.execute(stmt.order_by(Store.id).limit(limit).offset(offset))).scalars()
