@@ -22,7 +22,7 @@ Code = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=MAX_CODE,
-        pattern=r"^[A-Za-z0-9_.-]+$",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
         description="the id tills send as `store_id`",
         examples=["msk-001"],
     ),

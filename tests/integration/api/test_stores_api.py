@@ -56,6 +56,7 @@ async def test_a_store_is_created_then_updated_and_listed(core: Core, client: ht
         ({"code": "x" * 65}, "code"),
         ({"code": "мск-1"}, "code"),
         ({"code": ""}, "code"),
+        ({"code": ".."}, "code"),
         ({"time_zone": "Mars/Olympus"}, "time_zone"),
         ({"time_zone": "../../etc/passwd"}, "time_zone"),
         ({"latitude": 91}, "latitude"),
