@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -133,6 +134,14 @@ async def get_store(session: AsyncSession, code: str) -> Store | None:
     return await session.get(Store, code)
 
 
+async def store_zone(session: AsyncSession, store_id: object) -> ZoneInfo | None:
+    """The zone of the store a receipt came from; None for a store we do not know (or a bad zone)."""
+    if not isinstance(store_id, str) or not store_id or len(store_id) > MAX_CODE:
+        return None
+    name = (await session.execute(select(Store.time_zone).where(Store.id == store_id))).scalar_one_or_none()
+    return None if name is None or zone_problem(name) else ZoneInfo(name)
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -167,4 +176,5 @@ __all__ = [
     "list_stores",
     "parse_store",
     "save_store",
+    "store_zone",
 ]
