@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import JSONBody, QueryParameter
+from sqlalchemy.exc import IntegrityError
 
 from shared.core import Core
 from shared.db.models import Store
@@ -81,9 +82,15 @@ class StoreController(Controller):
     async def save(self, core: CoreDep, request: Request[Any, Any, Any], data: JSONBody[StoreIn]) -> Response[StoreOut]:
         del data  # bounded by its Struct; the one check of shared.stores reads the JSON as sent
         fields = parse_store(await raw_body(request))
-        async with core.transaction() as session:
-            store, created, _ = await save_store(session, core.clock, fields, actor="api:staff-key")
-            view = store_view(store)
+        for attempt in (1, 2):  # two first saves of one code at once: the loser finds the store and updates it
+            try:
+                async with core.transaction() as session:
+                    store, created, _ = await save_store(session, core.clock, fields, actor="api:staff-key")
+                    view = store_view(store)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
         return Response(view, status_code=201 if created else 200)
 
     @get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -84,3 +85,9 @@ async def test_a_till_key_may_not_touch_stores(core: Core, settings: Settings) -
     async with app_client(create_app(settings, core=core), Authorization=f"Bearer {pos_key}") as till:
         assert_problem(await till.post("/api/v1/stores", json=STORE), 403)
         assert_problem(await till.get("/api/v1/stores"), 403)
+
+
+async def test_the_same_new_code_sent_at_once_is_created_once(client: httpx.AsyncClient) -> None:
+    answers = await asyncio.gather(*(client.post("/api/v1/stores", json=STORE) for _ in range(6)))
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 200, 200, 201], [a.text for a in answers]
+    assert (await client.get("/api/v1/stores")).json()["total"] == 1
