@@ -381,6 +381,39 @@ def import_csv(file: Path, report_path: Path | None) -> None:
         raise click.ClickException(exc.detail) from exc
 
 
+@main.command("import-stores")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where rejected rows go (default var/imports/FILE.rejected.csv)",
+)
+def import_stores_csv(file: Path, report_path: Path | None) -> None:
+    """Create or update stores from a CSV (code,name,time_zone,address,latitude,longitude), by code, at once."""
+    import getpass
+
+    from shared.store_import import import_stores
+
+    settings = _settings()
+    report_path = report_path or settings.var_dir / "imports" / f"{file.stem}.rejected.csv"
+
+    async def go() -> str:
+        async with Core(settings) as core:
+            with file.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as source:
+                report = await import_stores(core, core.clock, source, report_path, actor=f"cli:{getpass.getuser()}")
+        return (
+            f"{report.rows} rows: {report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.rejected} rejected (reasons in {report_path})"
+        )
+
+    try:
+        click.echo(asyncio.run(go()))
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.config import Settings
 from shared.db.models import Member, OutboxEvent
 from shared.db.models.messages import QUEUED, Message
 from shared.phones import mask_phone
+from shared.stores import store_zone
 
 log = logging.getLogger("loyalty.notifier")
 
@@ -122,6 +124,9 @@ async def plan_event(
         if member is None:
             return []
         who, recipient = await recipient_for(session, settings, member, now), str(member.id)
+        # a message a receipt triggered keeps the hours of the store the member just was in
+        if (zone := await store_zone(session, event.payload.get("store_id"))) is not None:
+            who = replace(who, zone=zone)
     plans: list[Plan] = plan_messages(event.kind, who, now, settings.notify)
     if not plans:
         log.info(

@@ -339,7 +339,7 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
             event_row(
                 EventKind.TIER_CHANGED,
                 member.id,
-                {"from": member.tier_code, "to": earned.code, "reason": "purchase"},
+                {"from": member.tier_code, "to": earned.code, "reason": "purchase", "store_id": request.store_id},
                 now,
             )
         )

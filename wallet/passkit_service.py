@@ -14,10 +14,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import i18n
 from shared.config import Settings
-from shared.db.models import Member, Store
+from shared.db.models import Member
 from shared.db.models.wallet import WalletRegistration
 from shared.program import ProgramRules
+from shared.store_locations import home_store, nearest_stores
 from wallet.dev_certs import ensure_dev_chain
 from wallet.pkpass import PassData, build_pkpass, pass_json
 from wallet.signing import signer_for
@@ -123,10 +125,17 @@ async def serials_updated_since(session: AsyncSession, device_id: str, since: fl
     return [serial for serial, _ in changed], f"{last:.6f}"
 
 
-async def store_locations(session: AsyncSession, language: str) -> list[dict[str, object]]:
-    stores = (await session.execute(select(Store).where(Store.latitude.is_not(None)).limit(10))).scalars()
-    nearby = "Магазин рядом" if language == "ru" else "A store nearby"
-    return [{"latitude": s.latitude, "longitude": s.longitude, "relevantText": f"{nearby}: {s.name}"} for s in stores]
+async def store_locations(session: AsyncSession, member: Member) -> list[dict[str, object]]:
+    """The ten stores nearest the member's home store, each with a lock-screen line in their language."""
+    stores = await nearest_stores(session, await home_store(session, member))
+    return [
+        {
+            "latitude": s.latitude,
+            "longitude": s.longitude,
+            "relevantText": i18n.text(member.language, "wallet", "store_nearby", name=s.name),
+        }
+        for s in stores
+    ]
 
 
 async def pass_data(session: AsyncSession, rules: ProgramRules, member: Member) -> PassData:
@@ -140,7 +149,7 @@ async def pass_data(session: AsyncSession, rules: ProgramRules, member: Member) 
         pending=member.pending,
         tier=rules.tier(member.tier_code).title(member.language),
         language=member.language,
-        locations=await store_locations(session, member.language),
+        locations=await store_locations(session, member),
     )
 
 

@@ -8,6 +8,7 @@ from webapp.api.certificates import BonusGrantController, CertificateController
 from webapp.api.members import MemberController
 from webapp.api.promotions import CodeBatchController, PromotionController
 from webapp.api.purchases import PurchaseController
+from webapp.api.stores import StoreController
 from webapp.api.webhooks import WebhookController
 
 
@@ -33,6 +34,7 @@ def create_api_router() -> Router:
             CertificateController,
             BonusGrantController,
             WebhookController,
+            StoreController,
         ],
         guards=[require_api_key],
         security=[{"ApiKey": []}],

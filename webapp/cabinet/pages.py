@@ -16,7 +16,7 @@ from sqlalchemy import select
 from shared import ledger
 from shared.balance import balance_view
 from shared.core import Core
-from shared.db.models import Entry
+from shared.db.models import Entry, Purchase, Store
 from shared.i18n import format_money
 from shared.inputs import MAX_BIGINT
 from wallet.links import wallet_links
@@ -108,11 +108,19 @@ class PagesController(Controller):
         before: int | None = Parameter(default=None, ge=1, le=MAX_BIGINT),
     ) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
-        query = select(Entry).where(Entry.member_id == member.id)
+        # a receipt's row shows the time on the store's clock (where the member was), the rest the member's
+        query = (
+            select(Entry, Store.time_zone)
+            .outerjoin(Purchase, Purchase.id == Entry.purchase_id)
+            .outerjoin(Store, Store.id == Purchase.store_id)
+            .where(Entry.member_id == member.id)
+        )
         if before is not None:
             query = query.where(Entry.id < before)
         async with core.reading() as db:
-            rows = list((await db.execute(query.order_by(Entry.id.desc()).limit(HISTORY_PAGE + 1))).scalars())
+            found = (await db.execute(query.order_by(Entry.id.desc()).limit(HISTORY_PAGE + 1))).all()
+        rows = [entry for entry, _ in found]
+        zones = {entry.id: zone for entry, zone in found}
         more = rows[HISTORY_PAGE].id + 1 if len(rows) > HISTORY_PAGE else None
         fmt = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
         entries = [
@@ -121,7 +129,7 @@ class PagesController(Controller):
                 "kind": row.kind,
                 "points": row.points,
                 "comment": row.comment,
-                "date": local_time(request, member, row.created_at, fmt),
+                "date": local_time(request, member, row.created_at, fmt, zones[row.id]),
             }
             for row in rows[:HISTORY_PAGE]
         ]

@@ -39,7 +39,12 @@ def language_of(request: Request[Any, Any, Any], member: Member | None = None) -
     return settings_of(request).program.language if settings_of(request).program.language in LANGUAGES else "ru"
 
 
-def local_time(request: Request[Any, Any, Any], member: Member | None, moment: datetime, fmt: str) -> str:
+def local_time(
+    request: Request[Any, Any, Any], member: Member | None, moment: datetime, fmt: str, place: str | None = None
+) -> str:
+    """`moment` on the clock of `place` (a store's zone, checked when the store was saved), else the member's."""
+    if place:
+        return moment.astimezone(ZoneInfo(place)).strftime(fmt)
     zone = ZoneInfo(member.time_zone) if member and member.time_zone else settings_of(request).program.zone
     return moment.astimezone(zone).strftime(fmt)
 

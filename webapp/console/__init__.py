@@ -21,6 +21,7 @@ from webapp.console.reports import ReportsController
 from webapp.console.segments import SegmentsController
 from webapp.console.session import console_guard
 from webapp.console.staff import AuditController, StaffController
+from webapp.console.stores import StoresController
 from webapp.console.webhooks import WebhooksController
 
 
@@ -57,6 +58,7 @@ def create_console_router() -> Router:
             CampaignsController,
             ChainsController,
             WebhooksController,
+            StoresController,
         ],
         guards=[console_guard],
     )

@@ -31,6 +31,7 @@ NAVIGATION = (
     ("/console/staff", "Staff", ADMIN_ONLY),
     ("/console/audit", "Audit log", ADMIN_ONLY),
     ("/console/webhooks", "Webhooks", ADMIN_ONLY),
+    ("/console/stores", "Stores", ADMIN_ONLY),
 )
 
 # Each language named in itself, for the picker in the header.

@@ -220,6 +220,7 @@ ROLE_PAGES = {
     "/console/staff/": {"admin"},
     "/console/audit/": {"admin"},
     "/console/webhooks/": {"admin"},
+    "/console/stores/": {"admin"},
 }
 
 
