@@ -2,7 +2,8 @@
 (support, confidence, lift) and, per member, what their baskets predict they have not bought lately.
 
 Everything is computed in SQL (one INSERT ... SELECT per kind and table), the same statements on
-PostgreSQL and SQLite; only the way a receipt's JSON lines become rows differs. A recompute replaces
+PostgreSQL and SQLite; only the way a receipt's JSON lines become rows differs, done once per run
+into a temporary table. A recompute replaces
 both tables in one transaction, so running it twice changes nothing.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import String, bindparam, delete, select, text
+from sqlalchemy import Column, MetaData, String, Table, Uuid, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import RecommendSettings
@@ -26,21 +27,37 @@ if TYPE_CHECKING:
 
 KINDS = ("sku", "category")
 
-# One row per receipt line: `p` is the purchase, `line` the JSON object of the line.
+# The window's receipt lines, parsed from the purchases' JSON once into a temporary table that every
+# statement below reads: `p` is the purchase, `l` the line.
 _LINES = {
     "postgresql": ("CROSS JOIN LATERAL json_array_elements(p.lines) AS l(line)", "l.line ->> '{key}'"),
     "sqlite": ("CROSS JOIN json_each(p.lines) AS l", "json_extract(l.value, '$.{key}')"),
 }
+_FILL_LINES = """
+INSERT INTO recommend_lines (basket, member_id, purchased_at, sku, category)
+SELECT p.id, p.member_id, p.purchased_at, {sku}, {category}
+FROM purchases AS p {lines}
+WHERE p.purchased_at >= :since AND p.purchased_at < :until
+"""
+_SCRATCH = Table(
+    "recommend_lines",
+    MetaData(),
+    Column("basket", Uuid, nullable=False),
+    Column("member_id", Uuid),
+    Column("purchased_at", UTCDateTime(), nullable=False),
+    Column("sku", String(64)),
+    Column("category", String(64)),
+    prefixes=["TEMPORARY"],
+)
 
 _BASKET_ITEMS = """
 items AS (
-    SELECT p.id AS basket, {item} AS item, max({category}) AS category
-    FROM purchases AS p {lines}
-    WHERE p.purchased_at >= :since AND p.purchased_at < :until AND {item} IS NOT NULL
-    GROUP BY p.id, {item}
+    SELECT basket, {kind} AS item, max(category) AS category
+    FROM recommend_lines WHERE {kind} IS NOT NULL
+    GROUP BY basket, {kind}
 )"""
 
-_BASKETS = "WITH {items} SELECT count(DISTINCT basket) FROM items"
+_BASKETS = "SELECT count(DISTINCT basket) FROM recommend_lines WHERE {kind} IS NOT NULL"
 
 _ASSOCIATIONS = """
 INSERT INTO recommend_associations (kind, antecedent, consequent, category, pair_baskets,
@@ -66,11 +83,9 @@ FROM pairs JOIN singles AS sx ON sx.item = pairs.x JOIN singles AS sy ON sy.item
 _MEMBERS = """
 INSERT INTO member_recommendations (member_id, kind, item, category, rank, score, computed_at)
 WITH mine AS (
-    SELECT p.member_id AS member_id, {item} AS item, max(p.purchased_at) AS last_at
-    FROM purchases AS p {lines}
-    WHERE p.member_id IS NOT NULL AND p.purchased_at >= :since AND p.purchased_at < :until
-        AND {item} IS NOT NULL
-    GROUP BY p.member_id, {item}
+    SELECT member_id, {kind} AS item, max(purchased_at) AS last_at
+    FROM recommend_lines WHERE member_id IS NOT NULL AND {kind} IS NOT NULL
+    GROUP BY member_id, {kind}
 ),
 scored AS (
     SELECT m.member_id AS member_id, a.consequent AS item, max(a.category) AS category,
@@ -100,44 +115,38 @@ class RecomputeReport:
     recommendations: dict[str, int] = field(default_factory=dict)
 
 
-def _items(dialect: str, kind: str) -> str:
-    lines, value = _LINES[dialect]
-    item = value.format(key=kind)
-    return _BASKET_ITEMS.format(lines=lines, item=item, category=value.format(key="category"))
-
-
-def _member_sql(dialect: str, kind: str) -> str:
-    lines, value = _LINES[dialect]
-    return _MEMBERS.format(lines=lines, item=value.format(key=kind))
-
-
 async def recompute_recommendations(
     session: AsyncSession, settings: RecommendSettings, as_of: datetime
 ) -> RecomputeReport:
     """Replace the associations and every member's recommendations as of `as_of`."""
     dialect = session.get_bind().dialect.name
-    window = {"since": as_of - timedelta(days=settings.days), "until": as_of}
+    lines, value = _LINES[dialect]
     stamp = bindparam("now", as_of, type_=UTCDateTime())
-    times = [bindparam(name, type_=UTCDateTime()) for name in ("since", "until")]
     report = RecomputeReport()
     await session.execute(delete(MemberRecommendation))
     await session.execute(delete(Association))
+    # created inside the transaction, so a failure rolls it back with everything else
+    await session.run_sync(lambda sync: _SCRATCH.create(sync.connection()))
+    fill = _FILL_LINES.format(lines=lines, sku=value.format(key="sku"), category=value.format(key="category"))
+    await session.execute(
+        text(fill).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in ("since", "until"))),
+        {"since": as_of - timedelta(days=settings.days), "until": as_of},
+    )
+    if dialect == "postgresql":  # temporary tables are never analysed by autovacuum
+        await session.execute(text("ANALYZE recommend_lines"))
     for kind in KINDS:
-        items = _items(dialect, kind)
-        baskets = (await session.execute(text(_BASKETS.format(items=items)).bindparams(*times), window)).scalar_one()
-        report.baskets[kind] = int(baskets)
-        if not baskets:
-            report.associations[kind] = 0
-            continue
-        min_count = max(1, math.ceil(settings.min_support * baskets - 1e-9))
-        inserted = await session.execute(
-            text(_ASSOCIATIONS.format(items=items)).bindparams(*times, stamp),
-            {**window, "kind": kind, "baskets": baskets, "min_count": min_count},
-        )
-        report.associations[kind] = int(inserted.rowcount)  # type: ignore[attr-defined]
+        baskets = int((await session.execute(text(_BASKETS.format(kind=kind)))).scalar_one())
+        report.baskets[kind] = baskets
+        report.associations[kind] = 0
+        if baskets:
+            min_count = max(1, math.ceil(settings.min_support * baskets - 1e-9))
+            inserted = await session.execute(
+                text(_ASSOCIATIONS.format(items=_BASKET_ITEMS.format(kind=kind))).bindparams(stamp),
+                {"kind": kind, "baskets": baskets, "min_count": min_count},
+            )
+            report.associations[kind] = int(inserted.rowcount)  # type: ignore[attr-defined]
     for kind in KINDS:
-        statement = text(_member_sql(dialect, kind)).bindparams(
-            *times,
+        statement = text(_MEMBERS.format(kind=kind)).bindparams(
             stamp,
             bindparam("recent", type_=UTCDateTime()),
             bindparam("excluded", expanding=True, type_=String()),
@@ -145,7 +154,6 @@ async def recompute_recommendations(
         inserted = await session.execute(
             statement,
             {
-                **window,
                 "kind": kind,
                 "recent": as_of - timedelta(days=settings.recent_days),
                 "excluded": settings.excluded,
@@ -153,6 +161,7 @@ async def recompute_recommendations(
             },
         )
         report.recommendations[kind] = int(inserted.rowcount)  # type: ignore[attr-defined]
+    await session.run_sync(lambda sync: _SCRATCH.drop(sync.connection()))
     return report
 
 
