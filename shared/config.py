@@ -274,6 +274,9 @@ class RecommendSettings(_Section):
     )
     alcohol_categories: str = Field(default="wine,spirits,beer", description="comma-separated alcohol categories")
     hour_utc: int = Field(default=2, ge=0, le=23, description="the nightly recompute runs at this hour (UTC)")
+    work_mem_mb: int = Field(
+        default=256, ge=4, le=4096, description="PostgreSQL work_mem for the recompute's transaction (hash joins)"
+    )
 
     @property
     def excluded(self) -> list[str]:

@@ -134,6 +134,8 @@ async def recompute_recommendations(
     )
     if dialect == "postgresql":  # temporary tables are never analysed by autovacuum
         await session.execute(text("ANALYZE recommend_lines"))
+        # the pair counts are hash joins and aggregates: in memory rather than spilled to disk
+        await session.execute(text(f"SET LOCAL work_mem = '{int(settings.work_mem_mb)}MB'"))
     for kind in KINDS:
         baskets = int((await session.execute(text(_BASKETS.format(kind=kind)))).scalar_one())
         report.baskets[kind] = baskets
