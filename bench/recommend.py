@@ -168,6 +168,27 @@ async def run(lines: int, batch: int, min_support: float) -> dict[str, Any]:
     return result
 
 
+def markdown(r: dict[str, Any]) -> list[str]:
+    s = r["seed"]
+    return [
+        "## Recommendations recompute (`bench/recommend.py`)",
+        "",
+        f"{s['lines']:,} purchase lines in {s['receipts']:,} receipts of {s['members']:,} members (themed baskets "
+        "of 2-6 lines, a fifth anonymous, over 200 days; generated with SQL) in a private PostgreSQL database; "
+        "the nightly recompute (`shared/offers/recommend.py`: SKU and category associations, then every "
+        f"member's recommendations) in one transaction, minimum support {r['min_support']}.",
+        "",
+        f"Baskets in the window: {r['baskets']['sku']:,}. Associations: {r['associations']['sku']:,} SKU pairs, "
+        f"{r['associations']['category']:,} category pairs. Recommendations: {r['recommendations']['sku']:,} SKU, "
+        f"{r['recommendations']['category']:,} category rows.",
+        "",
+        f"Recompute **{r['recompute_seconds']} s**; peak RSS {r['peak_rss_mb']} MB (this process), "
+        f"{r['postgres_backend_peak_rss_mb']} MB (the PostgreSQL backend, shared buffers it touched included); "
+        f"temporary files {r['temp_files']}, {r['temp_mb']} MB. Targets (issue 19): ≤ {r['targets']['seconds']} s "
+        f"and ≤ {r['targets']['peak_mb']} MB → **{'met' if r['met'] else 'missed'}**.",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -177,6 +198,7 @@ def main() -> None:
     args = parser.parse_args()
     result = asyncio.run(run(args.lines, args.batch, args.min_support))
     result["load_average_after"] = [round(x, 1) for x in os.getloadavg()]
+    result["markdown"] = markdown(result)
     if not args.no_write:
         write_result("recommend", result)
 
