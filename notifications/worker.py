@@ -32,6 +32,7 @@ from shared.core import Core
 from shared.db.models import OutboxEvent
 from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
 from shared.metrics import JOB_FAILURES, JOB_RUNS, MESSAGES, SCHEDULER_LEADER
+from shared.offers import run_recommendations
 from shared.retention import run_retention
 
 log = logging.getLogger("loyalty.notifier")
@@ -438,6 +439,16 @@ class Worker:
             coalesce=True,
             id="campaigns",
         )
+        scheduler.add_job(
+            self._run_recommendations,
+            "cron",
+            hour=self.settings.recommend.hour_utc,
+            minute=0,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+            id="recommendations",
+        )
         scheduler.start()
         return scheduler
 
@@ -456,6 +467,15 @@ class Worker:
         except Exception:
             JOB_FAILURES.labels("campaigns").inc()
             log.exception("marketing jobs failed; the next run will pick them up")
+
+    async def _run_recommendations(self) -> None:
+        """Nightly: associations and every member's recommendations, replaced in one transaction."""
+        JOB_RUNS.labels("recommendations").inc()
+        try:
+            log.info("recommendations: %s", await run_recommendations(self.core))
+        except Exception:
+            JOB_FAILURES.labels("recommendations").inc()
+            log.exception("recommendations failed; yesterday's stay until the next night")
 
     async def _run_due(self) -> None:
         JOB_RUNS.labels("due-jobs").inc()

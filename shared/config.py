@@ -252,6 +252,41 @@ class RetentionSettings(_Section):
     batch_size: int = Field(default=1000, ge=1, le=50_000, description="rows per transaction")
 
 
+class RecommendSettings(_Section):
+    """Personal recommendations from purchase lines (shared/offers/recommend.py), recomputed nightly."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_RECOMMEND_", extra="ignore", frozen=True)
+
+    days: int = Field(
+        default=180, ge=1, le=3 * 366, description="purchase lines of this many days feed the associations"
+    )
+    recent_days: int = Field(
+        default=30, ge=0, le=366, description="what a member bought this recently is not recommended"
+    )
+    min_support: float = Field(
+        default=0.001, ge=0, le=1, description="an item or pair in fewer baskets than this share is ignored"
+    )
+    top: int = Field(default=5, ge=1, le=50, description="recommendations kept per member and kind")
+    excluded_categories: str = Field(default="tobacco", description="comma-separated categories never recommended")
+    alcohol_promotion_forbidden: bool = Field(
+        default=True,
+        description="the law forbids promoting alcohol (Russia: 38-FZ art. 21); its categories are excluded",
+    )
+    alcohol_categories: str = Field(default="wine,spirits,beer", description="comma-separated alcohol categories")
+    hour_utc: int = Field(default=2, ge=0, le=23, description="the nightly recompute runs at this hour (UTC)")
+    work_mem_mb: int = Field(
+        default=256, ge=4, le=4096, description="PostgreSQL work_mem for the recompute's transaction (hash joins)"
+    )
+
+    @property
+    def excluded(self) -> list[str]:
+        """Every category that is never recommended."""
+        names = self.excluded_categories.split(",")
+        if self.alcohol_promotion_forbidden:
+            names += self.alcohol_categories.split(",")
+        return sorted({name.strip() for name in names if name.strip()})
+
+
 class Settings(BaseSettings):
     """Root settings. Every environment variable starts with LOYALTY_."""
 
@@ -295,6 +330,7 @@ class Settings(BaseSettings):
     push: PushSettings = Field(default_factory=PushSettings)
     cabinet: CabinetSettings = Field(default_factory=CabinetSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    recommend: RecommendSettings = Field(default_factory=RecommendSettings)
 
     @field_validator("database_url")
     @classmethod

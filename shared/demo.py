@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -22,20 +23,45 @@ STORES = [
     ("nsk-001", "Новосибирск, Красный пр. 25", "Asia/Novosibirsk", 55.0302, 82.9204),
     ("vvo-001", "Владивосток, Светланская 29", "Asia/Vladivostok", 43.1155, 131.8855),
 ]
-CATALOGUE = [
-    ("4607001", "Кофе зерновой", "food", 45000),
+CATALOGUE = [  # (sku, name, category, price in kopecks)
+    ("4607001", "Кофе зерновой", "coffee", 45000),
     ("4607002", "Круассан", "bakery", 9000),
     ("4607003", "Вино красное", "wine", 89000),
-    ("4607004", "Сыр пармезан", "food", 64000),
+    ("4607004", "Сыр пармезан", "cheese", 64000),
     ("4607005", "Доставка", "services", 30000),
     ("4607006", "Виски 0.7", "spirits", 259000),
-    ("4607007", "Шоколад", "food", 15000),
+    ("4607007", "Шоколад", "sweets", 15000),
+    ("4607008", "Кофе молотый", "coffee", 38000),
+    ("4607009", "Булочка с корицей", "bakery", 7000),
+    ("4607010", "Вино белое", "wine", 79000),
+    ("4607011", "Сыр бри", "cheese", 52000),
+    ("4607012", "Виноград", "fruit", 29000),
+    ("4607013", "Пиво светлое", "beer", 12000),
+    ("4607014", "Чипсы", "snacks", 11000),
+    ("4607015", "Орешки", "snacks", 16000),
+    ("4607016", "Чай чёрный", "tea", 33000),
+    ("4607017", "Печенье", "sweets", 14000),
+    ("4607018", "Сигариллы", "tobacco", 45000),
+    ("4607019", "Хамон", "deli", 99000),
+    ("4607020", "Минеральная вода", "drinks", 8000),
+]
+SKU = {item[0]: item for item in CATALOGUE}
+# What goes together in one basket: each receipt takes one or two of these themes (weights say how often),
+# a few of each theme's SKUs, and now and then one impulse item from the whole catalogue.
+THEMES: list[tuple[int, list[str]]] = [
+    (30, ["4607001", "4607008", "4607002", "4607009", "4607007"]),  # coffee and pastry
+    (25, ["4607003", "4607010", "4607004", "4607011", "4607012", "4607019"]),  # wine and cheese
+    (15, ["4607013", "4607014", "4607015", "4607020"]),  # beer and snacks
+    (12, ["4607016", "4607017", "4607007", "4607002"]),  # tea and sweets
+    (8, ["4607006", "4607007", "4607018", "4607019"]),  # whisky, chocolate, cigarillos
+    (5, ["4607005", "4607020"]),  # delivery
 ]
 FIRST = ["Анна", "Иван", "Мария", "Пётр", "Елена", "Олег", "Ольга", "Дмитрий", "Софья", "Артём"]
 LAST = ["Иванова", "Петров", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Козлов"]
 DEMO_PHONE_BASE = 79160000000
 DEMO_STAFF_EMAIL = "admin@demo.loyalty.local"
 DEMO_TELEGRAM_BASE = 990_000_000  # made-up Telegram user ids for the members who "linked the bot"
+VISITS = [0, 1, 1, 2, 2, 3, 4]  # receipts per random member: ~550 over the demo's 180 days
 LAPSED_GOLD = 30  # Gold regulars who stopped coming 61-95 days ago: the campaign demo's audience
 
 
@@ -50,8 +76,11 @@ def demo_phone(i: int) -> str:
     return f"+{DEMO_PHONE_BASE + i}"
 
 
-async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int = 7) -> DemoReport:
-    """Seed once; a second call finds the demo members and does nothing."""
+async def seed_demo(core: Core, members: int = 300, days: int = 180, seed: int = 7) -> DemoReport:
+    """Seed once; a second call finds the demo members and does nothing.
+
+    Members join in the first weeks; their visits are spread up to the core's "now", so the
+    console's default period (the last 30 days) has purchases, and the baskets follow THEMES."""
     async with core.reading() as session:
         count = (await session.execute(select(func.count()).select_from(Member))).scalar_one()
     if count:
@@ -87,31 +116,14 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
             member, _ = await register(session, clock, core.rules, reg)
             if i % 4 == 0:
                 member.telegram_user_id = DEMO_TELEGRAM_BASE + i
-        visits = rng.choice([0, 1, 2, 3, 5, 8, 12]) if i else 6
-        moment = clock.now()
-        for visit in range(visits):
-            moment += timedelta(hours=rng.randint(20, 24 * 12))
-            if moment >= now:
-                break
-            lines = []
-            for sku, name, category, price in rng.sample(CATALOGUE, rng.randint(1, 4)):
-                qty = rng.randint(1, 3)
-                lines.append(
-                    {
-                        "sku": sku,
-                        "name": name,
-                        "category": category,
-                        "quantity": qty,
-                        "price": price,
-                        "amount": price * qty,
-                    }
-                )
+        visits = rng.choice(VISITS) if i else 6
+        for visit, moment in enumerate(_visit_times(rng, clock.now(), now, visits)):
             body = {
                 "store_id": store[0],
                 "receipt_id": f"D{i:04d}-{visit:03d}",
                 "purchased_at": moment.isoformat(),
                 "member": {"member_id": str(member.id)},
-                "lines": lines,
+                "lines": _basket(rng),
                 "redeem": "max" if rng.random() < 0.25 else 0,
             }
             await jobs.activate_due_lots(core, core.rules, moment)
@@ -125,6 +137,33 @@ async def seed_demo(core: Core, members: int = 300, days: int = 150, seed: int =
             update(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).values(processed_at=core.clock.now())
         )
     return DemoReport(members + LAPSED_GOLD, made, seeded=True)
+
+
+def _visit_times(rng: random.Random, joined: datetime, now: datetime, visits: int) -> list[datetime]:
+    """`visits` moments between a day after joining and an hour before now, in order."""
+    first, last = joined + timedelta(days=1), now - timedelta(hours=1)
+    if last <= first:
+        return []
+    span = int((last - first).total_seconds())
+    return sorted(first + timedelta(seconds=rng.randint(0, span)) for _ in range(visits))
+
+
+def _basket(rng: random.Random) -> list[dict[str, Any]]:
+    """Receipt lines: a few SKUs of one or two themes, sometimes an impulse item; each SKU once."""
+    weights = [weight for weight, _ in THEMES]
+    skus: list[str] = []
+    for _, theme in rng.choices(THEMES, weights=weights, k=rng.choice([1, 1, 1, 2])):
+        skus += rng.sample(theme, rng.randint(min(2, len(theme)), min(4, len(theme))))
+    if rng.random() < 0.2:
+        skus.append(rng.choice(CATALOGUE)[0])
+    lines = []
+    for sku in dict.fromkeys(skus):
+        _, name, category, price = SKU[sku]
+        qty = rng.choice([1, 1, 1, 2, 3])
+        lines.append(
+            {"sku": sku, "name": name, "category": category, "quantity": qty, "price": price, "amount": price * qty}
+        )
+    return lines
 
 
 async def _lapsed_gold(core: Core, rng: random.Random, first: int, now: datetime) -> int:

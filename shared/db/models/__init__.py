@@ -9,6 +9,7 @@ from shared.db.models import (  # noqa: F401 - registers the tables of every are
     console,
     login_codes,
     messages,
+    offers,
     promotions,
     rate_limits,
     wallet,

@@ -1,0 +1,53 @@
+"""The demo's baskets say something, and the scheduler's leader recomputes them every night."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from notifications.worker import Worker
+from shared.core import Core
+from shared.db.models.offers import Association, MemberRecommendation
+from shared.demo import seed_demo
+from shared.offers import run_recommendations
+
+
+async def _rows(core: Core) -> list[tuple[str, str, str, int]]:
+    async with core.reading() as session:
+        result = await session.execute(
+            select(MemberRecommendation.member_id, MemberRecommendation.kind, MemberRecommendation.item)
+            .add_columns(MemberRecommendation.rank)
+            .order_by(MemberRecommendation.member_id, MemberRecommendation.kind, MemberRecommendation.rank)
+        )
+        return [(str(m), k, i, r) for m, k, i, r in result.all()]
+
+
+async def test_the_demo_baskets_pair_wine_with_cheese_and_coffee_with_pastry(core: Core) -> None:
+    await seed_demo(core, members=60)
+    report = await run_recommendations(core)
+    async with core.reading() as session:
+        lift = {
+            (a.antecedent, a.consequent): a.lift
+            for a in (await session.execute(select(Association).where(Association.kind == "category"))).scalars()
+        }
+        offered = set((await session.execute(select(MemberRecommendation.category).distinct())).scalars())
+    assert lift[("wine", "cheese")] > 1.5
+    assert lift[("coffee", "bakery")] > 1.5
+    assert report.recommendations["category"] > 30
+    assert not offered & {"tobacco", "wine", "spirits", "beer"}
+    before = await _rows(core)
+    await run_recommendations(core)  # a second run the same night changes nothing
+    assert await _rows(core) == before
+
+
+async def test_the_scheduler_leader_recomputes_recommendations_nightly(core: Core) -> None:
+    await seed_demo(core, members=10)
+    worker = Worker(core, {})
+    assert await worker.keep_lease() is True
+    try:
+        job = worker.scheduler.get_job("recommendations")
+        assert str(job.trigger) == f"cron[hour='{core.settings.recommend.hour_utc}', minute='0']"
+        await job.func()
+        async with core.reading() as session:
+            assert (await session.execute(select(func.count()).select_from(MemberRecommendation))).scalar_one() > 0
+    finally:
+        await worker.step_down()
