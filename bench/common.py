@@ -54,9 +54,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, workers: int = 1, prefix: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """`loyalty serve` on 127.0.0.1:port; `prefix` runs it under another command (e.g. taskset)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "loyalty.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        [*prefix, sys.executable, "-m", "loyalty.cli", "serve", "--port", str(port), "--workers", str(workers)],
         env={**os.environ, **env},
         cwd=ROOT,
     )

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import PG_ADMIN, RESULTS, ROOT, free_port, percentile, write_result
+from bench.common import PG_ADMIN, RESULTS, ROOT, free_port, percentile, start_server, write_result
 from shared.apikeys import create_api_key
 from shared.config import Settings
 from shared.core import Core
@@ -404,36 +404,7 @@ def profile_summary(path: Path, top: int = 25) -> dict[str, Any]:
 
 
 def start_web(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            WEB_CORE,
-            sys.executable,
-            "-m",
-            "loyalty.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env={**os.environ, **env},
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            import socket
-
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return process
-        except OSError as exc:
-            if process.poll() is not None:
-                raise RuntimeError("server exited during start") from exc
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start")
+    return start_server(env, port, workers, prefix=("taskset", "-c", WEB_CORE))
 
 
 async def measured(
