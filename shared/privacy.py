@@ -29,6 +29,7 @@ from shared.db.models.login_codes import LoginCode
 from shared.db.types import JSONType, UTCDateTime
 from shared.errors import FieldErrors, NotFound
 from shared.events import EventKind
+from shared.members import mark_updated
 
 ERASED_PHONE_PREFIX = "erased:"  # "erased:" + 12 hex characters fits the 20-character phone column
 ERASED_CARD_PREFIX = "X"  # "X" + 12 hex characters: 13 characters, never a valid EAN-13
@@ -362,6 +363,7 @@ async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID
     member.wallet_auth_token = secrets.token_urlsafe(24)
     member.session_generation += 1  # every cabinet session ends
     member.updated_at = now
+    await mark_updated(session, member, ["erased"], now)  # integrators drop what they copied
     audit.record(
         session,
         clock,
