@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -538,6 +539,8 @@ def worker(check: bool) -> None:
 @click.option("--port", default=8000, show_default=True)
 def run(host: str, port: int) -> None:
     """Development: migrate, seed the demo, and run every process until Ctrl-C."""
+    inbox = f"127.0.0.1:{port + 1}"  # the local webhook inbox: the one plain-http host allowed here
+    os.environ.setdefault("LOYALTY_WEBHOOKS_ALLOW_HOSTS", inbox)
     settings = _settings()
     from shared.db.migrate import upgrade
 
@@ -550,13 +553,18 @@ def run(host: str, port: int) -> None:
     processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))  # noqa: S603 - our CLI
     for extra in _extra_processes(settings):
         processes.append(subprocess.Popen([*exe, *extra]))  # noqa: S603 - our own CLI, fixed arguments
+    hooks = _demo_webhooks(settings, inbox)
+    if hooks is not None:
+        processes.append(subprocess.Popen([*exe, *hooks]))  # noqa: S603 - our own CLI, fixed arguments
     base = f"http://{host}:{port}"
     click.echo(
         f"\n  Loyalty is running\n  Cabinet       {base}/  (sign in with the demo member's phone; the code is in"
         f" Messages)\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
         f"  Demo API key  {key}\n  Demo member   {_demo_phone()}\n"
         f"  Console       {base}/console  ({_demo_staff_email()} / {staff_password})\n"
-        f"  Messages      {settings.var_dir / 'messages.jsonl'}\n  Stop          Ctrl-C\n"
+        f"  Messages      {settings.var_dir / 'messages.jsonl'}\n"
+        + (f"  Webhooks      {settings.var_dir / 'webhooks.jsonl'}  (signatures checked)\n" if hooks else "")
+        + "  Stop          Ctrl-C\n"
     )
     if settings.telegram.token is None:
         click.echo("  Telegram bot  off: set LOYALTY_TELEGRAM_TOKEN to turn it on\n")
@@ -586,6 +594,55 @@ def run(host: str, port: int) -> None:
         stop()
         for process in processes:
             process.wait(timeout=10)
+
+
+def _demo_webhooks(settings: Settings, inbox: str) -> list[str] | None:
+    """Subscribe the local inbox to every event (once) and say how to start it; None when the
+    operator's LOYALTY_WEBHOOKS_ALLOW_HOSTS does not allow it."""
+    from loyalty.webhook_inbox import ensure_demo_endpoint
+
+    secret_file = settings.var_dir / "demo-webhook-secret"
+    try:
+        asyncio.run(_with_core(settings, lambda core: ensure_demo_endpoint(core, f"http://{inbox}/hooks", secret_file)))
+    except InvalidInput as exc:
+        click.echo(f"  Webhook inbox off: {exc.detail} (LOYALTY_WEBHOOKS_ALLOW_HOSTS does not allow {inbox})", err=True)
+        return None
+    host, port = inbox.split(":")
+    return ["webhooks", "listen", "--host", host, "--port", port, "--secret-file", str(secret_file)]
+
+
+async def _with_core(settings: Settings, work: Callable[[Core], Awaitable[None]]) -> None:
+    async with Core(settings) as core:
+        await work(core)
+
+
+@main.group()
+def webhooks() -> None:
+    """Outbound webhooks: a local receiver to try them."""
+
+
+@webhooks.command("listen")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@click.option(
+    "--secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="a file holding the endpoint's whsec_ secret (shown once when the endpoint was made)",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default var/webhooks.jsonl")
+def webhooks_listen(host: str, port: int, secret_file: Path, out: Path | None) -> None:
+    """Receive webhooks: check each signature, drop repeats, append each event to a JSON-lines file."""
+    from aiohttp import web
+    from pydantic import SecretStr
+
+    from loyalty.webhook_inbox import Inbox
+    from shared.clock import SystemClock
+
+    settings = _settings()
+    secret = SecretStr(secret_file.read_text(encoding="utf-8").strip())
+    inbox = Inbox(secret, out or settings.var_dir / "webhooks.jsonl", SystemClock())
+    web.run_app(inbox.app(), host=host, port=port, print=None, access_log=None)
 
 
 def _demo_staff_email() -> str:
