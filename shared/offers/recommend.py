@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -175,9 +176,21 @@ async def run_recommendations(core: Core, as_of: datetime | None = None) -> Reco
 
 async def recommendations_for(session: AsyncSession, member_id: uuid.UUID, kind: str) -> list[MemberRecommendation]:
     """A member's recommendations of one kind ("sku" or "category"), best first."""
-    stmt = (
-        select(MemberRecommendation)
-        .where(MemberRecommendation.member_id == member_id, MemberRecommendation.kind == kind)
-        .order_by(MemberRecommendation.rank)
+    return (await recommendations_of(session, [member_id], kind)).get(member_id, [])
+
+
+async def recommendations_of(
+    session: AsyncSession, member_ids: Sequence[uuid.UUID], kind: str, top: int | None = None
+) -> dict[uuid.UUID, list[MemberRecommendation]]:
+    """The recommendations of one kind of a batch of members (at most `top` each), best first."""
+    if not member_ids:
+        return {}
+    stmt = select(MemberRecommendation).where(
+        MemberRecommendation.member_id.in_(member_ids), MemberRecommendation.kind == kind
     )
-    return list((await session.execute(stmt)).scalars())
+    if top is not None:
+        stmt = stmt.where(MemberRecommendation.rank <= top)
+    out: dict[uuid.UUID, list[MemberRecommendation]] = {}
+    for found in (await session.execute(stmt.order_by(MemberRecommendation.member_id, MemberRecommendation.rank))).scalars():
+        out.setdefault(found.member_id, []).append(found)
+    return out
