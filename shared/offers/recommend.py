@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 
 KINDS = ("sku", "category")
 
-# The window's receipt lines, parsed from the purchases' JSON once into a temporary table that every
-# statement below reads: `p` is the purchase, `l` the line.
-_LINES = {
+# A purchase's receipt lines as rows (`p` is the purchase, `l` the line) and a line's field: parsed
+# here once per run into a temporary table every statement below reads; the category-overlap report
+# (shared/reports/overlap.py) reads them the same way.
+RECEIPT_LINES = {
     "postgresql": ("CROSS JOIN LATERAL json_array_elements(p.lines) AS l(line)", "l.line ->> '{key}'"),
     "sqlite": ("CROSS JOIN json_each(p.lines) AS l", "json_extract(l.value, '$.{key}')"),
 }
@@ -121,7 +122,7 @@ async def recompute_recommendations(
 ) -> RecomputeReport:
     """Replace the associations and every member's recommendations as of `as_of`."""
     dialect = session.get_bind().dialect.name
-    lines, value = _LINES[dialect]
+    lines, value = RECEIPT_LINES[dialect]
     stamp = bindparam("now", as_of, type_=UTCDateTime())
     report = RecomputeReport()
     await session.execute(delete(MemberRecommendation))
