@@ -173,7 +173,16 @@ async def run_digest(core: Core, *, as_of: datetime | None = None, force: bool =
         await insert_ignoring_conflicts(
             session,
             DigestRun.__table__,
-            [{"month": month, "started_at": now, "finished_at": None, "after_member": None, "members": 0, "messages": 0}],
+            [
+                {
+                    "month": month,
+                    "started_at": now,
+                    "finished_at": None,
+                    "after_member": None,
+                    "members": 0,
+                    "messages": 0,
+                }
+            ],
             ("month",),
         )
     while True:

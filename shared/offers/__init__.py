@@ -9,5 +9,11 @@ from shared.offers.recommend import (
     run_recommendations,
 )
 
-__all__ = ["KINDS", "RecomputeReport", "recommendations_for",
-    "recommendations_of", "recompute_recommendations", "run_recommendations"]
+__all__ = [
+    "KINDS",
+    "RecomputeReport",
+    "recommendations_for",
+    "recommendations_of",
+    "recompute_recommendations",
+    "run_recommendations",
+]

@@ -192,6 +192,8 @@ async def recommendations_of(
     if top is not None:
         stmt = stmt.where(MemberRecommendation.rank <= top)
     out: dict[uuid.UUID, list[MemberRecommendation]] = {}
-    for found in (await session.execute(stmt.order_by(MemberRecommendation.member_id, MemberRecommendation.rank))).scalars():
+    for found in (
+        await session.execute(stmt.order_by(MemberRecommendation.member_id, MemberRecommendation.rank))
+    ).scalars():
         out.setdefault(found.member_id, []).append(found)
     return out

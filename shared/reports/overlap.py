@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.models import Segment
@@ -89,7 +89,9 @@ class CategoryOverlap:
         )
         return ReportResult(
             headline=headline,
-            chart=Chart("bar", labels or ["no purchases"], [("members buying", [float(buyers[a]) for a in labels] or [0.0])]),
+            chart=Chart(
+                "bar", labels or ["no purchases"], [("members buying", [float(buyers[a]) for a in labels] or [0.0])]
+            ),
             columns=["category_a", "category_b", "members_a", "members_a_and_b", "share"],
             rows=rows,
             value=best[0] if best is not None else None,

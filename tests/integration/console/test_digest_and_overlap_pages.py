@@ -43,7 +43,8 @@ async def test_the_overlap_heat_map_with_rfm_beside_a_segment_filter_and_csv(con
     assert 'class="heat heat-7" title="coffee → bakery: 2 / 3">67%</td>' in html
     assert 'class="heat heat-10" title="bakery → coffee: 2 / 2">100%</td>' in html
     assert "style=" not in html.split("<main", 1)[1]  # the CSP forbids inline style
-    assert "RFM grid" in html and 'href="/console/reports/rfm_grid?' in html
+    assert "RFM grid" in html
+    assert 'href="/console/reports/rfm_grid?' in html
     csv = await console.get(f"/console/reports/category_overlap/csv?since={since}&until={until}")
     assert csv.status_code == 200
     lines = csv.content.decode("utf-8-sig").splitlines()

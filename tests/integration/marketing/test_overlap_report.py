@@ -56,7 +56,11 @@ def november(core: Core) -> Period:
 async def overlap(core: Core, **options: object) -> dict[tuple[str, str], float | None]:
     async with core.reading() as session:
         result = await compute_report(
-            REPORTS["category_overlap"], session, core.rules, november(core), ReportOptions(**options)  # type: ignore[arg-type]
+            REPORTS["category_overlap"],
+            session,
+            core.rules,
+            november(core),
+            ReportOptions(**options),  # type: ignore[arg-type]
         )
     assert result.matrix is not None
     m = result.matrix
