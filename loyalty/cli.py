@@ -80,6 +80,7 @@ def demo(members: int) -> None:
     """Seed a demo program (once) and print a demo API key."""
     from notifications.campaigns import run_digest
     from shared.demo import seed_demo
+    from shared.offers import run_recommendations
 
     settings = _settings()
 
@@ -88,6 +89,7 @@ def demo(members: int) -> None:
             report = await seed_demo(core, members=members)
             if report.seeded:
                 click.echo(f"demo: {report.members} members, {report.purchases} purchases")
+                await run_recommendations(core)  # what the demo's baskets predict, for the digest below
                 digest = await run_digest(core, force=True)  # this month's digest, e.g. the demo member's
                 click.echo(f"demo: monthly digest {digest.month} planned for {digest.members} members")
             else:
