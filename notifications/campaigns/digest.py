@@ -76,6 +76,8 @@ def digest_context(
     upcoming = facts.tier["next"]
     return context | {
         "balance": facts.balance,
+        "tier": facts.tier["name"],  # the rules in force (a version saved in the console included)
+        "percent": facts.tier["accrual_percent"],
         "month": format_date(today, "LLLL yyyy", locale=language),
         "expiring": facts.expiring,
         "expires_on": local_day(facts.expires_at, who.zone, language),

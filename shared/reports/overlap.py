@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.db.models import Segment
 from shared.db.types import UTCDateTime
 from shared.errors import FieldError, InvalidInput
+from shared.inputs import int_problem
 from shared.offers.recommend import RECEIPT_LINES
 from shared.program import ProgramRules
 from shared.reports.base import Chart, Matrix, Period, ReportOptions, ReportResult, percent, ratio, report
@@ -55,8 +56,13 @@ class CategoryOverlap:
         self, session: AsyncSession, rules: ProgramRules, period: Period, options: ReportOptions | None = None
     ) -> ReportResult:
         options = options or ReportOptions()
-        if options.segment_id is not None and await session.get(Segment, options.segment_id) is None:
-            raise InvalidInput("There is no such segment.", [FieldError("segment", "choose a segment from the list")])
+        if options.segment_id is not None:
+            if (problem := int_problem(options.segment_id, 1)) is not None:
+                raise InvalidInput("There is no such segment.", [FieldError("segment", problem)])
+            if await session.get(Segment, options.segment_id) is None:
+                raise InvalidInput(
+                    "There is no such segment.", [FieldError("segment", "choose a segment from the list")]
+                )
         lines, value = RECEIPT_LINES[session.get_bind().dialect.name]
         statement = text(
             _OVERLAP.format(

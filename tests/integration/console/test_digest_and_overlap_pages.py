@@ -53,5 +53,8 @@ async def test_the_overlap_heat_map_with_rfm_beside_a_segment_filter_and_csv(con
     missing = await console.get(f"/console/reports/category_overlap?since={since}&until={until}&segment=99")
     assert missing.status_code == 422
     assert "no such segment" in missing.text.lower()
+    for hostile in (str(2**70), "-1", "0"):
+        answer = await console.get(f"/console/reports/category_overlap/csv?segment={hostile}")
+        assert answer.status_code in (400, 422), hostile
     bad = await console.get("/console/reports/category_overlap?segment=lots")
     assert bad.status_code == 400

@@ -3,10 +3,12 @@ never to a member who unsubscribed, once a month however often it runs, saying t
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete, select, update
 
 from notifications.campaigns import digest_results, run_digest
@@ -118,6 +120,21 @@ async def test_once_a_month_however_often_it_runs(core: Core, settings: Settings
         assert len(await digests(small)) == 10
     finally:
         await small.close()
+
+
+@pytest.mark.postgres_only
+async def test_two_runs_at_once_plan_each_member_once(core: Core, settings: Settings, clock: FixedClock) -> None:
+    for n in range(1, 8):
+        await member(core, n, consents=("email",), email=f"m{n}@example.com")
+    cores = [Core(settings.model_copy(update={"digest": DigestSettings(batch_size=2)}), clock) for _ in range(2)]
+    try:
+        reports = await asyncio.gather(*(run_digest(c) for c in cores))
+    finally:
+        for c in cores:
+            await c.close()
+    assert sum(r.members for r in reports) == 7
+    messages = await digests(core)
+    assert len(messages) == len({m.member_id for m in messages}) == 7
 
 
 async def test_not_before_the_digest_day_unless_forced(core: Core, settings: Settings, clock: FixedClock) -> None:
