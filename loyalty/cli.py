@@ -79,7 +79,9 @@ def db_downgrade(revision: str) -> None:
 @click.option("--members", default=300, show_default=True)
 def demo(members: int) -> None:
     """Seed a demo program (once) and print a demo API key."""
+    from notifications.campaigns import run_digest
     from shared.demo import seed_demo
+    from shared.offers import run_recommendations
 
     settings = _settings()
 
@@ -88,6 +90,9 @@ def demo(members: int) -> None:
             report = await seed_demo(core, members=members)
             if report.seeded:
                 click.echo(f"demo: {report.members} members, {report.purchases} purchases")
+                await run_recommendations(core)  # what the demo's baskets predict, for the digest below
+                digest = await run_digest(core, force=True)  # this month's digest, e.g. the demo member's
+                click.echo(f"demo: monthly digest {digest.month} planned for {digest.members} members")
             else:
                 click.echo(f"demo: already seeded ({report.members} members)")
             click.echo(f"demo API key: {await demo_api_key(core)}")
@@ -233,6 +238,19 @@ def staff_create(email: str, role: str, password_stdin: bool) -> None:
     click.echo(f"staff account {email.strip().lower()} ({role}) created")
 
 
+def _moment(as_of: str | None) -> datetime | None:
+    """An --as-of value: RFC 3339 with an offset, or None for now."""
+    if not as_of:
+        return None
+    try:
+        moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter("use RFC 3339, e.g. 2026-11-22T03:00:00+03:00", param_hint="--as-of") from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter("needs an offset, e.g. +03:00", param_hint="--as-of")
+    return moment
+
+
 @main.group()
 def jobs() -> None:
     """Due jobs."""
@@ -245,15 +263,8 @@ def jobs_run_due(as_of: str | None) -> None:
     from shared.jobs import run_due
 
     settings = _settings()
-    clock = None
-    if as_of:
-        try:
-            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise click.BadParameter("use RFC 3339, e.g. 2026-11-22T03:00:00+03:00", param_hint="--as-of") from exc
-        if moment.tzinfo is None:
-            raise click.BadParameter("needs an offset, e.g. +03:00", param_hint="--as-of")
-        clock = FixedClock(moment)
+    moment = _moment(as_of)
+    clock = FixedClock(moment) if moment is not None else None
 
     async def go() -> None:
         from shared.retention import run_retention
@@ -267,6 +278,27 @@ def jobs_run_due(as_of: str | None) -> None:
             f"{report.birthdays} birthdays, {report.tier_changes} tier changes"
         )
         click.echo(f"retention: {retention}")
+
+    asyncio.run(go())
+
+
+@main.command()
+@click.option("--as-of", "as_of", default=None, help="RFC 3339 moment, default now")
+@click.option("--now", "now", is_flag=True, help="send this month's digest even before the digest day")
+def digest(as_of: str | None, now: bool) -> None:
+    """The monthly digest: plan it for every consenting member who has none this month (idempotent)."""
+    from notifications.campaigns import run_digest
+
+    settings = _settings()
+    moment = _moment(as_of)
+
+    async def go() -> None:
+        async with Core(settings) as core:
+            report = await run_digest(core, as_of=moment, force=now)
+        if report.ran:
+            click.echo(f"digest {report.month}: {report.members} members, {report.messages} messages planned")
+        else:
+            click.echo(f"digest {report.month}: nothing to do (already sent this month, or before the digest day)")
 
     asyncio.run(go())
 

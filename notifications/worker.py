@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.campaigns import render_claimed, run_marketing
+from notifications.campaigns import render_claimed, run_digest, run_marketing
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
 from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
@@ -449,6 +449,17 @@ class Worker:
             misfire_grace_time=3600,
             id="recommendations",
         )
+        if self.settings.digest.enabled:  # daily: sends from the digest day on, once a month (digest_runs)
+            scheduler.add_job(
+                self._run_digest,
+                "cron",
+                hour=self.settings.digest.hour_utc,
+                minute=30,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                id="digest",
+            )
         scheduler.start()
         return scheduler
 
@@ -476,6 +487,17 @@ class Worker:
         except Exception:
             JOB_FAILURES.labels("recommendations").inc()
             log.exception("recommendations failed; yesterday's stay until the next night")
+
+    async def _run_digest(self) -> None:
+        """The month's digest, once it is due; a finished month costs one lookup."""
+        JOB_RUNS.labels("digest").inc()
+        try:
+            report = await run_digest(self.core)
+            if report.ran:
+                log.info("digest: %s", report)
+        except Exception:
+            JOB_FAILURES.labels("digest").inc()
+            log.exception("the digest failed; tomorrow's check resumes it")
 
     async def _run_due(self) -> None:
         JOB_RUNS.labels("due-jobs").inc()

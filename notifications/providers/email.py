@@ -20,12 +20,12 @@ import aiosmtplib
 import dkim
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
+from notifications.routing import POLICIES
 from notifications.unsubscribe_links import unsubscribe_token, unsubscribe_url
 from shared.config import Settings
 
 log = logging.getLogger(__name__)
 
-PROMOTIONAL_KINDS = frozenset({"campaign"})
 # 5xx answers that are about the recipient; other 5xx (policy, size) are still permanent for this message.
 RECIPIENT_CODES = frozenset({550, 551, 552, 553, 554})
 # What the DKIM signature covers: a relay that changes one of these breaks it, and a header listed but
@@ -48,7 +48,9 @@ COMPOSE_POLICY = email.policy.default.clone(cte_type="7bit")
 
 
 def is_promotional(message: OutgoingMessage) -> bool:
-    return bool(message.meta.get("promotional", message.kind in PROMOTIONAL_KINDS))
+    """Promotional by its kind's routing policy (campaigns, chains, the digest, birthdays, bonuses)."""
+    policy = POLICIES.get(message.kind)
+    return bool(message.meta.get("promotional", policy is not None and policy.promotional))
 
 
 def envelope_address(address: str) -> str | None:
