@@ -26,11 +26,12 @@ from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
 from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
 from notifications.planner import insert_messages, plan_event
 from notifications.rates import TokenBucket
+from notifications.routing import POLICIES
 from notifications.webhooks import WebhookSender
 from shared import jobs
 from shared.core import Core
-from shared.db.models import OutboxEvent
-from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
+from shared.db.models import Consent, OutboxEvent
+from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, SKIPPED, UNDELIVERABLE, Message
 from shared.metrics import JOB_FAILURES, JOB_RUNS, MESSAGES, SCHEDULER_LEADER
 from shared.offers import run_recommendations
 from shared.retention import run_retention
@@ -53,6 +54,11 @@ _UNRENDERABLE = (
     .where(_T.c.id == bindparam("mid"))
     .values(status=UNDELIVERABLE, lease_until=None, cascade=[], error=bindparam("why"))
 )
+_WITHDRAWN = (
+    update(_T)
+    .where(_T.c.id == bindparam("mid"))
+    .values(status=SKIPPED, lease_until=None, cascade=[], error="consent withdrawn before sending")
+)
 _MARK_DONE = (
     update(_T)
     .where(_T.c.id == bindparam("mid"))
@@ -66,6 +72,21 @@ _MARK_DONE = (
         error=None,
     )
 )
+
+
+async def _without_consent(session: AsyncSession, messages: list[Message]) -> set[int]:
+    """The claimed messages whose kind needs consent on their channel and whose member no longer
+    gives it: consent is checked when a message is planned and again when it goes out."""
+    needing = [m for m in messages if m.member_id is not None and m.kind in POLICIES and POLICIES[m.kind].needs_consent]
+    if not needing:
+        return set()
+    rows = await session.execute(
+        select(Consent.member_id, Consent.channel).where(
+            Consent.member_id.in_({m.member_id for m in needing}), Consent.granted.is_(True)
+        )
+    )
+    granted = {(member_id, channel) for member_id, channel in rows}
+    return {m.id for m in needing if (m.member_id, m.channel) not in granted}
 
 
 class Worker:
@@ -170,6 +191,10 @@ class Worker:
                 if broken:  # nothing to say any more (the member was merged away): never sent
                     await session.execute(_UNRENDERABLE, [{"mid": mid, "why": why} for mid, why in broken.items()])
                     messages = [m for m in messages if m.id not in broken]
+                withdrawn = await _without_consent(session, messages)
+                if withdrawn:  # planned while consented, held (quiet hours, a retry); the member said no since
+                    await session.execute(_WITHDRAWN, [{"mid": mid} for mid in withdrawn])
+                    messages = [m for m in messages if m.id not in withdrawn]
         uncertain = {m.id for m in messages if m.status == SENDING}
         for message in messages:
             message.status, message.lease_until = SENDING, lease

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, update
 
 from notifications.campaigns import digest_results, run_digest
 from notifications.campaigns.grants import grant_bonus
+from notifications.worker import Worker
 from shared.clock import FixedClock
 from shared.config import DigestSettings, Settings
 from shared.core import Core
@@ -21,8 +22,10 @@ from shared.db.models.digests import DigestRun
 from shared.db.models.messages import DELIVERED, Message
 from shared.db.models.offers import MemberRecommendation
 from shared.i18n import format_money
+from shared.members import set_consent
 from tests.conftest import app_client
 from tests.integration.marketing.builders import bought, member
+from tests.integration.notifications.test_flow import channels
 
 
 async def digests(core: Core) -> list[Message]:
@@ -67,6 +70,27 @@ async def test_at_night_it_waits_for_the_morning_in_the_members_zone(core: Core)
     (message,) = await digests(core)
     assert message.created_at == night
     assert message.next_attempt_at == datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 09:00 in Moscow
+
+
+async def test_a_digest_held_for_the_morning_is_not_sent_if_consent_is_withdrawn_meanwhile(
+    core: Core, clock: FixedClock
+) -> None:
+    kept, withdrawn = await with_telegram(core, 1), await with_telegram(core, 2)
+    night = datetime(2026, 11, 22, 20, 30, tzinfo=UTC)  # 23:30 in Moscow: held until 09:00
+    await run_digest(core, as_of=night)
+    async with core.transaction() as session:  # at midnight the second member says "no more" in the bot
+        found = await session.get(Member, withdrawn)
+        assert found is not None
+        await set_consent(session, core.clock, found, "telegram", False, source="bot", method="button")
+    clock.at = datetime(2026, 11, 23, 6, 1, tzinfo=UTC)
+    scripted = channels()
+    worker = Worker(core, scripted)  # type: ignore[arg-type]
+    for _ in range(3):
+        await worker.run_once()
+    assert [m.member_id for m in scripted["telegram"].sent] == [kept]
+    status = {m.member_id: (m.status, m.error) for m in await digests(core)}
+    assert status[kept][0] == DELIVERED
+    assert status[withdrawn] == ("skipped", "consent withdrawn before sending")
 
 
 async def test_a_member_who_unsubscribed_gets_no_digest_and_the_results_count_it(
