@@ -22,6 +22,7 @@ class StallingProxy:
         self.target_port, self.trigger = target_port, trigger
         self.stalls = 0  # connections still to stall
         self.stalled = 0  # connections stalled so far
+        self.triggered = 0  # connections that reached the trigger, stalled or not
         self.port = 0
         self._server: asyncio.Server | None = None
 
@@ -55,14 +56,17 @@ class StallingProxy:
     async def _requests(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, muted: asyncio.Event
     ) -> None:
-        tail = b""
+        tail, triggered = b"", False
         with contextlib.suppress(ConnectionError):
             while chunk := await reader.read(65536):
                 seen, tail = tail + chunk, (tail + chunk)[-len(self.trigger) :] if self.trigger else b""
-                if not muted.is_set() and self.stalls > 0 and self.trigger in seen:
-                    self.stalls -= 1
-                    self.stalled += 1
-                    muted.set()  # before the peer can answer what this chunk completes
+                if not triggered and self.trigger in seen:
+                    triggered = True
+                    self.triggered += 1
+                    if self.stalls > 0:
+                        self.stalls -= 1
+                        self.stalled += 1
+                        muted.set()  # before the peer can answer what this chunk completes
                 writer.write(chunk)
                 await writer.drain()
 
