@@ -59,6 +59,7 @@ class PushReceiver:
     refused: list[tuple[int, str]] = field(default_factory=list)  # (status, why) of pushes turned down
     stalls: int = 0  # the next pushes taken (kept in `received`) and then not answered for `stall_seconds`
     stall_seconds: float = 30.0
+    answer_delay: float = 0.0  # seconds before answering every push (a service that is not instant)
     base: str = ""
     _runner: web.AppRunner | None = None
 
@@ -141,4 +142,5 @@ class PushReceiver:
         if self.stalls > 0:  # taken, but the sender hears nothing before its timeout
             self.stalls -= 1
             await asyncio.sleep(self.stall_seconds)
+        await asyncio.sleep(self.answer_delay)
         return web.Response(status=201, headers={"Location": f"{self.base}/message/{len(self.received)}"})

@@ -206,6 +206,7 @@ class WebPushFaultPeer(_Settling):
         # the worker finds the same VAPID key in the same var directory
         self.key = vapid_public_key(settings.model_copy(update={"push": self.push}))
         self.receiver.stall_seconds = 4  # past the worker's 1 s timeout
+        self.receiver.answer_delay = 1 / int(RATE)  # push has no send rate of its own: pace it like the others
         self._stalls_asked = 0
 
     def addresses(self, count: int) -> list[str]:

@@ -26,7 +26,7 @@ from shared.core import Core
 from shared.db.models.messages import Message
 from tests.e2e.faults.conftest import Processes, process_env, sms_env, stub_stats, wait_until
 from tests.e2e.faults.peers import FaultPeer
-from tests.e2e.faults.support import outcomes, queue_messages, settled
+from tests.e2e.faults.support import outcomes, queue_messages, settled, statuses
 from tests.stubs.serving import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
@@ -115,12 +115,14 @@ async def test_a_worker_killed_mid_batch_to_a_peer_loses_nothing_after_a_restart
     )
     worker = processes.start("worker-1", ["-m", "loyalty.cli", "worker"], env)
 
-    async def taken(at_least: int) -> bool:
-        return await peer.taken() >= at_least
+    async def in_flight() -> bool:
+        """The peer has messages the database does not call sent yet: the worker is between send and
+        record (the peer is read first, so a batch recorded meanwhile cannot pass for one in flight)."""
+        taken = await peer.taken()
+        counts = await statuses(fault_core)
+        return taken > PEER_BATCH and taken > counts.get("sent", 0) + counts.get("delivered", 0)
 
-    await wait_until(lambda: taken(PEER_BATCH + 5), 30, "nothing sent")
-    seen = await peer.taken()
-    await wait_until(lambda: taken(seen + 1), 10, "the worker stopped sending")  # kill right after a send
+    await wait_until(in_flight, 30, "never caught a batch in flight")
     worker.send_signal(signal.SIGKILL)
     worker.wait()
     killed_at = await peer.taken()
