@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import aiohttp
-
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -61,10 +60,11 @@ def _undecoded(message: OutgoingMessage, exc: ClientDecodeError) -> DeliveryResu
     """An answer aiogram could not turn into a Message: sent when Telegram said ``ok`` (resending would
     deliver it twice), else an unknown outcome."""
     data = exc.data if isinstance(exc.data, dict) else {}
-    result = data.get("result") if isinstance(data.get("result"), dict) else {}
+    result = data.get("result")
+    sent_id = result.get("message_id", "") if isinstance(result, dict) else ""
     log.warning("telegram message %s: unreadable answer (%s)", message.id, exc.message)
     if data.get("ok") is True:
-        return DeliveryResult(DeliveryStatus.SENT, provider_id=f"{message.to}:{result.get('message_id', '')}")
+        return DeliveryResult(DeliveryStatus.SENT, provider_id=f"{message.to}:{sent_id}")
     return DeliveryResult(DeliveryStatus.FAILED, error="unreadable answer", retry_after=5.0, ambiguous=True)
 
 

@@ -53,9 +53,7 @@ class StallingProxy:
         for writer in (client_w, server_w):
             writer.close()
 
-    async def _requests(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, muted: asyncio.Event
-    ) -> None:
+    async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, muted: asyncio.Event) -> None:
         tail, triggered = b"", False
         with contextlib.suppress(ConnectionError):
             while chunk := await reader.read(65536):

@@ -260,4 +260,3 @@ async def running_peer(name: str, settings: Settings, postfix: Postfix | None) -
             await receiver.start()
             stack.push_async_callback(receiver.stop)
             yield WebPushFaultPeer(receiver, settings)
-

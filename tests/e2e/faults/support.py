@@ -49,13 +49,13 @@ async def queue_messages(core: Core, channel: str, addresses: Sequence[str], *, 
         for start in range(0, len(rows), 1000):
             await session.execute(insert(Message), rows[start : start + 1000])
     async with core.reading() as session:
-        return {mid: address for mid, address in await session.execute(select(Message.id, Message.address))}
+        return dict(await session.execute(select(Message.id, Message.address)))
 
 
 async def statuses(core: Core) -> dict[str, int]:
     async with core.reading() as session:
         rows = await session.execute(select(Message.status, func.count()).group_by(Message.status))
-        return {status: count for status, count in rows}
+        return dict(rows)
 
 
 async def settled(core: Core) -> dict[str, int] | None:
@@ -69,4 +69,3 @@ async def outcomes(core: Core) -> dict[int, tuple[str, int, str | None]]:
     async with core.reading() as session:
         rows = await session.execute(select(Message.id, Message.status, Message.attempts, Message.error))
         return {mid: (status, attempts, error) for mid, status, attempts, error in rows}
-
