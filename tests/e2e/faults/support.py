@@ -49,13 +49,13 @@ async def queue_messages(core: Core, channel: str, addresses: Sequence[str], *, 
         for start in range(0, len(rows), 1000):
             await session.execute(insert(Message), rows[start : start + 1000])
     async with core.reading() as session:
-        return dict(await session.execute(select(Message.id, Message.address)))
+        return dict((await session.execute(select(Message.id, Message.address))).all())
 
 
 async def statuses(core: Core) -> dict[str, int]:
     async with core.reading() as session:
         rows = await session.execute(select(Message.status, func.count()).group_by(Message.status))
-        return dict(rows)
+        return dict(rows.all())
 
 
 async def settled(core: Core) -> dict[str, int] | None:
