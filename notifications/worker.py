@@ -281,7 +281,8 @@ class Worker:
                 await session.execute(_MARK_DONE.values(sent_at=now), done)
             for message, result in rest:
                 merged = await session.merge(message)
-                await apply_result(session, self.settings, merged, result, now)
+                askable = hasattr(self.channels.get(message.channel), "lookup")
+                await apply_result(session, self.settings, merged, result, now, askable=askable)
 
     @staticmethod
     def _outgoing(name: str, m: Message) -> OutgoingMessage:

@@ -48,6 +48,7 @@ class TelegramSettings(_Section):
     api_url: str = "https://api.telegram.org"
     bot_username: str | None = None
     rate_per_second: float = Field(default=30, gt=0)
+    request_timeout: float = Field(default=20, gt=0, le=300)
 
     @field_validator("webhook_secret")
     @classmethod
@@ -71,6 +72,7 @@ class SmsSettings(_Section):
     smpp_system_id: str | None = None
     smpp_password: SecretStr | None = None
     smpp_window: int = Field(default=10, ge=1, le=100, description="submit_sm in flight at once")
+    smpp_response_timeout: float = Field(default=10, gt=0, le=120, description="seconds to wait for submit_sm_resp")
     rate_per_second: float = Field(default=100, gt=0)
     part_cost_minor: int = Field(default=350, ge=0, description="price of one SMS part, kopecks")
     batch_size: int = Field(default=200, ge=1, le=1000, description="messages per aggregator request")
