@@ -3,7 +3,7 @@ partner (none: the retailer's own store). One join, shared by every history (API
 
 from __future__ import annotations
 
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select
 
@@ -12,7 +12,7 @@ from shared.db.models.partners import Partner
 from shared.i18n import text
 
 
-def with_place(stmt: Select[Unpack[tuple[Any, ...]]]) -> Select[Unpack[tuple[Any, ...]]]:
+def with_place(stmt: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
     """The statement over Entry, with the receipt's store id, store name and partner code and name added."""
     return (
         stmt.add_columns(Purchase.store_id, Store.name, Partner.code, Partner.name)
