@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.audit import record
 from shared.clock import Clock
 from shared.db.models import Entry, Lot, Purchase, Store
-from shared.db.models.partners import PartnerAgreement, SettlementLine, SettlementPeriod
+from shared.db.models.partners import Partner, PartnerAgreement, SettlementLine, SettlementPeriod
 from shared.errors import Conflict, FieldError, InvalidInput
 from shared.partners import partner_names
 
@@ -261,6 +261,11 @@ async def settlement(session: AsyncSession, month: Month, zone: ZoneInfo) -> Set
             for key, figures in (await late_figures(session, feeder, zone)).items():
                 result.lines.append(line(key, figures, str(feeder)))
     result.lines.sort(key=lambda x: (x.partner_id is not None, x.partner, x.agreement_id or 0, x.origin or ""))
+    if period is None:  # an open month lists every active partner, with zeros when nothing happened there
+        present = {x.partner_id for x in result.lines}
+        active = (await session.execute(select(Partner.id).where(Partner.active.is_(True)))).scalars()
+        result.lines += [line((pid, None), Figures(), None) for pid in active if pid not in present]
+        result.lines.sort(key=lambda x: (x.partner_id is not None, x.partner, x.agreement_id or 0, x.origin or ""))
     if not any(x.partner_id is None and x.origin is None for x in result.lines):
         result.lines.insert(0, line((None, None), Figures(), None))
     return result
