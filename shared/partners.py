@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from shared import partner_rates
 from shared.apikeys import create_api_key
 from shared.audit import record
 from shared.clock import Clock
@@ -109,16 +110,17 @@ class AgreementFields:
     redeem_price: int
     valid_from: date
     valid_to: date | None  # the last day it applies, inclusive
+    earn_percent: int | None = None  # None: the member's tier rate
 
 
-def _price(problems: FieldErrors, raw: Mapping[str, object], name: str) -> int:
+def _whole(problems: FieldErrors, raw: Mapping[str, object], name: str, high: int, unit: str) -> int:
     value = raw.get(name)
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 9:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
-        problems.add(name, "must be a whole number of kopecks per point")
+        problems.add(name, f"must be a whole number of {unit}")
         return 0
-    if message := int_problem(value, 0, MAX_PRICE):
+    if message := int_problem(value, 0, high):
         problems.add(name, message)
     return value
 
@@ -144,15 +146,18 @@ def _day(problems: FieldErrors, raw: Mapping[str, object], name: str, *, require
 
 def parse_agreement(raw: Mapping[str, object]) -> AgreementFields:
     problems = FieldErrors()
-    issue_price = _price(problems, raw, "issue_price")
-    redeem_price = _price(problems, raw, "redeem_price")
+    issue_price = _whole(problems, raw, "issue_price", MAX_PRICE, "kopecks per point")
+    redeem_price = _whole(problems, raw, "redeem_price", MAX_PRICE, "kopecks per point")
+    earn = raw.get("earn_percent")
+    empty = earn is None or (isinstance(earn, str) and not earn.strip())
+    earn_percent = None if empty else _whole(problems, raw, "earn_percent", 100, "percent")
     valid_from = _day(problems, raw, "valid_from", required=True)
     valid_to = _day(problems, raw, "valid_to", required=False)
     if valid_from is not None and valid_to is not None and valid_to < valid_from:
         problems.add("valid_to", "must not be before valid_from")
     problems.raise_if_any("Some agreement fields are invalid.")
     assert valid_from is not None
-    return AgreementFields(issue_price, redeem_price, valid_from, valid_to)
+    return AgreementFields(issue_price, redeem_price, valid_from, valid_to, earn_percent)
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
@@ -179,6 +184,7 @@ async def add_agreement(
         partner_id=partner.id,
         issue_price=fields.issue_price,
         redeem_price=fields.redeem_price,
+        earn_percent=fields.earn_percent,
         valid_from=start,
         valid_to=end,
         created_at=clock.now(),
@@ -186,7 +192,9 @@ async def add_agreement(
     )
     session.add(agreement)
     await session.flush()
+    _forget_rates(session)
     after = {
+        "earn_percent": fields.earn_percent,
         "issue_price": fields.issue_price,
         "redeem_price": fields.redeem_price,
         "valid_from": fields.valid_from.isoformat(),
@@ -216,6 +224,7 @@ async def end_agreement(
         raise Conflict("The last day must not be before the agreement's first day.")
     before = {"valid_to": agreement.valid_to.isoformat() if agreement.valid_to else None}
     agreement.valid_to = end
+    _forget_rates(session)
     record(
         session,
         clock,
@@ -227,6 +236,14 @@ async def end_agreement(
     )
     await session.flush()
     return agreement
+
+
+def _forget_rates(session: AsyncSession) -> None:
+    """This process prices the next receipt by the change (other processes within a few seconds)."""
+    bind = session.bind
+    engine = bind if isinstance(bind, AsyncEngine) else getattr(bind, "engine", None)
+    if isinstance(engine, AsyncEngine):
+        partner_rates.forget(engine)
 
 
 async def _lock(session: AsyncSession, partner_id: int) -> None:
@@ -248,6 +265,7 @@ async def assign_store(session: AsyncSession, clock: Clock, code: str, partner: 
         raise NotFound("No such store.")
     before = {"partner_id": store.partner_id}
     store.partner_id = partner.id if partner is not None else None
+    _forget_rates(session)
     if before["partner_id"] != store.partner_id:
         record(
             session,

@@ -110,6 +110,7 @@ class PartnersController(Controller):
             agreements=[
                 {
                     "id": a.id,
+                    "earn_percent": a.earn_percent,
                     "issue_price": a.issue_price,
                     "redeem_price": a.redeem_price,
                     "valid_from": a.valid_from.astimezone(zone).date(),
@@ -150,7 +151,7 @@ class PartnersController(Controller):
     async def agreement(
         self, request: Request[Any, Any, Any], core: NamedDependency[Core], partner_id: int = PARTNER_ID
     ) -> Template | Redirect:
-        values = _form(await request.form(), "issue_price", "redeem_price", "valid_from", "valid_to")
+        values = _form(await request.form(), "earn_percent", "issue_price", "redeem_price", "valid_from", "valid_to")
         try:
             fields = parse_agreement(values)
             async with core.transaction() as session:

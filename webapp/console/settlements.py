@@ -107,6 +107,7 @@ class PartnerPortalController(Controller):
             stores=stores,
             agreements=[
                 {
+                    "earn_percent": a.earn_percent,
                     "issue_price": a.issue_price,
                     "redeem_price": a.redeem_price,
                     "valid_from": a.valid_from.astimezone(zone).date(),

@@ -24,9 +24,9 @@ class Partner(Base):
 
 
 class PartnerAgreement(Base):
-    """Money per point, in kopecks: what the partner pays the program for each point issued at its
-    stores, and what the program pays back for each point spent there. [valid_from, valid_to) in UTC
-    (whole local days of the program's zone); a partner's agreements never overlap."""
+    """The earn rate at the partner's stores, and money per point in kopecks: what the partner pays the
+    program for each point issued at its stores, and what the program pays back for each point spent
+    there. [valid_from, valid_to) in UTC (whole local days of the program's zone); never overlapping."""
 
     __tablename__ = "partner_agreements"
     __table_args__ = (Index("ix_partner_agreements_partner_valid", "partner_id", "valid_from"),)
@@ -35,6 +35,9 @@ class PartnerAgreement(Base):
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
     issue_price: Mapped[int] = mapped_column(Integer)  # kopecks the partner pays per point issued
     redeem_price: Mapped[int] = mapped_column(Integer)  # kopecks the program pays per point spent
+    # The earn rate at the partner's stores in whole percent, as the program's tiers give it (the birthday
+    # treatment still raises it); None: the member's tier rate, as at the retailer's own stores.
+    earn_percent: Mapped[int | None] = mapped_column(Integer)
     valid_from: Mapped[datetime]
     valid_to: Mapped[datetime | None]
     created_at: Mapped[datetime]

@@ -40,11 +40,18 @@ async def test_an_admin_sets_up_a_partner_whose_staff_sees_only_its_side(
     admin = await signed_in(console, "admin")
     page = await _partner_page(admin, "chemist", "Chemist & Co")
     assert (await admin.post("/console/partners", {"code": "chemist", "name": "Again"})).status_code == 409
-    agreement = {"issue_price": "50", "redeem_price": "80", "valid_from": "2026-11-01", "valid_to": ""}
+    agreement = {
+        "earn_percent": "",
+        "issue_price": "50",
+        "redeem_price": "80",
+        "valid_from": "2026-11-01",
+        "valid_to": "",
+    }
     assert (await admin.post(f"{page}/agreements", agreement)).status_code == 303
     overlapping = await admin.post(f"{page}/agreements", {**agreement, "valid_from": "2027-01-01"})
     assert overlapping.status_code == 409
     assert (await admin.post(f"{page}/agreements", {**agreement, "issue_price": "-1"})).status_code == 422
+    assert (await admin.post(f"{page}/agreements", {**agreement, "earn_percent": "101"})).status_code == 422
     assert (await admin.post(f"{page}/stores", {"code": "shop-01"})).status_code == 303
     assert (await admin.post(f"{page}/stores", {"code": "nowhere"})).status_code == 404
     issued = await admin.post(f"{page}/keys", {"name": "chemist tills"})

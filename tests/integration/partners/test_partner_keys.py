@@ -3,6 +3,7 @@ retailer's keys are untouched, and points earned at a partner are spent at the r
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
 from shared.jobs import run_due
+from shared.partners import AgreementFields, add_agreement, get_partner
 from tests.conftest import app_client
 from tests.integration.api.test_pos_api import COFFEE, PHONE, assert_problem, body
 from tests.integration.partners.coalition import BANK, OWN, PHARMACY, Coalition
@@ -99,3 +101,29 @@ async def test_points_earned_at_a_partner_are_spent_at_the_retailers_store(
     assert places[BANK]["store_name"] == f"Store {BANK}"
     assert places[BANK]["partner"] == {"code": "bank", "name": "Bank"}
     assert places[OWN]["partner"] is None
+
+
+async def test_a_partners_agreement_sets_the_earn_rate_at_its_stores_only(
+    core: Core, settings: Settings, clock: FixedClock, client: httpx.AsyncClient, coalition: Coalition
+) -> None:
+    await _register(client)
+    async with core.transaction() as session:
+        bank = await get_partner(session, coalition.bank_id)
+        today = clock.now().astimezone(core.rules.zone).date()
+        fields = AgreementFields(50, 80, today, today + timedelta(days=9), earn_percent=20)
+        await add_agreement(session, core.clock, bank, fields, core.rules.zone, actor="t")
+    receipt = body(receipt_id="E-1", redeem=0)  # 250.00 paid: 5% at the Standard tier, 20% at the bank
+    at_bank = (await client.post("/api/v1/purchases/calculate", json={**receipt, "store_id": BANK})).json()
+    at_own = (await client.post("/api/v1/purchases/calculate", json={**receipt, "store_id": OWN})).json()
+    at_pharmacy = (await client.post("/api/v1/purchases/calculate", json={**receipt, "store_id": PHARMACY})).json()
+    assert (at_bank["accrue"], at_own["accrue"], at_pharmacy["accrue"]) == (50, 12, 12)
+    confirmed = await client.post("/api/v1/purchases", json={**receipt, "store_id": BANK})
+    assert confirmed.json()["accrue"] == 50
+    later = {
+        **receipt,
+        "store_id": BANK,
+        "receipt_id": "E-2",
+        "purchased_at": (clock.now() + timedelta(days=10)).isoformat(),
+    }
+    clock.advance(days=10)  # the agreement ended: the tier's rate again
+    assert (await client.post("/api/v1/purchases", json=later)).json()["accrue"] == 12

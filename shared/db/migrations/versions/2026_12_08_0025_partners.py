@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("partner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("issue_price", sa.Integer(), nullable=False),
         sa.Column("redeem_price", sa.Integer(), nullable=False),
+        sa.Column("earn_percent", sa.Integer(), nullable=True),
         sa.Column("valid_from", UTCDateTime(timezone=True), nullable=False),
         sa.Column("valid_to", UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
