@@ -180,6 +180,7 @@ def pricing_view(
             promotions=promotions,
             code=code,
             certificates=pricing.certificates,
+            partner=offer.partner,
         ),
     }
 

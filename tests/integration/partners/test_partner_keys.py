@@ -117,6 +117,9 @@ async def test_a_partners_agreement_sets_the_earn_rate_at_its_stores_only(
     at_own = (await client.post("/api/v1/purchases/calculate", json={**receipt, "store_id": OWN})).json()
     at_pharmacy = (await client.post("/api/v1/purchases/calculate", json={**receipt, "store_id": PHARMACY})).json()
     assert (at_bank["accrue"], at_own["accrue"], at_pharmacy["accrue"]) == (50, 12, 12)
+    assert at_bank["receipt_text"][0] == "Партнёр программы: Bank"  # the receipt says whose store it is
+    assert at_pharmacy["receipt_text"][0] == "Партнёр программы: Pharmacy"
+    assert not any("Партнёр" in line for line in at_own["receipt_text"])
     confirmed = await client.post("/api/v1/purchases", json={**receipt, "store_id": BANK})
     assert confirmed.json()["accrue"] == 50
     later = {
