@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
@@ -235,9 +236,8 @@ async def _feeders(session: AsyncSession, month: Month, closed: dict[str, Settle
     return out
 
 
-async def settlement(session: AsyncSession, month: Month, zone: ZoneInfo) -> Settlement:
-    """A month's lines: frozen if it is closed, else live plus what closed months before it carry."""
-    closed = await closed_months(session)
+async def line_maker(session: AsyncSession) -> Callable[[Key, Figures, str | None], Line]:
+    """Makes a Line of figures under a (partner, agreement) key, with the partner's name and the prices."""
     names = await partner_names(session)
     prices = {
         a.id: (a.issue_price, a.redeem_price) for a in (await session.execute(select(PartnerAgreement))).scalars()
@@ -247,6 +247,13 @@ async def settlement(session: AsyncSession, month: Month, zone: ZoneInfo) -> Set
         issue, redeem = prices.get(key[1], (None, None)) if key[1] is not None else (None, None)
         return Line(key[0], names.get(key[0], "") if key[0] else "", key[1], issue, redeem, figures, origin)
 
+    return line
+
+
+async def settlement(session: AsyncSession, month: Month, zone: ZoneInfo) -> Settlement:
+    """A month's lines: frozen if it is closed, else live plus what closed months before it carry."""
+    closed = await closed_months(session)
+    line = await line_maker(session)
     period = closed.get(str(month))
     result = Settlement(month, period.closed_at if period else None, period.closed_by if period else None)
     if period is not None:
@@ -349,6 +356,7 @@ __all__ = [
     "closed_months",
     "csv_rows",
     "late_figures",
+    "line_maker",
     "live_figures",
     "months_until",
     "settlement",

@@ -150,7 +150,7 @@ class PartnerController(Controller):
         self,
         core: CoreDep,
         partner_id: int = PARTNER_ID,
-        period: Annotated[str, QueryParameter(min_length=7, max_length=7, description="YYYY-MM; default: this month")] = "",
+        period: Annotated[str, QueryParameter(min_length=7, max_length=7, description="YYYY-MM; default: now")] = "",
     ) -> SettlementOut:
         month = Month.parse(period) if period else Month.of(core.clock.now(), core.rules.zone)
         async with core.reading() as session:

@@ -17,6 +17,7 @@ from shared.db.models import Entry, Member
 from shared.errors import Conflict
 from shared.jobs import run_due
 from shared.partners import AgreementFields, add_agreement, get_partner
+from shared.reports import REPORTS, Period
 from shared.settlement import FIGURES, Figures, Month, close_month, settlement
 from tests.integration.partners.coalition import BANK, OWN, PHARMACY, Coalition
 
@@ -110,6 +111,14 @@ async def test_partner_lines_add_up_to_the_program_totals_across_refunds_and_exp
     assert pharmacy[0].partner_pays == pharmacy[0].program_pays == 0
     assert november.lines[0].partner_id is None  # the program's own line comes first
     assert november.lines[0].figures.other == 100  # the welcome bonus
+    # the console's report over the same days reads the same figures
+    async with core.reading() as session:
+        shown = await REPORTS["partners"].compute(
+            session, core.rules, Period(date(2026, 11, 1), date(2026, 11, 30), zone)
+        )
+    rows = {row[0]: row for row in shown.rows}
+    assert rows["Bank"][1:] == [*(getattr(line.figures, n) for n in FIGURES), line.partner_pays, line.program_pays]
+    assert sum(row[1] for row in shown.rows) == november.totals.issued
 
 
 async def test_a_closed_month_is_not_rewritten_later_entries_land_in_the_next_open_one(
