@@ -63,6 +63,8 @@ async def test_an_admin_sets_up_a_partner_whose_staff_sees_only_its_side(
     assert staffed.status_code == 303, staffed.text
     shown = (await admin.get(page)).text
     assert "shop-01" in shown
+    listed = (await admin.get("/console/stores?q=shop-01")).text
+    assert f'<a href="{page}">Chemist &amp; Co</a>' in listed  # the stores list names each store's partner
     assert "chemist@example.com" in shown
 
     # the key works at the partner's store only, and the receipt lands on the partner's settlement line
