@@ -308,11 +308,16 @@ class StorePartners:
     def __init__(self) -> None:
         self._seen: dict[str, tuple[float, int | None]] = {}
 
-    def forget(self, code: str) -> None:
-        self._seen.pop(code, None)
+    def forget(self, code: str | None = None) -> None:
+        """Forget one store, or every store (a partner was switched off or on)."""
+        if code is None:
+            self._seen.clear()
+        else:
+            self._seen.pop(code, None)
 
     async def partner_of(self, engine: AsyncEngine, code: str) -> int | None:
-        """The store's partner; None for the retailer's own stores and for stores we do not know."""
+        """The store's partner; None for the retailer's own stores, stores we do not know and the stores of a
+        partner that was switched off (so its keys are refused everywhere)."""
         moment = time.monotonic()
         seen = self._seen.get(code)
         if seen is not None and moment - seen[0] < self.TTL:
@@ -320,7 +325,11 @@ class StorePartners:
         partner_id: int | None = None
         if 0 < len(code) <= MAX_CODE:
             async with engine.connect() as connection:
-                found = await connection.execute(select(Store.partner_id).where(Store.id == code))
+                found = await connection.execute(
+                    select(Store.partner_id)
+                    .join(Partner, Partner.id == Store.partner_id)
+                    .where(Store.id == code, Partner.active.is_(True))
+                )
                 partner_id = found.scalar()
         if len(self._seen) >= self.LIMIT:
             self._seen.clear()

@@ -145,6 +145,7 @@ class PartnersController(Controller):
                 )
         except DomainError as exc:
             return await self._show(request, core, partner_id, problem=exc)
+        core.store_partners.forget()  # switched off or on: its keys follow at once in this process
         return Redirect(f"/console/partners/{partner_id}", status_code=303)
 
     @post("/{partner_id:int}/agreements", status_code=303)

@@ -13,7 +13,7 @@ from shared.clock import FixedClock
 from shared.config import Settings
 from shared.core import Core
 from shared.jobs import run_due
-from shared.partners import AgreementFields, add_agreement, get_partner
+from shared.partners import AgreementFields, PartnerFields, add_agreement, get_partner, save_partner
 from tests.conftest import app_client
 from tests.integration.api.test_pos_api import COFFEE, PHONE, assert_problem, body
 from tests.integration.partners.coalition import BANK, OWN, PHARMACY, Coalition
@@ -50,6 +50,13 @@ async def test_a_partner_key_works_only_at_its_own_stores(
         assert ok.status_code == 201, ok.text
         # a staff operation stays a staff key's
         assert_problem(await bank.get("/api/v1/stores"), 403)
+        # a partner switched off: its keys are refused at its own stores too
+        async with core.transaction() as session:
+            await save_partner(
+                session, core.clock, PartnerFields("bank", "Bank", False), actor="t", partner_id=coalition.bank_id
+            )
+        core.store_partners.forget()
+        assert_problem(await bank.post("/api/v1/purchases/calculate", json=body(store_id=BANK, redeem=0)), 403)
     async with core.transaction() as session:
         await revoke_api_key(session, core.clock, "bank till")
     async with app_client(create_app(settings, core=core), Authorization=f"Bearer {coalition.bank_key}") as bank:
