@@ -16,7 +16,7 @@ from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shared import partner_rates
@@ -243,7 +243,8 @@ def _forget_rates(session: AsyncSession) -> None:
     bind = session.bind
     engine = bind if isinstance(bind, AsyncEngine) else getattr(bind, "engine", None)
     if isinstance(engine, AsyncEngine):
-        partner_rates.forget(engine)
+        partner_rates.forget(engine)  # and again once committed, in case a till reloaded in between
+        event.listen(session.sync_session, "after_commit", lambda _: partner_rates.forget(engine), once=True)
 
 
 async def _lock(session: AsyncSession, partner_id: int) -> None:
