@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import click
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from shared.apikeys import create_api_key, find_api_key, list_api_keys, revoke_api_key
 from shared.clock import FixedClock
@@ -96,6 +96,9 @@ def demo(members: int) -> None:
             else:
                 click.echo(f"demo: already seeded ({report.members} members)")
             click.echo(f"demo API key: {await demo_api_key(core)}")
+            partner_key = await demo_partner_key(core)
+            if partner_key:
+                click.echo(f"demo partner till key (pharmacy stores only): {partner_key}")
             email, password = await demo_staff(core)
             click.echo(f"demo console: {email} / {password}")
 
@@ -112,6 +115,26 @@ async def demo_api_key(core: Core) -> str:
                 return key
     async with core.transaction() as session:
         key = await create_api_key(session, core.clock, "demo", scope="staff")
+    write_private(path, key)
+    return key
+
+
+async def demo_partner_key(core: Core) -> str | None:
+    """The demo pharmacy's till key, kept in var/ like the demo key; None when the demo has no pharmacy."""
+    from shared.db.models.partners import Partner
+    from shared.partners import create_partner_key
+
+    path = core.settings.var_dir / "demo-partner-key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        async with core.reading() as session:
+            if await find_api_key(session, key) is not None:
+                return key
+    async with core.transaction() as session:
+        partner = (await session.execute(select(Partner).where(Partner.code == "pharmacy"))).scalar_one_or_none()
+        if partner is None:
+            return None
+        key = await create_partner_key(session, core.clock, partner, "demo pharmacy tills", actor="demo")
     write_private(path, key)
     return key
 

@@ -11,6 +11,7 @@ from shared.db.models import (  # noqa: F401 - registers the tables of every are
     login_codes,
     messages,
     offers,
+    partners,
     promotions,
     rate_limits,
     wallet,

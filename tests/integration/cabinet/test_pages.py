@@ -13,6 +13,7 @@ from shared.clock import FixedClock
 from shared.core import Core
 from shared.db.models import Member
 from tests.integration.cabinet.conftest import HX, make_member, sign_in
+from tests.integration.partners.coalition import BANK, OWN, make_coalition
 
 PAGES = {
     "/cabinet/card": "Моя карта",
@@ -24,7 +25,14 @@ PAGES = {
 }
 
 
-async def buy(core: Core, member: Member, receipt: str, lines: list[dict[str, object]], at_hours: float = 0) -> None:
+async def buy(
+    core: Core,
+    member: Member,
+    receipt: str,
+    lines: list[dict[str, object]],
+    at_hours: float = 0,
+    store: str = "msk-001",
+) -> None:
     moment = core.clock.now() + timedelta(hours=at_hours)
     async with core.transaction() as session:
         await purchases.confirm(
@@ -32,7 +40,7 @@ async def buy(core: Core, member: Member, receipt: str, lines: list[dict[str, ob
             FixedClock(moment),
             core.rules,
             {
-                "store_id": "msk-001",
+                "store_id": store,
                 "receipt_id": receipt,
                 "purchased_at": moment.isoformat(),
                 "member": {"member_id": str(member.id)},
@@ -174,3 +182,14 @@ async def test_pwa_files(web: httpx.AsyncClient) -> None:
     assert "cabinet-pages" in worker.text
     for asset in ("/static/cabinet.css", "/static/cabinet.js", "/static/htmx.min.js", "/static/icons/icon-192.png"):
         assert (await web.get(asset)).status_code == 200, asset
+
+
+async def test_history_says_at_which_store_and_partner(web: httpx.AsyncClient, core: Core) -> None:
+    member = await make_member(core)
+    await make_coalition(core)
+    await buy(core, member, "B1", [{"sku": "1", "quantity": 1, "price": 10000, "amount": 10000}], store=BANK)
+    await buy(core, member, "O1", [{"sku": "1", "quantity": 1, "price": 10000, "amount": 10000}], store=OWN)
+    await sign_in(web, core)
+    page = (await web.get("/cabinet/history")).text
+    assert f'<small class="where">Store {BANK}, партнёр Bank</small>' in page
+    assert f'<small class="where">Store {OWN}</small>' in page
