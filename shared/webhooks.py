@@ -23,7 +23,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.config import WebhookSettings
-from shared.db.models import OutboxEvent, Purchase
+from shared.db.models import OutboxEvent, Purchase, Store
+from shared.db.models.partners import Partner
 from shared.db.models.webhooks import CANCELLED, FAILED, PENDING, WebhookDelivery, WebhookEndpoint
 from shared.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.events import EventKind
@@ -220,10 +221,16 @@ async def _purchase_data(session: AsyncSession, purchase_id: str) -> dict[str, A
     purchase = await session.get(Purchase, pid)
     if purchase is None:
         return None
+    partner = (
+        await session.execute(
+            select(Partner.code).join(Store, Store.partner_id == Partner.id).where(Store.id == purchase.store_id)
+        )
+    ).scalar_one_or_none()
     return {
         "purchase_id": str(purchase.id),
         "member_id": str(purchase.member_id) if purchase.member_id else None,
         "store_id": purchase.store_id,
+        "partner": partner,  # the partner's code at a partner's store, None at the program's own
         "receipt_id": purchase.receipt_id,
         "purchased_at": purchase.purchased_at.isoformat(),
         "total": purchase.total,

@@ -32,6 +32,7 @@ from shared.webhooks import new_secret
 from tests.e2e.notifications.test_webhooks import hooks_core, run_worker, sender, staff_client
 from tests.e2e.test_cli import ROOT
 from tests.integration.notifications.test_flow import channels
+from tests.integration.partners.coalition import BANK, OWN, make_coalition
 from tests.stubs.serving import free_port
 
 pytestmark = pytest.mark.e2e
@@ -102,6 +103,7 @@ async def test_the_demo_endpoint_is_made_once_and_its_inbox_gets_each_receipt(
     async with core.reading() as session:
         assert (await session.execute(select(func.count()).select_from(WebhookEndpoint))).scalar_one() == 1
 
+    await make_coalition(core)
     inbox = Inbox(SecretStr(first), out, SystemClock())  # the sender stamps wall-clock time
     runner = web.AppRunner(inbox.app())
     await runner.setup()
@@ -111,9 +113,9 @@ async def test_the_demo_endpoint_is_made_once_and_its_inbox_gets_each_receipt(
             member = await api.post("/api/v1/members", json={"phone": "+79123456789"})
             member_id = member.json()["id"]
             line = {"sku": "1", "name": "Wine", "quantity": 1, "price": 100_000, "amount": 100_000}
-            for receipt_id in ("A-1", "A-2"):
+            for receipt_id, store in (("A-1", OWN), ("A-2", BANK)):  # one at the retailer, one at a partner
                 receipt = {
-                    "store_id": "msk-001",
+                    "store_id": store,
                     "receipt_id": receipt_id,
                     "member": {"member_id": member_id},
                     "lines": [line],
@@ -123,8 +125,10 @@ async def test_the_demo_endpoint_is_made_once_and_its_inbox_gets_each_receipt(
     finally:
         await runner.cleanup()
     events = [json.loads(line) for line in out.read_text().splitlines()]
-    confirmed = [e["data"]["receipt_id"] for e in events if e["type"] == "purchase.confirmed"]
-    assert sorted(confirmed) == ["A-1", "A-2"]
+    confirmed = sorted(
+        (e["data"]["receipt_id"], e["data"]["partner"]) for e in events if e["type"] == "purchase.confirmed"
+    )
+    assert confirmed == [("A-1", None), ("A-2", "bank")]
     assert {e["type"] for e in events} >= {"member.registered", "purchase.confirmed"}
     assert len({e["webhook_id"] for e in events}) == len(events)
     assert uuid.UUID(events[0]["data"]["member_id"])

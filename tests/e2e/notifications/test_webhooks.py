@@ -185,6 +185,7 @@ async def test_every_event_arrives_signed_and_once_through_failures_and_a_replay
     by_type = {p["type"]: p["data"] for p in receiver.unique.values()}
     assert by_type["purchase.confirmed"]["receipt_id"] == "A-1"
     assert by_type["purchase.confirmed"]["points_accrued"] > 0
+    assert by_type["purchase.confirmed"]["partner"] is None  # the program's own store
     assert by_type["tier.changed"]["to"] == "gold"
     assert by_type["purchase.refunded"]["refund_id"] == "R-1"
     assert by_type["member.updated"]["changed"] == ["consents.email"]
