@@ -605,6 +605,8 @@ def run(host: str, port: int) -> None:
     subprocess.run([*exe, "demo"], check=True)  # noqa: S603 - our own executable, fixed arguments
     key = (settings.var_dir / "demo-api-key").read_text(encoding="utf-8").strip()
     staff_password = (settings.var_dir / "demo-staff-password").read_text(encoding="utf-8").strip()
+    partner_file = settings.var_dir / "demo-partner-key"
+    partner_key = partner_file.read_text(encoding="utf-8").strip() if partner_file.exists() else ""
     processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))  # noqa: S603 - our CLI
     for extra in _extra_processes(settings):
         processes.append(subprocess.Popen([*exe, *extra]))  # noqa: S603 - our own CLI, fixed arguments
@@ -615,7 +617,9 @@ def run(host: str, port: int) -> None:
     click.echo(
         f"\n  Loyalty is running\n  Cabinet       {base}/  (sign in with the demo member's phone; the code is in"
         f" Messages)\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
-        f"  Demo API key  {key}\n  Demo member   {_demo_phone()}\n"
+        f"  Demo API key  {key}\n"
+        + (f"  Partner key   {partner_key}  (the demo pharmacy's stores only)\n" if partner_key else "")
+        + f"  Demo member   {_demo_phone()}\n"
         f"  Console       {base}/console  ({_demo_staff_email()} / {staff_password})\n"
         f"  Messages      {settings.var_dir / 'messages.jsonl'}\n"
         + (f"  Webhooks      {settings.var_dir / 'webhooks.jsonl'}  (signatures checked)\n" if hooks else "")
