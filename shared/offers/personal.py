@@ -227,6 +227,24 @@ class OfferView:
     redeemed_at: datetime | None
 
 
+def _view(row: Any) -> OfferView:
+    return OfferView(
+        row.id,
+        row.promotion_id,
+        row.name,
+        row.kind,
+        row.item,
+        row.multiplier,
+        row.extra_percent,
+        row.valid_from,
+        row.valid_to,
+        row.redeemed_at,
+    )
+
+
+_SHOWN = select(PO, PR.c.name).join(PR, PR.c.id == PO.c.promotion_id).where(PO.c.held.is_(False))
+
+
 async def current_offers(
     session: AsyncSession, member_ids: Sequence[uuid.UUID], now: datetime
 ) -> dict[uuid.UUID, list[OfferView]]:
@@ -234,35 +252,28 @@ async def current_offers(
     if not member_ids:
         return {}
     rows = await session.execute(
-        select(PO, PR.c.name)
-        .join(PR, PR.c.id == PO.c.promotion_id)
-        .where(
+        _SHOWN.where(
             PO.c.member_id.in_(list(member_ids)),
-            PO.c.held.is_(False),
             PO.c.valid_from <= now,
             PO.c.valid_to > now,
             PR.c.active.is_(True),
             PR.c.kind == PERSONAL,
-        )
-        .order_by(PO.c.valid_to, PO.c.id)
+        ).order_by(PO.c.valid_to, PO.c.id)
     )
     out: dict[uuid.UUID, list[OfferView]] = {m: [] for m in member_ids}
     for row in rows:
-        out[row.member_id].append(
-            OfferView(
-                row.id,
-                row.promotion_id,
-                row.name,
-                row.kind,
-                row.item,
-                row.multiplier,
-                row.extra_percent,
-                row.valid_from,
-                row.valid_to,
-                row.redeemed_at,
-            )
-        )
+        out[row.member_id].append(_view(row))
     return out
+
+
+async def offers_under(
+    session: AsyncSession, promotion_id: int, member_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, OfferView]:
+    """The offer each of these members holds under one promotion (a campaign's `{{ offer }}`)."""
+    if not member_ids:
+        return {}
+    rows = await session.execute(_SHOWN.where(PO.c.promotion_id == promotion_id, PO.c.member_id.in_(list(member_ids))))
+    return {row.member_id: _view(row) for row in rows}
 
 
 async def offers_of(session: AsyncSession, member_id: uuid.UUID, now: datetime) -> list[OfferView]:
