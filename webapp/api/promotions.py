@@ -10,8 +10,8 @@ from msgspec import convert
 
 from shared.core import Core
 from shared.csv_export import csv_text
-from shared.db.models.promotions import PromoCodeBatch
 from shared.db.models import Segment
+from shared.db.models.promotions import PromoCodeBatch
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.offers.personal import issue_offers, segment_audience
 from shared.promotions import codes, definitions

@@ -139,7 +139,8 @@ async def test_a_held_offer_is_never_priced_but_its_purchases_are_counted(
     r = await client.post("/api/v1/purchases", json=receipt(ANNA, COFFEE, BREAD))
     assert r.json()["accrue"] == 10
     offer = await offer_row(core, anna)
-    assert offer.held and (offer.receipts, offer.revenue) == (1, 10000)
+    assert offer.held
+    assert (offer.receipts, offer.revenue) == (1, 10000)
     assert (await client.get(f"/api/v1/members/{anna}/offers")).json() == {"items": []}
 
 
