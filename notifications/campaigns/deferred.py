@@ -51,6 +51,8 @@ async def _offers(session: AsyncSession, todo: Sequence[Message]) -> dict[tuple[
     )
     found: dict[tuple[int, Any], OfferView] = {}
     for campaign_id, promotion_id in promotions.items():
+        if promotion_id is None:
+            continue
         members = [m.member_id for m in todo if m.meta["campaign"] == campaign_id and m.member_id is not None]
         for member_id, offer in (await offers_under(session, promotion_id, members)).items():
             found[(campaign_id, member_id)] = offer

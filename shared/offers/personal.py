@@ -32,6 +32,7 @@ PO, MR, PR = PersonalOffer.__table__, MemberRecommendation.__table__, Promotion.
 SKU, CATEGORY = "sku", "category"
 ISSUE_ORDER = (CATEGORY, SKU)  # a member's top category when they have one, else their top SKU
 CONTEXT = "offers"  # the catalogue's part for offer texts (shared/locales)
+Audience = Select[uuid.UUID, bool]  # who gets offers: member_id, and held (a control group's member)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def window(promotion: Promotion, now: datetime) -> tuple[datetime, datetime]:
 async def issue_offers(
     session: AsyncSession,
     promotion_id: int,
-    audience: Select[Any],
+    audience: Audience,
     now: datetime,
     campaign_id: int | None = None,
 ) -> int:
@@ -200,14 +201,14 @@ async def issue_offers(
     return issued
 
 
-def segment_audience(segment_id: int) -> Select[Any]:
+def segment_audience(segment_id: int) -> Audience:
     """Every member of a segment's snapshot, none held."""
     return select(SegmentMember.member_id.label("member_id"), false().label("held")).where(
         SegmentMember.segment_id == segment_id
     )
 
 
-def member_audience(member_id: uuid.UUID) -> Select[Any]:
+def member_audience(member_id: uuid.UUID) -> Audience:
     return select(Member.id.label("member_id"), false().label("held")).where(Member.id == member_id)
 
 
