@@ -9,12 +9,13 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import click
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from shared.apikeys import create_api_key, find_api_key, list_api_keys, revoke_api_key
 from shared.clock import FixedClock
@@ -78,7 +79,9 @@ def db_downgrade(revision: str) -> None:
 @click.option("--members", default=300, show_default=True)
 def demo(members: int) -> None:
     """Seed a demo program (once) and print a demo API key."""
+    from notifications.campaigns import run_digest
     from shared.demo import seed_demo
+    from shared.offers import run_recommendations
 
     settings = _settings()
 
@@ -87,9 +90,15 @@ def demo(members: int) -> None:
             report = await seed_demo(core, members=members)
             if report.seeded:
                 click.echo(f"demo: {report.members} members, {report.purchases} purchases")
+                await run_recommendations(core)  # what the demo's baskets predict, for the digest below
+                digest = await run_digest(core, force=True)  # this month's digest, e.g. the demo member's
+                click.echo(f"demo: monthly digest {digest.month} planned for {digest.members} members")
             else:
                 click.echo(f"demo: already seeded ({report.members} members)")
             click.echo(f"demo API key: {await demo_api_key(core)}")
+            partner_key = await demo_partner_key(core)
+            if partner_key:
+                click.echo(f"demo partner till key (pharmacy stores only): {partner_key}")
             email, password = await demo_staff(core)
             click.echo(f"demo console: {email} / {password}")
 
@@ -106,6 +115,26 @@ async def demo_api_key(core: Core) -> str:
                 return key
     async with core.transaction() as session:
         key = await create_api_key(session, core.clock, "demo", scope="staff")
+    write_private(path, key)
+    return key
+
+
+async def demo_partner_key(core: Core) -> str | None:
+    """The demo pharmacy's till key, kept in var/ like the demo key; None when the demo has no pharmacy."""
+    from shared.db.models.partners import Partner
+    from shared.partners import create_partner_key
+
+    path = core.settings.var_dir / "demo-partner-key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        async with core.reading() as session:
+            if await find_api_key(session, key) is not None:
+                return key
+    async with core.transaction() as session:
+        partner = (await session.execute(select(Partner).where(Partner.code == "pharmacy"))).scalar_one_or_none()
+        if partner is None:
+            return None
+        key = await create_partner_key(session, core.clock, partner, "demo pharmacy tills", actor="demo")
     write_private(path, key)
     return key
 
@@ -232,6 +261,19 @@ def staff_create(email: str, role: str, password_stdin: bool) -> None:
     click.echo(f"staff account {email.strip().lower()} ({role}) created")
 
 
+def _moment(as_of: str | None) -> datetime | None:
+    """An --as-of value: RFC 3339 with an offset, or None for now."""
+    if not as_of:
+        return None
+    try:
+        moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise click.BadParameter("use RFC 3339, e.g. 2026-11-22T03:00:00+03:00", param_hint="--as-of") from exc
+    if moment.tzinfo is None:
+        raise click.BadParameter("needs an offset, e.g. +03:00", param_hint="--as-of")
+    return moment
+
+
 @main.group()
 def jobs() -> None:
     """Due jobs."""
@@ -244,15 +286,8 @@ def jobs_run_due(as_of: str | None) -> None:
     from shared.jobs import run_due
 
     settings = _settings()
-    clock = None
-    if as_of:
-        try:
-            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise click.BadParameter("use RFC 3339, e.g. 2026-11-22T03:00:00+03:00", param_hint="--as-of") from exc
-        if moment.tzinfo is None:
-            raise click.BadParameter("needs an offset, e.g. +03:00", param_hint="--as-of")
-        clock = FixedClock(moment)
+    moment = _moment(as_of)
+    clock = FixedClock(moment) if moment is not None else None
 
     async def go() -> None:
         from shared.retention import run_retention
@@ -266,6 +301,27 @@ def jobs_run_due(as_of: str | None) -> None:
             f"{report.birthdays} birthdays, {report.tier_changes} tier changes"
         )
         click.echo(f"retention: {retention}")
+
+    asyncio.run(go())
+
+
+@main.command()
+@click.option("--as-of", "as_of", default=None, help="RFC 3339 moment, default now")
+@click.option("--now", "now", is_flag=True, help="send this month's digest even before the digest day")
+def digest(as_of: str | None, now: bool) -> None:
+    """The monthly digest: plan it for every consenting member who has none this month (idempotent)."""
+    from notifications.campaigns import run_digest
+
+    settings = _settings()
+    moment = _moment(as_of)
+
+    async def go() -> None:
+        async with Core(settings) as core:
+            report = await run_digest(core, as_of=moment, force=now)
+        if report.ran:
+            click.echo(f"digest {report.month}: {report.members} members, {report.messages} messages planned")
+        else:
+            click.echo(f"digest {report.month}: nothing to do (already sent this month, or before the digest day)")
 
     asyncio.run(go())
 
@@ -538,6 +594,8 @@ def worker(check: bool) -> None:
 @click.option("--port", default=8000, show_default=True)
 def run(host: str, port: int) -> None:
     """Development: migrate, seed the demo, and run every process until Ctrl-C."""
+    inbox = f"127.0.0.1:{port + 1}"  # the local webhook inbox: the one plain-http host allowed here
+    os.environ.setdefault("LOYALTY_WEBHOOKS_ALLOW_HOSTS", inbox)
     settings = _settings()
     from shared.db.migrate import upgrade
 
@@ -550,13 +608,18 @@ def run(host: str, port: int) -> None:
     processes.append(subprocess.Popen([*exe, "serve", "--host", host, "--port", str(port)]))  # noqa: S603 - our CLI
     for extra in _extra_processes(settings):
         processes.append(subprocess.Popen([*exe, *extra]))  # noqa: S603 - our own CLI, fixed arguments
+    hooks = _demo_webhooks(settings, inbox)
+    if hooks is not None:
+        processes.append(subprocess.Popen([*exe, *hooks]))  # noqa: S603 - our own CLI, fixed arguments
     base = f"http://{host}:{port}"
     click.echo(
         f"\n  Loyalty is running\n  Cabinet       {base}/  (sign in with the demo member's phone; the code is in"
         f" Messages)\n  API docs      {base}/schema\n  POS API       {base}/api/v1\n"
         f"  Demo API key  {key}\n  Demo member   {_demo_phone()}\n"
         f"  Console       {base}/console  ({_demo_staff_email()} / {staff_password})\n"
-        f"  Messages      {settings.var_dir / 'messages.jsonl'}\n  Stop          Ctrl-C\n"
+        f"  Messages      {settings.var_dir / 'messages.jsonl'}\n"
+        + (f"  Webhooks      {settings.var_dir / 'webhooks.jsonl'}  (signatures checked)\n" if hooks else "")
+        + "  Stop          Ctrl-C\n"
     )
     if settings.telegram.token is None:
         click.echo("  Telegram bot  off: set LOYALTY_TELEGRAM_TOKEN to turn it on\n")
@@ -586,6 +649,55 @@ def run(host: str, port: int) -> None:
         stop()
         for process in processes:
             process.wait(timeout=10)
+
+
+def _demo_webhooks(settings: Settings, inbox: str) -> list[str] | None:
+    """Subscribe the local inbox to every event (once) and say how to start it; None when the
+    operator's LOYALTY_WEBHOOKS_ALLOW_HOSTS does not allow it."""
+    from loyalty.webhook_inbox import ensure_demo_endpoint
+
+    secret_file = settings.var_dir / "demo-webhook-secret"
+    try:
+        asyncio.run(_with_core(settings, lambda core: ensure_demo_endpoint(core, f"http://{inbox}/hooks", secret_file)))
+    except InvalidInput as exc:
+        click.echo(f"  Webhook inbox off: {exc.detail} (LOYALTY_WEBHOOKS_ALLOW_HOSTS does not allow {inbox})", err=True)
+        return None
+    host, port = inbox.split(":")
+    return ["webhooks", "listen", "--host", host, "--port", port, "--secret-file", str(secret_file)]
+
+
+async def _with_core(settings: Settings, work: Callable[[Core], Awaitable[None]]) -> None:
+    async with Core(settings) as core:
+        await work(core)
+
+
+@main.group()
+def webhooks() -> None:
+    """Outbound webhooks: a local receiver to try them."""
+
+
+@webhooks.command("listen")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True)
+@click.option(
+    "--secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="a file holding the endpoint's whsec_ secret (shown once when the endpoint was made)",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="default var/webhooks.jsonl")
+def webhooks_listen(host: str, port: int, secret_file: Path, out: Path | None) -> None:
+    """Receive webhooks: check each signature, drop repeats, append each event to a JSON-lines file."""
+    from aiohttp import web
+    from pydantic import SecretStr
+
+    from loyalty.webhook_inbox import Inbox
+    from shared.clock import SystemClock
+
+    settings = _settings()
+    secret = SecretStr(secret_file.read_text(encoding="utf-8").strip())
+    inbox = Inbox(secret, out or settings.var_dir / "webhooks.jsonl", SystemClock())
+    web.run_app(inbox.app(), host=host, port=port, print=None, access_log=None)
 
 
 def _demo_staff_email() -> str:

@@ -33,8 +33,16 @@ def backoff(attempts: int, base: float) -> float:
 
 
 async def apply_result(
-    session: AsyncSession, settings: Settings, message: Message, result: DeliveryResult, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    message: Message,
+    result: DeliveryResult,
+    now: datetime,
+    *,
+    askable: bool = True,
 ) -> None:
+    """Record one provider answer. ``askable``: the channel can be asked by our id whether it already has
+    a message (it implements ``lookup``); without that, an unknown outcome is never resent."""
     message.lease_until = None
     message.provider_id = result.provider_id or message.provider_id
     message.cost_parts = result.cost_parts or message.cost_parts
@@ -49,7 +57,7 @@ async def apply_result(
         return
     message.error = (result.error or result.status.value)[:1000]
     if result.status == DeliveryStatus.FAILED and result.ambiguous:
-        unknown_outcome(settings, message, result, now)
+        unknown_outcome(settings, message, result, now, askable=askable)
         return
     if result.status == DeliveryStatus.FAILED and message.attempts < settings.notify.max_attempts:
         message.status = FAILED
@@ -71,13 +79,16 @@ async def apply_result(
     await fall_through(session, settings, message, now)
 
 
-def unknown_outcome(settings: Settings, message: Message, result: DeliveryResult, now: datetime) -> None:
+def unknown_outcome(
+    settings: Settings, message: Message, result: DeliveryResult, now: datetime, *, askable: bool = True
+) -> None:
     """The provider may have the message (it timed out after taking the request): never resend blindly.
     The row stays 'sending' with its lease running out at the retry time, so the next claim treats it like
     a message a dead worker held: it asks the provider by our id (`lookup`) before sending again. Out of
-    attempts it ends undeliverable with the doubt in `error`, and does not fall through to another
-    channel: the customer may have it already."""
-    if message.attempts < settings.notify.max_attempts:
+    attempts, or at once on a channel that cannot be asked (SMTP, Telegram, Web Push), it ends
+    undeliverable with the doubt in `error`, and does not fall through to another channel: the customer
+    may have it already."""
+    if askable and message.attempts < settings.notify.max_attempts:
         delay = (
             result.retry_after
             if result.retry_after is not None

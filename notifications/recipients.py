@@ -61,10 +61,11 @@ def login_recipient(settings: Settings, phone: str, member: Member | None) -> Re
     return Recipient(addresses, {}, frozenset(), frozenset(), settings.program.zone)
 
 
-def _date(moment: str | None, zone: ZoneInfo, language: str) -> str | None:
+def local_day(moment: str | datetime | None, zone: ZoneInfo, language: str) -> str | None:
+    """A day as message texts write it, in the recipient's zone: "08.12" in Russian, "08 Dec" in English."""
     if not moment:
         return None
-    local = datetime.fromisoformat(moment).astimezone(zone)
+    local = (datetime.fromisoformat(moment) if isinstance(moment, str) else moment).astimezone(zone)
     return local.strftime("%d.%m") if language == "ru" else local.strftime("%d %b")
 
 
@@ -96,16 +97,16 @@ def message_context(
         }
     available_at = payload.get("available_at")
     context["available_on"] = (
-        _date(available_at, zone, language) if available_at and datetime.fromisoformat(available_at) > now else None
+        local_day(available_at, zone, language) if available_at and datetime.fromisoformat(available_at) > now else None
     )
-    context["expires_on"] = _date(payload.get("expires_at"), zone, language)
+    context["expires_on"] = local_day(payload.get("expires_at"), zone, language)
     context["birthday_on"] = None
     if event.kind == "tier_changed":
         tier = rules.tier(payload.get("to", ""))
         context |= {"tier": tier.title(language), "percent": tier.accrual_percent}
     if event.kind == "birthday":
         context["percent"] = payload.get("accrual_percent")
-        context["birthday_on"] = _date(str(payload.get("birthday")) + "T12:00:00+00:00", zone, language)
+        context["birthday_on"] = local_day(str(payload.get("birthday")) + "T12:00:00+00:00", zone, language)
     if event.kind == "purchase_refunded":
         context |= {"reversed": payload.get("points_reversed", 0), "restored": payload.get("points_restored", 0)}
     return context

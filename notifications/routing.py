@@ -44,6 +44,10 @@ POLICIES: dict[str, KindPolicy] = {
     # marketers' messages: the campaign's or chain's own cascade, never at night, under the cap
     "campaign": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=False),
     "chain": KindPolicy(quiet_hours=True, promotional=True, needs_consent=True, email_alongside=False),
+    # the monthly digest (notifications.campaigns.digest): Telegram and e-mail, both where consented
+    "digest": KindPolicy(
+        quiet_hours=True, promotional=True, needs_consent=True, email_alongside=True, cascade=("telegram",)
+    ),
 }
 
 

@@ -7,6 +7,8 @@ import uuid
 from shared import signing
 from shared.config import Settings
 
+UNSUBSCRIBE_SOURCE = "email-unsubscribe"  # the consent source an unsubscribe link records
+
 
 def _mac(secret: str, member_id: uuid.UUID, channel: str) -> bytes:
     return signing.digest(secret, "unsubscribe", channel, member_id)[:16]

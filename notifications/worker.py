@@ -20,17 +20,18 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.campaigns import render_claimed, run_marketing
+from notifications.campaigns import render_claimed, run_digest, run_marketing
 from notifications.channels.base import Channel, DeliveryResult, DeliveryStatus, OutgoingMessage
 from notifications.delivery import FALLBACK_CHANNELS, apply_result, fall_through
 from notifications.liveness import acquire_lease, beat, release_lease, this_host, worker_identity
 from notifications.planner import insert_messages, plan_event
 from notifications.rates import TokenBucket
+from notifications.routing import POLICIES
 from notifications.webhooks import WebhookSender
 from shared import jobs
 from shared.core import Core
-from shared.db.models import OutboxEvent
-from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, UNDELIVERABLE, Message
+from shared.db.models import Consent, OutboxEvent
+from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, SKIPPED, UNDELIVERABLE, Message
 from shared.metrics import JOB_FAILURES, JOB_RUNS, MESSAGES, SCHEDULER_LEADER
 from shared.offers import run_recommendations
 from shared.retention import run_retention
@@ -53,6 +54,11 @@ _UNRENDERABLE = (
     .where(_T.c.id == bindparam("mid"))
     .values(status=UNDELIVERABLE, lease_until=None, cascade=[], error=bindparam("why"))
 )
+_WITHDRAWN = (
+    update(_T)
+    .where(_T.c.id == bindparam("mid"))
+    .values(status=SKIPPED, lease_until=None, cascade=[], error="consent withdrawn before sending")
+)
 _MARK_DONE = (
     update(_T)
     .where(_T.c.id == bindparam("mid"))
@@ -66,6 +72,21 @@ _MARK_DONE = (
         error=None,
     )
 )
+
+
+async def _without_consent(session: AsyncSession, messages: list[Message]) -> set[int]:
+    """The claimed messages whose kind needs consent on their channel and whose member no longer
+    gives it: consent is checked when a message is planned and again when it goes out."""
+    needing = [m for m in messages if m.member_id is not None and m.kind in POLICIES and POLICIES[m.kind].needs_consent]
+    if not needing:
+        return set()
+    rows = await session.execute(
+        select(Consent.member_id, Consent.channel).where(
+            Consent.member_id.in_({m.member_id for m in needing}), Consent.granted.is_(True)
+        )
+    )
+    granted = {(member_id, channel) for member_id, channel in rows}
+    return {m.id for m in needing if (m.member_id, m.channel) not in granted}
 
 
 class Worker:
@@ -170,6 +191,10 @@ class Worker:
                 if broken:  # nothing to say any more (the member was merged away): never sent
                     await session.execute(_UNRENDERABLE, [{"mid": mid, "why": why} for mid, why in broken.items()])
                     messages = [m for m in messages if m.id not in broken]
+                withdrawn = await _without_consent(session, messages)
+                if withdrawn:  # planned while consented, held (quiet hours, a retry); the member said no since
+                    await session.execute(_WITHDRAWN, [{"mid": mid} for mid in withdrawn])
+                    messages = [m for m in messages if m.id not in withdrawn]
         uncertain = {m.id for m in messages if m.status == SENDING}
         for message in messages:
             message.status, message.lease_until = SENDING, lease
@@ -256,7 +281,8 @@ class Worker:
                 await session.execute(_MARK_DONE.values(sent_at=now), done)
             for message, result in rest:
                 merged = await session.merge(message)
-                await apply_result(session, self.settings, merged, result, now)
+                askable = hasattr(self.channels.get(message.channel), "lookup")
+                await apply_result(session, self.settings, merged, result, now, askable=askable)
 
     @staticmethod
     def _outgoing(name: str, m: Message) -> OutgoingMessage:
@@ -449,6 +475,17 @@ class Worker:
             misfire_grace_time=3600,
             id="recommendations",
         )
+        if self.settings.digest.enabled:  # daily: sends from the digest day on, once a month (digest_runs)
+            scheduler.add_job(
+                self._run_digest,
+                "cron",
+                hour=self.settings.digest.hour_utc,
+                minute=30,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=3600,
+                id="digest",
+            )
         scheduler.start()
         return scheduler
 
@@ -476,6 +513,17 @@ class Worker:
         except Exception:
             JOB_FAILURES.labels("recommendations").inc()
             log.exception("recommendations failed; yesterday's stay until the next night")
+
+    async def _run_digest(self) -> None:
+        """The month's digest, once it is due; a finished month costs one lookup."""
+        JOB_RUNS.labels("digest").inc()
+        try:
+            report = await run_digest(self.core)
+            if report.ran:
+                log.info("digest: %s", report)
+        except Exception:
+            JOB_FAILURES.labels("digest").inc()
+            log.exception("the digest failed; tomorrow's check resumes it")
 
     async def _run_due(self) -> None:
         JOB_RUNS.labels("due-jobs").inc()

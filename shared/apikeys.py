@@ -32,11 +32,23 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_api_key(session: AsyncSession, clock: Clock, name: str, scope: str = "pos") -> str:
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}")
+async def create_api_key(
+    session: AsyncSession, clock: Clock, name: str, scope: str = "pos", *, partner_id: int | None = None
+) -> str:
+    """A new key, returned once. A partner's key (partner_id) is a till key for that partner's stores only."""
+    if scope not in SCOPES or (partner_id is not None and scope != "pos"):
+        raise ValueError(f"scope must be one of {SCOPES} (a partner's key: pos)")
     key = "lk_" + secrets.token_urlsafe(32)
-    session.add(ApiKey(name=name, prefix=key[:10], key_hash=hash_key(key), scope=scope, created_at=clock.now()))
+    session.add(
+        ApiKey(
+            name=name,
+            prefix=key[:10],
+            key_hash=hash_key(key),
+            scope=scope,
+            partner_id=partner_id,
+            created_at=clock.now(),
+        )
+    )
     return key
 
 
@@ -57,20 +69,21 @@ class LiveKey:
     id: int
     scope: str
     last_used_at: datetime | None
+    partner_id: int | None = None  # a partner's till key: its stores only (shared.partners.StorePartners)
 
 
 async def live_key(connection: AsyncConnection, key: str) -> LiveKey | None:
-    """The request path: one indexed SELECT of three columns on a bare connection."""
+    """The request path: one indexed SELECT of four columns on a bare connection."""
     if not plausible(key):
         return None
     row = (
         await connection.execute(
-            select(ApiKey.id, ApiKey.scope, ApiKey.last_used_at).where(
+            select(ApiKey.id, ApiKey.scope, ApiKey.last_used_at, ApiKey.partner_id).where(
                 ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
             )
         )
     ).one_or_none()
-    return LiveKey(row.id, row.scope, row.last_used_at) if row is not None else None
+    return LiveKey(row.id, row.scope, row.last_used_at, row.partner_id) if row is not None else None
 
 
 class KeyCache:

@@ -48,6 +48,7 @@ class TelegramSettings(_Section):
     api_url: str = "https://api.telegram.org"
     bot_username: str | None = None
     rate_per_second: float = Field(default=30, gt=0)
+    request_timeout: float = Field(default=20, gt=0, le=300)
 
     @field_validator("webhook_secret")
     @classmethod
@@ -71,6 +72,7 @@ class SmsSettings(_Section):
     smpp_system_id: str | None = None
     smpp_password: SecretStr | None = None
     smpp_window: int = Field(default=10, ge=1, le=100, description="submit_sm in flight at once")
+    smpp_response_timeout: float = Field(default=10, gt=0, le=120, description="seconds to wait for submit_sm_resp")
     rate_per_second: float = Field(default=100, gt=0)
     part_cost_minor: int = Field(default=350, ge=0, description="price of one SMS part, kopecks")
     batch_size: int = Field(default=200, ge=1, le=1000, description="messages per aggregator request")
@@ -287,6 +289,29 @@ class RecommendSettings(_Section):
         return sorted({name.strip() for name in names if name.strip()})
 
 
+class DigestSettings(_Section):
+    """The monthly digest (notifications/campaigns/digest.py): balance, points burning soon, tier
+    progress and recommendations, to every member who consented to e-mail or Telegram."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_DIGEST_", extra="ignore", frozen=True)
+
+    enabled: bool = Field(default=True, description="the scheduler sends the digest every month")
+    day: int = Field(default=1, ge=1, le=28, description="day of the month (program time zone) it goes out from")
+    hour_utc: int = Field(default=7, ge=0, le=23, description="the daily check for a month's digest runs at this hour")
+    recommendations: int = Field(default=3, ge=0, le=10, description="recommended categories in a digest")
+    batch_size: int = Field(default=500, ge=1, le=5000, description="members per transaction")
+
+
+class ReportSettings(_Section):
+    """Console reports (shared/reports)."""
+
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_REPORTS_", extra="ignore", frozen=True)
+
+    overlap_top: int = Field(
+        default=12, ge=2, le=40, description="categories (most buyers first) in the category-overlap matrix"
+    )
+
+
 class Settings(BaseSettings):
     """Root settings. Every environment variable starts with LOYALTY_."""
 
@@ -331,6 +356,8 @@ class Settings(BaseSettings):
     cabinet: CabinetSettings = Field(default_factory=CabinetSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     recommend: RecommendSettings = Field(default_factory=RecommendSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
 
     @field_validator("database_url")
     @classmethod
@@ -437,6 +464,9 @@ _PREFIXES = {
     "CabinetSettings": "LOYALTY_CABINET_",
     "RetentionSettings": "LOYALTY_RETENTION_",
     "WebhookSettings": "LOYALTY_WEBHOOKS_",
+    "RecommendSettings": "LOYALTY_RECOMMEND_",
+    "DigestSettings": "LOYALTY_DIGEST_",
+    "ReportSettings": "LOYALTY_REPORTS_",
 }
 
 

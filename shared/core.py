@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.models.console import ProgramVersion
 from shared.errors import DomainError, KeyRevoked
+from shared.partners import StorePartners
 from shared.program import ProgramRules
 from shared.program_versions import newest_version_id
 
@@ -40,6 +41,7 @@ class Core:
         # them spin in SQLite's busy handler (other processes still wait on busy_timeout).
         self._sqlite_writer = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self.api_keys = KeyCache()  # API keys seen live by this process (a hint; see shared.apikeys)
+        self.store_partners = StorePartners()  # each store's partner, for partners' keys (shared.partners)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -17,7 +17,9 @@ from shared.db.models import Member, OutboxEvent, Store
 from shared.members import Registration, find_by_phone, register
 from shared.offers import run_recommendations
 from shared.offers.personal import issue_offers, member_audience
+from shared.partners import AgreementFields, PartnerFields, add_agreement, assign_store, save_partner
 from shared.promotions.definitions import create_promotion
+from shared.stores import StoreFields, save_store
 
 STORES = [
     ("msk-001", "Москва, Тверская 7", "Europe/Moscow", 55.7601, 37.6132),
@@ -25,7 +27,7 @@ STORES = [
     ("spb-001", "Санкт-Петербург, Невский 45", "Europe/Moscow", 59.9322, 30.3486),
     ("nsk-001", "Новосибирск, Красный пр. 25", "Asia/Novosibirsk", 55.0302, 82.9204),
     ("vvo-001", "Владивосток, Светланская 29", "Asia/Vladivostok", 43.1155, 131.8855),
-]
+]  # the retailer's own; the partners' stores are in PARTNERS
 CATALOGUE = [  # (sku, name, category, price in kopecks)
     ("4607001", "Кофе зерновой", "coffee", 45000),
     ("4607002", "Круассан", "bakery", 9000),
@@ -66,6 +68,12 @@ DEMO_STAFF_EMAIL = "admin@demo.loyalty.local"
 DEMO_TELEGRAM_BASE = 990_000_000  # made-up Telegram user ids for the members who "linked the bot"
 VISITS = [0, 1, 1, 2, 2, 3, 4]  # receipts per random member: ~550 over the demo's 180 days
 LAPSED_GOLD = 30  # Gold regulars who stopped coming 61-95 days ago: the campaign demo's audience
+# Coalition partners (code, name, store, agreement's kopecks per point issued and per point spent there)
+PARTNERS = [
+    ("bank", "Банк Восток", ("bank-001", "Банк Восток, Москва, Мясницкая 13", 55.7627, 37.6353), 60, 90),
+    ("pharmacy", "Аптеки Здоровье", ("apt-001", "Аптека Здоровье, Москва, Арбат 12", 55.7512, 37.5964), 50, 85),
+]
+PARTNER_SHOPPERS = 12  # demo members who also shop at the partners this month: earn at one, spend at another
 
 
 @dataclass
@@ -134,6 +142,7 @@ async def seed_demo(core: Core, members: int = 300, days: int = 180, seed: int =
                 await purchases.confirm(session, FixedClock(moment), core.rules, body)
             made += 1
     made += await _lapsed_gold(core, rng, members, now)
+    made += await _partners(core, min(members, PARTNER_SHOPPERS), now)
     await jobs.run_due(core, core.clock)
     await _personal_offer(core, now)
     async with core.transaction() as session:  # the demo's made-up past is not news to announce
@@ -153,6 +162,51 @@ async def _personal_offer(core: Core, now: datetime) -> None:
         demo = await find_by_phone(session, demo_phone(0))
         if demo is not None:
             await issue_offers(session, promotion.id, member_audience(demo.id), now)
+
+
+async def _partners(core: Core, shoppers: int, now: datetime) -> int:
+    """Two partners with a store and an agreement each; a few members earn at the pharmacy early this
+    month and spend at the bank's store later, so this month's settlement shows both sides."""
+    zone = core.rules.zone
+    local = now.astimezone(zone)
+    month_start = datetime(local.year, local.month, 1, tzinfo=zone)
+    if now - month_start < timedelta(days=3):  # too early in the month: last month shows both sides
+        month_start = datetime(local.year - (local.month == 1), (local.month - 2) % 12 + 1, 1, tzinfo=zone)
+    async with core.transaction() as session:
+        for code, name, (store_id, address, lat, lon), issue, redeem in PARTNERS:
+            partner = await save_partner(session, core.clock, PartnerFields(code, name, True), actor="demo")
+            fields = StoreFields(store_id, address, "Europe/Moscow", address, lat, lon)
+            await save_store(session, core.clock, fields, actor="demo")
+            await assign_store(session, core.clock, store_id, partner, actor="demo")
+            agreement = AgreementFields(issue, redeem, (now - timedelta(days=365)).astimezone(zone).date(), None)
+            await add_agreement(session, core.clock, partner, agreement, zone, actor="demo")
+    span = now - timedelta(hours=1) - month_start
+    made = 0
+    for i in range(shoppers):
+        member_ref = {"phone": demo_phone(i)}
+        earned_at = month_start + span * (i + 1) / (3 * shoppers + 3)
+        spent_at = month_start + span * (2 * shoppers + i + 2) / (3 * shoppers + 3)
+        for store, receipt, moment, spend in (
+            (PARTNERS[1][2][0], f"P{i:04d}-earn", earned_at, 0),
+            (PARTNERS[0][2][0], f"P{i:04d}-spend", spent_at, "max"),
+        ):
+            await jobs.activate_due_lots(core, core.rules, moment)
+            lines = [
+                {"sku": sku, "name": name, "category": category, "quantity": 5, "price": price, "amount": price * 5}
+                for sku, name, category, price in (SKU["4607016"], SKU["4607017"])  # tea and biscuits
+            ]
+            body = {
+                "store_id": store,
+                "receipt_id": receipt,
+                "purchased_at": moment.isoformat(),
+                "member": member_ref,
+                "lines": lines,
+                "redeem": spend,
+            }
+            async with core.transaction() as session:
+                await purchases.confirm(session, FixedClock(moment), core.rules, body)
+            made += 1
+    return made
 
 
 def _visit_times(rng: random.Random, joined: datetime, now: datetime, visits: int) -> list[datetime]:

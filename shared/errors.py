@@ -38,6 +38,11 @@ class NotFound(DomainError):
     title = "Not found"
 
 
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
 class Conflict(DomainError):
     status = 409
     title = "Conflict"

@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     EMAIL_CONFIRMATION = "email_confirmation"
     MEMBER_UPDATED = "member_updated"  # for webhooks; no message of its own
     CAMPAIGN_FINISHED = "campaign_finished"  # for webhooks; member_id is None
+    WALLET_REVOKED = "wallet_revoked"  # an erased member's old pass: {"serial": the old wallet serial}
 
 
 # Events after which a member's balance or tier (and so the wallet card) changed.

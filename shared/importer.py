@@ -145,9 +145,10 @@ def _parse(line: int, raw: dict[str, Any], rules: ProgramRules) -> _Row:
     )
 
 
-def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
-    """(first line of the record, its cells by column or None, why not) for each non-blank record;
-    a record the csv module cannot read, or text that cannot be decoded, is reported, not raised."""
+def csv_records(source: TextIO) -> Iterator[tuple[int, list[str] | None, str]]:
+    """(first line of the record, its cells or None, why not) for each non-blank record after the
+    header; a record the csv module cannot read, or text that cannot be decoded, is reported, not
+    raised. Every CSV import reads its file through this."""
     reader = csv.reader(source)
     last = 1  # file lines consumed: the header row, then 1 + the reader's count
     while True:
@@ -164,7 +165,12 @@ def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[
             return
         first, last = last + 1, 1 + reader.line_num
         if cells and any(cell.strip() for cell in cells):
-            yield first, dict(zip(fieldnames, cells, strict=False)), ""
+            yield first, cells, ""
+
+
+def _records(source: TextIO, fieldnames: list[str]) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    for first, cells, problem in csv_records(source):
+        yield first, None if cells is None else dict(zip(fieldnames, cells, strict=False)), problem
 
 
 @dataclass

@@ -227,10 +227,11 @@ async def set_consent(
     return consent
 
 
-async def mark_updated(session: AsyncSession, member: Member, changed: list[str], now: datetime) -> None:
+async def mark_updated(session: AsyncSession, member: Member, changed: list[str], now: datetime, **about: str) -> None:
     """Say which of a member's fields changed (webhooks' member.updated); the values are not in
-    the event: a receiver reads the member through the API."""
-    await emit(session, EventKind.MEMBER_UPDATED, member.id, {"changed": changed}, now)
+    the event: a receiver reads the member through the API. `about` adds identifiers only (such as
+    the id of a member merged into this one), never personal data."""
+    await emit(session, EventKind.MEMBER_UPDATED, member.id, {"changed": changed, **about}, now)
 
 
 async def consents_of(session: AsyncSession, member_id: uuid.UUID) -> dict[str, Consent]:

@@ -28,7 +28,8 @@ from shared.db.models.console import AuditEntry
 from shared.db.models.login_codes import LoginCode
 from shared.db.types import JSONType, UTCDateTime
 from shared.errors import FieldErrors, NotFound
-from shared.events import EventKind
+from shared.events import EventKind, emit
+from shared.members import mark_updated
 
 ERASED_PHONE_PREFIX = "erased:"  # "erased:" + 12 hex characters fits the 20-character phone column
 ERASED_CARD_PREFIX = "X"  # "X" + 12 hex characters: 13 characters, never a valid EAN-13
@@ -291,6 +292,7 @@ async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID
         raise NotFound("This member has already been erased.")
     now = clock.now()
     phone, email, telegram = member.phone, member.email, member.telegram_user_id
+    old_serial = member.wallet_serial
     addresses = [a for a in (phone, email, str(telegram) if telegram is not None else None) if a]
 
     await session.execute(delete(Consent).where(Consent.member_id == member.id))
@@ -362,6 +364,9 @@ async def erase_member(session: AsyncSession, clock: Clock, member_id: uuid.UUID
     member.wallet_auth_token = secrets.token_urlsafe(24)
     member.session_generation += 1  # every cabinet session ends
     member.updated_at = now
+    await mark_updated(session, member, ["erased"], now)  # integrators drop what they copied
+    # Google keeps the card's object (name, number, balance) on our behalf: the wallet worker expires it
+    await emit(session, EventKind.WALLET_REVOKED, member.id, {"serial": old_serial}, now)
     audit.record(
         session,
         clock,

@@ -109,7 +109,9 @@ def price_receipt(
     line_cert = arithmetic.distribute(certified, after_redeem)
     paid = [amount - c for amount, c in zip(after_redeem, line_cert, strict=True)]
     zone = arithmetic.member_zone(rules, member.time_zone)
-    percent, birthday = arithmetic.accrual_percent(rules, member.tier_code, member.birth_date, at, zone)
+    percent, birthday = arithmetic.accrual_percent(
+        rules, member.tier_code, member.birth_date, at, zone, offer.earn_percent
+    )
     accrue, line_accrue = engine.boosted_accrual(rules, request.lines, paid, percent, offer.promotions, touches)
     return Pricing(
         total,
@@ -178,6 +180,7 @@ def pricing_view(
             promotions=promotions,
             code=code,
             certificates=pricing.certificates,
+            partner=offer.partner,
         ),
     }
 

@@ -66,9 +66,12 @@ def receipt_lines(
     promotions: list[dict[str, Any]] | None = None,
     code: dict[str, Any] | None = None,
     certificates: list[dict[str, Any]] | None = None,
+    partner: str | None = None,
 ) -> list[str]:
+    """`partner`: the coalition partner whose store this is; the receipt says whose points moved there."""
     text = _texts(rules.language)
-    lines = promotion_lines(rules.language, promotions or [], code, certificates or [])
+    lines = [text["partner"].format(name=partner)] if partner else []
+    lines += promotion_lines(rules.language, promotions or [], code, certificates or [])
     if balance_after is None:
         return [*lines, text["anonymous"]]
     if redeemed:

@@ -35,10 +35,16 @@ def member_zone(rules: ProgramRules, time_zone: str | None) -> ZoneInfo:
 
 
 def accrual_percent(
-    rules: ProgramRules, tier_code: str, birth_date: date | None, purchased_at: datetime, zone: ZoneInfo
+    rules: ProgramRules,
+    tier_code: str,
+    birth_date: date | None,
+    purchased_at: datetime,
+    zone: ZoneInfo,
+    base: int | None = None,
 ) -> tuple[int, bool]:
-    """The rate for a purchase and whether the birthday treatment gave it."""
-    tier_percent = rules.tier(tier_code).accrual_percent
+    """The rate for a purchase and whether the birthday treatment gave it. `base` replaces the tier's rate
+    (a coalition partner's agreement at its stores); the birthday treatment still raises it."""
+    tier_percent = rules.tier(tier_code).accrual_percent if base is None else base
     local_day = purchased_at.astimezone(zone).date()
     if in_birthday_window(birth_date, local_day, rules.birthday.days_before):
         return max(tier_percent, rules.birthday.accrual_percent), rules.birthday.accrual_percent > tier_percent

@@ -19,7 +19,8 @@ from shared.i18n import LANGUAGES
 from shared.members import EMAIL_RE
 
 ADMIN, MARKETER, ANALYST, SUPPORT = "admin", "marketer", "analyst", "support"
-ROLES = (ADMIN, MARKETER, ANALYST, SUPPORT)
+PARTNER = "partner"  # a coalition partner's staff: its own stores and settlements, nothing else
+ROLES = (ADMIN, MARKETER, ANALYST, SUPPORT, PARTNER)
 MIN_PASSWORD = 10
 
 _hasher = CryptContext(schemes=["argon2"])
@@ -49,10 +50,13 @@ class StaffView:
     role: str
     generation: int = 0  # the account's session generation when this view was read
     language: str | None = None  # the console language picked; None follows the browser
+    partner_id: int | None = None  # the partner a `partner` account works for
 
 
 def view(account: StaffAccount) -> StaffView:
-    return StaffView(account.id, account.email, account.role, account.session_generation or 0, account.language)
+    return StaffView(
+        account.id, account.email, account.role, account.session_generation or 0, account.language, account.partner_id
+    )
 
 
 def _end_sessions(account: StaffAccount) -> None:
@@ -60,13 +64,15 @@ def _end_sessions(account: StaffAccount) -> None:
     account.session_generation = (account.session_generation or 0) + 1
 
 
-def _check(email: str, role: str, password: str | None) -> str:
+def _check(email: str, role: str, password: str | None, partner_id: int | None = None) -> str:
     problems = FieldErrors()
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
         problems.add("email", "not an e-mail address")
     if role not in ROLES:
         problems.add("role", f"must be one of {', '.join(ROLES)}")
+    elif (role == PARTNER) != (partner_id is not None):
+        problems.add("role", "a partner account is made on its partner's page, and only a partner account has one")
     if password is not None and len(password) < MIN_PASSWORD:
         problems.add("password", f"at least {MIN_PASSWORD} characters")
     problems.raise_if_any("The staff account is not valid.")
@@ -74,12 +80,21 @@ def _check(email: str, role: str, password: str | None) -> str:
 
 
 async def create_staff(
-    session: AsyncSession, clock: Clock, email: str, role: str, password: str, *, actor: str = "cli"
+    session: AsyncSession,
+    clock: Clock,
+    email: str,
+    role: str,
+    password: str,
+    *,
+    actor: str = "cli",
+    partner_id: int | None = None,
 ) -> StaffAccount:
-    email = _check(email, role, password)
+    """A new account; a `partner` account names its partner (an existing one, checked by the foreign key)."""
+    email = _check(email, role, password, partner_id)
     account = StaffAccount(
         email=email,
         role=role,
+        partner_id=partner_id,
         password_hash=await hash_password(password),
         active=True,
         created_at=clock.now(),
@@ -91,9 +106,8 @@ async def create_staff(
             await session.flush()
     except IntegrityError as exc:
         raise Conflict(f"A staff account {email} already exists.") from exc
-    audit.record(
-        session, clock, actor, "staff.create", ("staff", str(account.id)), after={"email": email, "role": role}
-    )
+    after = {"email": email, "role": role} | ({"partner_id": partner_id} if partner_id is not None else {})
+    audit.record(session, clock, actor, "staff.create", ("staff", str(account.id)), after=after)
     return account
 
 
@@ -142,7 +156,7 @@ async def update_staff(
     account = await session.get(StaffAccount, staff_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if account is None:
         raise NotFound(f"No staff account {staff_id}.")
-    _check(account.email, role, None)
+    _check(account.email, role, None, account.partner_id if role == PARTNER else None)
     before = {"role": account.role, "active": account.active}
     if account.role == ADMIN and account.active and (role != ADMIN or not active):
         admins = (
@@ -155,6 +169,8 @@ async def update_staff(
         if admins <= 1:
             raise Conflict("This is the last active admin; make another admin first.")
     account.role, account.active = role, active
+    if role != PARTNER:
+        account.partner_id = None
     if before != {"role": role, "active": active}:
         _end_sessions(account)  # the person signs in again under the new role (or not at all)
         audit.record(

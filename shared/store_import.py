@@ -13,7 +13,7 @@ from shared.clock import Clock
 from shared.csv_export import csv_text
 from shared.errors import DomainError, InvalidInput
 from shared.files import write_private
-from shared.importer import NOT_UTF8, shown
+from shared.importer import NOT_UTF8, csv_records, shown
 from shared.stores import FIELDS, parse_store, save_store
 
 if TYPE_CHECKING:
@@ -39,21 +39,10 @@ def _undecodable(value: str) -> bool:
 
 def _records(source: TextIO, header: list[str]) -> Iterator[tuple[int, dict[str, str] | None, str]]:
     """(line, cells by column or None, why not) for each non-blank record."""
-    reader = csv.reader(source)
-    last = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield last + 1, None, f"not readable as CSV: {exc}"
-            last = 1 + reader.line_num
-            continue
-        first, last = last + 1, 1 + reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        if len(cells) > len(header):
+    for first, cells, problem in csv_records(source):
+        if cells is None:
+            yield first, None, problem
+        elif len(cells) > len(header):
             yield first, None, f"{len(cells)} cells, the header has {len(header)}"
         elif any(_undecodable(cell) for cell in cells):
             yield first, None, NOT_UTF8

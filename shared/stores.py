@@ -55,7 +55,10 @@ def _coordinate(problems: FieldErrors, name: str, raw: object, bound: float) -> 
     return value
 
 
-def _text(problems: FieldErrors, raw: Mapping[str, object], name: str, limit: int, *, required: bool) -> str | None:
+def text_field(
+    problems: FieldErrors, raw: Mapping[str, object], name: str, limit: int, *, required: bool
+) -> str | None:
+    """A stripped one-line text field of at most `limit` characters (None when empty); problems noted."""
     value = raw.get(name)
     if value is None:
         value = ""
@@ -76,15 +79,15 @@ def _text(problems: FieldErrors, raw: Mapping[str, object], name: str, limit: in
 def parse_store(raw: Mapping[str, object]) -> StoreFields:
     """A store's fields from a form, a CSV row or a JSON body; every problem at once as InvalidInput."""
     problems = FieldErrors()
-    code = _text(problems, raw, "code", MAX_CODE, required=True)
+    code = text_field(problems, raw, "code", MAX_CODE, required=True)
     if code is not None and not (code.isascii() and CODE_RE.fullmatch(code)):
         problems.add("code", CODE_MESSAGE)
-    name = _text(problems, raw, "name", MAX_NAME, required=True)
+    name = text_field(problems, raw, "name", MAX_NAME, required=True)
     zone = raw.get("time_zone")
     zone = zone.strip() if isinstance(zone, str) else ""
     if zone_message := zone_problem(zone):
         problems.add("time_zone", zone_message)
-    address = _text(problems, raw, "address", MAX_ADDRESS, required=False)
+    address = text_field(problems, raw, "address", MAX_ADDRESS, required=False)
     latitude = _coordinate(problems, "latitude", raw.get("latitude"), 90)
     longitude = _coordinate(problems, "longitude", raw.get("longitude"), 180)
     if not problems.items and (latitude is None) != (longitude is None):
@@ -177,4 +180,5 @@ __all__ = [
     "parse_store",
     "save_store",
     "store_zone",
+    "text_field",
 ]

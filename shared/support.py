@@ -21,6 +21,7 @@ from shared.db.models.promotions import BonusGrantMember, PromoCodeUse, Promotio
 from shared.errors import Conflict, FieldErrors, InvalidInput
 from shared.events import EventKind, emit
 from shared.inputs import CONTROL_MESSAGE, has_control
+from shared.members import mark_updated
 from shared.phones import normalize_phone
 from shared.program import ProgramRules
 
@@ -182,6 +183,7 @@ async def merge_members(
         {"points": moved, "balance": keep.available, "reason": "merge"},
         now,
     )
+    await mark_updated(session, keep, ["merged"], now, merged_from=str(duplicate_id))
     audit.record(
         session,
         clock,

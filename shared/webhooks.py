@@ -8,10 +8,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import random
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from shared.outbound import OutboundRefused, resolve_public
 
 __all__ = [
     "EVENTS",
+    "BadSignature",
     "create_endpoint",
     "delete_endpoint",
     "endpoint_deliveries",
@@ -40,6 +42,7 @@ __all__ = [
     "replay",
     "retry_delay",
     "sign",
+    "verify",
 ]
 
 # The events an integrator may subscribe to, and the outbox events each one is made from.
@@ -67,6 +70,38 @@ def sign(secret: SecretStr, webhook_id: str, timestamp: int, body: bytes) -> str
     key = base64.b64decode(secret.get_secret_value().removeprefix(SECRET_PREFIX))
     mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
+
+
+class BadSignature(ValueError):
+    """A webhook request that does not carry a valid, recent signature."""
+
+
+def verify(
+    secret: SecretStr,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    tolerance: timedelta = timedelta(minutes=5),
+) -> dict[str, Any]:
+    """The receiving side of `sign` (for `loyalty webhooks listen` and as the reference for
+    integrators): the body as JSON when one of the `v1` signatures matches and the timestamp is
+    within `tolerance` of now (so a captured request cannot be replayed later)."""
+    webhook_id, stamp = headers.get("webhook-id", ""), headers.get("webhook-timestamp", "")
+    if not webhook_id or len(webhook_id) > 256 or not stamp.isdigit() or len(stamp) > 12:
+        raise BadSignature("missing or malformed webhook-id or webhook-timestamp")
+    if abs(now.timestamp() - int(stamp)) > tolerance.total_seconds():
+        raise BadSignature("timestamp too far from now")
+    expected = sign(secret, webhook_id, int(stamp), body).encode()
+    offered = [part.encode() for part in headers.get("webhook-signature", "").split()[:8]]
+    if not any(hmac.compare_digest(expected, candidate) for candidate in offered):
+        raise BadSignature("no matching v1 signature")
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise BadSignature("the body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise BadSignature("the body is not a JSON object")
+    return payload
 
 
 def retry_delay(attempts: int, first_seconds: float, rng: random.Random | None = None) -> timedelta:

@@ -110,6 +110,23 @@ class GoogleWalletClient:
             log.warning("Google Wallet answered %s for %s", answer.status_code, body["id"])
         return answer.status_code
 
+    async def expire(self, object_id: str) -> int:
+        """Mark an object EXPIRED and blank what it said about the person; one never inserted stays so."""
+        headers = {"Authorization": f"Bearer {await self._access_token()}"}
+        body = {
+            "state": "EXPIRED",
+            "accountId": "",
+            "accountName": "",
+            "barcode": {"type": "QR_CODE", "value": "-", "alternateText": ""},
+            "loyaltyPoints": {"label": "", "balance": {"int": 0}},
+            "secondaryLoyaltyPoints": {"label": "", "balance": {"int": 0}},
+            "messages": [],
+        }
+        answer = await self.http.patch(f"/walletobjects/v1/loyaltyObject/{object_id}", json=body, headers=headers)
+        if answer.status_code >= 400 and answer.status_code != 404:
+            log.warning("Google Wallet answered %s expiring %s", answer.status_code, object_id)
+        return answer.status_code
+
     async def close(self) -> None:
         await self.http.aclose()
 

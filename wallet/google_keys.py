@@ -68,7 +68,11 @@ def class_id(settings: Settings) -> str:
 
 
 def object_id(settings: Settings, member: Member) -> str:
-    return f"{settings.wallet.google_issuer_id}.{member.wallet_serial}"
+    return serial_object_id(settings, member.wallet_serial)
+
+
+def serial_object_id(settings: Settings, serial: str) -> str:
+    return f"{settings.wallet.google_issuer_id}.{serial}"
 
 
 def google_save_url(settings: Settings, member: Member) -> str:

@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.core import Core
 from shared.db.models import Member, OutboxEvent
 from shared.db.models.wallet import WalletRegistration
-from shared.events import BALANCE_EVENTS
+from shared.events import BALANCE_EVENTS, EventKind
 from shared.metrics import WALLET_UPDATES
+from shared.privacy import is_erased
 from wallet.apns import ApnsClient
 from wallet.google import GoogleWalletClient, sync_member
+from wallet.google_keys import serial_object_id
 
 log = logging.getLogger("loyalty.wallet")
 
@@ -39,6 +41,9 @@ class WalletUpdater:
 
     async def __call__(self, core: Core, session: AsyncSession, events: Sequence[OutboxEvent]) -> None:
         self.due = set()  # a batch whose commit failed is claimed again, with its pushes
+        revoked = [str(e.payload.get("serial", "")) for e in events if e.kind == EventKind.WALLET_REVOKED]
+        if revoked and core.settings.wallet.google_service_account_file is not None:
+            await self._expire_google(core, [serial for serial in revoked if serial])
         members = {e.member_id for e in events if e.kind in BALANCE_EVENTS and e.member_id is not None}
         if not members:
             return
@@ -90,11 +95,26 @@ class WalletUpdater:
         for event in events:
             kinds.setdefault(event.member_id, set()).add(event.kind)
         for member in (await session.execute(select(Member).where(Member.id.in_(members)))).scalars():
+            if is_erased(member):  # an anonymous account left by an erasure has no card to show
+                continue
             try:
                 await sync_member(session, self.google, core.settings, core.rules, member, kinds[member.id], now)
             except httpx.HTTPError as exc:  # Google down: the next change sends the whole object again
                 WALLET_UPDATES.labels("google", "failed").inc()
                 log.warning("Google Wallet update failed: %r", exc)
+            else:
+                WALLET_UPDATES.labels("google", "ok").inc()
+
+    async def _expire_google(self, core: Core, serials: list[str]) -> None:
+        """An erased member's card at Google says nothing about them any more."""
+        if self.google is None:
+            self.google = GoogleWalletClient(core.settings)
+        for serial in serials:
+            try:
+                await self.google.expire(serial_object_id(core.settings, serial))
+            except httpx.HTTPError as exc:
+                WALLET_UPDATES.labels("google", "failed").inc()
+                log.warning("Google Wallet expiry failed: %r", exc)
             else:
                 WALLET_UPDATES.labels("google", "ok").inc()
 

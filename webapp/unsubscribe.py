@@ -14,7 +14,7 @@ from litestar import Request, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Response
 
-from notifications.unsubscribe_links import verify_unsubscribe_token
+from notifications.unsubscribe_links import UNSUBSCRIBE_SOURCE, verify_unsubscribe_token
 from shared.db.models import Member
 from shared.i18n import LANGUAGES, best_language, text
 from shared.members import set_consent
@@ -85,7 +85,7 @@ async def unsubscribe(
             member,
             "email",
             False,
-            source="email-unsubscribe",
+            source=UNSUBSCRIBE_SOURCE,
             method="one-click" if one_click else "confirm-page",
         )
     return _page(lang, _t(lang, "done"))

@@ -14,6 +14,7 @@ from shared.i18n import format_money, text
 from shared.members import consents_of, mark_updated, set_consent
 from shared.offers.personal import CONTEXT as OFFERS_CONTEXT
 from shared.offers.personal import offer_text, offers_of
+from shared.provenance import place_text, with_place
 from shared.vocabulary import CHANNELS, LANGUAGES
 
 PAGE = 10
@@ -99,16 +100,23 @@ async def change_setting(query: CallbackQuery, core: Core, member: Member | None
 
 async def history_page(core: Core, member: Member, lang: str, before: int | None) -> tuple[str, int | None]:
     async with core.reading() as session:
-        stmt = select(Entry).where(Entry.member_id == member.id).order_by(Entry.id.desc()).limit(PAGE + 1)
+        stmt = with_place(select(Entry)).where(Entry.member_id == member.id).order_by(Entry.id.desc()).limit(PAGE + 1)
         if before is not None:
             stmt = stmt.where(Entry.id < before)
-        entries = list((await session.execute(stmt)).scalars())
-    if not entries:
+        rows = (await session.execute(stmt)).all()
+    if not rows:
         return t(lang, "history_empty"), None
-    lines = "\n".join(
-        f"{e.created_at.astimezone(core.rules.zone):%d.%m} {e.points:+d} {e.comment or e.kind}" for e in entries[:PAGE]
-    )
-    return t(lang, "history", lines=lines), entries[PAGE - 1].id if len(entries) > PAGE else None
+    lines = "\n".join(_history_line(core, lang, *row) for row in rows[:PAGE])
+    return t(lang, "history", lines=lines), rows[PAGE - 1][0].id if len(rows) > PAGE else None
+
+
+def _history_line(
+    core: Core, lang: str, e: Entry, store_id: str | None, store: str | None, _: str | None, partner: str | None
+) -> str:
+    """`22.11 +12 comment · where`: the place is the receipt's store, and its partner if it has one."""
+    line = f"{e.created_at.astimezone(core.rules.zone):%d.%m} {e.points:+d} {e.comment or e.kind}"
+    place = place_text(lang, store_id, store, partner)
+    return f"{line} · {place}" if place else line
 
 
 async def history(message: Message, core: Core, member: Member | None, lang: str) -> None:

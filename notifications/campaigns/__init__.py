@@ -6,12 +6,14 @@ models (tables, statuses), service (define, preview, estimate, test-send, schedu
 (marketers' texts: checks, language, rendering), audience (routing facts for a batch of members),
 expansion (a campaign into message rows; expand_slice picks the path), sql (the same on PostgreSQL
 as one statement per batch), deferred (campaign texts rendered when a worker claims them),
-results, chains, grants (a chain's bonus step) and jobs (the scheduler's marketing job)."""
+results, chains, grants (a chain's bonus step), digest (the monthly digest trigger) and jobs (the
+scheduler's marketing job)."""
 
 from __future__ import annotations
 
 from notifications.campaigns.chains import create_chain, list_chains, set_chain_active
 from notifications.campaigns.deferred import is_deferred, render_claimed
+from notifications.campaigns.digest import DigestReport, digest_results, run_digest
 from notifications.campaigns.expansion import expand_campaign, run_due_campaigns
 from notifications.campaigns.jobs import run_marketing
 from notifications.campaigns.results import attribution, progress, results
@@ -37,10 +39,12 @@ __all__ = [
     "SCHEDULED",
     "SENDING",
     "CampaignView",
+    "DigestReport",
     "attribution",
     "cancel_campaign",
     "create_campaign",
     "create_chain",
+    "digest_results",
     "estimate",
     "expand_campaign",
     "get_campaign",
@@ -51,6 +55,7 @@ __all__ = [
     "progress",
     "render_claimed",
     "results",
+    "run_digest",
     "run_due_campaigns",
     "run_marketing",
     "schedule_campaign",

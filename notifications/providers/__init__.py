@@ -43,7 +43,7 @@ def _build(name: str, provider: str, settings: Settings, core: Any) -> Channel:
     if provider == "smpp":
         from notifications.providers.smpp import SmppChannel
 
-        return SmppChannel(settings.sms, core=core, name=name)
+        return SmppChannel(settings.sms, core=core, name=name, response_timeout=settings.sms.smpp_response_timeout)
     if provider == "smtp":
         from notifications.providers.email import SmtpChannel
 

@@ -15,17 +15,18 @@ from collections.abc import Sequence
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from typing import Any
 
 import aiosmtplib
 import dkim
 
 from notifications.channels.base import DeliveryResult, DeliveryStatus, OutgoingMessage
+from notifications.routing import POLICIES
 from notifications.unsubscribe_links import unsubscribe_token, unsubscribe_url
 from shared.config import Settings
 
 log = logging.getLogger(__name__)
 
-PROMOTIONAL_KINDS = frozenset({"campaign"})
 # 5xx answers that are about the recipient; other 5xx (policy, size) are still permanent for this message.
 RECIPIENT_CODES = frozenset({550, 551, 552, 553, 554})
 # What the DKIM signature covers: a relay that changes one of these breaks it, and a header listed but
@@ -48,7 +49,9 @@ COMPOSE_POLICY = email.policy.default.clone(cte_type="7bit")
 
 
 def is_promotional(message: OutgoingMessage) -> bool:
-    return bool(message.meta.get("promotional", message.kind in PROMOTIONAL_KINDS))
+    """Promotional by its kind's routing policy (campaigns, chains, the digest, birthdays, bonuses)."""
+    policy = POLICIES.get(message.kind)
+    return bool(message.meta.get("promotional", policy is not None and policy.promotional))
 
 
 def envelope_address(address: str) -> str | None:
@@ -99,6 +102,17 @@ class DkimSigner:
         return header + raw
 
 
+class _Smtp(aiosmtplib.SMTP):
+    """An SMTP client that remembers whether the DATA command began: after that a timeout or a cut
+    connection leaves the outcome unknown (the server may have queued the message before its reply)."""
+
+    data_begun = False
+
+    async def data(self, message: str | bytes, /, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.data_begun = True
+        return await super().data(message, **kwargs)
+
+
 class SmtpChannel:
     name = "email"
     batch_size = 1
@@ -140,20 +154,18 @@ class SmtpChannel:
         if self.signer is not None:
             raw = self.signer.sign(raw)
         password = self.email.smtp_password.get_secret_value() if self.email.smtp_password else None
+        client = _Smtp(
+            hostname=self.email.smtp_host,
+            port=self.email.smtp_port,
+            username=self.email.smtp_user,
+            password=password,
+            use_tls=self.email.smtp_port == 465,  # implicit TLS (SMTPS)
+            start_tls=(self.email.smtp_tls or None) if self.email.smtp_port != 465 else False,
+            timeout=self.email.timeout,
+        )
         try:
-            await aiosmtplib.send(
-                raw,
-                sender=self.sender,
-                recipients=[to],
-                mail_options=["SMTPUTF8"] if utf8 else None,
-                hostname=self.email.smtp_host,
-                port=self.email.smtp_port,
-                username=self.email.smtp_user,
-                password=password,
-                use_tls=self.email.smtp_port == 465,  # implicit TLS (SMTPS)
-                start_tls=(self.email.smtp_tls or None) if self.email.smtp_port != 465 else False,
-                timeout=self.email.timeout,
-            )
+            async with client:
+                await client.sendmail(self.sender, [to], raw, mail_options=["SMTPUTF8"] if utf8 else None)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             log.info("mail %s to %s refused: %s", message.id, mask_email(message.to), codes)
@@ -167,7 +179,10 @@ class SmtpChannel:
             return DeliveryResult(DeliveryStatus.FAILED, error=f"smtp {exc.code}", retry_after=60.0)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             log.warning("smtp %s:%s unavailable: %s", self.email.smtp_host, self.email.smtp_port, type(exc).__name__)
-            return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0)
+            # no answer once the message was on its way: the server may have queued it (RFC 1047)
+            return DeliveryResult(
+                DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0, ambiguous=client.data_begun
+            )
         return DeliveryResult(DeliveryStatus.SENT, provider_id=str(mail["Message-ID"]))
 
     async def send_batch(self, messages: Sequence[OutgoingMessage]) -> list[DeliveryResult]:

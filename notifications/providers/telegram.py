@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+import aiohttp
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
@@ -33,7 +35,10 @@ log = logging.getLogger(__name__)
 def create_notifier_bot(settings: TelegramSettings) -> Bot:
     if settings.token is None:
         raise ValueError("LOYALTY_TELEGRAM_TOKEN is not set")
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url.rstrip("/")), timeout=20)
+    # a connect timeout of its own: a request that never reached Telegram is safe to send again, one
+    # that timed out afterwards may have been delivered (aiohttp takes the ClientTimeout aiogram passes on)
+    timeout = aiohttp.ClientTimeout(total=settings.request_timeout, sock_connect=min(settings.request_timeout, 10))
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url.rstrip("/")), timeout=cast(Any, timeout))
     return Bot(
         settings.token.get_secret_value(),
         session=session,
@@ -49,6 +54,18 @@ def _keyboard(meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text=str(b["text"]), url=str(b["url"]))] for b in buttons]
     )
+
+
+def _undecoded(message: OutgoingMessage, exc: ClientDecodeError) -> DeliveryResult:
+    """An answer aiogram could not turn into a Message: sent when Telegram said ``ok`` (resending would
+    deliver it twice), else an unknown outcome."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    result = data.get("result")
+    sent_id = result.get("message_id", "") if isinstance(result, dict) else ""
+    log.warning("telegram message %s: unreadable answer (%s)", message.id, exc.message)
+    if data.get("ok") is True:
+        return DeliveryResult(DeliveryStatus.SENT, provider_id=f"{message.to}:{sent_id}")
+    return DeliveryResult(DeliveryStatus.FAILED, error="unreadable answer", retry_after=5.0, ambiguous=True)
 
 
 class TelegramChannel:
@@ -71,6 +88,8 @@ class TelegramChannel:
                 reply_markup=_keyboard(message.meta),
                 parse_mode=message.meta.get("parse_mode"),
             )
+        except ClientDecodeError as exc:  # Telegram answered in a shape aiogram cannot read: its "ok" still tells
+            return _undecoded(message, exc)
         except TelegramForbiddenError:
             log.info("telegram message %s: bot blocked by the member", message.id)
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="blocked")
@@ -83,7 +102,12 @@ class TelegramChannel:
             if "chat not found" in exc.message.lower() or "user is deactivated" in exc.message.lower():
                 return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error="chat not found")
             return DeliveryResult(DeliveryStatus.UNDELIVERABLE, error=exc.message[:200])
-        except (TelegramNetworkError, TelegramServerError) as exc:
+        except TelegramNetworkError as exc:
+            log.warning("telegram unavailable: %s", exc.message[:200])
+            # cut off or timed out after the request went out: Telegram may have sent it (no way to ask)
+            doubt = not isinstance(exc.__cause__, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+            return DeliveryResult(DeliveryStatus.FAILED, error="network", retry_after=5.0, ambiguous=doubt)
+        except TelegramServerError as exc:
             log.warning("telegram unavailable: %s", type(exc).__name__)
             return DeliveryResult(DeliveryStatus.FAILED, error="network", retry_after=5.0)
         return DeliveryResult(DeliveryStatus.SENT, provider_id=f"{sent.chat.id}:{sent.message_id}")

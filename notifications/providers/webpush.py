@@ -54,10 +54,13 @@ class WebPushChannel:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = guarded_session(
-                self.policy, aiohttp.ClientTimeout(total=self.settings.push.request_timeout)
-            )
+            self._session = guarded_session(self.policy, self._timeout())
         return self._session
+
+    def _timeout(self) -> aiohttp.ClientTimeout:
+        """A connect timeout of its own, so a push that never reached the service is told apart."""
+        total = self.settings.push.request_timeout
+        return aiohttp.ClientTimeout(total=total, sock_connect=min(total, 10))
 
     def _vapid_headers(self, endpoint: str) -> dict[str, str]:
         """Sign once per push service and reuse until an hour before the token expires."""
@@ -100,7 +103,7 @@ class WebPushChannel:
                 dict(self._vapid_headers(endpoint)),
                 ttl=self.settings.push.ttl_seconds,
                 content_encoding="aes128gcm",
-                timeout=aiohttp.ClientTimeout(total=self.settings.push.request_timeout),
+                timeout=self._timeout(),
             )
             assert isinstance(response, aiohttp.ClientResponse)
             async with response:
@@ -111,7 +114,9 @@ class WebPushChannel:
             refusal = refusal_of(exc)
             if refusal is not None:  # resolved to a private address, or redirected off the allow-list
                 return self._refused(message, refusal)
-            return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0)
+            # timed out or cut off once connected: the push service may have taken it (no way to ask)
+            doubt = not isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+            return DeliveryResult(DeliveryStatus.FAILED, error=type(exc).__name__, retry_after=30.0, ambiguous=doubt)
         if status <= 202:
             return DeliveryResult(DeliveryStatus.SENT, provider_id=provider_id)
         if status in GONE:

@@ -4,8 +4,16 @@ from shared.offers.recommend import (
     KINDS,
     RecomputeReport,
     recommendations_for,
+    recommendations_of,
     recompute_recommendations,
     run_recommendations,
 )
 
-__all__ = ["KINDS", "RecomputeReport", "recommendations_for", "recompute_recommendations", "run_recommendations"]
+__all__ = [
+    "KINDS",
+    "RecomputeReport",
+    "recommendations_for",
+    "recommendations_of",
+    "recompute_recommendations",
+    "run_recommendations",
+]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,9 +28,10 @@ if TYPE_CHECKING:
 
 KINDS = ("sku", "category")
 
-# The window's receipt lines, parsed from the purchases' JSON once into a temporary table that every
-# statement below reads: `p` is the purchase, `l` the line.
-_LINES = {
+# A purchase's receipt lines as rows (`p` is the purchase, `l` the line) and a line's field: parsed
+# here once per run into a temporary table every statement below reads; the category-overlap report
+# (shared/reports/overlap.py) reads them the same way.
+RECEIPT_LINES = {
     "postgresql": ("CROSS JOIN LATERAL json_array_elements(p.lines) AS l(line)", "l.line ->> '{key}'"),
     "sqlite": ("CROSS JOIN json_each(p.lines) AS l", "json_extract(l.value, '$.{key}')"),
 }
@@ -120,7 +122,7 @@ async def recompute_recommendations(
 ) -> RecomputeReport:
     """Replace the associations and every member's recommendations as of `as_of`."""
     dialect = session.get_bind().dialect.name
-    lines, value = _LINES[dialect]
+    lines, value = RECEIPT_LINES[dialect]
     stamp = bindparam("now", as_of, type_=UTCDateTime())
     report = RecomputeReport()
     await session.execute(delete(MemberRecommendation))
@@ -175,9 +177,23 @@ async def run_recommendations(core: Core, as_of: datetime | None = None) -> Reco
 
 async def recommendations_for(session: AsyncSession, member_id: uuid.UUID, kind: str) -> list[MemberRecommendation]:
     """A member's recommendations of one kind ("sku" or "category"), best first."""
-    stmt = (
-        select(MemberRecommendation)
-        .where(MemberRecommendation.member_id == member_id, MemberRecommendation.kind == kind)
-        .order_by(MemberRecommendation.rank)
+    return (await recommendations_of(session, [member_id], kind)).get(member_id, [])
+
+
+async def recommendations_of(
+    session: AsyncSession, member_ids: Sequence[uuid.UUID], kind: str, top: int | None = None
+) -> dict[uuid.UUID, list[MemberRecommendation]]:
+    """The recommendations of one kind of a batch of members (at most `top` each), best first."""
+    if not member_ids:
+        return {}
+    stmt = select(MemberRecommendation).where(
+        MemberRecommendation.member_id.in_(member_ids), MemberRecommendation.kind == kind
     )
-    return list((await session.execute(stmt)).scalars())
+    if top is not None:
+        stmt = stmt.where(MemberRecommendation.rank <= top)
+    out: dict[uuid.UUID, list[MemberRecommendation]] = {}
+    for found in (
+        await session.execute(stmt.order_by(MemberRecommendation.member_id, MemberRecommendation.rank))
+    ).scalars():
+        out.setdefault(found.member_id, []).append(found)
+    return out

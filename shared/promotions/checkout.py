@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared import partner_rates
 from shared.db.models.promotions import Promotion, PromotionUse
 from shared.errors import FieldError, InvalidInput
 from shared.offers.personal import TillOffer, offers_at_till, record_redemptions
@@ -57,6 +58,8 @@ class Offer:
     certificates: list[tuple[CertificateAsk, certificates.HeldCertificate]] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
     personal: list[TillOffer] = field(default_factory=list)  # the member's offers, held ones too
+    partner: str | None = None  # the coalition partner whose store this is (shared.partner_rates)
+    earn_percent: int | None = None  # that partner's earn rate there; None: the member's tier rate
     _all: list[PromotionTerms] = field(default_factory=list)
     _context: tuple[Any, ...] = ()
 
@@ -91,7 +94,8 @@ async def prepare(
 ) -> Offer:
     """`segments`: the member's segments when the caller read them already (confirm's member lock)."""
     catalog = await active_catalog(conn)
-    offer = Offer(code_text=promo_code)
+    partner, earn_percent = await partner_rates.at_store(conn, store_id, at)
+    offer = Offer(code_text=promo_code, partner=partner, earn_percent=earn_percent)
     running = [p for p in catalog.promotions if p.runs_at(at) and (not p.store_ids or store_id in p.store_ids)]
     personal = [p for p in running if p.kind == PERSONAL]
     if personal:  # each member's own item: one indexed read, only while a personal promotion runs

@@ -4,7 +4,27 @@ Add a report by writing a class with code, title, formula and compute() in a mod
 decorating it with @report and importing the module below.
 """
 
-from shared.reports import members, points, purchases, reach, rfm_and_codes  # noqa: F401 - registers the reports
-from shared.reports.base import REPORTS, Chart, Period, Report, ReportResult, report
+from shared.reports import members, overlap, partners, points, purchases, reach, rfm_and_codes  # noqa: F401 - registers the reports
+from shared.reports.base import (
+    REPORTS,
+    Chart,
+    Matrix,
+    Period,
+    Report,
+    ReportOptions,
+    ReportResult,
+    compute_report,
+    report,
+)
 
-__all__ = ["REPORTS", "Chart", "Period", "Report", "ReportResult", "report"]
+__all__ = [
+    "REPORTS",
+    "Chart",
+    "Matrix",
+    "Period",
+    "Report",
+    "ReportOptions",
+    "ReportResult",
+    "compute_report",
+    "report",
+]

@@ -68,6 +68,17 @@ class Chart:
 
 
 @dataclass
+class Matrix:
+    """A square table of shares (row label -> column label), drawn as a heat map; `counts` are the
+    numbers behind each share, `totals` each row's denominator."""
+
+    labels: list[str]
+    totals: list[int]
+    counts: list[list[int]]
+    shares: list[list[float | None]]
+
+
+@dataclass
 class ReportResult:
     headline: str
     chart: Chart
@@ -75,6 +86,15 @@ class ReportResult:
     rows: list[list[Any]]
     value: float | None = None
     notes: list[str] = field(default_factory=list)
+    matrix: Matrix | None = None
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a report that declares `takes_options = True` is asked for besides the period."""
+
+    segment_id: int | None = None  # only members of this segment's snapshot
+    top_categories: int = 12  # LOYALTY_REPORTS_OVERLAP_TOP
 
 
 class Report(Protocol):
@@ -86,6 +106,15 @@ class Report(Protocol):
 
 
 REPORTS: dict[str, Report] = {}
+
+
+async def compute_report(
+    found: Report, session: AsyncSession, rules: ProgramRules, period: Period, options: ReportOptions
+) -> ReportResult:
+    """A report's result; the options reach only the reports that take them."""
+    if getattr(found, "takes_options", False):
+        return await found.compute(session, rules, period, options=options)  # type: ignore[call-arg]
+    return await found.compute(session, rules, period)
 
 
 def report(cls: type[Any]) -> type[Any]:

@@ -75,6 +75,20 @@ async def test_jobs_run_due_as_of_is_idempotent(core: Core, settings: Settings, 
     assert "--as-of" in bad.stderr
 
 
+async def test_digest_plans_the_month_once(core: Core, settings: Settings) -> None:
+    from tests.integration.marketing.builders import member
+
+    await member(core, 1, consents=("email",), email="one@example.com")
+    early = loyalty(settings, "digest", "--as-of", "2027-01-01T12:00:00+03:00")  # day 1: due
+    assert early.returncode == 0, early.stderr
+    assert "digest 2027-01: 1 members, 1 messages planned" in early.stdout
+    again = loyalty(settings, "digest", "--as-of", "2027-01-20T12:00:00+03:00", "--now")
+    assert "digest 2027-01: nothing to do" in again.stdout
+    bad = loyalty(settings, "digest", "--as-of", "tomorrow")
+    assert bad.returncode != 0
+    assert "--as-of" in bad.stderr
+
+
 def write_base(path: Path, rows: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)

@@ -114,6 +114,10 @@ async def test_cabinet_and_console_work_under_the_policy(core: Core, settings: S
         await check("segment builder")
         await page.goto(base + "/console/reports/")
         await check("reports")
+        await page.goto(base + "/console/reports/category_overlap")  # the heat map: colour classes only
+        await check("category overlap")
+        await page.goto(base + "/console/chains/")  # with the digest's results
+        await check("chains and digest")
         await page.goto(base + "/console/reports/no_such_report")
         await check("error page")
         await browser.close()

@@ -9,6 +9,7 @@ top, and a recording relay in front of it so tests can assert on every PDU that 
     peer.id_style = ("hex", "dec")          # submit_sm_resp id in hex, receipt text id in decimal
     await peer.unbind_all()                 # the SMSC ends every session (receipts wait for a rebind)
     peer.accepted, peer.messages, peer.wire  # accepted parts, reassembled texts, (direction, command)
+    peer.taken()                            # destination -> messages that reached it, answered or held
 """
 
 from __future__ import annotations
@@ -106,6 +107,12 @@ class SmppPeer:
         """Accepted parts seen more than once (same destination and bytes, UDH included)."""
         seen = Counter((p.destination, p.short_message) for p in self.accepted)
         return {key: n for key, n in seen.items() if n > 1}
+
+    def taken(self) -> Counter[str]:
+        """Messages that reached the SMSC per destination, answered or held: each first part counted."""
+        parts = [(p.destination, p.esm_class, p.short_message) for p in self.accepted]
+        parts += [(e.destination_addr, e.esm_class, e.short_message) for e in self._held]
+        return Counter(d for d, esm, body in parts if not esm & 0x40 or body[5] == 1)
 
     async def unbind_all(self) -> None:
         for esme in list(self._sessions.values()):

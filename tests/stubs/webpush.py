@@ -5,6 +5,7 @@ decrypts the aes128gcm body (RFC 8291) with http-ece. Plain HTTP on 127.0.0.1 (t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -56,6 +57,9 @@ class PushReceiver:
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     refused: list[tuple[int, str]] = field(default_factory=list)  # (status, why) of pushes turned down
+    stalls: int = 0  # the next pushes taken (kept in `received`) and then not answered for `stall_seconds`
+    stall_seconds: float = 30.0
+    answer_delay: float = 0.0  # seconds before answering every push (a service that is not instant)
     base: str = ""
     _runner: web.AppRunner | None = None
 
@@ -135,4 +139,8 @@ class PushReceiver:
         except Exception as exc:  # any failure to decrypt is the sender's fault
             return self._refuse(400, f"cannot decrypt: {exc!r}")
         self.received.append(Received(sub.id, payload, claims, {k.lower(): v for k, v in request.headers.items()}))
+        if self.stalls > 0:  # taken, but the sender hears nothing before its timeout
+            self.stalls -= 1
+            await asyncio.sleep(self.stall_seconds)
+        await asyncio.sleep(self.answer_delay)
         return web.Response(status=201, headers={"Location": f"{self.base}/message/{len(self.received)}"})

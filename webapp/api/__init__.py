@@ -6,6 +6,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from webapp.api.auth import require_api_key
 from webapp.api.certificates import BonusGrantController, CertificateController
 from webapp.api.members import MemberController
+from webapp.api.partners import PartnerController
 from webapp.api.promotions import CodeBatchController, PromotionController
 from webapp.api.purchases import PurchaseController
 from webapp.api.stores import StoreController
@@ -29,6 +30,7 @@ def create_api_router() -> Router:
         route_handlers=[
             MemberController,
             PurchaseController,
+            PartnerController,
             PromotionController,
             CodeBatchController,
             CertificateController,

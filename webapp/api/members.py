@@ -19,6 +19,7 @@ from shared.inputs import id_from_digits
 from shared.members import Registration, get_member, register, resolve_member, validate_registration
 from shared.offers.personal import offer_text, offers_of
 from shared.phones import normalize_phone
+from shared.provenance import with_place
 from webapp.api import schemas
 from webapp.api.bodies import CHECK, raw_body
 from webapp.api.docs import MEMBER_BODY
@@ -196,8 +197,7 @@ class MemberController(Controller):
 
 async def transactions_page(session: Any, member: Member, limit: int, before: int | None) -> dict[str, Any]:
     stmt = (
-        select(Entry, Purchase.store_id, Purchase.receipt_id)
-        .outerjoin(Purchase, Purchase.id == Entry.purchase_id)
+        with_place(select(Entry, Purchase.receipt_id))
         .where(Entry.member_id == member.id)
         .order_by(Entry.id.desc())
         .limit(limit + 1)
@@ -213,10 +213,17 @@ async def transactions_page(session: Any, member: Member, limit: int, before: in
             "created_at": entry.created_at.isoformat(),
             "available_at": entry.available_at.isoformat() if entry.available_at else None,
             "expires_at": entry.expires_at.isoformat() if entry.expires_at else None,
-            "purchase": {"store_id": store_id, "receipt_id": receipt_id} if store_id else None,
+            "purchase": {
+                "store_id": store_id,
+                "receipt_id": receipt_id,
+                "store_name": store_name,
+                "partner": {"code": partner_code, "name": partner_name} if partner_code else None,
+            }
+            if store_id
+            else None,
             "comment": entry.comment,
         }
-        for entry, store_id, receipt_id in rows[:limit]
+        for entry, receipt_id, store_id, store_name, partner_code, partner_name in rows[:limit]
     ]
     next_cursor = items[-1]["id"] if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}

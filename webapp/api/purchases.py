@@ -13,7 +13,7 @@ from shared.core import Core
 from shared.metrics import CONFIRMS, POINTS_ACCRUED, POINTS_SPENT, REFUNDS
 from shared.receipts import parse_receipt, parse_refund
 from webapp.api import schemas
-from webapp.api.auth import DEFERRED
+from webapp.api.auth import DEFERRED, check_store
 from webapp.api.bodies import CHECK, raw_body
 from webapp.api.docs import RECEIPT_BODY, REFUND_BODY
 from webapp.api.schemas.problems import also_200, problem_responses
@@ -41,12 +41,12 @@ class PurchaseController(Controller):
         summary="Price a receipt; changes nothing",
         opt={CHECK: check_receipt, **DEFERRED},
         operation_id="calculate_receipt",
-        responses=problem_responses(404, 422),
+        responses=problem_responses(403, 404, 422),
     )
     async def calculate(
         self, core: CoreDep, request: Request[Any, Any, Any], data: RECEIPT_BODY
     ) -> schemas.Calculation:
-        del data
+        await check_store(request, data.store_id)
         body = await raw_body(request)
         async with core.reading() as session:
             return convert(await purchases.calculate(session, core.clock, core.rules, body), schemas.Calculation)
@@ -59,12 +59,13 @@ class PurchaseController(Controller):
         "422 with `max` when more points are asked than allowed.",
         opt={CHECK: check_receipt, **DEFERRED},
         operation_id="confirm_receipt",
-        responses=also_200(schemas.Confirmation, "A retry: the original answer") | problem_responses(404, 409, 422),
+        responses=also_200(schemas.Confirmation, "A retry: the original answer")
+        | problem_responses(403, 404, 409, 422),
     )
     async def confirm(
         self, core: CoreDep, request: Request[Any, Any, Any], data: RECEIPT_BODY
     ) -> Response[schemas.Confirmation]:
-        del data
+        await check_store(request, data.store_id)
         body = await raw_body(request)
         async with core.transaction() as session:
             answer, created = await purchases.confirm(session, core.clock, core.rules, body)
@@ -82,7 +83,8 @@ class PurchaseController(Controller):
         "under the same refund_id; 422 when more is refunded than was bought.",
         opt={CHECK: check_refund},
         operation_id="refund_receipt",
-        responses=also_200(schemas.RefundResult, "A retry: the original answer") | problem_responses(404, 409, 422),
+        responses=also_200(schemas.RefundResult, "A retry: the original answer")
+        | problem_responses(403, 404, 409, 422),
     )
     async def refund(
         self,
@@ -93,6 +95,7 @@ class PurchaseController(Controller):
         data: REFUND_BODY,
     ) -> Response[schemas.RefundResult]:
         del data
+        await check_store(request, store_id)
         body = await raw_body(request)
         async with core.transaction() as session:
             answer, created = await purchases.refund(session, core.clock, core.rules, store_id, receipt_id, body)

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from shared import i18n, ledger
 from shared.balance import balance_view
 from shared.core import Core
-from shared.db.models import Entry, Purchase, Store
+from shared.db.models import Entry, Store
 from shared.i18n import format_money
 from shared.inputs import MAX_BIGINT
 from shared.offers.personal import CONTEXT as OFFERS_CONTEXT
 from shared.offers.personal import offer_text, offers_of
+from shared.provenance import place_text, with_place
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
 from webapp.cabinet.card_codes import ean13_svg, qr_svg
@@ -111,18 +112,17 @@ class PagesController(Controller):
     ) -> Template:
         """Newest first, a page at a time; htmx asks for the next page when the last row scrolls in."""
         # a receipt's row shows the time on the store's clock (where the member was), the rest the member's
-        query = (
-            select(Entry, Store.time_zone)
-            .outerjoin(Purchase, Purchase.id == Entry.purchase_id)
-            .outerjoin(Store, Store.id == Purchase.store_id)
-            .where(Entry.member_id == member.id)
-        )
+        query = with_place(select(Entry, Store.time_zone)).where(Entry.member_id == member.id)
         if before is not None:
             query = query.where(Entry.id < before)
         async with core.reading() as db:
             found = (await db.execute(query.order_by(Entry.id.desc()).limit(HISTORY_PAGE + 1))).all()
-        rows = [entry for entry, _ in found]
-        zones = {entry.id: zone for entry, zone in found}
+        rows = [found_row[0] for found_row in found]
+        zones = {entry.id: zone for entry, zone, *_ in found}
+        places = {
+            entry.id: place_text(member.language, store_id, store_name, partner_name)
+            for entry, _, store_id, store_name, _, partner_name in found
+        }
         more = rows[HISTORY_PAGE].id + 1 if len(rows) > HISTORY_PAGE else None
         fmt = "%d.%m.%Y %H:%M" if member.language == "ru" else "%d %b %Y %H:%M"
         entries = [
@@ -131,6 +131,7 @@ class PagesController(Controller):
                 "kind": row.kind,
                 "points": row.points,
                 "comment": row.comment,
+                "place": places[row.id],
                 "date": local_time(request, member, row.created_at, fmt, zones[row.id]),
             }
             for row in rows[:HISTORY_PAGE]

@@ -16,10 +16,12 @@ from webapp.console.chains import ChainsController
 from webapp.console.login_limits import LoginLimits
 from webapp.console.members import MembersController
 from webapp.console.pages import EXCEPTION_HANDLERS, current_staff, page
+from webapp.console.partners import PartnersController
 from webapp.console.program import ProgramController
 from webapp.console.reports import ReportsController
 from webapp.console.segments import SegmentsController
 from webapp.console.session import console_guard
+from webapp.console.settlements import PartnerPortalController, SettlementsController
 from webapp.console.staff import AuditController, StaffController
 from webapp.console.stores import StoresController
 from webapp.console.webhooks import WebhooksController
@@ -59,6 +61,9 @@ def create_console_router() -> Router:
             ChainsController,
             WebhooksController,
             StoresController,
+            PartnersController,
+            SettlementsController,
+            PartnerPortalController,
         ],
         guards=[console_guard],
     )

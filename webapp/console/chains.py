@@ -1,5 +1,6 @@
 """Trigger chains: "no purchase for N days -> message -> wait -> a bonus if still no purchase",
-created from one form, listed with their members per state, paused and resumed."""
+created from one form, listed with their members per state, paused and resumed; and the results of
+the monthly digest, the other trigger."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from notifications.campaigns import CAMPAIGN_CHANNELS, create_chain, list_chains, set_chain_active
+from notifications.campaigns import CAMPAIGN_CHANNELS, create_chain, digest_results, list_chains, set_chain_active
 from shared.audit import record
 from shared.core import Core
 from shared.errors import DomainError, FieldErrors
@@ -82,12 +83,15 @@ class ChainsController(Controller):
         async with core.reading() as session:
             chains = await list_chains(session)
             segments = await list_segments(session)
+            digests = await digest_results(session)
         fields = {_field(e.field): e.message for e in problem.errors} if problem else {}
         return page(
             request,
             "console/chains.html.j2",
             status_code=status_code,
             chains=chains,
+            digests=digests,
+            digest=core.settings.digest,
             segments=segments,
             values=values,
             problem=problem,

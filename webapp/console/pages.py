@@ -10,7 +10,7 @@ from litestar.response import Redirect, Template
 
 from shared.errors import DomainError, FieldError
 from shared.i18n import LANGUAGES, best_language, gettext
-from shared.staff import ADMIN, ANALYST, MARKETER, SUPPORT, StaffView
+from shared.staff import ADMIN, ANALYST, MARKETER, PARTNER, SUPPORT, StaffView
 from webapp import htmx
 from webapp.console.session import issue_cookie
 from webapp.health import certificate_warnings
@@ -32,6 +32,9 @@ NAVIGATION = (
     ("/console/audit", "Audit log", ADMIN_ONLY),
     ("/console/webhooks", "Webhooks", ADMIN_ONLY),
     ("/console/stores", "Stores", ADMIN_ONLY),
+    ("/console/partners", "Partners", ADMIN_ONLY),
+    ("/console/settlements", "Settlements", (ADMIN, ANALYST, PARTNER)),
+    ("/console/partner", "Our stores", (PARTNER,)),
 )
 
 # Each language named in itself, for the picker in the header.

@@ -15,7 +15,8 @@ from shared.core import Core
 from shared.csv_export import csv_text
 from shared.errors import FieldError, InvalidInput
 from shared.inputs import date_problem
-from shared.reports import REPORTS, Period, Report
+from shared.reports import REPORTS, Period, Report, ReportOptions, compute_report
+from shared.segments import list_segments
 from webapp.console.charts import render_chart
 from webapp.console.pages import READ_REPORTS, page
 
@@ -42,6 +43,16 @@ def period_from(core: Core, since: str | None, until: str | None) -> Period:
     return Period(first, last, zone)
 
 
+def options_from(core: Core, segment: int | None) -> ReportOptions:
+    """What reports that take options are asked for: a segment (optional) and the settings' bounds."""
+    return ReportOptions(segment_id=segment, top_categories=core.settings.reports.overlap_top)
+
+
+def heat(share: float | None) -> int:
+    """The heat-map colour class of a share: 0 (none) to 10 (everyone), in steps of 10%."""
+    return 0 if share is None else min(10, max(0, round(share * 10)))
+
+
 def _report(code: str) -> Report:
     found = REPORTS.get(code)
     if found is None:
@@ -63,8 +74,12 @@ class ReportsController(Controller):
         until: FromQuery[str | None] = None,
     ) -> Template:
         period = period_from(core, since, until)
+        options = options_from(core, None)
         async with core.reading() as session:
-            results = [(report, await report.compute(session, core.rules, period)) for report in REPORTS.values()]
+            results = [
+                (report, await compute_report(report, session, core.rules, period, options))
+                for report in REPORTS.values()
+            ]
         return page(request, "console/reports/index.html.j2", period=period, results=results)
 
     @get("/{code:str}")
@@ -75,11 +90,16 @@ class ReportsController(Controller):
         code: FromPath[str],
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
+        segment: FromQuery[int | None] = None,
     ) -> Template:
         report = _report(code)
         period = period_from(core, since, until)
+        options = options_from(core, segment)
+        beside = REPORTS.get(getattr(report, "beside", ""))
         async with core.reading() as session:
-            result = await report.compute(session, core.rules, period)
+            result = await compute_report(report, session, core.rules, period, options)
+            beside_result = await compute_report(beside, session, core.rules, period, options) if beside else None
+            segments = await list_segments(session) if getattr(report, "takes_options", False) else []
         return page(
             request,
             "console/reports/show.html.j2",
@@ -87,6 +107,12 @@ class ReportsController(Controller):
             report=report,
             result=result,
             chart=render_chart(result.chart, report.title),
+            segments=segments,
+            segment=segment,
+            heat=heat,
+            beside=beside,
+            beside_result=beside_result,
+            beside_chart=render_chart(beside_result.chart, beside.title) if beside and beside_result else None,
         )
 
     @get("/{code:str}/csv")
@@ -96,13 +122,14 @@ class ReportsController(Controller):
         code: FromPath[str],
         since: FromQuery[str | None] = None,
         until: FromQuery[str | None] = None,
+        segment: FromQuery[int | None] = None,
     ) -> Response[bytes]:
         report = _report(code)
         period = period_from(core, since, until)
         async with core.reading() as session:
-            result = await report.compute(session, core.rules, period)
+            result = await compute_report(report, session, core.rules, period, options_from(core, segment))
         text = csv_text(result.columns, result.rows)  # formulas in names neutralised, None as empty
-        name = f"{code}_{period.first_day}_{period.last_day}.csv"
+        name = f"{code}_{period.first_day}_{period.last_day}{f'_segment{segment}' if segment else ''}.csv"
         return Response(
             text.encode("utf-8-sig"),
             media_type="text/csv; charset=utf-8",

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from shared.core import Core
 from shared.db.models import Store
 from shared.errors import DomainError, FieldError, InvalidInput, NotFound
+from shared.partners import partner_names
 from shared.stores import FIELDS, MAX_CODE, get_store, list_stores, parse_store, save_store
 from webapp.console.pages import ADMIN_ONLY, current_staff, page
 
@@ -50,11 +51,13 @@ class StoresController(Controller):
     ) -> Template:
         async with core.reading() as session:
             stores, total = await list_stores(session, q, limit=PAGE, offset=offset)
+            partners = await partner_names(session) if any(s.partner_id for s in stores) else {}
         return page(
             request,
             "console/stores.html.j2",
             status_code=problem.status if problem else 200,
             stores=stores,
+            partners=partners,
             total=total,
             q=q[:100],
             offset=offset,

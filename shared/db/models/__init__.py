@@ -7,9 +7,11 @@ module (`shared.db.models.messages`, `shared.db.models.campaigns`, ...)."""
 from shared.db.models import (  # noqa: F401 - registers the tables of every area
     campaigns,
     console,
+    digests,
     login_codes,
     messages,
     offers,
+    partners,
     promotions,
     rate_limits,
     wallet,

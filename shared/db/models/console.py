@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.models.base import Base
@@ -28,6 +28,8 @@ class StaffAccount(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The console language this person picked (ru, en); None follows the browser's Accept-Language.
     language: Mapped[str | None] = mapped_column(String(8))
+    # The partner a `partner` account works for: it sees that partner's stores and settlements only.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
 
 
 class AuditEntry(Base):

@@ -33,6 +33,7 @@ class Store(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)  # None: our own
 
 
 class Member(Base):
@@ -201,6 +202,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scope: Mapped[str] = mapped_column(String(16), default="pos")
+    # A partner's till key: it may only price, confirm and refund receipts at that partner's stores.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]  # written at most every few minutes

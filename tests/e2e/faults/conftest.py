@@ -30,6 +30,8 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.migrate import upgrade
 from tests.conftest import empty_tables
+from tests.e2e.faults.peers import PEERS, FaultPeer, PostfixFaultPeer, running_peer
+from tests.peers.postfix import Postfix, running_postfix
 from tests.stubs.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -174,6 +176,20 @@ async def fault_core(fault_settings: Settings, cluster: Cluster) -> AsyncIterato
     await empty_tables(core)
     yield core
     await core.close()
+
+
+@pytest.fixture(scope="session")
+def fault_postfix() -> Iterator[Postfix]:
+    with running_postfix(users=(PostfixFaultPeer.user,)) as server:
+        yield server
+
+
+@pytest.fixture(params=PEERS)
+async def peer(request: pytest.FixtureRequest, fault_settings: Settings) -> AsyncIterator[FaultPeer]:
+    """Each real peer in turn (tests/e2e/faults/peers.py); Postfix is started once, when first needed."""
+    postfix = request.getfixturevalue("fault_postfix") if request.param == "postfix" else None
+    async with running_peer(request.param, fault_settings, postfix) as made:
+        yield made
 
 
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:

@@ -1,7 +1,11 @@
-"""An aggregator that takes a batch and answers only after our timeout: the outcome is unknown to the
-worker. It must not send the batch again blindly: the messages stay `sending` until their retry time,
-then the worker asks the aggregator by our id (its status request) and records them as sent. Every
-message reaches the aggregator exactly once and ends `sent`.
+"""A provider that takes a message and answers only after our timeout: the outcome is unknown to the
+worker, which must never send it again blindly.
+
+- The SMSC stand-in (HTTP, can be asked by our id): the messages stay `sending` until their retry, then
+  the worker asks (its status request) and records them as sent. Every message reaches it once, `sent`.
+- Each real peer (SMPP, Postfix, telegram-test-api, web push): none can be asked, so a message taken and
+  never answered ends `undeliverable` with its unknown outcome in `error` and is not resent; the peer
+  holds every message exactly once, the others end sent.
 """
 
 from __future__ import annotations
@@ -10,45 +14,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from notifications.planner import message_row
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models.messages import Message
 from tests.e2e.faults.conftest import Processes, process_env, sms_env, stub_stats, wait_until
+from tests.e2e.faults.peers import FaultPeer
+from tests.e2e.faults.support import outcomes, queue_messages, settled
 from tests.stubs.serving import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres_only]
 TOTAL = 60
-
-
-async def queue_messages(core: Core) -> None:
-    now = core.clock.now()
-    context = {"language": "ru", "points": 42, "balance": 142, "pending": 42, "available_on": "23.11"}
-    rows = [
-        message_row(
-            source=f"timeout:{i}",
-            recipient=f"+7916777{i:04d}",
-            member_id=None,
-            kind="points_accrued",
-            channel="sms",
-            address=f"+7916777{i:04d}",
-            rest=(),
-            when=now,
-            now=now,
-            context=context,
-        )
-        for i in range(TOTAL)
-    ]
-    async with core.transaction() as session:
-        await session.execute(insert(Message), rows)
+PEER_TOTAL, STALLED = 12, 3
 
 
 async def test_a_provider_answering_after_our_timeout_gets_each_message_once(
     fault_core: Core, fault_settings: Settings, processes: Processes, tmp_path: Path
 ) -> None:
-    await queue_messages(fault_core)
+    await queue_messages(fault_core, "sms", [f"+7916777{i:04d}" for i in range(TOTAL)], source="timeout")
     port = free_port()
     log = tmp_path / "sent.log"
     # the stub takes each batch, then answers 4 s later: after the worker's 1 s timeout
@@ -63,15 +47,7 @@ async def test_a_provider_answering_after_our_timeout_gets_each_message_once(
     async with httpx.AsyncClient() as http:
         await wait_until(lambda: stub_stats(http, port), 20, "the stub did not start")
         processes.start("worker", ["-m", "loyalty.cli", "worker"], env)
-
-        async def settled() -> dict[str, int] | None:
-            async with fault_core.reading() as session:
-                counts = dict(
-                    (await session.execute(select(Message.status, func.count()).group_by(Message.status))).all()
-                )
-            return counts if set(counts) <= {"sent", "delivered", "undeliverable"} else None
-
-        counts = await wait_until(settled, 45, "messages never settled: " + processes.log("worker"))
+        counts = await wait_until(lambda: settled(fault_core), 45, "messages never settled: " + processes.log("worker"))
         stats = await stub_stats(http, port)
     async with fault_core.reading() as session:
         attempts = (await session.execute(select(func.max(Message.attempts)))).scalar_one()
@@ -82,3 +58,28 @@ async def test_a_provider_answering_after_our_timeout_gets_each_message_once(
     assert counts == {"sent": TOTAL}, (counts, errors)
     logged = log.read_text(encoding="utf-8").split()
     assert len(logged) == TOTAL == len(set(logged))
+
+
+async def test_a_peer_that_takes_a_message_and_never_answers_has_it_once(
+    peer: FaultPeer, fault_core: Core, fault_settings: Settings, processes: Processes
+) -> None:
+    sent = await queue_messages(fault_core, peer.channel, peer.addresses(PEER_TOTAL), source="stall")
+    peer.stall(STALLED)
+    env = process_env(
+        fault_settings,
+        **peer.worker_env(),
+        LOYALTY_NOTIFY_RETRY_BASE_SECONDS="0.5",
+        LOYALTY_NOTIFY_MAX_ATTEMPTS="10",
+        LOYALTY_NOTIFY_BATCH_SIZE="20",
+    )
+    processes.start("worker", ["-m", "loyalty.cli", "worker"], env)
+    counts = await wait_until(lambda: settled(fault_core), 30, "messages never settled: " + processes.log("worker"))
+    received = await peer.received(sent)
+    ended = await outcomes(fault_core)
+    print(f"statuses {counts}; stalled {peer.stalled()}; received {sorted(received.values())}")
+    assert peer.stalled() == STALLED, "the peer answered everything in time: nothing proved"
+    assert received == dict.fromkeys(sent, 1), "a message taken without an answer was sent again, or lost"
+    unknown = {mid for mid, (status, _, _) in ended.items() if status == "undeliverable"}
+    assert len(unknown) == STALLED, ended
+    assert all(peer.unknown_error in str(ended[mid][2]) for mid in unknown), ended
+    assert counts.get("sent", 0) + counts.get("delivered", 0) == PEER_TOTAL - STALLED, counts

@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from notifications.planner import message_row
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models.messages import Message
+from tests.e2e.faults.support import queue_messages
 from tests.stubs.serving import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -55,29 +55,6 @@ async def stub_stats(http: httpx.AsyncClient, port: int) -> dict[str, object]:
     return (await http.get(f"http://127.0.0.1:{port}/_stub/stats")).json()  # type: ignore[no-any-return]
 
 
-async def queue_messages(core: Core) -> None:
-    now = core.clock.now()
-    context = {"language": "ru", "points": 42, "balance": 142, "pending": 42, "available_on": "23.11"}
-    rows = [
-        message_row(
-            source=f"crash:{i}",
-            recipient=f"+7916{i:07d}",
-            member_id=None,
-            kind="points_accrued",
-            channel="sms",
-            address=f"+7916{i:07d}",
-            rest=(),
-            when=now,
-            now=now,
-            context=context,
-        )
-        for i in range(TOTAL)
-    ]
-    async with core.transaction() as session:
-        for start_at in range(0, TOTAL, 1000):
-            await session.execute(insert(Message), rows[start_at : start_at + 1000])
-
-
 async def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -90,7 +67,7 @@ async def wait_for(predicate, seconds: float) -> bool:  # type: ignore[no-untype
 async def test_kill_9_mid_fan_out_loses_nothing_and_sends_nothing_twice(
     core: Core, settings: Settings, tmp_path: Path
 ) -> None:
-    await queue_messages(core)
+    await queue_messages(core, "sms", [f"+7916{i:07d}" for i in range(TOTAL)], source="crash")
     port = free_port()
     log = tmp_path / "stub.log"
     # the stub answers each batch 0.3 s after taking it: a kill right after it took one lands in that gap

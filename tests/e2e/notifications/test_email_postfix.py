@@ -23,6 +23,7 @@ from notifications.channels.base import DeliveryStatus, OutgoingMessage
 from notifications.providers.email import SmtpChannel
 from shared.config import DkimSettings, EmailSettings, Settings
 from tests.peers.postfix import DOMAIN, Postfix
+from tests.stubs.stalling_proxy import END_OF_DATA, StallingProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -158,3 +159,27 @@ async def test_postfix_refusals_are_permanent(settings: Settings, postfix: Postf
     elsewhere = await channel(settings, postfix).send(campaign(107, "someone@gmail.com"))
     assert unknown.status is DeliveryStatus.UNDELIVERABLE
     assert elsewhere.status is DeliveryStatus.UNDELIVERABLE
+
+
+@pytest.mark.parametrize(("trigger", "ambiguous"), [(b"", False), (END_OF_DATA, True)])
+async def test_only_a_stall_after_the_message_went_out_leaves_its_outcome_unknown(
+    settings: Settings, postfix: Postfix, trigger: bytes, ambiguous: bool
+) -> None:
+    """Stalled from the greeting on, Postfix never had the message: safe to retry. Stalled after the
+    body's final dot, Postfix queued it (it is in the Maildir): the outcome is unknown, never resent."""
+    proxy = StallingProxy(postfix.port, trigger=trigger)
+    await proxy.start()
+    proxy.stalls = 1
+    before = len(postfix.raw_messages("boris", count=0))
+    stalling = SmtpChannel(
+        settings.model_copy(
+            update={"email": EmailSettings(provider="smtp", smtp_port=proxy.port, sender=SENDER, timeout=1)}
+        )
+    )
+    try:
+        result = await stalling.send(campaign(108 + ambiguous, f"boris@{DOMAIN}"))
+    finally:
+        await proxy.stop()
+    assert result.status is DeliveryStatus.FAILED
+    assert result.ambiguous is ambiguous
+    assert len(postfix.raw_messages("boris", count=before + ambiguous)) == before + ambiguous

@@ -78,3 +78,4 @@ async def test_server_and_network_errors_are_transient(stub: TelegramApiStub, ch
         await offline.close()
     assert result.status is DeliveryStatus.FAILED
     assert result.error == "network"
+    assert not result.ambiguous  # never reached the server: safe to send again

@@ -84,7 +84,12 @@ async def test_balance_and_transactions_pages(client: httpx.AsyncClient, member:
     assert balance["tier"]["next"] == {"code": "gold", "name": "Золото", "spend_needed": 3000000 - 75000}
     page = (await client.get(f"/api/v1/members/{member['id']}/transactions", params={"limit": 2})).json()
     assert [t["kind"] for t in page["items"]] == ["accrual", "accrual"]
-    assert page["items"][0]["purchase"] == {"store_id": "msk-001", "receipt_id": "T-2"}
+    assert page["items"][0]["purchase"] == {
+        "store_id": "msk-001",
+        "receipt_id": "T-2",
+        "store_name": None,
+        "partner": None,
+    }
     rest = (
         await client.get(
             f"/api/v1/members/{member['id']}/transactions", params={"limit": 2, "cursor": page["next_cursor"]}

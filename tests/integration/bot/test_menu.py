@@ -15,6 +15,7 @@ from shared.core import Core
 from shared.db.models import Consent, Member
 from tests.integration.bot.recording import RecordingSession, callback_update, message_update
 from tests.integration.offers.helpers import give_offer
+from tests.integration.partners.coalition import BANK, OWN, make_coalition
 from wallet.links import wallet_links
 
 USER = 31337
@@ -80,6 +81,25 @@ async def test_history_pages(core: Core, client: Any, registered: tuple[Bot, Any
     assert "receipt h1" in older
     assert "welcome bonus" in older
     assert "receipt h11" not in older
+
+
+async def test_history_says_where_points_came_from(
+    core: Core, client: Any, registered: tuple[Bot, Any, RecordingSession]
+) -> None:
+    bot, dispatcher, session = registered
+    await make_coalition(core)
+    for store in (BANK, OWN):
+        receipt = {
+            "store_id": store,
+            "receipt_id": f"p-{store}",
+            "member": {"phone": "+79123456789"},
+            "lines": [{"sku": "a", "quantity": 1, "price": 10000, "amount": 10000}],
+        }
+        assert (await client.post("/api/v1/purchases", json=receipt)).status_code == 201
+    await dispatcher.feed_update(bot, message_update(USER, text="🧾 История"))
+    lines = session.texts()[-1].splitlines()
+    assert any(f"receipt p-{BANK}" in line and line.endswith(f"· Store {BANK}, партнёр Bank") for line in lines)
+    assert any(f"receipt p-{OWN}" in line and line.endswith(f"· Store {OWN}") for line in lines)
 
 
 async def test_stale_buttons_from_strangers_are_answered_politely(core: Core, settings: Settings) -> None:

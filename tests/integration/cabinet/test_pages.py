@@ -14,6 +14,7 @@ from shared.core import Core
 from shared.db.models import Member
 from tests.integration.cabinet.conftest import HX, make_member, sign_in
 from tests.integration.offers.helpers import give_offer
+from tests.integration.partners.coalition import BANK, OWN, make_coalition
 
 PAGES = {
     "/cabinet/card": "Моя карта",
@@ -25,7 +26,14 @@ PAGES = {
 }
 
 
-async def buy(core: Core, member: Member, receipt: str, lines: list[dict[str, object]], at_hours: float = 0) -> None:
+async def buy(
+    core: Core,
+    member: Member,
+    receipt: str,
+    lines: list[dict[str, object]],
+    at_hours: float = 0,
+    store: str = "msk-001",
+) -> None:
     moment = core.clock.now() + timedelta(hours=at_hours)
     async with core.transaction() as session:
         await purchases.confirm(
@@ -33,7 +41,7 @@ async def buy(core: Core, member: Member, receipt: str, lines: list[dict[str, ob
             FixedClock(moment),
             core.rules,
             {
-                "store_id": "msk-001",
+                "store_id": store,
                 "receipt_id": receipt,
                 "purchased_at": moment.isoformat(),
                 "member": {"member_id": str(member.id)},
@@ -185,3 +193,14 @@ async def test_offers_show_the_members_personal_offer_for_you(web: httpx.AsyncCl
     page = (await web.get("/cabinet/offers")).text
     assert '<h2 id="for-you">Для вас</h2>' in page
     assert "×3 баллов на категорию «coffee» до 6 декабря" in page
+
+
+async def test_history_says_at_which_store_and_partner(web: httpx.AsyncClient, core: Core) -> None:
+    member = await make_member(core)
+    await make_coalition(core)
+    await buy(core, member, "B1", [{"sku": "1", "quantity": 1, "price": 10000, "amount": 10000}], store=BANK)
+    await buy(core, member, "O1", [{"sku": "1", "quantity": 1, "price": 10000, "amount": 10000}], store=OWN)
+    await sign_in(web, core)
+    page = (await web.get("/cabinet/history")).text
+    assert f'<small class="where">Store {BANK}, партнёр Bank</small>' in page
+    assert f'<small class="where">Store {OWN}</small>' in page

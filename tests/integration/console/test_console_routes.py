@@ -221,6 +221,8 @@ ROLE_PAGES = {
     "/console/audit/": {"admin"},
     "/console/webhooks/": {"admin"},
     "/console/stores/": {"admin"},
+    "/console/partners/": {"admin"},
+    "/console/settlements/": {"admin", "analyst"},  # and a partner's staff, its own lines only
 }
 
 

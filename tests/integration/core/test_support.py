@@ -141,6 +141,11 @@ async def test_merge_moves_everything_and_keeps_the_balance_exact(core: Core, cl
     assert log[0].action == "member.merge"
     assert log[0].reason == "same person, two cards"
     assert log[0].before["duplicate"]["available"] == before_dup.available
+    async with core.reading() as session:  # integrators (webhooks' member.updated) learn of the merge
+        updated = (
+            await session.execute(select(OutboxEvent.payload).where(OutboxEvent.kind == "member_updated"))
+        ).scalars()
+    assert {"changed": ["merged"], "merged_from": str(duplicate.id)} in list(updated)
     # the kept member spends what the duplicate brought, soonest-expiring first
     clock.advance(days=1, minutes=1)
     await jobs.activate_due_lots(core, core.rules, clock.now())

@@ -118,6 +118,9 @@ async def test_erase_removes_the_person_and_keeps_the_accounts(core: Core) -> No
     assert messages[2].status == "skipped"  # the queued one never goes out
     assert all(PHONE not in m.recipient for m in messages)
     assert all(PHONE not in str(m) for m in await rows(core, "SELECT payload FROM outbox"))
+    notices = await rows(core, "SELECT payload FROM outbox WHERE kind = 'member_updated' AND processed_at IS NULL")
+    pending = [json.loads(n.payload) if isinstance(n.payload, str) else n.payload for n in notices]
+    assert pending == [{"changed": ["erased"]}]  # still to be sent: integrators drop what they copied
     assert await _liability(core) == liability_before
     entries, balances = await _ledger_adds_up(core)
     assert entries == balances

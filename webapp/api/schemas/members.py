@@ -86,9 +86,16 @@ class Member(Struct):
     wallet: WalletLinks
 
 
+class PartnerRef(Struct):
+    code: str
+    name: str
+
+
 class PurchaseRef(Struct):
     store_id: str
     receipt_id: str
+    store_name: Annotated[str | None, Meta(description="the store's name; null for a store the program does not know")]
+    partner: Annotated[PartnerRef | None, Meta(description="the coalition partner the store belongs to; null: ours")]
 
 
 class Transaction(Struct):

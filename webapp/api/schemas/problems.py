@@ -27,7 +27,7 @@ class ProblemDetails(Struct):
 _MEANINGS = {
     400: "The body is not JSON, or not an object, or a value is out of range",
     401: "No API key, or an unknown or revoked one",
-    403: "The operation needs a staff API key",
+    403: "The operation needs a staff API key, or a partner's key was used at a store not its own",
     404: "Not found",
     409: "The same id was already used with a different body",
     413: "The body is too large",

@@ -1,7 +1,7 @@
 """Personal offers: each member's boosted item under a "personal" promotion, and the campaign that issues them
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from shared.db.types import UTCDateTime
 
 revision = "0026"
-down_revision = "0024"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
