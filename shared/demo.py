@@ -14,8 +14,11 @@ from shared import jobs, purchases
 from shared.clock import FixedClock
 from shared.core import Core
 from shared.db.models import Member, OutboxEvent, Store
-from shared.members import Registration, register
+from shared.members import Registration, find_by_phone, register
+from shared.offers import run_recommendations
+from shared.offers.personal import issue_offers, member_audience
 from shared.partners import AgreementFields, PartnerFields, add_agreement, assign_store, save_partner
+from shared.promotions.definitions import create_promotion
 from shared.stores import StoreFields, save_store
 
 STORES = [
@@ -141,11 +144,24 @@ async def seed_demo(core: Core, members: int = 300, days: int = 180, seed: int =
     made += await _lapsed_gold(core, rng, members, now)
     made += await _partners(core, min(members, PARTNER_SHOPPERS), now)
     await jobs.run_due(core, core.clock)
+    await _personal_offer(core, now)
     async with core.transaction() as session:  # the demo's made-up past is not news to announce
         await session.execute(
             update(OutboxEvent).where(OutboxEvent.processed_at.is_(None)).values(processed_at=core.clock.now())
         )
     return DemoReport(members + LAPSED_GOLD, made, seeded=True)
+
+
+async def _personal_offer(core: Core, now: datetime) -> None:
+    """Recommendations from the demo's baskets, and the demo member's personal offer under a
+    personal promotion, so the cabinet and the bot show "For you" at once."""
+    await run_recommendations(core, now)
+    async with core.transaction() as session:
+        body = {"name": "Для вас: ×2 баллов", "kind": "personal", "multiplier": 2, "offer_days": 14}
+        promotion = await create_promotion(session, core.rules, body, now)
+        demo = await find_by_phone(session, demo_phone(0))
+        if demo is not None:
+            await issue_offers(session, promotion.id, member_audience(demo.id), now)
 
 
 async def _partners(core: Core, shoppers: int, now: datetime) -> int:

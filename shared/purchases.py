@@ -352,7 +352,16 @@ async def confirm(session: AsyncSession, clock: Clock, rules: ProgramRules, body
     answer["balance"] = balance_from_lots(rules, member, lots, spend, now)  # type: ignore[arg-type]
     row["response"] = answer
     await writes.flush(conn, member, tier_changed, now, row, events)
-    await checkout.record(conn, offer, pricing.certificates, member.id, purchase_id, now)
+    await checkout.record(
+        conn,
+        offer,
+        pricing.certificates,
+        member.id,
+        purchase_id,
+        now,
+        lines=request.lines,
+        line_discount=pricing.line_discount,
+    )
     return answer, True
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from shared import i18n
 from shared.i18n import LANGUAGES, points_text
 from shared.program import ProgramRules
+from shared.promotions.terms import PERSONAL
 
 CONTEXT = "receipt"  # the till's part of the message catalogue (shared/locales), msgid = key
 # Why a code or certificate was refused, as the receipt prints it (the API's `reason` stays English):
@@ -37,7 +38,8 @@ def promotion_lines(
         if p["discount"]:
             lines.append(text["promotion_discount"].format(name=p["name"], money=money(p["discount"])))
         if p["points"]:
-            lines.append(text["promotion_points"].format(name=p["name"], points=points_text(p["points"], language)))
+            key = "personal_points" if p["kind"] == PERSONAL else "promotion_points"
+            lines.append(text[key].format(name=p["name"], points=points_text(p["points"], language)))
     if code is not None:
         if code["applied"]:
             lines.append(text["code_applied"].format(code=code["code"]))

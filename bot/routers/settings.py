@@ -10,16 +10,26 @@ from bot.keyboards import history_keyboard, menu_keyboard, settings_keyboard
 from bot.texts import button_texts, t
 from shared.core import Core
 from shared.db.models import Entry, Member
-from shared.i18n import format_money
+from shared.i18n import format_money, text
 from shared.members import consents_of, mark_updated, set_consent
+from shared.offers.personal import CONTEXT as OFFERS_CONTEXT
+from shared.offers.personal import offer_text, offers_of
 from shared.provenance import place_text, with_place
 from shared.vocabulary import CHANNELS, LANGUAGES
 
 PAGE = 10
 
 
-async def offers(message: Message, core: Core, lang: str) -> None:
+async def offers(message: Message, core: Core, member: Member | None, lang: str) -> None:
+    """The program's standing offers; a registered member's personal ones ("For you") first."""
     rules = core.rules
+    personal = ""
+    if member is not None:
+        async with core.reading() as session:
+            mine = await offers_of(session, member.id, core.clock.now())
+        if mine:
+            lines = "\n".join("• " + offer_text(offer, rules, lang) for offer in mine)
+            personal = f"{text(lang, OFFERS_CONTEXT, 'title')}:\n{lines}\n\n"
     tiers = "\n".join(
         t(
             lang,
@@ -31,7 +41,8 @@ async def offers(message: Message, core: Core, lang: str) -> None:
         for tier in rules.tiers
     )
     await message.answer(
-        t(
+        personal
+        + t(
             lang,
             "offers",
             tiers=tiers,

@@ -19,6 +19,7 @@ from notifications.templates.staff_texts import FIELDS
 from shared.config import Settings
 from shared.db.models import Consent, Member
 from shared.db.models.messages import ChannelStatus, Message, PushSubscription
+from shared.offers.personal import OfferView, offer_text
 from shared.vocabulary import LANGUAGES
 
 MEMBER_FIELDS = (
@@ -114,8 +115,9 @@ def member_language(settings: Settings, language: str | None) -> str:
     return language if language in LANGUAGES else settings.program.language
 
 
-def member_fields(settings: Settings, m: Row[*tuple[Any, ...]]) -> dict[str, Any]:
-    """What a marketer's template sees about one member (TEMPLATE_FIELDS), plus routing basics."""
+def member_fields(settings: Settings, m: Row[*tuple[Any, ...]], offer: OfferView | None = None) -> dict[str, Any]:
+    """What a marketer's template sees about one member (TEMPLATE_FIELDS), plus routing basics;
+    `offer` is their personal offer under the campaign's promotion (`{{ offer }}`, empty without one)."""
     rules = settings.program
     tier = rules.tier(m.tier_code)
     language = member_language(settings, m.language)
@@ -131,4 +133,5 @@ def member_fields(settings: Settings, m: Row[*tuple[Any, ...]]) -> dict[str, Any
         "pending": m.pending,
         "tier": tier.title(language),
         "percent": tier.accrual_percent,
+        "offer": offer_text(offer, rules, language) if offer is not None else "",
     }

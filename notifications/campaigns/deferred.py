@@ -18,8 +18,9 @@ from notifications.campaigns.texts import render_for
 from notifications.templates import TextRefused
 from shared.config import Settings
 from shared.db.models import Member
-from shared.db.models.campaigns import CampaignVariant
+from shared.db.models.campaigns import Campaign, CampaignVariant
 from shared.db.models.messages import Message
+from shared.offers.personal import OfferView, offers_under
 
 log = logging.getLogger("loyalty.notifier")
 GONE = "the member or the campaign's variant is gone"
@@ -35,6 +36,27 @@ _RENDERED = (
         language=bindparam("lang"),
     )
 )
+
+
+async def _offers(session: AsyncSession, todo: Sequence[Message]) -> dict[tuple[int, Any], OfferView]:
+    """`{{ offer }}` of each message: the member's offer under its campaign's personal promotion."""
+    promotions = dict(
+        (
+            await session.execute(
+                select(Campaign.id, Campaign.promotion_id).where(
+                    Campaign.id.in_({m.meta["campaign"] for m in todo}), Campaign.promotion_id.is_not(None)
+                )
+            )
+        ).all()
+    )
+    found: dict[tuple[int, Any], OfferView] = {}
+    for campaign_id, promotion_id in promotions.items():
+        if promotion_id is None:
+            continue
+        members = [m.member_id for m in todo if m.meta["campaign"] == campaign_id and m.member_id is not None]
+        for member_id, offer in (await offers_under(session, promotion_id, members)).items():
+            found[(campaign_id, member_id)] = offer
+    return found
 
 
 def deferred_meta(campaign_id: int, variant: str) -> dict[str, Any]:
@@ -63,6 +85,7 @@ async def render_claimed(session: AsyncSession, settings: Settings, messages: Se
         )
     ).scalars()
     arms: dict[tuple[int, str | None], dict[str, Any]] = {(v.campaign_id, v.code): v.templates for v in variants}
+    offers = await _offers(session, todo)
     rendered_rows: list[dict[str, Any]] = []
     broken: dict[int, str] = {}
     for message in todo:
@@ -72,7 +95,8 @@ async def render_claimed(session: AsyncSession, settings: Settings, messages: Se
             broken[message.id] = GONE
             continue
         try:
-            language, rendered = render_for(settings, row, templates, message.channel)
+            offer = offers.get((message.meta["campaign"], message.member_id))
+            language, rendered = render_for(settings, row, templates, message.channel, offer)
         except TextRefused as exc:
             log.warning("campaign %s: message %s refused: %s", message.meta["campaign"], message.id, exc)
             broken[message.id] = f"the campaign's text was refused: {exc}"[:500]

@@ -28,7 +28,9 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
 from shared.db.models.campaigns import CONTROL, DONE, SCHEDULED, SENDING, Campaign, CampaignMember, source_of
+from shared.errors import InvalidInput
 from shared.events import EventKind, emit
+from shared.offers.personal import issue_offers
 from shared.segments import refresh_segment
 
 log = logging.getLogger("loyalty.campaigns")
@@ -127,6 +129,21 @@ async def _python_slice(
     return len(members), members[-1].id
 
 
+async def _issue_offers(session: AsyncSession, campaign: Campaign, last: uuid.UUID, now: datetime) -> None:
+    """The slice just expanded gets the campaign's personal offers in the same transaction; the
+    control group's are held (never priced or shown, only watched, for the results)."""
+    assert campaign.promotion_id is not None
+    audience = select(
+        CampaignMember.member_id.label("member_id"), (CampaignMember.variant == CONTROL).label("held")
+    ).where(CampaignMember.campaign_id == campaign.id, CampaignMember.member_id <= last)
+    if campaign.cursor is not None:
+        audience = audience.where(CampaignMember.member_id > campaign.cursor)
+    try:  # refused before anything is written
+        await issue_offers(session, campaign.promotion_id, audience, now, campaign_id=campaign.id)
+    except InvalidInput as exc:  # the promotion was switched off or ended: the messages still go
+        log.warning("campaign %s: no offers issued: %s", campaign.id, exc)
+
+
 async def expand_slice(
     session: AsyncSession,
     settings: Settings,
@@ -173,6 +190,8 @@ async def expand_batch(
             )
             log.info("campaign %s expanded: %d members", campaign.id, campaign.expanded_count)
             return 0
+        if campaign.promotion_id is not None:
+            await _issue_offers(session, campaign, last, now)
         campaign.cursor = last
         campaign.expanded_count += handled
         campaign.updated_at = now

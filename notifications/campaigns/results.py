@@ -13,6 +13,7 @@ from notifications.campaigns.service import load_campaign
 from shared.db.models import Purchase
 from shared.db.models.campaigns import CONTROL, CampaignMember, source_of
 from shared.db.models.messages import DELIVERED, FAILED, QUEUED, SENDING, SENT, SKIPPED, UNDELIVERABLE, Message
+from shared.db.models.offers import PersonalOffer
 
 BUCKETS = {
     QUEUED: "queued",
@@ -86,7 +87,7 @@ async def attribution(session: AsyncSession, campaign_id: int) -> dict[str, Any]
     paid partly with points. Lift = an arm's conversion minus the control's, in percentage points."""
     campaign = await load_campaign(session, campaign_id)
     if campaign.started_at is None:
-        return {"window": None, "groups": []}
+        return {"window": None, "groups": [], "offers": False}
     end = campaign.started_at + timedelta(days=campaign.attribution_days)
     sizes = dict(
         (
@@ -138,4 +139,47 @@ async def attribution(session: AsyncSession, campaign_id: int) -> dict[str, Any]
             if control is not None and group is not control
             else None
         )
-    return {"window": [campaign.started_at, end], "groups": groups}
+    if campaign.promotion_id is not None:
+        await _offer_figures(session, campaign_id, campaign.promotion_id, groups)
+    return {"window": [campaign.started_at, end], "groups": groups, "offers": campaign.promotion_id is not None}
+
+
+async def _offer_figures(
+    session: AsyncSession, campaign_id: int, promotion_id: int, groups: list[dict[str, Any]]
+) -> None:
+    """The personal offer per group: offers issued (held in the control group), redeemed (a receipt
+    held the member's item while the offer ran) and that item's revenue (line amounts after
+    discounts); redemption = redeemed / offers; uplift = redemption(arm) − redemption(control)."""
+    rows = await session.execute(
+        select(
+            CampaignMember.variant,
+            func.count(PersonalOffer.id),
+            func.count(PersonalOffer.redeemed_at),
+            func.coalesce(func.sum(PersonalOffer.revenue), 0),
+        )
+        .join(
+            PersonalOffer,
+            (PersonalOffer.member_id == CampaignMember.member_id)
+            & (PersonalOffer.promotion_id == promotion_id)
+            & (PersonalOffer.campaign_id == campaign_id),
+        )
+        .where(CampaignMember.campaign_id == campaign_id)
+        .group_by(CampaignMember.variant)
+    )
+    by_group = {row[0]: row[1:] for row in rows}
+    for group in groups:
+        offers, redeemed, revenue = (int(v) for v in by_group.get(group["group"], (0, 0, 0)))
+        group |= {
+            "offers": offers,
+            "offers_redeemed": redeemed,
+            "offer_revenue": revenue,
+            "offer_redemption": round(100 * redeemed / offers, 2) if offers else 0.0,
+            "offer_revenue_per_member": revenue // group["members"],
+        }
+    control = next((g for g in groups if g["group"] == CONTROL), None)
+    for group in groups:
+        group["offer_uplift"] = (
+            round(group["offer_redemption"] - control["offer_redemption"], 2)
+            if control is not None and group is not control
+            else None
+        )

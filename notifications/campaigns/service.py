@@ -19,8 +19,11 @@ from notifications.templates import TextRefused, render_custom
 from shared.config import Settings
 from shared.db.models import Consent, Member, Segment, SegmentMember
 from shared.db.models.campaigns import CANCELLED, DONE, DRAFT, SCHEDULED, Campaign, CampaignVariant
+from shared.db.models.promotions import Promotion
 from shared.errors import Conflict, FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control
+from shared.offers.personal import OfferView, offers_under
+from shared.promotions.terms import PERSONAL
 from shared.vocabulary import CHANNELS_CHEAPEST_FIRST as CAMPAIGN_CHANNELS
 
 
@@ -35,6 +38,7 @@ class CampaignView:
     status: str
     scheduled_at: datetime | None
     variants: dict[str, int]  # code -> weight
+    promotion_id: int | None = None  # a personal promotion whose offers the sending issues
 
 
 async def create_campaign(
@@ -47,6 +51,7 @@ async def create_campaign(
     now: datetime,
     control_percent: int = 0,
     attribution_days: int = 7,
+    promotion_id: int | None = None,
 ) -> CampaignView:
     """variants: [{"code": "A", "weight": 1, "templates": {channel: {"ru": {"text", "subject"}, "en": ...}}}]"""
     errors = FieldErrors()
@@ -69,6 +74,10 @@ async def create_campaign(
     if type(attribution_days) is not int or not 1 <= attribution_days <= 90:
         errors.add("attribution_days", "must be from 1 to 90 days")
     check_variants(errors, channels, variants)
+    if promotion_id is not None:
+        promotion = await session.get(Promotion, promotion_id)
+        if promotion is None or promotion.kind != PERSONAL or not promotion.active:
+            errors.add("promotion_id", "must be an active personal promotion")
     errors.raise_if_any("The campaign has invalid fields.")
     campaign = Campaign(
         name=name.strip(),
@@ -76,6 +85,7 @@ async def create_campaign(
         channels=channels,
         control_percent=control_percent,
         attribution_days=attribution_days,
+        promotion_id=promotion_id,
         status=DRAFT,
         audience_count=0,
         expanded_count=0,
@@ -117,6 +127,14 @@ async def variants_of(session: AsyncSession, campaign_id: int) -> list[CampaignV
     )
 
 
+async def campaign_offers(
+    session: AsyncSession, campaign_id: int, member_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, OfferView]:
+    """What `{{ offer }}` shows these members in this campaign's texts (nothing without a promotion)."""
+    promotion_id = (await session.execute(select(Campaign.promotion_id).where(Campaign.id == campaign_id))).scalar()
+    return {} if promotion_id is None else await offers_under(session, promotion_id, member_ids)
+
+
 async def get_campaign(session: AsyncSession, campaign_id: int) -> CampaignView:
     c = await load_campaign(session, campaign_id)
     variants = {v.code: v.weight for v in await variants_of(session, campaign_id)}
@@ -130,6 +148,7 @@ async def get_campaign(session: AsyncSession, campaign_id: int) -> CampaignView:
         c.status,
         c.scheduled_at,
         variants,
+        c.promotion_id,
     )
 
 
@@ -202,7 +221,8 @@ async def preview(
             row = (await session.execute(select(*MEMBER_FIELDS).where(Member.id == member_id))).one_or_none()
             if row is None:
                 raise NotFound(f"Member {member_id} does not exist.")
-            _, rendered = render_for(settings, row, arms[code].templates, channel)
+            offer = await campaign_offers(session, campaign_id, [member_id])
+            _, rendered = render_for(settings, row, arms[code].templates, channel, offer.get(member_id))
     except TextRefused as exc:
         raise InvalidInput("This text may not be sent.", [FieldError("text", exc.refusal.text("en"))]) from None
     cost = rendered.parts * settings.sms.part_cost_minor if channel == "sms" else 0
@@ -283,7 +303,9 @@ async def send_test(
         row = (await session.execute(select(*MEMBER_FIELDS).where(Member.id == member_id))).one_or_none()
         if row is None:
             raise NotFound(f"Member {member_id} does not exist.")
-        context = member_fields(settings, row)
+        context = member_fields(
+            settings, row, (await campaign_offers(session, campaign_id, [member_id])).get(member_id)
+        )
     else:
         context = {**SAMPLE, "program": settings.program.name}
     context["templates"] = texts_for(arms[code].templates, context["language"], [channel])

@@ -11,6 +11,7 @@ from notifications.templates import Rendered, TextRefused, refusal_of, render_cu
 from shared.config import Settings
 from shared.db.models.campaigns import CONTROL
 from shared.errors import FieldErrors
+from shared.offers.personal import OfferView
 from shared.vocabulary import LANGUAGES
 
 SAMPLE = {
@@ -25,12 +26,16 @@ SAMPLE = {
     "pending": 0,
     "tier": "Gold",
     "percent": 10,
+    "offer": "×2 баллов на категорию «coffee» до 31 декабря",
 }
+SAMPLE_OFFER_EN = '2× points on the category "coffee" until 31 December'
 
 
-def render_for(settings: Settings, row: Any, templates: dict[str, Any], channel: str) -> tuple[str, Rendered]:
+def render_for(
+    settings: Settings, row: Any, templates: dict[str, Any], channel: str, offer: OfferView | None = None
+) -> tuple[str, Rendered]:
     """One variant's text for one member (a row of MEMBER_FIELDS) on one channel, in their language."""
-    context = member_fields(settings, row)
+    context = member_fields(settings, row, offer)
     return context["language"], render_custom(
         channel, texts_for(templates, context["language"], [channel])[channel], context
     )
@@ -85,7 +90,7 @@ def _check_texts(errors: FieldErrors, field: str, channel: str, texts: dict[str,
     if refused:
         return
     try:
-        render_custom(channel, texts, {**SAMPLE, "language": language})
+        render_custom(channel, texts, sample_context(language))
     except TextRefused as exc:
         errors.add(field, exc.refusal.text("en"))
 
@@ -112,8 +117,11 @@ def refused_texts(templates: Any) -> list[str]:
 def sample_member(settings: Settings, language: str = "ru") -> dict[str, Any]:
     """A made-up member to preview texts on (nobody's data)."""
     return {
-        **SAMPLE,
+        **sample_context(language if language in LANGUAGES else "ru"),
         "program": settings.program.name,
         "card_url": f"{settings.public_url}/card",
-        "language": language if language in LANGUAGES else "ru",
     }
+
+
+def sample_context(language: str) -> dict[str, Any]:
+    return {**SAMPLE, "language": language} | ({"offer": SAMPLE_OFFER_EN} if language == "en" else {})

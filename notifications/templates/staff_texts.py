@@ -18,7 +18,7 @@ from jinja2.tests import TESTS
 
 from shared.i18n import points_text
 
-FIELDS = ("name", "card", "balance", "pending", "tier", "percent", "program", "card_url")
+FIELDS = ("name", "card", "balance", "pending", "tier", "percent", "program", "card_url", "offer")
 FILTER_NAMES = ("points", "upper", "lower", "capitalize", "title", "trim", "default", "round", "abs", "int")
 TEST_NAMES = (
     "defined",

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared import partner_rates
 from shared.db.models.promotions import Promotion, PromotionUse
 from shared.errors import FieldError, InvalidInput
+from shared.offers.personal import TillOffer, offers_at_till, record_redemptions
 from shared.promotions import certificates, codes
 from shared.promotions.catalog import active_catalog, segments_of
 from shared.promotions.engine import Touches, eligible, relevant
-from shared.promotions.terms import PromotionTerms, Shopper
+from shared.promotions.terms import PERSONAL, PromotionTerms, Shopper
 
 P, PU = Promotion.__table__, PromotionUse.__table__
 _USES = select(P.c.id, P.c.uses).where(P.c.id.in_(bindparam("ids", expanding=True)))
@@ -56,6 +57,7 @@ class Offer:
     code_reason: str | None = None
     certificates: list[tuple[CertificateAsk, certificates.HeldCertificate]] = field(default_factory=list)
     excluded: set[int] = field(default_factory=set)
+    personal: list[TillOffer] = field(default_factory=list)  # the member's offers, held ones too
     partner: str | None = None  # the coalition partner whose store this is (shared.partner_rates)
     earn_percent: int | None = None  # that partner's earn rate there; None: the member's tier rate
     _all: list[PromotionTerms] = field(default_factory=list)
@@ -95,6 +97,12 @@ async def prepare(
     partner, earn_percent = await partner_rates.at_store(conn, store_id, at)
     offer = Offer(code_text=promo_code, partner=partner, earn_percent=earn_percent)
     running = [p for p in catalog.promotions if p.runs_at(at) and (not p.store_ids or store_id in p.store_ids)]
+    personal = [p for p in running if p.kind == PERSONAL]
+    if personal:  # each member's own item: one indexed read, only while a personal promotion runs
+        running = [p for p in running if p.kind != PERSONAL]
+        if member_id is not None:
+            offer.personal = await offers_at_till(conn, member_id, personal, at)
+            running += [o.terms for o in offer.personal if not o.held]
     if lines:
         running = relevant(running, lines)
     if member_id is None:
@@ -258,9 +266,14 @@ async def record(
     member_id: uuid.UUID | None,
     purchase_id: uuid.UUID,
     now: datetime,
+    lines: Sequence[Any] = (),
+    line_discount: Sequence[int] = (),
 ) -> None:
-    """After the purchase row exists: the uses it took and the certificates it drew on."""
+    """After the purchase row exists: the uses it took, the certificates it drew on and the
+    member's personal offers whose item it holds (`lines` and their discounts)."""
     claimed, code_taken = offer._context or (set(), False)
+    if offer.personal and lines:
+        await record_redemptions(conn, offer.personal, lines, line_discount, purchase_id, now)
     if code_taken and offer.code is not None:
         await codes.record_use(conn, offer.code, member_id, purchase_id, now)
     if claimed:

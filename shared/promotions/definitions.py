@@ -14,7 +14,7 @@ from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import CONTROL_MESSAGE, has_control, moment_problem
 from shared.program import ProgramRules
 from shared.promotions import catalog
-from shared.promotions.terms import ACCRUAL, BUNDLE, DISCOUNT, KINDS
+from shared.promotions.terms import ACCRUAL, BUNDLE, DISCOUNT, KINDS, PERSONAL
 
 LISTS = ("store_ids", "tier_codes", "segment_ids", "skus", "categories", "with_skus", "with_categories")
 NUMBERS = {
@@ -25,6 +25,7 @@ NUMBERS = {
     "multiplier": (0, 10),
     "extra_percent": (0, 100),
     "points": (0, 10**7),
+    "offer_days": (0, 366),
 }
 LIMITS = ("max_uses", "max_uses_per_member")
 MAX_INT = 2**31 - 1  # an INTEGER column
@@ -150,9 +151,26 @@ def check_mechanics(values: dict[str, Any]) -> None:
             problems.add("with_categories", 'a bundle needs with_skus or with_categories (the "with" items)')
     if kind == ACCRUAL and not (values["multiplier"] or values["extra_percent"] or values["points"]):
         problems.add("multiplier", "boosted accrual needs multiplier, extra_percent or points")
+    if kind == PERSONAL:
+        _check_personal(problems, values)
     if values["starts_at"] and values["ends_at"] and values["ends_at"] <= values["starts_at"]:
         problems.add("ends_at", "must be after starts_at")
     problems.raise_if_any("The promotion does not describe a mechanic.")
+
+
+def _check_personal(problems: FieldErrors, values: dict[str, Any]) -> None:
+    """Each member's own item is the target: the promotion boosts points and says for how long."""
+    if not (values["multiplier"] or values["extra_percent"]):
+        problems.add("multiplier", "a personal offer needs multiplier or extra_percent (its boost)")
+    if values["points"] or values["percent"] or values["amount"]:
+        problems.add("points", "a personal offer boosts points by multiplier or extra_percent only")
+    if not values["offer_days"]:
+        problems.add("offer_days", "a personal offer needs offer_days: how many days each member's offer lasts")
+    for key in ("skus", "categories", "with_skus", "with_categories"):
+        if values[key]:
+            problems.add(key, "a personal offer's item is each member's own recommendation; leave it empty")
+    if values["code_only"]:
+        problems.add("code_only", "a personal offer is not unlocked by a code")
 
 
 async def _check_segments(session: AsyncSession, ids: list[int]) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from shared import rules as arithmetic
 from shared.program import ProgramRules
-from shared.promotions.terms import ACCRUAL, BUNDLE, PromotionTerms, Shopper
+from shared.promotions.terms import BOOSTS, BUNDLE, PromotionTerms, Shopper
 
 
 class LineLike(Protocol):
@@ -86,7 +86,7 @@ def apply_discounts(lines: Sequence[LineLike], promotions: Sequence[PromotionTer
     touched = [False] * len(lines)
     closed = [False] * len(lines)
     for terms in promotions:
-        if terms.kind == ACCRUAL or gross < terms.min_total:
+        if terms.kind in BOOSTS or gross < terms.min_total:
             continue
         targets = [
             i
@@ -142,7 +142,7 @@ def boosted_accrual(
     promotions: Sequence[PromotionTerms],
     touches: Touches,
 ) -> tuple[int, list[int]]:
-    """Points on money paid at the member's rate, raised by accrual promotions line by line;
+    """Points on money paid at the member's rate, raised by accrual (and personal) promotions line by line;
     exact per receipt and rounded down once, then fixed points on top."""
     rates = [Fraction(percent)] * len(lines)
     boosted = [False] * len(lines)
@@ -151,7 +151,7 @@ def boosted_accrual(
     fixed = [0] * len(lines)
     gross = sum(line.amount for line in lines)
     for terms in promotions:
-        if terms.kind != ACCRUAL or gross < terms.min_total:
+        if terms.kind not in BOOSTS or gross < terms.min_total:
             continue
         targets = [
             i

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-DISCOUNT, BUNDLE, ACCRUAL = "discount", "bundle", "accrual"
-KINDS = (DISCOUNT, BUNDLE, ACCRUAL)
+DISCOUNT, BUNDLE, ACCRUAL, PERSONAL = "discount", "bundle", "accrual", "personal"
+KINDS = (DISCOUNT, BUNDLE, ACCRUAL, PERSONAL)
+BOOSTS = (ACCRUAL, PERSONAL)  # kinds that raise points; a personal one reaches the engine per member (offers.personal)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class PromotionTerms:
     points: int = 0
     max_uses: int | None = None
     max_uses_per_member: int | None = None
+    offer_days: int = 0
 
     @property
     def limited(self) -> bool:
@@ -115,4 +117,5 @@ def terms_of(row: Any) -> PromotionTerms:
         points=row.points,
         max_uses=row.max_uses,
         max_uses_per_member=row.max_uses_per_member,
+        offer_days=row.offer_days,
     )

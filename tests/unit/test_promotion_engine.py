@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.config import Settings
+from shared.offers.personal import offer_terms
 from shared.promotions.engine import Touches, apply_discounts, boosted_accrual, eligible
 from shared.promotions.terms import PromotionTerms, Shopper
 from shared.rules import accrual_points
@@ -87,3 +88,29 @@ def test_boosts_stack_in_priority_order_and_an_exclusive_one_stands_alone() -> N
     assert result.totals[1]["points"] == 100
     assert result.totals[2]["points"] == 100
     assert 3 not in result.totals
+
+
+@given(
+    st.lists(st.integers(0, 10**7), min_size=1, max_size=6),
+    st.sampled_from([5, 10, 14, 15]),
+    st.integers(0, 10),
+    st.integers(0, 100),
+    st.integers(0, 5),
+)
+def test_a_personal_offer_boosts_only_the_members_item_like_an_accrual_promotion(
+    paid: list[int], percent: int, multiplier: int, extra: int, item: int
+) -> None:
+    lines = [L(f"s{i}", f"c{i % 3}", Decimal(1), p) for i, p in enumerate(paid)]
+    base = PromotionTerms(7, "For you", "personal", multiplier=2, offer_days=14)
+    personal = offer_terms(base, "category", f"c{item}", multiplier, extra)
+    accrual = PromotionTerms(
+        7, "For you: c", "accrual", multiplier=multiplier, extra_percent=extra, categories=frozenset({f"c{item}"})
+    )
+    mine, same = touches(len(lines)), touches(len(lines))
+    assert boosted_accrual(RULES, lines, paid, percent, [personal], mine) == boosted_accrual(
+        RULES, lines, paid, percent, [accrual], same
+    )
+    assert apply_discounts(lines, [personal], touches(len(lines))) == [0] * len(lines)
+    for line, touched in zip(lines, mine.by_line, strict=True):
+        assert all(t["kind"] == "personal" for t in touched)
+        assert not touched or line.category == f"c{item}"

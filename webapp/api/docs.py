@@ -221,3 +221,12 @@ GRANT_BODY = Annotated[
         ],
     ),
 ]
+
+OFFER_ISSUE_BODY = Annotated[
+    promotions.OfferIssue,
+    Body(
+        title="Issue personal offers",
+        description="The segment whose members (its snapshot) get the personal promotion's offers.",
+        examples=[Example(summary="To a segment", value={"segment_id": 1})],
+    ),
+]

@@ -17,6 +17,7 @@ from shared.db.models import Entry, Member, Purchase
 from shared.errors import FieldError, FieldErrors, InvalidInput, NotFound
 from shared.inputs import id_from_digits
 from shared.members import Registration, get_member, register, resolve_member, validate_registration
+from shared.offers.personal import offer_text, offers_of
 from shared.phones import normalize_phone
 from shared.provenance import with_place
 from webapp.api import schemas
@@ -137,6 +138,39 @@ class MemberController(Controller):
         async with core.reading() as session:
             member = await get_member(session, _member_id(member_id))
             return convert(await balance_view(session, core.rules, member, core.clock.now()), schemas.Balance)
+
+    @get(
+        "/{member_id:str}/offers",
+        summary="A member's current personal offers (to print on the receipt)",
+        description="Offers valid now under active personal promotions, soonest ending first; "
+        "`text` is a line in the program's language.",
+        operation_id="list_member_offers",
+        responses=problem_responses(404),
+    )
+    async def offers(self, core: CoreDep, member_id: FromPath[str]) -> schemas.PersonalOffers:
+        now = core.clock.now()
+        async with core.reading() as session:
+            member = await get_member(session, _member_id(member_id))
+            found = await offers_of(session, member.id, now)
+        language = core.rules.language
+        return schemas.PersonalOffers(
+            items=[
+                schemas.PersonalOffer(
+                    id=o.id,
+                    promotion_id=o.promotion_id,
+                    promotion=o.promotion,
+                    kind=o.kind,  # type: ignore[arg-type]
+                    item=o.item,
+                    multiplier=o.multiplier,
+                    extra_percent=o.extra_percent,
+                    valid_from=o.valid_from.isoformat(),
+                    valid_to=o.valid_to.isoformat(),
+                    redeemed=o.redeemed_at is not None,
+                    text=offer_text(o, core.rules, language),
+                )
+                for o in found
+            ]
+        )
 
     @get(
         "/{member_id:str}/transactions",

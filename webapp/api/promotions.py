@@ -10,11 +10,13 @@ from msgspec import convert
 
 from shared.core import Core
 from shared.csv_export import csv_text
+from shared.db.models import Segment
 from shared.db.models.promotions import PromoCodeBatch
-from shared.errors import NotFound
+from shared.errors import FieldError, InvalidInput, NotFound
+from shared.offers.personal import issue_offers, segment_audience
 from shared.promotions import codes, definitions
 from webapp.api.bodies import CHECK, raw_body
-from webapp.api.docs import BATCH_BODY, PROMOTION_BODY, PROMOTION_PATCH
+from webapp.api.docs import BATCH_BODY, OFFER_ISSUE_BODY, PROMOTION_BODY, PROMOTION_PATCH
 from webapp.api.schemas import promotions as schemas
 from webapp.api.schemas.problems import problem_responses
 from webapp.deps import CoreDep
@@ -47,7 +49,7 @@ class PromotionController(Controller):
         status_code=201,
         opt=STAFF | {CHECK: check_promotion},
         summary="Create a promotion",
-        description="kind: discount, bundle or accrual; see docs/promotions.md for every field.",
+        description="kind: discount, bundle, accrual or personal; see docs/promotions.md and docs/offers.md.",
         operation_id="create_promotion",
         responses=PROBLEMS,
     )
@@ -117,6 +119,24 @@ class PromotionController(Controller):
         async with core.transaction() as session:
             batch = await codes.create_batch(session, promotion_id, body, core.clock.now())
             return convert(codes.batch_view(batch, 0), schemas.CodeBatch)
+
+    @post(
+        "/{promotion_id:int}/offers",
+        status_code=201,
+        opt=STAFF,
+        summary="Issue a personal promotion's offers to a segment (idempotent per member)",
+        description="Each member of the segment's snapshot gets their top recommended category (else SKU) "
+        "with the promotion's boost for offer_days; members who have an offer under it are skipped.",
+        operation_id="issue_personal_offers",
+        responses=PROBLEMS,
+    )
+    async def issue(self, core: CoreDep, promotion_id: FromPath[int], data: OFFER_ISSUE_BODY) -> schemas.OffersIssued:
+        async with core.transaction() as session:
+            await definitions.get_promotion(session, promotion_id)
+            if await session.get(Segment, data.segment_id) is None:
+                raise InvalidInput("Unknown segment.", [FieldError("segment_id", f"no segment {data.segment_id}")])
+            issued = await issue_offers(session, promotion_id, segment_audience(data.segment_id), core.clock.now())
+        return schemas.OffersIssued(issued)
 
 
 class CodeBatchController(Controller):

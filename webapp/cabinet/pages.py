@@ -13,12 +13,14 @@ from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 
-from shared import ledger
+from shared import i18n, ledger
 from shared.balance import balance_view
 from shared.core import Core
 from shared.db.models import Entry, Store
 from shared.i18n import format_money
 from shared.inputs import MAX_BIGINT
+from shared.offers.personal import CONTEXT as OFFERS_CONTEXT
+from shared.offers.personal import offer_text, offers_of
 from shared.provenance import place_text, with_place
 from wallet.links import wallet_links
 from webapp.cabinet.auth import SignedIn, provide_member
@@ -154,4 +156,15 @@ class PagesController(Controller):
             }
             for tier in rules.tiers
         ]
-        return render(request, "offers", member=member, rules=rules, tiers=tiers)
+        async with core.reading() as session:
+            mine = await offers_of(session, member.id, core.clock.now())
+        personal = [offer_text(offer, rules, member.language) for offer in mine]
+        return render(
+            request,
+            "offers",
+            member=member,
+            rules=rules,
+            tiers=tiers,
+            personal=personal,
+            personal_title=i18n.text(member.language, OFFERS_CONTEXT, "title"),
+        )

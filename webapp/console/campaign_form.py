@@ -58,6 +58,7 @@ def campaign_args(form: Any) -> dict[str, Any]:
         "variants": variants,
         "control_percent": form_int(problems, form, "control_percent", 0),
         "attribution_days": form_int(problems, form, "attribution_days", 7),
+        "promotion_id": form_int(problems, form, "promotion_id", None),
     }
     problems.raise_if_any("Some fields are not numbers.")
     return args

@@ -33,6 +33,8 @@ from notifications.campaigns import (
 from shared.audit import record
 from shared.core import Core
 from shared.errors import DomainError, FieldError, InvalidInput
+from shared.promotions.definitions import list_promotions
+from shared.promotions.terms import PERSONAL
 from shared.segments import get_segment, list_segments
 from shared.support import find_members
 from webapp.console.campaign_form import VARIANT_CODES, campaign_args, field_name, schedule_time
@@ -81,12 +83,14 @@ class CampaignsController(Controller):
     ) -> Template:
         async with core.reading() as session:
             segments = await list_segments(session)
+            personal = [p for p in await list_promotions(session, True) if p.kind == PERSONAL]
         fields = {field_name(e.field): e.message for e in problem.errors} if problem else {}
         return page(
             request,
             "console/campaigns/new.html.j2",
             status_code=status_code,
             segments=segments,
+            personal_promotions=personal,
             values=values,
             problem=problem,
             fields=fields,
@@ -127,6 +131,7 @@ class CampaignsController(Controller):
                         "channels": campaign.channels,
                         "variants": campaign.variants,
                         "control_percent": campaign.control_percent,
+                        "promotion_id": campaign.promotion_id,
                     },
                 )
         except DomainError as exc:

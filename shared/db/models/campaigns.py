@@ -31,6 +31,8 @@ class Campaign(Base):
     channels: Mapped[list[Any]]  # the cascade, cheapest first
     control_percent: Mapped[int] = mapped_column(Integer, default=0)
     attribution_days: Mapped[int] = mapped_column(Integer, default=7)
+    # a "personal" promotion whose offers the sending issues (the control group's are held)
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotions.id"))
     status: Mapped[str] = mapped_column(String(16), default=DRAFT)
     scheduled_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]  # expansion began: the attribution window opens

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Double, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import BigInteger, Boolean, Double, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db.models.base import Base
-from shared.db.types import UTCDateTime
+from shared.db.types import BigIntPK, UTCDateTime
 
 
 class Association(Base):
@@ -46,3 +46,36 @@ class MemberRecommendation(Base):
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Double)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PersonalOffer(Base):
+    """One member's own item under a "personal" promotion: a SKU or category (their top
+    recommendation when issued) whose points are boosted from valid_from until valid_to.
+
+    `held`: the member is in a campaign's control group; the offer is never priced or shown, only
+    watched (redeemed_at, receipts, revenue) so the campaign's results compare like with like.
+    `redeemed_at`/`purchase_id` are the first receipt holding the item within the window;
+    `receipts` and `revenue` (line amounts after discounts, kopecks) add up every such receipt."""
+
+    __tablename__ = "personal_offers"
+    __table_args__ = (
+        UniqueConstraint("member_id", "promotion_id", name="uq_personal_offers_member_promotion"),
+        Index("ix_personal_offers_promotion_campaign", "promotion_id", "campaign_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("members.id", ondelete="CASCADE"))
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(BigInteger)  # issued by this campaign's sending
+    kind: Mapped[str] = mapped_column(String(8))  # "sku" or "category"
+    item: Mapped[str] = mapped_column(String(64))
+    multiplier: Mapped[int] = mapped_column(Integer, default=0)
+    extra_percent: Mapped[int] = mapped_column(Integer, default=0)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purchase_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the first receipt that held the item
+    receipts: Mapped[int] = mapped_column(Integer, default=0)
+    revenue: Mapped[int] = mapped_column(BigInteger, default=0)

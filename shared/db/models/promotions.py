@@ -17,8 +17,9 @@ class Promotion(Base):
     """One mechanic with its validity, targeting, stacking rule and limits.
 
     kind: "discount" (% or amount off matching lines), "bundle" (% off target lines when the
-    receipt holds the `with_` items: "X with Y") or "accrual" (boosted points). `version` moves
-    on every change so tills' caches notice; `uses` counts receipts against `max_uses`."""
+    receipt holds the `with_` items: "X with Y"), "accrual" (boosted points) or "personal" (boosted
+    points on each member's own item: shared.offers.personal). `version` moves on every change so
+    tills' caches notice; `uses` counts receipts against `max_uses`."""
 
     __tablename__ = "promotions"
     __table_args__ = (Index("ix_promotions_active_ends_at", "active", "ends_at"),)
@@ -47,6 +48,7 @@ class Promotion(Base):
     points: Mapped[int] = mapped_column(BigInteger, default=0)
     max_uses: Mapped[int | None] = mapped_column(BigInteger)
     max_uses_per_member: Mapped[int | None] = mapped_column(Integer)
+    offer_days: Mapped[int] = mapped_column(Integer, default=0)  # "personal": how long each member's offer lasts
     uses: Mapped[int] = mapped_column(BigInteger, default=0)
     version: Mapped[int] = mapped_column(BigInteger, default=1)
     created_at: Mapped[datetime]

@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Consent, Member
 from tests.integration.bot.recording import RecordingSession, callback_update, message_update
+from tests.integration.offers.helpers import give_offer
 from tests.integration.partners.coalition import BANK, OWN, make_coalition
 from wallet.links import wallet_links
 
@@ -122,3 +123,14 @@ async def test_floods_get_one_polite_answer(registered: tuple[Bot, Any, Recordin
     replies = session.texts()[before:]
     assert replies.count("Слишком быстро — подождите пару секунд.") == 1
     assert len(replies) <= 6
+
+
+async def test_offers_start_with_the_members_own_for_you(
+    core: Core, registered: tuple[Bot, Any, RecordingSession]
+) -> None:
+    bot, dispatcher, session = registered
+    async with core.reading() as s:
+        member_id = (await s.execute(select(Member.id))).scalar_one()
+    await give_offer(core, member_id, kind="sku", item="4607001")
+    await dispatcher.feed_update(bot, message_update(USER, text="🎁 Предложения"))
+    assert session.texts()[-1].startswith("Для вас:\n• ×3 баллов на товар «4607001» до 6 декабря\n\nУровни программы:")

@@ -13,6 +13,7 @@ from shared.clock import FixedClock
 from shared.core import Core
 from shared.db.models import Member
 from tests.integration.cabinet.conftest import HX, make_member, sign_in
+from tests.integration.offers.helpers import give_offer
 from tests.integration.partners.coalition import BANK, OWN, make_coalition
 
 PAGES = {
@@ -182,6 +183,16 @@ async def test_pwa_files(web: httpx.AsyncClient) -> None:
     assert "cabinet-pages" in worker.text
     for asset in ("/static/cabinet.css", "/static/cabinet.js", "/static/htmx.min.js", "/static/icons/icon-192.png"):
         assert (await web.get(asset)).status_code == 200, asset
+
+
+async def test_offers_show_the_members_personal_offer_for_you(web: httpx.AsyncClient, core: Core) -> None:
+    member = await make_member(core)
+    await sign_in(web, core)
+    assert "Для вас" not in (await web.get("/cabinet/offers")).text
+    await give_offer(core, member.id)
+    page = (await web.get("/cabinet/offers")).text
+    assert '<h2 id="for-you">Для вас</h2>' in page
+    assert "×3 баллов на категорию «coffee» до 6 декабря" in page
 
 
 async def test_history_says_at_which_store_and_partner(web: httpx.AsyncClient, core: Core) -> None:

@@ -7,8 +7,10 @@ from sqlalchemy import func, select
 from notifications.worker import Worker
 from shared.core import Core
 from shared.db.models.offers import Association, MemberRecommendation
-from shared.demo import seed_demo
+from shared.demo import demo_phone, seed_demo
+from shared.members import find_by_phone
 from shared.offers import run_recommendations
+from shared.offers.personal import offers_of
 
 
 async def _rows(core: Core) -> list[tuple[str, str, str, int]]:
@@ -51,3 +53,23 @@ async def test_the_scheduler_leader_recomputes_recommendations_nightly(core: Cor
             assert (await session.execute(select(func.count()).select_from(MemberRecommendation))).scalar_one() > 0
     finally:
         await worker.step_down()
+
+
+async def test_the_demo_member_has_a_personal_offer_from_their_recommendations(core: Core) -> None:
+    await seed_demo(core, members=60)
+    async with core.reading() as session:
+        demo = await find_by_phone(session, demo_phone(0))
+        assert demo is not None
+        offers = await offers_of(session, demo.id, core.clock.now())
+        top = {
+            r.kind: r.item
+            for r in (
+                await session.execute(
+                    select(MemberRecommendation).where(
+                        MemberRecommendation.member_id == demo.id, MemberRecommendation.rank == 1
+                    )
+                )
+            ).scalars()
+        }
+    (offer,) = offers
+    assert (offer.kind, offer.item, offer.multiplier) == ("category", top["category"], 2)

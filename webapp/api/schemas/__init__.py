@@ -1,6 +1,7 @@
 """Typed bodies of /api/v1 (msgspec Structs), so the OpenAPI document describes every field and bound."""
 
 from webapp.api.schemas.members import Balance, Member, Registration, TransactionPage
+from webapp.api.schemas.offers import PersonalOffer, PersonalOffers
 from webapp.api.schemas.problems import FieldProblem, ProblemDetails, problem_responses
 from webapp.api.schemas.purchases import Calculation, Confirmation, Receipt, RefundBody, RefundResult
 
@@ -10,6 +11,8 @@ __all__ = [
     "Confirmation",
     "FieldProblem",
     "Member",
+    "PersonalOffer",
+    "PersonalOffers",
     "ProblemDetails",
     "Receipt",
     "RefundBody",

@@ -33,6 +33,7 @@ Amount = Annotated[int, _bounds("amount", "kopecks off (discount)")]
 Multiplier = Annotated[int, _bounds("multiplier", "accrual multiplier")]
 ExtraPercent = Annotated[int, _bounds("extra_percent", "extra accrual percent")]
 FixedPoints = Annotated[int, _bounds("points", "fixed points per matching line")]
+OfferDays = Annotated[int, _bounds("offer_days", "personal: how many days each member's offer lasts")]
 
 
 class PromotionChange(Struct, kw_only=True, forbid_unknown_fields=True):
@@ -61,6 +62,7 @@ class PromotionChange(Struct, kw_only=True, forbid_unknown_fields=True):
     points: FixedPoints | UnsetType = UNSET
     max_uses: Limit | UnsetType | None = UNSET
     max_uses_per_member: Limit | UnsetType | None = UNSET
+    offer_days: OfferDays | UnsetType = UNSET
 
 
 class PromotionBody(PromotionChange, kw_only=True, forbid_unknown_fields=True):
@@ -103,6 +105,7 @@ class Promotion(Struct, kw_only=True):
     multiplier: int
     extra_percent: int
     points: int
+    offer_days: int
     uses: int
     created_at: Moment
     updated_at: Moment
@@ -111,6 +114,16 @@ class Promotion(Struct, kw_only=True):
 
 class PromotionList(Struct):
     items: list[Promotion]
+
+
+class OfferIssue(Struct, kw_only=True, forbid_unknown_fields=True):
+    """Issue a personal promotion's offers to every member of a segment who has a recommendation."""
+
+    segment_id: Annotated[int, Meta(ge=1, le=MAX_INT)]
+
+
+class OffersIssued(Struct):
+    issued: Annotated[int, Meta(description="offers issued now (members who had one are skipped)")]
 
 
 class CodeBatchBody(Struct, kw_only=True):
