@@ -36,6 +36,7 @@ from shared.db.models.digests import DigestRun
 from shared.db.models.messages import Message
 from shared.digest_facts import DigestFacts, digest_facts
 from shared.i18n import format_money
+from shared.offers.personal import OfferView, current_offers, offer_text
 from shared.program import ProgramRules
 
 log = logging.getLogger("loyalty.campaigns")
@@ -67,10 +68,16 @@ class DigestReport:
 
 
 def digest_context(
-    settings: Settings, rules: ProgramRules, member: Any, facts: DigestFacts, who: Recipient, today: date
+    settings: Settings,
+    rules: ProgramRules,
+    member: Any,
+    facts: DigestFacts,
+    who: Recipient,
+    today: date,
+    offers: Sequence[OfferView] = (),
 ) -> dict[str, Any]:
-    """What the catalogue's digest texts see. `offers` is the list personal offers fill; the
-    recommended categories are the content until then."""
+    """What the catalogue's digest texts see: the figures, the member's personal offers valid now
+    (each as its sentence, "×2 баллов на категорию «coffee» до 22 декабря") and the recommended categories."""
     context = member_fields(settings, member)
     language = context["language"]
     upcoming = facts.tier["next"]
@@ -84,7 +91,7 @@ def digest_context(
         "next_tier": upcoming["name"] if upcoming else None,
         "spend_needed": format_money(upcoming["spend_needed"], rules.currency, language) if upcoming else None,
         "recommendations": facts.categories,
-        "offers": [],
+        "offers": [offer_text(offer, rules, language) for offer in offers],
     }
 
 
@@ -118,6 +125,7 @@ async def _plan_batch(
     facts = await digest_facts(
         session, rules, todo, now, languages=languages, recommendations=settings.digest.recommendations
     )
+    offers = await current_offers(session, [r.id for r in todo], now)
     today = now.astimezone(rules.zone).date()
     messages: list[dict[str, Any]] = []
     members = 0
@@ -126,7 +134,7 @@ async def _plan_batch(
         plans = plan_messages(KIND, who, now, settings.notify)
         if not plans:
             continue
-        context = digest_context(settings, rules, row, facts[row.id], who, today)
+        context = digest_context(settings, rules, row, facts[row.id], who, today, offers.get(row.id, []))
         try:
             for plan in plans:
                 messages.append(

@@ -26,6 +26,7 @@ from shared.members import set_consent
 from tests.conftest import app_client
 from tests.integration.marketing.builders import bought, member
 from tests.integration.notifications.test_flow import channels
+from tests.integration.offers.helpers import give_offer
 
 
 async def digests(core: Core) -> list[Message]:
@@ -205,6 +206,20 @@ async def test_it_says_the_balance_the_points_burning_soon_the_tier_and_recommen
     assert "До 02.12 сгорят 190 баллов" in message.text
     assert f"осталось покупок на {context['spend_needed']}" in message.text
     assert "Вам может понравиться: cheese, wine, bakery." in message.text
+
+
+async def test_it_names_the_members_personal_offers_and_not_others(core: Core) -> None:
+    holder, other = await with_telegram(core, 1), await with_telegram(core, 2)
+    await give_offer(core, holder, item="coffee")
+
+    await run_digest(core)
+
+    by_member = {m.member_id: m for m in await digests(core)}
+    (offer,) = by_member[holder].meta["context"]["offers"]
+    assert "coffee" in offer
+    assert f"Для вас: {offer}." in by_member[holder].text
+    assert by_member[other].meta["context"]["offers"] == []
+    assert "Для вас" not in by_member[other].text
 
 
 async def test_english_members_read_it_in_english(core: Core) -> None:
