@@ -79,7 +79,7 @@ def db_downgrade(revision: str) -> None:
 @click.option("--members", default=300, show_default=True)
 def demo(members: int) -> None:
     """Seed a demo program (once) and print a demo API key."""
-    from notifications.campaigns import run_digest
+    from notifications.campaigns import run_digest, seed_demo_campaign
     from shared.demo import seed_demo
     from shared.offers import run_recommendations
 
@@ -87,7 +87,7 @@ def demo(members: int) -> None:
 
     async def go() -> None:
         async with Core(settings) as core:
-            report = await seed_demo(core, members=members)
+            report = await seed_demo(core, members=members, past=[seed_demo_campaign])
             if report.seeded:
                 click.echo(f"demo: {report.members} members, {report.purchases} purchases")
                 await run_recommendations(core)  # what the demo's baskets predict, for the digest below

@@ -4,6 +4,7 @@ same services a till uses, so the demo's balances are real."""
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -76,6 +77,11 @@ PARTNERS = [
 PARTNER_SHOPPERS = 12  # demo members who also shop at the partners this month: earn at one, spend at another
 
 
+# A further part of the demo's past, seeded by a package above the core (a campaign, say): it gets the
+# core, the demo's random generator and its "now", and returns the purchases it made.
+PastStep = Callable[[Core, random.Random, datetime], Awaitable[int]]
+
+
 @dataclass
 class DemoReport:
     members: int
@@ -87,11 +93,14 @@ def demo_phone(i: int) -> str:
     return f"+{DEMO_PHONE_BASE + i}"
 
 
-async def seed_demo(core: Core, members: int = 300, days: int = 180, seed: int = 7) -> DemoReport:
+async def seed_demo(
+    core: Core, members: int = 300, days: int = 180, seed: int = 7, past: Sequence[PastStep] = ()
+) -> DemoReport:
     """Seed once; a second call finds the demo members and does nothing.
 
     Members join in the first weeks; their visits are spread up to the core's "now", so the
-    console's default period (the last 30 days) has purchases, and the baskets follow THEMES."""
+    console's default period (the last 30 days) has purchases, and the baskets follow THEMES. The
+    `past` steps run after the purchases, before the due jobs and the outbox are settled."""
     async with core.reading() as session:
         count = (await session.execute(select(func.count()).select_from(Member))).scalar_one()
     if count:
@@ -134,7 +143,7 @@ async def seed_demo(core: Core, members: int = 300, days: int = 180, seed: int =
                 "receipt_id": f"D{i:04d}-{visit:03d}",
                 "purchased_at": moment.isoformat(),
                 "member": {"member_id": str(member.id)},
-                "lines": _basket(rng),
+                "lines": basket(rng),
                 "redeem": "max" if rng.random() < 0.25 else 0,
             }
             await jobs.activate_due_lots(core, core.rules, moment)
@@ -143,6 +152,8 @@ async def seed_demo(core: Core, members: int = 300, days: int = 180, seed: int =
             made += 1
     made += await _lapsed_gold(core, rng, members, now)
     made += await _partners(core, min(members, PARTNER_SHOPPERS), now)
+    for step in past:
+        made += await step(core, rng, now)
     await jobs.run_due(core, core.clock)
     await _personal_offer(core, now)
     async with core.transaction() as session:  # the demo's made-up past is not news to announce
@@ -218,7 +229,7 @@ def _visit_times(rng: random.Random, joined: datetime, now: datetime, visits: in
     return sorted(first + timedelta(seconds=rng.randint(0, span)) for _ in range(visits))
 
 
-def _basket(rng: random.Random) -> list[dict[str, Any]]:
+def basket(rng: random.Random) -> list[dict[str, Any]]:
     """Receipt lines: a few SKUs of one or two themes, sometimes an impulse item; each SKU once."""
     weights = [weight for weight, _ in THEMES]
     skus: list[str] = []

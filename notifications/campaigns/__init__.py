@@ -6,13 +6,14 @@ models (tables, statuses), service (define, preview, estimate, test-send, schedu
 (marketers' texts: checks, language, rendering), audience (routing facts for a batch of members),
 expansion (a campaign into message rows; expand_slice picks the path), sql (the same on PostgreSQL
 as one statement per batch), deferred (campaign texts rendered when a worker claims them),
-results, chains, grants (a chain's bonus step), digest (the monthly digest trigger) and jobs (the
-scheduler's marketing job)."""
+results, chains, grants (a chain's bonus step), digest (the monthly digest trigger), jobs (the
+scheduler's marketing job) and demo (the demo's finished campaign)."""
 
 from __future__ import annotations
 
 from notifications.campaigns.chains import create_chain, list_chains, set_chain_active
 from notifications.campaigns.deferred import is_deferred, render_claimed
+from notifications.campaigns.demo import seed_demo_campaign
 from notifications.campaigns.digest import DigestReport, digest_results, run_digest
 from notifications.campaigns.expansion import expand_campaign, run_due_campaigns
 from notifications.campaigns.jobs import run_marketing
@@ -59,6 +60,7 @@ __all__ = [
     "run_due_campaigns",
     "run_marketing",
     "schedule_campaign",
+    "seed_demo_campaign",
     "send_test",
     "set_chain_active",
 ]
