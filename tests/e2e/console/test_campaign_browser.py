@@ -115,7 +115,7 @@ async def test_a_marketer_sends_a_campaign_and_watches_it_finish(core: Core, set
 
         await page.get_by_role("link", name="a new campaign").click()
         await page.get_by_label("Campaign name").fill("Come back, Gold")
-        await page.get_by_label("Control group").fill("20")
+        await page.get_by_role("spinbutton", name="Control group").fill("20")
         await page.get_by_label("Channel 1").select_option("telegram")
         await page.get_by_label("Channel 2").select_option("sms")
         await page.get_by_label("Variant A telegram text ru").fill("{{ name }}, скидка 15% для Gold до воскресенья")
