@@ -58,7 +58,7 @@ lint: install ## ruff check, ruff format --check and mypy strict on every packag
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 bench: install services ## Benchmarks; figures printed and written to bench/results/
-	@for b in $$(ls bench/*.py | grep -vE '/(common|report|scale)\.py$$'); do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in $$(ls bench/*.py | grep -vE '/(common|report|scale)\.py$$'); do echo "== $$b"; $(BIN)/python $$b $$( [ $$b = bench/pos.py ] && echo --profile ) || exit 1; done
 	$(BIN)/python bench/report.py
 
 bench-scale: install services ## The 10M-member scale benchmark (hours on 2 cores; --members 200000 for a quick look)

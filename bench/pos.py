@@ -529,14 +529,35 @@ def verdict(pg: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
             "met": sustained["web_cpu_ms_per_op"] <= TARGETS["web_cpu_ms_per_confirm_max"],
         },
     }
+    goals = {
+        "sustained_share_of_pgbench": (TARGETS["share_of_pgbench_min"], True),
+        "p99_ms_at_250": (TARGETS["p99_ms_at_250_max"], False),
+        "web_cpu_ms_per_confirm": (TARGETS["web_cpu_ms_per_confirm_max"], False),
+    }
     for name, check in checks.items():
-        print(f"  target {name} {check['target']}: {check['value']} -> {'met' if check['met'] else 'MISSED'}")
+        goal, higher_is_better = goals[name]
+        if not check["met"] and goal:
+            gap = (goal / check["value"] if higher_is_better else check["value"] / goal) if check["value"] else 0.0
+            check["missed_by"] = f"{gap:.2f}x" if gap else "no value"
+        verdict_text = "met" if check["met"] else f"MISSED ({check.get('missed_by', '')} off)"
+        print(f"  target {name} {check['target']}: {check['value']} -> {verdict_text}")
+    why = _why(pg)
+    if why and not all(c["met"] for c in checks.values()):
+        print(f"  where the web CPU goes (py-spy, inclusive): {why}")
     return {
         "confirms_per_second": sustained["per_second"],
         "p99_ms_at_250": fixed["p99_ms"],
         "checks": checks,
+        "why": why,
         "met": all(c["met"] for c in checks.values()),
     }
+
+
+def _why(pg: dict[str, Any]) -> str:
+    """The profiled run's shares by package, the answer to "why is a target missed" (with --profile)."""
+    profile = (pg.get("profiled_sustained") or {}).get("profile") or {}
+    shares = profile.get("inclusive_by_package_percent") or {}
+    return ", ".join(f"{package} {percent}%" for package, percent in shares.items())
 
 
 async def main() -> None:
