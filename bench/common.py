@@ -81,3 +81,16 @@ def percentile(sorted_values: list[float], p: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
     return sorted_values[index]
+
+
+def latency_summary(latencies: list[float], elapsed: float) -> dict[str, Any]:
+    """Count, rate and p50/p95/p99 (ms) of request latencies taken over `elapsed` seconds."""
+    ordered = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(latencies) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(percentile(ordered, 50) * 1000, 2),
+        "p95_ms": round(percentile(ordered, 95) * 1000, 2),
+        "p99_ms": round(percentile(ordered, 99) * 1000, 2),
+    }

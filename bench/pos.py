@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import aiohttp
 import asyncpg
 
-from bench.common import PG_ADMIN, RESULTS, ROOT, free_port, percentile, start_server, write_result
+from bench.common import PG_ADMIN, RESULTS, ROOT, free_port, latency_summary, start_server, write_result
 from shared.apikeys import create_api_key
 from shared.config import Settings
 from shared.core import Core
@@ -287,16 +287,10 @@ async def open_loop(base: str, key: str, members: int, seconds: float, rate: flo
             tasks.append(asyncio.create_task(one(n, due)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
-    ordered = sorted(latencies)
     return {
-        "requests": len(latencies),
+        **latency_summary(latencies, elapsed),
         "statuses": dict(statuses),
         "errors": sum(n for code, n in statuses.items() if not code.startswith("2")),
-        "seconds": round(elapsed, 2),
-        "per_second": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(percentile(ordered, 50) * 1000, 2),
-        "p95_ms": round(percentile(ordered, 95) * 1000, 2),
-        "p99_ms": round(percentile(ordered, 99) * 1000, 2),
         "generator": f"open loop (aiohttp) at {rate:g}/s on core 1, latency from the due time",
     }
 

@@ -24,8 +24,8 @@ import aiohttp
 import asyncpg
 from sqlalchemy import update
 
-from bench.common import PG_ADMIN, free_port, start_server, write_result
-from bench.pos import LINES, PHONE_BASE, pgbench, prepare, summary
+from bench.common import PG_ADMIN, free_port, latency_summary, start_server, write_result
+from bench.pos import LINES, PHONE_BASE, pgbench, prepare
 from shared.config import Settings
 from shared.core import Core
 from shared.db.models import Member, Segment, SegmentMember
@@ -163,7 +163,7 @@ async def closed_loop(
         started = time.perf_counter()
         await asyncio.gather(*(till() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return summary(latencies, errors, elapsed)
+    return {**latency_summary(latencies, elapsed), "errors": errors}
 
 
 async def main() -> None:
