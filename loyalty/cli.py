@@ -105,14 +105,20 @@ def demo(members: int) -> None:
     asyncio.run(go())
 
 
+async def _kept_key(core: Core, path: Path) -> str | None:
+    """A demo key kept in var/ by an earlier run, while the database still knows it."""
+    if not path.exists():  # noqa: ASYNC240 - one tiny file, once per command
+        return None
+    key = path.read_text(encoding="utf-8").strip()  # noqa: ASYNC240 - one tiny file, once per command
+    async with core.reading() as session:
+        return key if await find_api_key(session, key) is not None else None
+
+
 async def demo_api_key(core: Core) -> str:
     """The demo key is kept in var/ so `make run` prints the same one every time."""
     path = core.settings.var_dir / "demo-api-key"
-    if path.exists():
-        key = path.read_text(encoding="utf-8").strip()
-        async with core.reading() as session:
-            if await find_api_key(session, key) is not None:
-                return key
+    if (kept := await _kept_key(core, path)) is not None:
+        return kept
     async with core.transaction() as session:
         key = await create_api_key(session, core.clock, "demo", scope="staff")
     write_private(path, key)
@@ -125,11 +131,8 @@ async def demo_partner_key(core: Core) -> str | None:
     from shared.partners import create_partner_key
 
     path = core.settings.var_dir / "demo-partner-key"
-    if path.exists():
-        key = path.read_text(encoding="utf-8").strip()
-        async with core.reading() as session:
-            if await find_api_key(session, key) is not None:
-                return key
+    if (kept := await _kept_key(core, path)) is not None:
+        return kept
     async with core.transaction() as session:
         partner = (await session.execute(select(Partner).where(Partner.code == "pharmacy"))).scalar_one_or_none()
         if partner is None:

@@ -18,6 +18,7 @@ import email
 import email.policy
 import json
 import time
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -60,11 +61,12 @@ class FaultPeer(Protocol):
         stopped receiving."""
 
 
-class _Settling:
+class _Settling(ABC):
     """received(): poll the peer until every message is there, then a moment more for late duplicates."""
 
+    @abstractmethod
     async def counts(self, sent: dict[int, str]) -> Counter[int]:
-        raise NotImplementedError
+        """How many times the peer holds each message so far."""
 
     async def received(self, sent: dict[int, str]) -> Counter[int]:
         deadline = time.monotonic() + 15
